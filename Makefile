@@ -1,0 +1,118 @@
+# ebssh — one entry point. See README.md.
+#
+#   make            build/ebssh-proxy build/ebssh-api build/bootstrap
+#   make deps       Debian packages for build, tests and demo (scripts/deps.sh)
+#   make check      every test, twice: normal build and ASan+UBSan build
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DESTDIR   ?=
+BUILD     ?= build
+VECTORS   ?= $(CURDIR)/../shared/vectors
+FUZZ_SECONDS ?= 60
+
+CC        ?= cc
+PKGS      := libcurl jansson openssl libssh2 expat libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wno-format-nonliteral -Wvla
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) -I.
+LDLIBS    := $(PKG_LIBS) -lpthread -lz
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
+
+ifeq ($(SAN),1)
+SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+# Sources: every .c of a folder belongs to its library, but for the mains.
+UTIL_SRC   := $(wildcard util/*.c)
+AWS_SRC    := $(wildcard aws/*.c)
+LAMBDA_SRC := $(filter-out lambda/runtime_main.c lambda/serve_main.c, \
+                $(wildcard lambda/*.c lambda/routes/*.c))
+PROXY_SRC  := $(filter-out proxy/main.c, $(wildcard proxy/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_AWS    := $(BUILD)/libebssh-aws.a
+LIB_LAMBDA := $(BUILD)/libebssh-lambda.a
+LIB_PROXY  := $(BUILD)/libebssh-proxy.a
+PROGRAMS   := $(BUILD)/ebssh-proxy $(BUILD)/ebssh-api $(BUILD)/bootstrap
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+
+.SECONDARY:
+.PHONY: all deps check check-one fuzz install clean format lint tests
+all: $(PROGRAMS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_AWS): $(call obj,$(UTIL_SRC) $(AWS_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIB_LAMBDA): $(call obj,$(LAMBDA_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIB_PROXY): $(call obj,$(PROXY_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/ebssh-api: $(call obj,lambda/serve_main.c) $(LIB_LAMBDA) $(LIB_AWS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bootstrap: $(call obj,lambda/runtime_main.c) $(LIB_LAMBDA) $(LIB_AWS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
+
+deps:
+	@./scripts/deps.sh
+
+# One build directory's tests; tests/run prints the tally of that run.
+check-one: tests
+	@EBSSH_BUILD=$(abspath $(BUILD)) EBSSH_VECTORS=$(VECTORS) ./tests/run
+
+# Normal build, then ASan+UBSan build; one final "N passed, N failed" line.
+check:
+	@$(MAKE) --no-print-directory BUILD=build tests
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
+	@EBSSH_VECTORS=$(VECTORS) ./tests/run-all $(abspath build) $(abspath build/asan)
+
+fuzz:
+	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS) run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BUILD)/ebssh-proxy $(BUILD)/ebssh-api $(DESTDIR)$(BINDIR)/
+	if [ -f docs/ebssh-proxy.1 ]; then install -m 0644 docs/ebssh-proxy.1 $(DESTDIR)$(MANDIR)/man1/; fi
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem --inline-suppr -I. util aws lambda proxy
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
