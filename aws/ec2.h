@@ -1,0 +1,71 @@
+/*
+ * ec2: the EC2 Query API calls ebssh makes, parsed by expat into plain
+ * structs. The parser tracks where in the tree it stands: addresses, tags
+ * and states repeat inside networkInterfaceSet, blockDeviceMapping and
+ * other nested items, and only the instance's own count. No entity
+ * expansion, no DTD, no external entities.
+ */
+#ifndef EBSSH_AWS_EC2_H
+#define EBSSH_AWS_EC2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/err.h"
+
+struct aws_client;
+
+struct ec2_tag {
+	char *key;   /* owned */
+	char *value; /* owned; "" when the tag has no value */
+};
+
+struct ec2_instance {
+	char *instance_id;        /* owned; never NULL in a parsed list */
+	char *state;              /* "running", "stopped", ...; owned, NULL when absent */
+	char *public_ip;          /* the instance's own ipAddress; NULL when none */
+	char *private_ip;         /* the instance's own privateIpAddress; NULL when none */
+	char *launch_time;        /* as EC2 wrote it, "2012-10-16T20:00:13.000Z"; NULL when absent */
+	int64_t launch_time_ms;   /* the same in ms since the epoch; 0 when absent or malformed */
+	char *availability_zone;  /* placement/availabilityZone; NULL when absent */
+	char *instance_type;      /* NULL when absent */
+	char *image_id;           /* NULL when absent */
+	struct ec2_tag *tags;     /* the instance's own tagSet, in document order */
+	size_t n_tags;
+};
+
+struct ec2_instance_list {
+	struct ec2_instance *items; /* owned */
+	size_t n;
+};
+
+struct ec2_filter {
+	const char *name;            /* "tag:elasticbeanstalk:environment-name" */
+	const char *const *values;
+	size_t n_values;
+};
+
+/* Frees every instance and empties the list. */
+void ec2_instance_list_free(struct ec2_instance_list *list);
+
+/* The value of the instance's own tag key, or NULL; borrowed. */
+const char *ec2_instance_tag(const struct ec2_instance *inst, const char *key);
+
+/*
+ * Parses one DescribeInstances answer and appends its instances to *out
+ * (which must be zeroed or hold earlier pages). *next_token receives the
+ * page's nextToken (owned) or NULL. ERR_PARSE on malformed or truncated XML
+ * or an answer that is not a DescribeInstancesResponse.
+ */
+int ec2_parse_describe_instances(const char *xml, size_t len, struct ec2_instance_list *out,
+				 char **next_token, struct err *e);
+
+/*
+ * DescribeInstances with the given filters, following nextToken to the end.
+ * *out receives every instance of every page (caller frees). Errors as
+ * aws_client_call gives them.
+ */
+int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *filters,
+			   size_t n_filters, struct ec2_instance_list *out, struct err *e);
+
+#endif
