@@ -23,13 +23,12 @@ PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wvla
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) -I.
-LDLIBS    := $(PKG_LIBS) -lpthread -lz
-ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
-
 ifeq ($(SAN),1)
 SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) -I.
+LDLIBS    := $(PKG_LIBS) -lpthread -lz
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
 
 # Sources: every .c of a folder belongs to its library, but for the mains.
 UTIL_SRC   := $(wildcard util/*.c)
