@@ -16,6 +16,8 @@ VECTORS   ?= $(CURDIR)/../shared/vectors
 FUZZ_SECONDS ?= 60
 
 CC        ?= cc
+V         ?= 0
+Q         := $(if $(filter 1,$(V)),,@)
 PKGS      := libcurl jansson openssl libssh2 expat libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -56,31 +58,37 @@ all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB_AWS): $(call obj,$(UTIL_SRC) $(AWS_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_LAMBDA): $(call obj,$(LAMBDA_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_PROXY): $(call obj,$(PROXY_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/ebssh-api: $(call obj,lambda/serve_main.c) $(LIB_LAMBDA) $(LIB_AWS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bootstrap: $(call obj,lambda/runtime_main.c) $(LIB_LAMBDA) $(LIB_AWS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 
