@@ -329,7 +329,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	if (parent == N_DOC && kind != N_RESPONSE) {
 		char shown[48];
 
-		for (i = 0; name[i] && i < sizeof(shown) - 1; i++)
+		for (i = 0; i < sizeof(shown) - 1 && name[i]; i++)
 			shown[i] = is_name_char(name[i]) ? name[i] : '?';
 		shown[i] = '\0';
 		fail(ps, ERR_PARSE, "a <%s> where a DescribeInstancesResponse was expected", shown);

@@ -372,7 +372,10 @@ static void collect_codes(json_t *v, json_t *codes, json_t *statuses)
 				collect_codes(child, codes, statuses);
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, child) collect_codes(child, codes, statuses);
+		json_array_foreach(v, i, child)
+		{
+			collect_codes(child, codes, statuses);
+		}
 	}
 }
 
@@ -408,8 +411,11 @@ TEST_CASE(throttling_codes_of_botocore_retry_json)
 	}
 	CHECK(n_throttling >= 12);
 	/* of the statuses alone, only 429 is throttling (5xx is retried as such) */
-	json_array_foreach(statuses, i, v) CHECK_INT(
-	    errors_is_throttling(NULL, (long)json_integer_value(v)), json_integer_value(v) == 429);
+	json_array_foreach(statuses, i, v)
+	{
+		CHECK_INT(errors_is_throttling(NULL, (long)json_integer_value(v)),
+		          json_integer_value(v) == 429);
+	}
 	/* botocore's standard mode adds these */
 	CHECK(errors_is_throttling("SlowDown", 503));
 	CHECK(errors_is_throttling("PriorRequestNotComplete", 400));
