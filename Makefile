@@ -117,7 +117,11 @@ install: all
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# Static analysis of the project's own C: cppcheck, then clang-tidy (.clang-tidy).
+LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c lambda/runtime_main.c lambda/serve_main.c
 lint:
+	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h lambda/*.h proxy/*.h)
+	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -I. util aws lambda proxy
 

@@ -15,16 +15,16 @@
 #include "http.h"
 #include "sigv4.h"
 
-#define MAX_ATTEMPTS 3
-#define DEFAULT_TIMEOUT_MS 7000L         /* per attempt: 3 attempts fit API Gateway's 29 s */
+#define MAX_ATTEMPTS               3
+#define DEFAULT_TIMEOUT_MS         7000L /* per attempt: 3 attempts fit API Gateway's 29 s */
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000L
-#define DEFAULT_RETRY_BASE_MS 1000L      /* botocore: random() * 2^(attempt-1) seconds */
-#define MAX_BACKOFF_MS 20000L
-#define TOTAL_BUDGET_MS 25000L           /* no retry starts past this since the first try */
-#define RETRY_QUOTA 500                  /* standard mode's token bucket */
-#define RETRY_COST 5
-#define TIMEOUT_RETRY_COST 10
-#define MAX_EXTRA_HEADERS 8
+#define DEFAULT_RETRY_BASE_MS      1000L /* botocore: random() * 2^(attempt-1) seconds */
+#define MAX_BACKOFF_MS             20000L
+#define TOTAL_BUDGET_MS            25000L /* no retry starts past this since the first try */
+#define RETRY_QUOTA                500    /* standard mode's token bucket */
+#define RETRY_COST                 5
+#define TIMEOUT_RETRY_COST         10
+#define MAX_EXTRA_HEADERS          8
 
 struct aws_client {
 	struct http_client *http;
@@ -134,8 +134,8 @@ static void sleep_ms(long ms)
 
 /* The URL and signed headers of one attempt. */
 struct prepared {
-	char *base;      /* endpoint without trailing slash */
-	char *host;      /* Host header value */
+	char *base; /* endpoint without trailing slash */
+	char *host; /* Host header value */
 	struct buf url;
 };
 
@@ -147,7 +147,7 @@ static void prepared_free(struct prepared *p)
 }
 
 static int prepare(struct aws_client *c, const struct aws_call *call, struct prepared *p,
-		   struct err *e)
+                   struct err *e)
 {
 	int rc;
 
@@ -156,7 +156,7 @@ static int prepare(struct aws_client *c, const struct aws_call *call, struct pre
 		rc = endpoint_host_header(p->base, &p->host, e);
 	if (rc)
 		return rc;
-	buf_init(&p->url, 16 * 1024);
+	buf_init(&p->url, (size_t)16 << 10);
 	rc = buf_appendf(&p->url, "%s%s", p->base, call->path ? call->path : "/");
 	if (!rc && call->query && *call->query)
 		rc = buf_appendf(&p->url, "?%s", call->query);
@@ -166,8 +166,8 @@ static int prepare(struct aws_client *c, const struct aws_call *call, struct pre
 }
 
 /* Signs and sends one attempt. Returns http_send's result; resp filled on 0. */
-static int attempt_once(struct aws_client *c, const struct aws_call *call,
-			const struct prepared *p, struct http_response *resp, struct err *e)
+static int attempt_once(struct aws_client *c, const struct aws_call *call, const struct prepared *p,
+                        struct http_response *resp, struct err *e)
 {
 	struct sigv4_header sh[4 + MAX_EXTRA_HEADERS];
 	struct http_header hh[7 + MAX_EXTRA_HEADERS];
@@ -188,18 +188,18 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call,
 		sh[ns++] = (struct sigv4_header){"X-Amz-Target", call->target};
 	for (i = 0; i < call->n_extra_headers && i < MAX_EXTRA_HEADERS; i++)
 		sh[ns++] = (struct sigv4_header){call->extra_headers[i].name,
-						 call->extra_headers[i].value};
+		                                 call->extra_headers[i].value};
 	sreq = (struct sigv4_request){
-		.method = call->method,
-		.path = call->path ? call->path : "/",
-		.query = call->query,
-		.headers = sh,
-		.n_headers = ns,
-		.body = call->body,
-		.body_len = call->body_len,
-		.region = c->region,
-		.service = call->service,
-		.now = time(NULL),
+	    .method = call->method,
+	    .path = call->path ? call->path : "/",
+	    .query = call->query,
+	    .headers = sh,
+	    .n_headers = ns,
+	    .body = call->body,
+	    .body_len = call->body_len,
+	    .region = c->region,
+	    .service = call->service,
+	    .now = time(NULL),
 	};
 	rc = sigv4_sign(&sreq, creds, &sig, e);
 	if (rc)
@@ -212,14 +212,14 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call,
 	hh[nh++] = (struct http_header){"Authorization", sig.authorization};
 	hh[nh++] = (struct http_header){"User-Agent", "ebssh/0.1"};
 	req = (struct http_request){
-		.method = call->method,
-		.url = p->url.data,
-		.headers = hh,
-		.n_headers = nh,
-		.body = call->body,
-		.body_len = call->body_len,
-		.connect_timeout_ms = c->connect_timeout_ms,
-		.timeout_ms = c->timeout_ms,
+	    .method = call->method,
+	    .url = p->url.data,
+	    .headers = hh,
+	    .n_headers = nh,
+	    .body = call->body,
+	    .body_len = call->body_len,
+	    .connect_timeout_ms = c->connect_timeout_ms,
+	    .timeout_ms = c->timeout_ms,
 	};
 	rc = http_send(c->http, &req, resp, e);
 	sigv4_result_free(&sig);
@@ -228,13 +228,13 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call,
 
 /* Turns a non-2xx answer into err; returns 1 when it may be retried. */
 static int classify_answer(const struct aws_call *call, const struct http_response *resp,
-			   struct err *e)
+                           struct err *e)
 {
 	int is_json = call->protocol != AWS_PROTOCOL_QUERY;
 
 	errors_parse(is_json, resp->status, resp->body.data, resp->body.len,
-		     http_response_header(resp, "x-amzn-ErrorType"),
-		     http_response_header(resp, "x-amzn-RequestId"), e);
+	             http_response_header(resp, "x-amzn-ErrorType"),
+	             http_response_header(resp, "x-amzn-RequestId"), e);
 	if (errors_is_throttling(e->aws_code, resp->status)) {
 		e->code = ERR_THROTTLED;
 		return 1;
@@ -243,7 +243,7 @@ static int classify_answer(const struct aws_call *call, const struct http_respon
 }
 
 int aws_client_call(struct aws_client *c, const struct aws_call *call, struct buf *body,
-		    struct err *e)
+                    struct err *e)
 {
 	struct prepared p = {NULL, NULL, {NULL, 0, 0, 0}};
 	struct http_response resp;

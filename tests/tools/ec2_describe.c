@@ -30,11 +30,11 @@ static json_t *instances_json(const struct ec2_instance_list *list)
 	for (i = 0; i < list->n; i++) {
 		const struct ec2_instance *in = &list->items[i];
 
-		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o}", "id",
-						     in->instance_id, "state", str_or_null(in->state),
-						     "public_ip", str_or_null(in->public_ip),
-						     "private_ip", str_or_null(in->private_ip),
-						     "launch_time", str_or_null(in->launch_time)));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:o, s:o, s:o, s:o}", "id", in->instance_id, "state",
+		                   str_or_null(in->state), "public_ip", str_or_null(in->public_ip),
+		                   "private_ip", str_or_null(in->private_ip), "launch_time",
+		                   str_or_null(in->launch_time)));
 	}
 	return json_pack("{s:o}", "instances", arr);
 }
@@ -42,8 +42,8 @@ static json_t *instances_json(const struct ec2_instance_list *list)
 static json_t *error_json(int rc, const struct err *e)
 {
 	return json_pack("{s:{s:s, s:s, s:s, s:I, s:s}}", "error", "code", err_code_name(rc),
-			 "aws_code", e->aws_code, "request_id", e->request_id, "http_status",
-			 (json_int_t)e->http_status, "message", e->message);
+	                 "aws_code", e->aws_code, "request_id", e->request_id, "http_status",
+	                 (json_int_t)e->http_status, "message", e->message);
 }
 
 int main(int argc, char **argv)
