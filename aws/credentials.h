@@ -17,6 +17,9 @@
  * failing means "no credentials". Refreshing uses the source that answered
  * first; when a refresh fails while the old credentials are still valid,
  * they are kept (and the next refresh waits CREDENTIALS_RETRY_SECONDS).
+ * IMDS is IMDSv2 only (no tokenless fallback), 1 s timeouts and one attempt
+ * unless AWS_METADATA_SERVICE_TIMEOUT / AWS_METADATA_SERVICE_NUM_ATTEMPTS say
+ * otherwise; the container endpoint gets 3 attempts on 5xx or network errors.
  * Container credentials may come over http only from loopback, 169.254.170.2,
  * 169.254.170.23 or fd00:ec2::23 (any host over https).
  * Test seam: EBSSH_CONTAINER_CREDENTIALS_BASE replaces http://169.254.170.2
