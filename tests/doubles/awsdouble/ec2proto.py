@@ -2,23 +2,30 @@
 
 decode_params() is the inverse of botocore's EC2Serializer: flattened
 form parameters ("Filter.1.Name", "Filter.1.Value.2", "InstanceId.1",
-"MaxResults") are mapped onto the operation's input shape, the way the ec2
-protocol names them (queryName, else the capitalised locationName, else the
-member name; every list flattened as Name.N). A name the model does not
-have raises ProtocolError("UnknownParameter"), a value of the wrong type
-ProtocolError("InvalidParameterValue"). The result is a dict keyed by member
-names, as boto3 callers would have passed it.
+"MaxResults") are mapped onto the operation's input shape, the way the
+ec2 protocol names them (queryName, else the capitalised locationName,
+else the capitalised member name; every list flattened as Name.N). A name
+the model does not have raises ProtocolError("UnknownParameter"), a value
+of the wrong type ProtocolError("InvalidParameterValue"). The result is a
+dict keyed by member names, as boto3 callers would have passed it.
 
 encode_xml() renders an output dict through the operation's output shape:
-element names are the members' locationNames, lists hold <item> elements,
-timestamps are ISO 8601 with milliseconds, booleans "true"/"false". Keys are
-emitted in the dict's order, so a caller controls the element order (EC2's
-own order is not the model's). A key the shape does not have is an error,
-so only EC2's real element names ever go out, except the few named in
-`extra` by the caller.
+element names are the members' locationNames, lists hold <item> elements
+(or repeat in place when flattened), maps hold <entry><key/><value/>,
+timestamps are ISO 8601 with milliseconds, booleans "true"/"false", blobs
+base64. Keys are emitted in the dict's order, so a caller controls the
+element order (EC2's own order is not the model's). A key the shape does
+not have is an error, so only EC2's real element names ever go out, except
+the few named in `extra` by the caller.
+
+Both directions are checked against botocore's ec2 protocol tests
+(tests/integration/aws_double.py).
 """
 
+import base64
+import binascii
 import datetime
+import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -33,13 +40,14 @@ class ProtocolError(Exception):
 
 
 def serialized_name(member_name, shape):
+    """The ec2 protocol's wire name: queryName, else the capitalised
+    locationName, else the capitalised member name (EC2's own members are
+    capitalised already)."""
     ser = shape.serialization
     if "queryName" in ser:
         return ser["queryName"]
-    if "name" in ser:
-        name = ser["name"]
-        return name[0].upper() + name[1:]
-    return member_name
+    name = ser.get("name", member_name)
+    return name[0].upper() + name[1:]
 
 
 def _wire_names(shape):
@@ -119,13 +127,21 @@ def _scalar(text, shape):
             return float(text)
         except ValueError:
             raise ProtocolError("InvalidParameterValue", f"Invalid value '{text}': must be a number") from None
+    if t == "blob":
+        try:
+            return base64.b64decode(text, validate=True)
+        except binascii.Error:
+            raise ProtocolError("InvalidParameterValue", f"Invalid value '{text}': must be base64") from None
     return text
 
 
 def timestamp(value):
-    """EC2's timestamp form: 2016-11-15T10:00:00.000Z."""
+    """EC2's timestamp form: 2016-11-15T10:00:00.000Z. Takes a string (as
+    is), a datetime or seconds since the epoch."""
     if isinstance(value, str):
         return value
+    if isinstance(value, (int, float)):
+        value = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
     if value.tzinfo is not None:
         value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
@@ -146,6 +162,11 @@ def encode_xml(parent, shape, value, extra=None):
             name, member = extra[(shape.name, key)]
         else:
             raise ValueError(f"{shape.name} has no member {key}")
+        if member.type_name == "list" and member.serialization.get("flattened"):
+            item_name = member.member.serialization.get("name", name)
+            for x in v:
+                _encode_value(ET.SubElement(parent, item_name), member.member, x, extra)
+            continue
         el = ET.SubElement(parent, name)
         _encode_value(el, member, v, extra)
 
@@ -160,14 +181,26 @@ def _encode_value(el, shape, v, extra):
         item_name = shape.member.serialization.get("name", "member")
         for x in v:
             _encode_value(ET.SubElement(el, item_name), shape.member, x, extra)
+    elif t == "map":
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        for k, x in v.items():
+            entry = ET.SubElement(el, "entry")
+            _encode_value(ET.SubElement(entry, key_name), shape.key, k, extra)
+            _encode_value(ET.SubElement(entry, value_name), shape.value, x, extra)
     elif t == "boolean":
         el.text = "true" if v else "false"
     elif t == "timestamp":
         el.text = timestamp(v)
     elif t in ("integer", "long"):
         el.text = str(int(v))
+    elif t in ("float", "double"):
+        v = float(v)
+        el.text = "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity") if math.isinf(v) else repr(v)
+    elif t == "blob":
+        el.text = base64.b64encode(v if isinstance(v, bytes) else str(v).encode()).decode()
     else:
-        if shape.enum and v not in shape.enum:
+        if getattr(shape, "enum", None) and v not in shape.enum:
             raise ValueError(f"{v!r} is not one of {shape.name}'s values")
         el.text = str(v)
 
