@@ -498,6 +498,12 @@ def run_all(aws):
         except ControlError as e:
             got = e.status
         eq(got, 400, "a bad fixture is refused")
+        try:
+            aws.set_fixture([dict(small[0], instance_type="t3.nonesuch")])
+            got = None
+        except ControlError as e:
+            got = (e.status, "t3.nonesuch" in e.answer)
+        eq(got, (400, True), "a fixture EC2's model could not produce is refused")
         eq(sorted(ids_of(ec2.describe_instances())), ["i-00000001", "i-00000002"], "and the old one stays")
         log = aws.requests()
         eq([r["action"] for r in log], ["DescribeInstances", "DescribeInstances"], "request log lists actions")
