@@ -34,10 +34,10 @@ class Tap:
         self.n += 1
         print(f"ok {self.n} - {name} # SKIP {reason}", flush=True)
 
-    def run(self, fn, *args):
+    def run(self, fn, *args, **kwargs):
         """Runs fn(self, *args); an exception is one failed test, not a crash."""
         try:
-            fn(self, *args)
+            fn(self, *args, **kwargs)
         except Exception:  # noqa: BLE001 - report whatever broke the case
             self.ok(False, f"{fn.__name__} raised", traceback.format_exc())
 
