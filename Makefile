@@ -16,19 +16,23 @@ VECTORS   ?= $(CURDIR)/../shared/vectors
 FUZZ_SECONDS ?= 60
 
 CC        ?= cc
+V         ?= 0
+Q         := $(if $(filter 1,$(V)),,@)
 PKGS      := libcurl jansson openssl libssh2 expat libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-             -Wformat=2 -Wno-format-nonliteral -Wvla
-CFLAGS    ?= -O2 -g
 ifeq ($(SAN),1)
 SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wno-format-nonliteral -Wvla
+CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) -I.
 LDLIBS    := $(PKG_LIBS) -lpthread -lz
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
+
 
 # Sources: every .c of a folder belongs to its library, but for the mains.
 UTIL_SRC   := $(wildcard util/*.c)
@@ -55,31 +59,37 @@ all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB_AWS): $(call obj,$(UTIL_SRC) $(AWS_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_LAMBDA): $(call obj,$(LAMBDA_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_PROXY): $(call obj,$(PROXY_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/ebssh-api: $(call obj,lambda/serve_main.c) $(LIB_LAMBDA) $(LIB_AWS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bootstrap: $(call obj,lambda/runtime_main.c) $(LIB_LAMBDA) $(LIB_AWS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 
@@ -107,7 +117,11 @@ install: all
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# Static analysis of the project's own C: cppcheck, then clang-tidy (.clang-tidy).
+LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c lambda/runtime_main.c lambda/serve_main.c
 lint:
+	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h lambda/*.h proxy/*.h)
+	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -I. util aws lambda proxy
 
