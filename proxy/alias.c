@@ -86,7 +86,7 @@ int alias_check_name(const char *name, size_t len, enum alias_kind kind, struct 
 
 		if (!name_char_ok(c, kind)) {
 			quote_char(c, q);
-			return err_set(e, ERR_INVALID, "%s is not allowed in an %s (%s only)", q,
+			return err_set(e, ERR_INVALID, "%s is not allowed in an %s: only %s", q,
 			               kind_noun(kind), kind_chars(kind));
 		}
 	}
@@ -159,9 +159,9 @@ static int check_host(const char *host, enum alias_kind kind, int allow_dot, siz
 			continue;
 		quote_char(c, q);
 		if (c >= 0x80)
-			return err_set(e, ERR_INVALID, "non-ASCII byte %s (%s only)", q,
+			return err_set(e, ERR_INVALID, "non-ASCII byte %s: only %s", q,
 			               kind_chars(kind));
-		return err_set(e, ERR_INVALID, "%s is not allowed (%s%s only)", q, kind_chars(kind),
+		return err_set(e, ERR_INVALID, "%s is not allowed: only %s%s", q, kind_chars(kind),
 		               allow_dot ? ", and a dot before the index" : "");
 	}
 	*len_out = len;

@@ -61,7 +61,8 @@ static const struct alias_case eb_cases[] = {
     {"", NULL, 0, "the alias is empty"},
     {"abcdefghijabcdefghijabcdefghijabcdefghijk", NULL, 0, "4 to 40 characters, not 41"},
     {"abcdefghijabcdefghijabcdefghijabcdefghijk.2", NULL, 0, "4 to 40 characters, not 41"},
-    {"my-env;rm -rf", NULL, 0, "';' is not allowed (letters, digits and hyphens, and a dot"},
+    {"my-env;rm -rf", NULL, 0,
+     "';' is not allowed: only letters, digits and hyphens, and a dot before the index"},
     {"my-env$(id)", NULL, 0, "'$' is not allowed"},
     {"my-env`id`", NULL, 0, "'`' is not allowed"},
     {"my env", NULL, 0, "\\x20 is not allowed"},
@@ -126,7 +127,7 @@ static const struct alias_case asg_cases[] = {
     {"_x.2", "_x", 2, NULL},
     {"9", NULL, 0, "no name before the index; for the Auto Scaling group 9 write 9.1"},
     {"-web", NULL, 0, "may not start with a hyphen"},
-    {"web asg", NULL, 0, "\\x20 is not allowed (letters, digits, hyphens and underscores"},
+    {"web asg", NULL, 0, "\\x20 is not allowed: only letters, digits, hyphens and underscores"},
     {"web/asg", NULL, 0, "'/' is not allowed"},
     {"web.0", NULL, 0, "start at 1"},
 };
