@@ -43,7 +43,7 @@ void alias_quote(const char *s, char *out, size_t cap)
 		s = "";
 	out[o++] = '"';
 	/* Room is kept for `..."` and the NUL. */
-	for (i = 0; s[i] && i <= ALIAS_HOST_MAX; i++) {
+	for (i = 0; i <= ALIAS_HOST_MAX && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int plain = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
 
@@ -144,6 +144,7 @@ static int check_host(const char *host, enum alias_kind kind, int allow_dot, siz
 	size_t len, i;
 	char q[8];
 
+	*len_out = 0;
 	if (!host || !*host)
 		return err_set(e, ERR_INVALID, "the alias is empty");
 	len = strnlen(host, ALIAS_HOST_MAX + 1);

@@ -134,7 +134,8 @@ int cache_key(char out[CACHE_KEY_LEN + 1], const char *endpoint, const char *kin
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0, i;
+	unsigned int md_len = 0;
+	size_t i;
 	char *material = NULL;
 	int n;
 
@@ -153,7 +154,7 @@ int cache_key(char out[CACHE_KEY_LEN + 1], const char *endpoint, const char *kin
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
-	out[2 * md_len] = '\0';
+	out[2 * (size_t)md_len] = '\0';
 	return 0;
 }
 

@@ -289,7 +289,7 @@ int config_load_file(const char *path, struct config *out, int *missing, struct 
 		len += (size_t)n;
 	}
 	if (len > CONFIG_FILE_MAX) {
-		rc = err_set(e, ERR_TOO_LARGE, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+		rc = err_set(e, ERR_TOO_LARGE, "%s: larger than %zu bytes", path, CONFIG_FILE_MAX);
 		goto out;
 	}
 	rc = config_parse_text(text, len, out, e);

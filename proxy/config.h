@@ -29,7 +29,7 @@
 
 #include "../util/err.h"
 
-#define CONFIG_FILE_MAX    (64u * 1024u)
+#define CONFIG_FILE_MAX    ((size_t)64 * 1024)
 #define CONFIG_URL_MAX     2048
 #define CONFIG_API_KEY_MAX 1024
 

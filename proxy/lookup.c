@@ -51,7 +51,7 @@ static void service_message(const char *body, size_t len, char *out, size_t cap)
 	for (; m && *m && o + 1 < cap && o < LOOKUP_MESSAGE_MAX; m++) {
 		unsigned char c = (unsigned char)*m;
 
-		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		out[o++] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
 	}
 	out[o] = '\0';
 	json_decref(root);
@@ -138,7 +138,7 @@ int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct add
 	rc = http_send(c, &req, &resp, e);
 	if (rc == ERR_TOO_LARGE) {
 		/* a body over the cap: not an address, whatever the status */
-		rc = err_set(e, ERR_PARSE, "the lookup service's answer is over %u bytes",
+		rc = err_set(e, ERR_PARSE, "the lookup service's answer is over %zu bytes",
 		             LOOKUP_RESPONSE_MAX);
 	} else if (rc) {
 		err_prefix(e, "the lookup service is unreachable");

@@ -34,7 +34,7 @@
 #include "alias.h"
 
 #define LOOKUP_MESSAGE_MAX  200
-#define LOOKUP_RESPONSE_MAX (64u * 1024u)
+#define LOOKUP_RESPONSE_MAX ((size_t)64 * 1024)
 
 enum lookup_address { LOOKUP_PUBLIC = 0, LOOKUP_PRIVATE = 1 };
 

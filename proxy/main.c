@@ -310,7 +310,7 @@ static const char *age_text(long long s, char *buf, size_t cap)
 {
 	if (s < 120)
 		snprintf(buf, cap, "%llds", s);
-	else if (s < 2 * 3600)
+	else if (s < 7200)
 		snprintf(buf, cap, "%lld min", s / 60);
 	else
 		snprintf(buf, cap, "%lld h", s / 3600);

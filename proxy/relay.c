@@ -107,15 +107,15 @@ static int dir_setup(struct dir *d, const struct relay_opts *opts, struct err *e
 	size_t psize = opts && opts->pipe_size ? opts->pipe_size : RELAY_PIPE_SIZE;
 	/* splice(2) into a socket blocks unless the socket itself is
 	 * non-blocking (SPLICE_F_NONBLOCK only covers the pipe side). */
+	int may_splice = !(opts && opts->no_splice);
 	int src_ok = d->src_kind == KIND_SOCKET || d->src_kind == KIND_FILE;
 	int dst_ok =
 	    (d->dst_kind == KIND_SOCKET && is_nonblocking(d->dst)) || d->dst_kind == KIND_FILE;
+	int direct = (d->src_kind == KIND_PIPE && dst_ok && d->dst_kind == KIND_SOCKET) ||
+	             (d->dst_kind == KIND_PIPE && d->src_kind == KIND_SOCKET);
 
 	d->pipe[0] = d->pipe[1] = -1;
-	if (opts && opts->no_splice) {
-		use_copy(d);
-	} else if ((d->src_kind == KIND_PIPE && dst_ok && d->dst_kind == KIND_SOCKET) ||
-	           (d->dst_kind == KIND_PIPE && d->src_kind == KIND_SOCKET)) {
+	if (may_splice && direct) {
 		d->mode = MODE_SPLICE;
 		d->chunk = 0;
 		if (d->src_kind == KIND_PIPE)
@@ -126,7 +126,7 @@ static int dir_setup(struct dir *d, const struct relay_opts *opts, struct err *e
 			if (c > d->chunk)
 				d->chunk = c;
 		}
-	} else if (src_ok && dst_ok) {
+	} else if (may_splice && src_ok && dst_ok) {
 		d->mode = MODE_SPLICE_PIPE;
 		if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) != 0)
 			return err_set(e, ERR_IO, "pipe: %s", strerror(errno));

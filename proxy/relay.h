@@ -36,8 +36,8 @@
 
 #include "../util/err.h"
 
-#define RELAY_PIPE_SIZE (1024 * 1024)
-#define RELAY_BUF_SIZE  (256 * 1024)
+#define RELAY_PIPE_SIZE ((size_t)1024 * 1024)
+#define RELAY_BUF_SIZE  ((size_t)256 * 1024)
 
 struct relay_opts {
 	int no_splice;    /* read/write only */

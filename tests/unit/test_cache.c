@@ -57,7 +57,7 @@ static int count_entries(const char *dir)
 	if (!d)
 		return -1;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;

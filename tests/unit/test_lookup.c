@@ -105,13 +105,13 @@ TEST_CASE(answers_are_sorted)
 
 TEST_CASE(long_messages_are_cut)
 {
-	char body[1200];
+	char body[1200], m[1000];
 	struct addr a;
 	struct err e;
 
-	memset(body, 'm', sizeof(body));
-	memcpy(body, "{\"message\":\"", 12);
-	memcpy(body + sizeof(body) - 3, "\"}", 3);
+	memset(m, 'm', sizeof(m) - 1);
+	m[sizeof(m) - 1] = '\0';
+	snprintf(body, sizeof(body), "{\"message\":\"%s\"}", m);
 	CHECK_INT(lookup_classify(404, body, strlen(body), NULL, &a, &e), ERR_NOT_FOUND);
 	CHECK_INT(strlen(e.message),
 	          strlen("the lookup service answered 404 (not found): ") + LOOKUP_MESSAGE_MAX);

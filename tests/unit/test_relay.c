@@ -382,7 +382,7 @@ static double cpu_ms_of(const struct rig *r)
 
 	if (pthread_getcpuclockid(r->thread, &cid) != 0 || clock_gettime(cid, &ts) != 0)
 		return -1;
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Sleeps 300 ms and fails the case if the relay thread woke up or ran. */
