@@ -23,6 +23,10 @@ PKGS      := libcurl jansson openssl libssh2 expat libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+ifeq ($(SAN),1)
+SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wvla
 CFLAGS    ?= -O2 -g
@@ -30,9 +34,6 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAG
 LDLIBS    := $(PKG_LIBS) -lpthread -lz
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
 
-ifeq ($(SAN),1)
-SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-endif
 
 # Sources: every .c of a folder belongs to its library, but for the mains.
 UTIL_SRC   := $(wildcard util/*.c)
