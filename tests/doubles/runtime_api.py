@@ -37,9 +37,13 @@ Control endpoints (all under /__control/):
 import argparse
 import json
 import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -92,6 +96,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real API
     server_version = "RuntimeApiDouble/1"
     sys_version = ""
+
+    def setup(self):
+        super().setup()
+        # No Nagle: headers and body are separate writes, and a delayed ACK
+        # would add 40 ms to every exchange.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):  # quiet; tests read results instead
         pass
@@ -157,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
             if method != "POST":
                 return self.error(405, "MethodNotAllowed", "use POST")
-            return self.post_result(parts[1], parts[2])
+            return self.post_result(urllib.parse.unquote(parts[1]), parts[2])
         self.read_body()
         return self.error(404, "NotFound", "unknown path " + path)
 
@@ -299,6 +309,70 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, {"message": "unknown control " + what})
 
 
+class Client:
+    """For tests: starts the double as a child process and drives it.
+
+        rt = Client()                  # or Client("--max-payload", "100")
+        rt.address                     # for AWS_LAMBDA_RUNTIME_API
+        ids = rt.enqueue({"event": {...}})
+        res = rt.wait(1)               # the results once one is recorded
+        rt.shutdown(); rt.close()
+    """
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([sys.executable, __file__, *args],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError("runtime API double did not start: %r" % line)
+        self.port = int(line.split()[1])
+        self.address = "127.0.0.1:%d" % self.port
+
+    def call(self, method, what, body=None, timeout=30):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request("http://%s/__control/%s" % (self.address, what),
+                                     data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def enqueue(self, *items):
+        status, ans = self.call("POST", "enqueue", list(items))
+        if status != 200:
+            raise RuntimeError("enqueue: %s" % ans)
+        return ans["request_ids"]
+
+    def results(self):
+        return self.call("GET", "results")[1]
+
+    def wait(self, count, timeout=10):
+        """The results once count are recorded (or whatever is there on timeout)."""
+        return self.call("POST", "wait", {"count": count, "timeout": timeout},
+                         timeout=timeout + 10)[1]
+
+    def drop(self, count=1, path="next"):
+        self.call("POST", "drop", {"count": count, "path": path})
+
+    def set(self, **kw):
+        self.call("POST", "set", kw)
+
+    def shutdown(self):
+        self.call("POST", "shutdown", {})
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
@@ -310,7 +384,7 @@ def main():
     server.daemon_threads = True
     server.state = State(args.max_payload)
     if args.events:
-        with open(args.events, encoding="utf-8") as f:
+        with open(args.events, encoding="utf-8") as f, server.state.cond:
             server.state.enqueue(json.load(f))
     print("PORT %d" % server.server_address[1], flush=True)
     try:
