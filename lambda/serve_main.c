@@ -165,26 +165,39 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t n)
 		          out, (socklen_t)n);
 }
 
+/* The decoded path may hold any byte: the log keeps printable ASCII. */
+static void printable(char *dst, size_t n, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i < n - 1; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+}
+
 /* One access-log line, written with one write(2) so that threads do not interleave. */
 static void access_log(struct MHD_Connection *conn, const char *method, const char *path,
                        int status, size_t bytes, const struct exchange *x, const char *route,
                        const char *request_id)
 {
 	char remote[INET6_ADDRSTRLEN] = "-";
+	char clean_path[512], clean_method[32];
 	char when[32];
 	struct timespec now;
 	struct tm tm;
 	json_t *line;
 	char *text;
 
+	printable(clean_path, sizeof(clean_path), path);
+	printable(clean_method, sizeof(clean_method), method);
 	client_address(conn, remote, sizeof(remote));
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s?, s:s?}", "time", when, "remote",
-	                 remote, "method", method, "path", path, "status", status, "bytes",
-	                 (json_int_t)bytes, "duration_ms", elapsed_ms(&x->start), "route", route,
-	                 "request_id", request_id);
+	                 remote, "method", clean_method, "path", clean_path, "status", status,
+	                 "bytes", (json_int_t)bytes, "duration_ms", elapsed_ms(&x->start), "route",
+	                 route, "request_id", request_id);
 	if (!line)
 		return;
 	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
@@ -555,6 +568,7 @@ int main(int argc, char **argv)
 {
 	struct server srv;
 	struct MHD_Daemon *d;
+	struct aws_client *probe;
 	const union MHD_DaemonInfo *info;
 	unsigned flags;
 	sigset_t stop;
@@ -576,6 +590,13 @@ int main(int argc, char **argv)
 	err_clear(&e);
 	if (http_global_init(&e))
 		die("%s", e.message);
+	/* A missing region is a start-up error, not a failure of every request. */
+	probe = aws_client_new(&e);
+	if (!probe) {
+		http_global_cleanup();
+		die("%s", e.message);
+	}
+	aws_client_free(probe);
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (srv.opt.addr.ss_family == AF_INET6)

@@ -233,6 +233,13 @@ def test_options(tap):
         tap.ok(p.returncode == 2 and p.stderr.startswith("ebssh-api: ")
                and len(p.stderr.splitlines()) == 1,
                "%s: one 'ebssh-api:' line, status 2" % what, p)
+    noregion = dict(env)
+    del noregion["AWS_REGION"]
+    p = subprocess.run([API, "--listen", "127.0.0.1:0"], env=noregion, capture_output=True,
+                       text=True, timeout=10)
+    tap.ok(p.returncode == 2 and p.stderr.startswith("ebssh-api: ")
+           and "region" in p.stderr.lower() and len(p.stderr.splitlines()) == 1,
+           "no AWS region: a start-up error", p)
     srv = Server(["--listen", "127.0.0.1:0"], env)
     p = subprocess.run([API, "--listen", "127.0.0.1:%d" % srv.port], env=env,
                        capture_output=True, text=True, timeout=10)
