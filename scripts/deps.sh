@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs, from Debian's packages, what the build, the tests and the demo need.
+# Installs, from Debian's packages, what the build, the tests and the demo need,
+# then the npm tools pinned in tools/package-lock.json (the OpenAPI linter).
 # Idempotent: quiet and quick when everything is already there; one
 # `apt-get update` when something is missing; sudo when not root.
 set -eu
@@ -9,7 +10,7 @@ PACKAGES="
   libcurl4-openssl-dev libjansson-dev libssl-dev libssh2-1-dev
   libexpat1-dev libmicrohttpd-dev
   openssh-server openssh-client rsync socat
-  python3 python3-botocore python3-boto3
+  python3 python3-botocore python3-boto3 python3-yaml
   zip unzip patchelf valgrind
 "
 
@@ -27,4 +28,31 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The OpenAPI linter (tests/integration/openapi_lint.sh): the exact version
+# tools/package-lock.json pins, into tools/node_modules. Needs npm: Debian's
+# nodejs and npm when the machine has no npm of its own.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! command -v npm >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+	echo "deps: installing nodejs npm"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+linter_version() { # the version of @stoplight/spectral-cli in file $1, or nothing
+	node -e 'try { const j = require(process.argv[1]);
+		const p = j.packages ? j.packages["node_modules/@stoplight/spectral-cli"] : j;
+		process.stdout.write(p && p.version ? p.version : ""); } catch (e) {}' "$1"
+}
+want=$(linter_version "$root/tools/package-lock.json")
+have=$(linter_version "$root/tools/node_modules/@stoplight/spectral-cli/package.json")
+if [ -z "$want" ]; then
+	echo "deps: tools/package-lock.json does not pin @stoplight/spectral-cli" >&2
+	exit 1
+fi
+if [ ! -x "$root/tools/node_modules/.bin/spectral" ] || [ "$have" != "$want" ]; then
+	echo "deps: installing @stoplight/spectral-cli $want (npm ci in tools/)"
+	(cd "$root/tools" && npm ci --silent --no-audit --no-fund --loglevel=error >/dev/null)
 fi

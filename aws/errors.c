@@ -1,0 +1,391 @@
+/* errors: AWS's error answers into struct err; see errors.h. */
+#include "errors.h"
+
+#include <expat.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ERRORS_FIELD 1024 /* bytes kept of one field of an error body */
+#define ERRORS_STACK 8    /* open elements whose kind is kept; deeper is ignored */
+
+/* What a body gave; every field NUL-terminated, possibly cut short. */
+struct found {
+	char code[ERRORS_FIELD];
+	char message[ERRORS_FIELD];
+	char request_id[ERRORS_FIELD];
+};
+
+/*
+ * The XML shapes, as kinds of elements: the root (any name; S3's is <Error>
+ * itself), its <Errors>, the first <Error>, and the fields that count.
+ */
+enum xkind {
+	X_IGNORE,
+	X_DOC,
+	X_ROOT,
+	X_ERRORS,
+	X_ERROR,    /* an <Error> whose Code and Message count */
+	X_METADATA, /* <ResponseMetadata> */
+	X_CODE,
+	X_MESSAGE,
+	X_REQUEST_ID
+};
+
+struct xparse {
+	XML_Parser xp;
+	int failed;
+	int errors_seen; /* <Error> elements met; only the first counts */
+	size_t depth;
+	unsigned char kinds[ERRORS_STACK];
+	size_t field_len;
+	char *field; /* the slot of the open field, or NULL */
+	struct found *f;
+};
+
+static enum xkind xkind_at(const struct xparse *xs, size_t depth)
+{
+	if (depth == 0)
+		return X_DOC;
+	return depth < ERRORS_STACK ? (enum xkind)xs->kinds[depth] : X_IGNORE;
+}
+
+static const char *local_name(const char *name)
+{
+	const char *colon = strrchr(name, ':');
+
+	return colon ? colon + 1 : name;
+}
+
+static int is_request_id(const char *name)
+{
+	return strcmp(name, "RequestID") == 0 || strcmp(name, "RequestId") == 0;
+}
+
+/* An <Error> under the root or its <Errors>; only the first one counts. */
+static enum xkind error_kind(struct xparse *xs, const char *name)
+{
+	return strcmp(name, "Error") == 0 && ++xs->errors_seen == 1 ? X_ERROR : X_IGNORE;
+}
+
+static enum xkind child_kind(struct xparse *xs, enum xkind parent, const char *name)
+{
+	switch (parent) {
+	case X_DOC:
+		return error_kind(xs, name) == X_ERROR ? X_ERROR : X_ROOT;
+	case X_ROOT:
+		if (strcmp(name, "Errors") == 0)
+			return X_ERRORS;
+		if (strcmp(name, "ResponseMetadata") == 0)
+			return X_METADATA;
+		if (is_request_id(name))
+			return X_REQUEST_ID;
+		return error_kind(xs, name);
+	case X_ERRORS:
+		return error_kind(xs, name);
+	case X_ERROR:
+		if (strcmp(name, "Code") == 0)
+			return X_CODE;
+		if (strcmp(name, "Message") == 0)
+			return X_MESSAGE;
+		if (xs->depth == 1 && is_request_id(name)) /* S3's root <Error> */
+			return X_REQUEST_ID;
+		return X_IGNORE;
+	case X_METADATA:
+		return is_request_id(name) ? X_REQUEST_ID : X_IGNORE;
+	default:
+		return X_IGNORE;
+	}
+}
+
+static void XMLCALL x_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	struct xparse *xs = ud;
+	enum xkind kind;
+
+	(void)atts;
+	if (xs->failed)
+		return;
+	kind = child_kind(xs, xkind_at(xs, xs->depth), local_name(name));
+	xs->depth++;
+	if (xs->depth < ERRORS_STACK)
+		xs->kinds[xs->depth] = (unsigned char)kind;
+	xs->field = NULL;
+	if (kind == X_CODE)
+		xs->field = xs->f->code;
+	else if (kind == X_MESSAGE)
+		xs->field = xs->f->message;
+	else if (kind == X_REQUEST_ID && !xs->f->request_id[0])
+		xs->field = xs->f->request_id;
+	if (xs->field) {
+		xs->field[0] = '\0';
+		xs->field_len = 0;
+	}
+}
+
+static void XMLCALL x_text(void *ud, const XML_Char *s, int len)
+{
+	struct xparse *xs = ud;
+	size_t n;
+
+	if (xs->failed || !xs->field || len <= 0 || xkind_at(xs, xs->depth) < X_CODE)
+		return;
+	n = (size_t)len;
+	if (n > ERRORS_FIELD - 1 - xs->field_len)
+		n = ERRORS_FIELD - 1 - xs->field_len; /* cut; clean_text mends UTF-8 */
+	memcpy(xs->field + xs->field_len, s, n);
+	xs->field_len += n;
+	xs->field[xs->field_len] = '\0';
+}
+
+static void XMLCALL x_end(void *ud, const XML_Char *name)
+{
+	struct xparse *xs = ud;
+
+	(void)name;
+	if (xs->failed)
+		return;
+	if (xkind_at(xs, xs->depth) >= X_CODE)
+		xs->field = NULL;
+	xs->depth--;
+}
+
+static void XMLCALL x_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                              const XML_Char *pubid, int has_internal_subset)
+{
+	struct xparse *xs = ud;
+
+	(void)name;
+	(void)sysid;
+	(void)pubid;
+	(void)has_internal_subset;
+	xs->failed = 1;
+	XML_StopParser(xs->xp, XML_FALSE);
+}
+
+static void XMLCALL x_entity_decl(void *ud, const XML_Char *name, int is_param,
+                                  const XML_Char *value, int value_len, const XML_Char *base,
+                                  const XML_Char *sysid, const XML_Char *pubid,
+                                  const XML_Char *notation)
+{
+	(void)name;
+	(void)is_param;
+	(void)value;
+	(void)value_len;
+	(void)base;
+	(void)sysid;
+	(void)pubid;
+	(void)notation;
+	x_doctype(ud, NULL, NULL, NULL, 0);
+}
+
+/* 0 when the body is well-formed XML; what it holds is in *f. */
+static int parse_xml(const char *body, size_t len, struct found *f)
+{
+	struct xparse xs;
+	int ok;
+
+	if (len > INT_MAX)
+		return -1;
+	memset(&xs, 0, sizeof(xs));
+	xs.f = f;
+	xs.xp = XML_ParserCreate(NULL);
+	if (!xs.xp)
+		return -1;
+	XML_SetUserData(xs.xp, &xs);
+	XML_SetElementHandler(xs.xp, x_start, x_end);
+	XML_SetCharacterDataHandler(xs.xp, x_text);
+	XML_SetStartDoctypeDeclHandler(xs.xp, x_doctype);
+	XML_SetEntityDeclHandler(xs.xp, x_entity_decl);
+	XML_SetParamEntityParsing(xs.xp, XML_PARAM_ENTITY_PARSING_NEVER);
+	ok = XML_Parse(xs.xp, body, (int)len, XML_TRUE) == XML_STATUS_OK && !xs.failed;
+	XML_ParserFree(xs.xp);
+	return ok ? 0 : -1;
+}
+
+/* src[0..len) as plain ASCII without blanks or controls, cut to cap. */
+static void ascii_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 1 < cap; i++)
+		if (src[i] > ' ' && src[i] < 0x7f)
+			dst[n++] = src[i];
+	dst[n] = '\0';
+}
+
+/* "aws.protocoltests#FooError:http://internal..." -> "FooError". */
+static void normalize_code(char *dst, size_t cap, const char *src)
+{
+	const char *start = src, *end = src + strcspn(src, ":"), *p;
+
+	for (p = src; p < end; p++)
+		if (*p == '#')
+			start = p + 1;
+	ascii_copy(dst, cap, start, (size_t)(end - start));
+}
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+/* 0 when the body is a JSON object; its code and message are in *f. */
+static int parse_json(const char *body, size_t len, struct found *f)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(body, len, 0, &jerr), *v;
+	const char *s;
+
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -1;
+	}
+	v = json_object_get(root, "code");
+	if (!json_is_string(v))
+		v = json_object_get(root, "__type");
+	if (json_is_string(v))
+		copy_field(f->code, sizeof(f->code), json_string_value(v));
+	v = json_object_get(root, "message");
+	if (!json_is_string(v))
+		v = json_object_get(root, "Message");
+	s = json_string_value(v);
+	if (s)
+		copy_field(f->message, sizeof(f->message), s);
+	json_decref(root);
+	return 0;
+}
+
+/* Length of s[0..len) without a UTF-8 sequence cut short at its end. */
+static size_t utf8_whole(const char *s, size_t len)
+{
+	size_t start = len, need;
+	unsigned char lead;
+
+	while (start > 0 && len - start < 4 && ((unsigned char)s[start - 1] & 0xC0) == 0x80)
+		start--;
+	if (start == 0)
+		return 0;
+	lead = (unsigned char)s[start - 1];
+	if (lead < 0x80)
+		return len;
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	return len - (start - 1) >= need ? len : start - 1;
+}
+
+/* A message for one line: controls and runs of blanks become one space,
+ * no blanks at the ends, cut to cap at a character boundary. */
+static void clean_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = 0;
+	int space = 0;
+
+	for (; *src && n + 1 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c <= ' ' || c == 0x7f) {
+			space = n > 0;
+			continue;
+		}
+		if (space) {
+			if (n + 2 >= cap)
+				break;
+			dst[n++] = ' ';
+			space = 0;
+		}
+		dst[n++] = (char)c;
+	}
+	n = utf8_whole(dst, n);
+	dst[n] = '\0';
+}
+
+static int is_blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+int errors_parse(int is_json, long http_status, const char *body, size_t len,
+                 const char *error_type_header, const char *request_id_header, struct err *e)
+{
+	struct found f;
+	char code[sizeof(e->aws_code)], request_id[sizeof(e->request_id)];
+	char message[sizeof(e->message)];
+	size_t i;
+	int as_json = is_json, readable;
+
+	if (!e)
+		return ERR_AWS;
+	memset(&f, 0, sizeof(f));
+	if (!body)
+		len = 0;
+	for (i = 0; i < len; i++) {
+		if (body[i] == '<' || body[i] == '{') {
+			as_json = body[i] == '{';
+			break;
+		}
+		if (!strchr(" \t\r\n", body[i]))
+			break;
+	}
+	readable = len && (as_json ? parse_json(body, len, &f) : parse_xml(body, len, &f)) == 0;
+	if (!readable)
+		memset(&f, 0, sizeof(f)); /* nothing of a broken body is trusted */
+
+	code[0] = '\0';
+	if (as_json && error_type_header)
+		normalize_code(code, sizeof(code), error_type_header);
+	if (!code[0])
+		normalize_code(code, sizeof(code), f.code);
+	if (!code[0] && error_type_header)
+		normalize_code(code, sizeof(code), error_type_header);
+	ascii_copy(request_id, sizeof(request_id), f.request_id, strlen(f.request_id));
+	if (!request_id[0] && request_id_header)
+		ascii_copy(request_id, sizeof(request_id), request_id_header,
+		           strlen(request_id_header));
+
+	clean_text(message, sizeof(message), f.message);
+	if (!message[0]) {
+		if (code[0])
+			snprintf(message, sizeof(message), "HTTP %ld %s", http_status, code);
+		else
+			snprintf(message, sizeof(message), "HTTP %ld with %s body", http_status,
+			         is_blank(body, len) ? "an empty" : "an unreadable");
+	}
+	return err_set_aws(e, ERR_AWS, http_status, code, request_id, message);
+}
+
+int errors_is_throttling(const char *aws_code, long http_status)
+{
+	/* botocore's _retry.json and its standard retry mode's throttling codes */
+	static const char *const codes[] = {
+	    "Throttling",
+	    "ThrottlingException",
+	    "ThrottledException",
+	    "RequestThrottledException",
+	    "TooManyRequestsException",
+	    "ProvisionedThroughputExceededException",
+	    "TransactionInProgressException",
+	    "RequestLimitExceeded",
+	    "BandwidthLimitExceeded",
+	    "LimitExceededException",
+	    "RequestThrottled",
+	    "SlowDown",
+	    "PriorRequestNotComplete",
+	    "EC2ThrottledException",
+	};
+	size_t i;
+
+	if (http_status == 429)
+		return 1;
+	if (!aws_code)
+		return 0;
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(aws_code, codes[i]) == 0)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,425 @@
+#!/usr/bin/python3
+"""deploy/template.yaml: valid YAML (CloudFormation's short tags included) with
+the resources SPEC and issue 3 ask for, least-privilege IAM, and references
+that all resolve; then the same checks against broken copies, to show that
+each of them can fail. TAP on stdout. Needs python3-yaml (make deps)."""
+
+import copy
+import os
+import re
+import sys
+
+import yaml
+
+ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+TEMPLATE = os.path.join(ROOT, "deploy", "template.yaml")
+SPEC = os.path.join(ROOT, "..", "shared", "SPEC.md")
+
+n = 0
+
+
+def tap(good, name, why=""):
+    global n
+    n += 1
+    print(("ok %d - %s" if good else "not ok %d - %s") % (n, name))
+    if not good and why:
+        for line in str(why).splitlines():
+            print("# " + line)
+
+
+# --- CloudFormation YAML: short-form tags become their long form ---------------
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct(tag):
+    name = tag if tag in ("Ref", "Condition") else "Fn::" + tag
+
+    def construct(loader, node):
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
+    return construct
+
+
+for _tag in ("Ref", "Condition", "Sub", "GetAtt", "Join", "Select", "Split", "If", "Equals",
+             "Not", "And", "Or", "FindInMap", "ImportValue", "Base64", "Cidr", "GetAZs",
+             "Transform", "Length", "ToJsonString"):
+    CfnLoader.add_constructor("!" + _tag, _construct(_tag))
+
+
+PSEUDO = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition",
+          "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"}
+# What SAM lets a template reference on its own resources beyond Ref and GetAtt.
+SAM_REFS = {"AWS::Serverless::Api": {"Stage", "Deployment", "RootResourceId"},
+            "AWS::Serverless::Function": {"Alias", "Version"}}
+
+
+def walk(node):
+    yield node
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
+
+
+def references(node):
+    """Every (kind, name) that node refers to: Ref, GetAtt and ${...} in Sub."""
+    out = []
+    for x in walk(node):
+        if not isinstance(x, dict) or len(x) != 1:
+            continue
+        (k, v), = x.items()
+        if k == "Ref":
+            out.append(("Ref", v))
+        elif k == "Fn::GetAtt":
+            out.append(("GetAtt", v[0] if isinstance(v, list) else v.split(".")[0]))
+        elif k == "Fn::Sub":
+            s = v[0] if isinstance(v, list) else v
+            local = set(v[1]) if isinstance(v, list) and len(v) > 1 else set()
+            for var in re.findall(r"\$\{([^!}][^}]*)\}", s):
+                if var not in local:
+                    out.append(("Sub", var))
+    return out
+
+
+def sub_text(v):
+    if isinstance(v, dict) and "Fn::Sub" in v:
+        s = v["Fn::Sub"]
+        return s[0] if isinstance(s, list) else s
+    return None
+
+
+def res(t, name):
+    return t.get("Resources", {}).get(name, {})
+
+
+def props(t, name):
+    return res(t, name).get("Properties", {})
+
+
+def config_vars():
+    """SPEC's "Configuration comes from the environment (the SAM template sets
+    it): `A`, `B`, ..." names; those Lambda itself sets are not ours to set."""
+    try:
+        text = open(SPEC, encoding="utf-8").read()
+    except OSError:
+        return ["SLACK_SIGNING_SECRET", "SLACK_WEBHOOK_URL", "NOTIFY_TZ", "BACKUP_TAG_KEY"]
+    m = re.search(r"Configuration comes from the environment.*?:(.*?)\.\s", text, re.S)
+    return re.findall(r"`([A-Z][A-Z0-9_]+)`", m.group(1)) if m else []
+
+
+# --- The checks: each returns None when good, else why not ------------------------
+
+def c_transform(t):
+    if t.get("Transform") != "AWS::Serverless-2016-10-31":
+        return "Transform is %r" % t.get("Transform")
+
+
+def c_types(t):
+    want = {"LookupFunction": "AWS::Serverless::Function", "LookupApi": "AWS::Serverless::Api",
+            "LookupRole": "AWS::IAM::Role", "LookupLogGroup": "AWS::Logs::LogGroup",
+            "LookupApiInvokePermission": "AWS::Lambda::Permission",
+            "LookupApiKey": "AWS::ApiGateway::ApiKey",
+            "LookupUsagePlan": "AWS::ApiGateway::UsagePlan",
+            "LookupUsagePlanKey": "AWS::ApiGateway::UsagePlanKey"}
+    bad = ["%s is %r, not %s" % (k, res(t, k).get("Type"), v)
+           for k, v in want.items() if res(t, k).get("Type") != v]
+    return "\n".join(bad) or None
+
+
+def c_function(t):
+    p = props(t, "LookupFunction")
+    want = {"Runtime": "provided.al2023", "Architectures": ["x86_64"], "Handler": "bootstrap",
+            "MemorySize": 128, "Timeout": 28}
+    bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
+    return "\n".join(bad) or None
+
+
+def c_timeout(t):
+    timeout = props(t, "LookupFunction").get("Timeout")
+    if not isinstance(timeout, int) or not 1 <= timeout < 29:
+        return "Timeout %r must be under API Gateway's 29 s" % timeout
+
+
+def c_codeuri(t):
+    uri = props(t, "LookupFunction").get("CodeUri")
+    path = os.path.normpath(os.path.join(os.path.dirname(TEMPLATE), str(uri)))
+    if path != os.path.join(ROOT, "build", "lambda.zip"):
+        return "CodeUri %r is %s, not build/lambda.zip (make package)" % (uri, path)
+
+
+def c_env(t):
+    have = props(t, "LookupFunction").get("Environment", {}).get("Variables", {})
+    want = [v for v in config_vars() if not v.startswith("AWS_")]
+    missing = [v for v in want if v not in have]
+    if not want:
+        return "found no configuration variables in SPEC.md"
+    if missing:
+        return "missing %s (have %s)" % (missing, sorted(have))
+    reserved = [v for v in have if v.startswith("AWS_") or v.startswith("_")]
+    if reserved:
+        return "sets Lambda's reserved %s" % reserved
+
+
+def c_api(t):
+    p = props(t, "LookupApi")
+    if p.get("StageName") != "v1":
+        return "StageName is %r" % p.get("StageName")
+    tr = p.get("DefinitionBody", {}).get("Fn::Transform", {})
+    loc = tr.get("Parameters", {}).get("Location")
+    if tr.get("Name") != "AWS::Include" or not loc:
+        return "DefinitionBody is not an AWS::Include: %r" % p.get("DefinitionBody")
+    path = os.path.normpath(os.path.join(os.path.dirname(TEMPLATE), loc))
+    if path != os.path.join(ROOT, "openapi", "ebssh.yaml") or not os.path.isfile(path):
+        return "AWS::Include Location %r is %s, not openapi/ebssh.yaml" % (loc, path)
+    if "DefinitionUri" in p:
+        return "both DefinitionUri and DefinitionBody"
+
+
+def c_openapi_refs(t):
+    """The OpenAPI file's Fn::Sub variables name resources and pseudo parameters of this
+    template (the include makes them part of it)."""
+    doc = yaml.safe_load(open(os.path.join(ROOT, "openapi", "ebssh.yaml"), encoding="utf-8"))
+    refs = references(doc)
+    if not refs:
+        return "the OpenAPI file refers to nothing of the template"
+    bad = [v for _, v in refs
+           if v not in PSEUDO and v.split(".")[0] not in t.get("Resources", {})]
+    if bad:
+        return "unknown in the template: %s" % sorted(set(bad))
+    if any(v == "LookupFunction.Arn" for _, v in refs) and \
+            res(t, "LookupFunction").get("Type") != "AWS::Serverless::Function":
+        return "LookupFunction is not the function"
+
+
+def statements(t):
+    out = []
+    for pol in props(t, "LookupRole").get("Policies", []):
+        st = pol.get("PolicyDocument", {}).get("Statement", [])
+        out.extend(st if isinstance(st, list) else [st])
+    return out
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def c_iam_actions(t):
+    st = statements(t)
+    actions = sorted(a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action")))
+    want = sorted(["ec2:DescribeInstances", "logs:CreateLogStream", "logs:PutLogEvents"])
+    if actions != want:
+        return "allowed actions %s, want exactly %s" % (actions, want)
+    if any("NotAction" in s or "NotResource" in s for s in st):
+        return "NotAction/NotResource widen a policy"
+    rp = props(t, "LookupRole")
+    if rp.get("ManagedPolicyArns") or props(t, "LookupFunction").get("Policies"):
+        return "managed or SAM policies add permissions"
+
+
+def c_iam_resources(t):
+    bad = []
+    for s in statements(t):
+        for a in as_list(s.get("Action")):
+            rs = as_list(s.get("Resource"))
+            if "*" in rs and a != "ec2:DescribeInstances":
+                bad.append("%s on *" % a)
+            if a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
+                bad.append("%s on %r, not the function's log group" % (a, rs))
+    return "\n".join(bad) or None
+
+
+def c_iam_role(t):
+    p = props(t, "LookupRole")
+    st = p.get("AssumeRolePolicyDocument", {}).get("Statement", [])
+    principals = [s.get("Principal") for s in st]
+    if principals != [{"Service": "lambda.amazonaws.com"}]:
+        return "trusts %r" % principals
+    if props(t, "LookupFunction").get("Role") != {"Fn::GetAtt": ["LookupRole", "Arn"]}:
+        return "the function does not use LookupRole"
+
+
+def c_log_group(t):
+    p = props(t, "LookupLogGroup")
+    if p.get("RetentionInDays") != 14:
+        return "RetentionInDays %r" % p.get("RetentionInDays")
+    group = sub_text(p.get("LogGroupName"))
+    name = sub_text(props(t, "LookupFunction").get("FunctionName"))
+    if not group or not name or group != "/aws/lambda/" + name:
+        return "log group %r is not /aws/lambda/ + function name %r" % (group, name)
+
+
+def c_permission(t):
+    p = props(t, "LookupApiInvokePermission")
+    arn = sub_text(p.get("SourceArn")) or ""
+    if (p.get("Action") != "lambda:InvokeFunction"
+            or p.get("Principal") != "apigateway.amazonaws.com"
+            or p.get("FunctionName") != {"Ref": "LookupFunction"}
+            or not arn.startswith("arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                                  "${AWS::AccountId}:${LookupApi}/")):
+        return "permission %r" % p
+
+
+def c_usage_plan(t):
+    p = props(t, "LookupUsagePlan")
+    stages = p.get("ApiStages", [])
+    if stages != [{"ApiId": {"Ref": "LookupApi"}, "Stage": {"Ref": "LookupApi.Stage"}}]:
+        return "ApiStages %r" % stages
+    th = p.get("Throttle", {})
+    if "RateLimit" not in th or "BurstLimit" not in th:
+        return "no throttling: %r" % th
+    k = props(t, "LookupUsagePlanKey")
+    if k != {"KeyId": {"Ref": "LookupApiKey"}, "KeyType": "API_KEY",
+             "UsagePlanId": {"Ref": "LookupUsagePlan"}}:
+        return "UsagePlanKey %r" % k
+    if props(t, "LookupApiKey").get("Enabled") is not True:
+        return "the API key is not enabled"
+
+
+def c_refs(t):
+    resources = t.get("Resources", {})
+    params = t.get("Parameters", {})
+    bad = []
+    for kind, v in references(t):
+        head, _, tail = v.partition(".")
+        if kind == "Ref" and not tail and (v in params or v in resources or v in PSEUDO):
+            continue
+        if kind == "Ref" and tail and tail in SAM_REFS.get(resources.get(head, {}).get("Type"), ()):
+            continue
+        if kind == "GetAtt" and v in resources:
+            continue
+        if kind == "Sub" and (v in params or v in PSEUDO or head in resources):
+            continue
+        bad.append("%s %s" % (kind, v))
+    used = {v for _, v in references(t)}
+    unused = [p for p in params if p not in used]
+    if unused:
+        bad.append("unused parameters %s" % unused)
+    return "\n".join(bad) or None
+
+
+def c_outputs(t):
+    o = t.get("Outputs", {})
+    url = sub_text(o.get("ApiUrl", {}).get("Value")) or ""
+    if "${LookupApi}" not in url or not url.startswith("https://") or not url.endswith("/v1"):
+        return "ApiUrl %r" % url
+    key = o.get("ApiKeyId", {})
+    if key.get("Value") != {"Ref": "LookupApiKey"}:
+        return "ApiKeyId %r" % key
+    if "get-api-key" not in key.get("Description", "") or \
+            "--include-value" not in key.get("Description", ""):
+        return "ApiKeyId's description does not say how to read the key's value"
+
+
+CHECKS = [
+    ("Transform is AWS::Serverless-2016-10-31", c_transform),
+    ("every resource has its type", c_types),
+    ("function: provided.al2023, x86_64, bootstrap, 128 MB, 28 s", c_function),
+    ("function times out before API Gateway's 29 s", c_timeout),
+    ("function code is build/lambda.zip", c_codeuri),
+    ("function environment sets SPEC's configuration variables", c_env),
+    ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
+    ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
+    ("IAM allows exactly ec2:DescribeInstances and the log writes", c_iam_actions),
+    ("IAM: only ec2:DescribeInstances on *, logs on the function's group", c_iam_resources),
+    ("IAM role trusted by Lambda only and used by the function", c_iam_role),
+    ("log group /aws/lambda/<function>, 14 days", c_log_group),
+    ("API Gateway may invoke the function, for this API only", c_permission),
+    ("usage plan with throttling binds the key to stage v1", c_usage_plan),
+    ("every Ref, GetAtt and Sub resolves; every parameter used", c_refs),
+    ("outputs: API URL and key id, with how to read the key", c_outputs),
+]
+
+
+# --- Broken copies: each check must be able to fail --------------------------------
+
+def m_action(t):
+    statements(t)[1]["Action"].append("ec2:TerminateInstances")
+
+
+def m_star(t):
+    statements(t)[0]["Resource"] = "*"
+
+
+def m_ref(t):
+    props(t, "LookupUsagePlanKey")["KeyId"] = {"Ref": "LookupApiKee"}
+
+
+def m_timeout(t):
+    props(t, "LookupFunction")["Timeout"] = 30
+
+
+def m_env(t):
+    del props(t, "LookupFunction")["Environment"]["Variables"]["NOTIFY_TZ"]
+
+
+def m_include(t):
+    props(t, "LookupApi")["DefinitionBody"]["Fn::Transform"]["Parameters"]["Location"] = \
+        "../openapi/other.yaml"
+
+
+def m_logs(t):
+    props(t, "LookupLogGroup")["RetentionInDays"] = 3653
+
+
+def m_perm(t):
+    props(t, "LookupApiInvokePermission")["Principal"] = "*"
+
+
+def m_managed(t):
+    props(t, "LookupRole")["ManagedPolicyArns"] = [
+        "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"]
+
+
+MUTATIONS = [
+    ("an extra EC2 action", m_action, c_iam_actions),
+    ("log writes on every resource", m_star, c_iam_resources),
+    ("a misspelt Ref", m_ref, c_refs),
+    ("a 30 s timeout", m_timeout, c_timeout),
+    ("a missing configuration variable", m_env, c_env),
+    ("an include of another file", m_include, c_api),
+    ("a 10-year log retention", m_logs, c_log_group),
+    ("a permission for any principal", m_perm, c_permission),
+    ("a managed policy", m_managed, c_iam_actions),
+]
+
+
+def main():
+    try:
+        tpl = yaml.load(open(TEMPLATE, encoding="utf-8"), Loader=CfnLoader)
+    except (OSError, yaml.YAMLError) as ex:
+        tap(False, "deploy/template.yaml parses", ex)
+        print("1..%d" % n)
+        return 1
+    tap(isinstance(tpl, dict) and "Resources" in tpl, "deploy/template.yaml parses")
+    for name, fn in CHECKS:
+        try:
+            why = fn(tpl)
+        except Exception as ex:  # a check that crashes is a failure with its reason
+            why = "%s: %s" % (type(ex).__name__, ex)
+        tap(why is None, name, why)
+    for name, mutate, fn in MUTATIONS:
+        broken = copy.deepcopy(tpl)
+        mutate(broken)
+        try:
+            why = fn(broken)
+        except Exception as ex:
+            why = "%s: %s" % (type(ex).__name__, ex)
+        tap(why is not None, "%s rejects %s" % (fn.__name__, name))
+    print("1..%d" % n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
