@@ -5,6 +5,8 @@
 #   make check      every test, twice: normal build and ASan+UBSan build
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make package    build/lambda.zip for AWS Lambda (provided.al2023)
+#   make valgrind   every C unit test under valgrind memcheck
+#   make lint       clang-format, clang-tidy, cppcheck
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -55,7 +57,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 .SECONDARY:
-.PHONY: all deps check check-one fuzz install clean format lint tests package
+.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -111,6 +113,11 @@ check:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
 	@EBSSH_VECTORS=$(VECTORS) ./tests/run-all $(abspath build) $(abspath build/asan)
 
+# Every C unit test under valgrind's memcheck (leaks and invalid accesses fail it).
+valgrind:
+	@$(MAKE) --no-print-directory BUILD=build tests
+	@EBSSH_BUILD=$(abspath build) EBSSH_VECTORS=$(VECTORS) TEST_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" TEST_FILTER=unit/ ./tests/run
+
 fuzz:
 	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS) run
 
@@ -122,7 +129,11 @@ install: all
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# Static analysis of the project's own C: cppcheck, then clang-tidy (.clang-tidy).
+LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c lambda/runtime_main.c lambda/serve_main.c
 lint:
+	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h lambda/*.h proxy/*.h)
+	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -I. util aws lambda proxy
 

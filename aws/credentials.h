@@ -9,15 +9,37 @@
  * IMDSv2 (PUT a token, GET the role, GET its credentials;
  * AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED).
  * A provider caches what it found and fetches again before Expiration.
+ *
+ * Behaviour as botocore's: a source that is configured but broken (only one
+ * of the two keys, a container endpoint that fails, a profile that uses
+ * role_arn, source_profile, credential_process, SSO or web identity, which
+ * ebssh does not support) is an error, not a reason to look further; IMDS
+ * failing means "no credentials". Refreshing uses the source that answered
+ * first; when a refresh fails while the old credentials are still valid,
+ * they are kept (and the next refresh waits CREDENTIALS_RETRY_SECONDS).
+ * IMDS is IMDSv2 only (no tokenless fallback), 1 s timeouts and one attempt
+ * unless AWS_METADATA_SERVICE_TIMEOUT / AWS_METADATA_SERVICE_NUM_ATTEMPTS say
+ * otherwise; the container endpoint gets 3 attempts on 5xx or network errors.
+ * Container credentials may come over http only from loopback, 169.254.170.2,
+ * 169.254.170.23 or fd00:ec2::23 (any host over https).
+ * Test seam: EBSSH_CONTAINER_CREDENTIALS_BASE replaces http://169.254.170.2
+ * as the base of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI.
+ * A provider is not thread-safe: one per thread, like its http_client.
  */
 #ifndef EBSSH_AWS_CREDENTIALS_H
 #define EBSSH_AWS_CREDENTIALS_H
 
+#include <stddef.h>
 #include <time.h>
 
 #include "../util/err.h"
 
 struct http_client;
+
+/* Refresh when the credentials expire within this many seconds. */
+#define CREDENTIALS_REFRESH_SECONDS 300
+/* After a failed refresh that kept the old credentials, wait this long. */
+#define CREDENTIALS_RETRY_SECONDS 10
 
 struct aws_credentials {
 	char *access_key_id;      /* owned */
@@ -31,7 +53,8 @@ void aws_credentials_clear(struct aws_credentials *c);
 
 struct credentials_provider;
 
-/* A provider that fetches over http (borrowed; must outlive the provider). */
+/* A provider that fetches over http (borrowed; must outlive the provider).
+ * http may be NULL: then only the environment and the profile are tried. */
 struct credentials_provider *credentials_provider_new(struct http_client *http, struct err *e);
 void credentials_provider_free(struct credentials_provider *p);
 
@@ -42,5 +65,23 @@ void credentials_provider_free(struct credentials_provider *p);
  */
 int credentials_get(struct credentials_provider *p, const struct aws_credentials **out,
 		    struct err *e);
+
+/* Where the current credentials came from: "environment", "profile",
+ * "container", "imds", or "none" before the first success. */
+const char *credentials_source(const struct credentials_provider *p);
+
+/*
+ * Parses the JSON of the container endpoint or of IMDS (AccessKeyId,
+ * SecretAccessKey, Token, Expiration; a "Code" other than "Success" is an
+ * error, and so is a missing Code when require_code). Fills *out (owned by
+ * the caller, aws_credentials_clear it) only on success. ERR_PARSE for bad
+ * JSON or a missing key, ERR_CREDENTIALS for an error Code, ERR_NOMEM.
+ */
+int credentials_parse_json(const char *body, size_t len, int require_code,
+			   struct aws_credentials *out, struct err *e);
+
+/* An ISO 8601 UTC time ("2024-05-01T12:00:00Z", fractions and +hh:mm offsets
+ * allowed) as a time_t. 0 or ERR_PARSE. */
+int credentials_parse_time(const char *s, time_t *out);
 
 #endif

@@ -21,8 +21,8 @@ struct exchange {
 };
 
 static const char *const ca_candidates[] = {
-	"/etc/pki/tls/certs/ca-bundle.crt",   /* Amazon Linux (the Lambda runtime) */
-	"/etc/ssl/certs/ca-certificates.crt", /* Debian */
+    "/etc/pki/tls/certs/ca-bundle.crt",   /* Amazon Linux (the Lambda runtime) */
+    "/etc/ssl/certs/ca-certificates.crt", /* Debian */
 };
 
 static const char *find_ca_file(void)
@@ -212,7 +212,7 @@ static struct curl_slist *build_headers(const struct http_request *req, int *oom
 	size_t i;
 
 	*oom = 0;
-	buf_init(&line, 64 * 1024);
+	buf_init(&line, (size_t)64 << 10);
 	for (i = 0; i < req->n_headers; i++) {
 		buf_reset(&line);
 		if (buf_appendf(&line, "%s: %s", req->headers[i].name, req->headers[i].value)) {
@@ -243,11 +243,11 @@ static struct curl_slist *build_headers(const struct http_request *req, int *oom
 }
 
 int http_send(struct http_client *c, const struct http_request *req, struct http_response *resp,
-	      struct err *e)
+              struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct exchange x = {resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE,
-			     0, 0};
+	struct exchange x = {
+	    resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE, 0, 0};
 	struct curl_slist *headers;
 	CURL *h = c->curl;
 	CURLcode rc;
@@ -266,9 +266,9 @@ int http_send(struct http_client *c, const struct http_request *req, struct http
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms
-							       ? req->connect_timeout_ms
-							       : HTTP_DEFAULT_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	                 req->connect_timeout_ms ? req->connect_timeout_ms
+	                                         : HTTP_DEFAULT_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout > 0 ? timeout : 0L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);

@@ -17,7 +17,7 @@
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 3000L
 #define HTTP_DEFAULT_TIMEOUT_MS 8000L
-#define HTTP_DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
+#define HTTP_DEFAULT_MAX_RESPONSE ((size_t)8 << 20)
 
 struct http_header {
 	const char *name;

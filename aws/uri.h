@@ -23,6 +23,6 @@ int uri_form_add(struct buf *form, const char *key, const char *value);
 
 /* Same with a printf-style key, for "Filter.1.Value.2". */
 int uri_form_addf(struct buf *form, const char *value, const char *key_fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -13,13 +13,13 @@
 
 #include "err.h"
 
-#define BUF_DEFAULT_MAX (16u * 1024u * 1024u)
+#define BUF_DEFAULT_MAX ((size_t)16 << 20)
 
 struct buf {
-	char *data;  /* owned; NULL while empty */
-	size_t len;  /* bytes used, not counting the terminating NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* len may never exceed this; 0 means BUF_DEFAULT_MAX */
+	char *data; /* owned; NULL while empty */
+	size_t len; /* bytes used, not counting the terminating NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* len may never exceed this; 0 means BUF_DEFAULT_MAX */
 };
 
 /* An empty buffer whose length may never exceed max (0: BUF_DEFAULT_MAX). */

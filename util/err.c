@@ -32,7 +32,7 @@ static void copy_field(char *dst, size_t cap, const char *src)
 }
 
 int err_set_aws(struct err *e, int code, long http_status, const char *aws_code,
-		const char *request_id, const char *message)
+                const char *request_id, const char *message)
 {
 	if (!e)
 		return code;

@@ -29,11 +29,11 @@ enum err_code {
 };
 
 struct err {
-	int code;             /* enum err_code; 0 when nothing failed */
-	long http_status;     /* HTTP status of AWS's answer, 0 when none */
-	char aws_code[64];    /* AWS's error code ("RequestLimitExceeded"), "" when none */
-	char request_id[80];  /* AWS's request id of the failed call, "" when none */
-	char message[512];    /* one line for humans, never a credential */
+	int code;            /* enum err_code; 0 when nothing failed */
+	long http_status;    /* HTTP status of AWS's answer, 0 when none */
+	char aws_code[64];   /* AWS's error code ("RequestLimitExceeded"), "" when none */
+	char request_id[80]; /* AWS's request id of the failed call, "" when none */
+	char message[512];   /* one line for humans, never a credential */
 };
 
 /* Resets e to "no error". e may be NULL. */
@@ -41,12 +41,11 @@ void err_clear(struct err *e);
 
 /* Sets code and a printf-style message (aws fields cleared); returns code so
  * that `return err_set(e, ERR_INVALID, "...")` reads naturally. e may be NULL. */
-int err_set(struct err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int err_set(struct err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Sets an AWS service error: code ERR_AWS or ERR_THROTTLED, plus the fields. */
 int err_set_aws(struct err *e, int code, long http_status, const char *aws_code,
-		const char *request_id, const char *message);
+                const char *request_id, const char *message);
 
 /* Puts "context: " in front of the message already there. */
 void err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

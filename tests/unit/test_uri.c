@@ -45,10 +45,10 @@ TEST_CASE(form_body_in_order)
 	buf_init(&b, 0);
 	CHECK_INT(uri_form_add(&b, "Action", "DescribeInstances"), 0);
 	CHECK_INT(uri_form_addf(&b, "tag:elasticbeanstalk:environment-name", "Filter.%d.Name", 1),
-		  0);
+	          0);
 	CHECK_INT(uri_form_addf(&b, "my env", "Filter.%d.Value.%d", 1, 1), 0);
 	CHECK_STR(buf_str(&b), "Action=DescribeInstances&Filter.1.Name=tag%3Aelasticbeanstalk%3A"
-			       "environment-name&Filter.1.Value.1=my%20env");
+	                       "environment-name&Filter.1.Value.1=my%20env");
 	buf_free(&b);
 }
 

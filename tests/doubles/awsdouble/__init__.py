@@ -1,0 +1,19 @@
+"""The AWS test double's insides; tests/doubles/aws_double.py runs it.
+
+  server.py    HTTP on loopback; control API routing; fault application
+  state.py     fixture, credentials, faults, request log, tokens, config
+  sigcheck.py  SigV4 verification with botocore's signer
+  faults.py    fault specs and their per-action queues
+  control.py   /__control/ (never signed)
+  models.py    botocore service models, the vectors' newer subsets first
+  ec2proto.py  the ec2 protocol: form parameters in, XML out, via the model
+  fixtures.py  the instance fixture format and its expansion to EC2 items
+  ec2.py       EC2's Query API (DescribeInstances so far)
+
+A service is an object with: name (its SigV4 signing name), action(req)
+(the operation a request names, for fault matching and the log),
+handle(req) (answers a request whose signature checked out),
+auth_error(verdict), fault(fault) and error(code, message, status), each
+returning an ec2.Response-like object in the service's own error format.
+Register it in DoubleServer.services under its signing name.
+"""

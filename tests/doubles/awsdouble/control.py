@@ -1,0 +1,78 @@
+"""The control API, on the same port under /__control/, never signed.
+Bodies and answers are JSON.
+
+  GET  /__control/health       {"ok": true}
+  POST /__control/faults       {"action": "DescribeInstances", "faults": ["throttle", "slow:2"]}
+                               queues faults ("*" for any action); 400 on a bad spec
+  GET  /__control/faults       the faults still queued, by action
+  POST /__control/fixture      a fixture (see fixtures.py) replacing the instance set
+  GET  /__control/requests     the request log: one object per request with method,
+                               path, service, action, params (as sent, flattened),
+                               verified, error, reason, had_token, token_signed,
+                               access_key, region, fault, status
+  DELETE /__control/requests   empties the log
+  POST /__control/credentials  {"access_key": ..., "secret_key": ..., "token": ...} adds a key
+  GET  /__control/config       the tunables (page_size, short_pages, empty_last_page,
+  POST /__control/config       max_skew, chunked); POST changes the ones given
+  POST /__control/reset        faults, log, tokens, fixture, credentials and config
+                               back to what the command line set
+"""
+
+import json
+
+from .ec2 import check_fixture
+from .fixtures import Fixture, FixtureError
+
+
+def handle(state, method, path, body):
+    """Returns (status, JSON-able answer)."""
+    route = path[len("/__control/") :].rstrip("/")
+    try:
+        data = json.loads(body.decode("utf-8")) if body else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return 400, {"error": f"bad JSON: {e}"}
+    try:
+        return _route(state, method, route, data)
+    except (ValueError, TypeError, KeyError) as e:
+        return 400, {"error": str(e)}
+
+
+def _route(state, method, route, data):
+    if route == "health" and method == "GET":
+        return 200, {"ok": True}
+    if route == "faults" and method == "POST":
+        if not isinstance(data, dict) or not isinstance(data.get("faults"), list):
+            raise ValueError('want {"action": "...", "faults": [...]}')
+        action = data.get("action") or "*"
+        n = state.faults.add(action, [str(f) for f in data["faults"]])
+        return 200, {"queued": n, "pending": state.faults.pending()}
+    if route == "faults" and method == "GET":
+        return 200, {"pending": state.faults.pending()}
+    if route == "fixture" and method == "POST":
+        try:
+            fixture = Fixture(data)
+            check_fixture(fixture)
+        except FixtureError as e:
+            raise ValueError(str(e)) from None
+        state.set_fixture(fixture)
+        return 200, {"instances": len(fixture.instances)}
+    if route == "requests" and method == "GET":
+        return 200, state.log()
+    if route == "requests" and method == "DELETE":
+        state.log_clear()
+        return 200, {"ok": True}
+    if route == "credentials" and method == "POST":
+        if not isinstance(data, dict) or not data.get("access_key") or not data.get("secret_key"):
+            raise ValueError('want {"access_key": ..., "secret_key": ..., "token": ...}')
+        state.credentials.add(data["access_key"], data["secret_key"], data.get("token"))
+        return 200, {"access_keys": state.credentials.access_keys()}
+    if route == "config" and method == "GET":
+        return 200, state.config()
+    if route == "config" and method == "POST":
+        if not isinstance(data, dict):
+            raise ValueError("want an object of config keys")
+        return 200, state.update_config(data)
+    if route == "reset" and method == "POST":
+        state.reset()
+        return 200, {"ok": True}
+    return 404, {"error": f"no control route {method} /__control/{route}"}
