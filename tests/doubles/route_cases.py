@@ -9,75 +9,19 @@ it and reports TAP lines through tap.ok(cond, name, diag).
 
 import json
 import os
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from harness import SESSION
 
-# The AWS double's session key (fixtures/credentials.json): its token must be signed.
-ACCESS_KEY = "ASIAIOSFODNN7EXAMPLE"
-SECRET_KEY = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
-TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQDEXAMPLEtoken+with/slashes+and=="
-SECRETS = (SECRET_KEY, TOKEN, "Signature=", "Credential=")
+SECRETS = (SESSION[1], SESSION[2], "Signature=", "Credential=")
 
 
-class AwsDouble:
-    """tests/doubles/aws_double.py as a child process; None-safe via available()."""
-
-    PATH = os.path.join(HERE, "aws_double.py")
-
-    @classmethod
-    def available(cls):
-        return os.path.exists(cls.PATH)
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([sys.executable, self.PATH, *args],
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise RuntimeError("AWS double did not start: %r" % line)
-        self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def control(self, method, what, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + "/__control/" + what, data=data, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-
-
-def aws_env(aws_url):
-    """The environment of a program under test: only the double's AWS settings."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("_X_AMZN_TRACE_ID", "EBSSH_API_KEY")}
-    env.update({
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_SESSION_TOKEN": TOKEN,
-        "AWS_ENDPOINT_URL_EC2": aws_url,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "EBSSH_AWS_RETRY_BASE_MS": "1",
-        "EBSSH_AWS_TIMEOUT_MS": "3000",
-    })
+def aws_env(aws):
+    """The environment of a program under test: the double's AWS settings
+    (harness.client_env with the session key) and nothing of the user's."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("_X_AMZN_TRACE_ID", "EBSSH_API_KEY")}
+    env = aws.client_env(SESSION, base=base)
+    env.update({"EBSSH_AWS_RETRY_BASE_MS": "1", "EBSSH_AWS_TIMEOUT_MS": "3000"})
     return env
 
 
@@ -134,13 +78,13 @@ CASES = [
 
 
 def setup(aws, spec):
-    aws.control("POST", "reset", {})
+    aws.reset()
     if not spec:
         return
     if "config" in spec:
-        aws.control("POST", "config", spec["config"])
+        aws.config(**spec["config"])
     if "faults" in spec:
-        aws.control("POST", "faults", {"action": "DescribeInstances", "faults": spec["faults"]})
+        aws.queue_faults("DescribeInstances", spec["faults"])
 
 
 def check(tap, name, got, status, expect):
@@ -177,4 +121,4 @@ def run(tap, aws, send, prefix):
         setup(aws, spec)
         got = send(method, path, query, headers)
         check(tap, "%s: %s" % (prefix, name), got, status, expect)
-    aws.control("POST", "reset", {})
+    aws.reset()

@@ -24,37 +24,15 @@ ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.d
 BUILD = os.environ["EBSSH_BUILD"]
 API = os.path.join(BUILD, "ebssh-api")
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import route_cases  # noqa: E402
-from route_cases import SECRETS, AwsDouble, aws_env  # noqa: E402
+from harness import AwsDouble  # noqa: E402
+from route_cases import SECRETS, aws_env  # noqa: E402
+from tap import Tap  # noqa: E402
 
 KEY = "Th1s-is-the-4PI-key-0123456789"
 FORBIDDEN = b'{"message":"Forbidden"}'
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name))
-        if not cond:
-            self.failed += 1
-            if diag:
-                for line in str(diag).splitlines()[:20]:
-                    print("#   " + line)
-        sys.stdout.flush()
-        return bool(cond)
-
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, why))
-
-    def done(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.failed else 0)
 
 
 class Server:
@@ -179,8 +157,8 @@ def test_requests(tap, srv):
     tap.ok(results == [200] * 48, "48 concurrent requests all answered", results)
 
 
-def test_timeout(tap):
-    srv = Server(["--listen", "127.0.0.1:0", "--timeout", "1"], aws_env("http://127.0.0.1:9"))
+def test_timeout(tap, aws):
+    srv = Server(["--listen", "127.0.0.1:0", "--timeout", "1"], aws_env(aws))
     s = socket.create_connection((srv.host, srv.port), timeout=10)
     s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # never finished
     start = time.time()
@@ -214,8 +192,8 @@ def test_access_log(tap, srv, text):
     tap.ok(not leaked, "the log holds no API key, AWS key or signature", leaked)
 
 
-def test_options(tap):
-    env = aws_env("http://127.0.0.1:9")
+def test_options(tap, aws):
+    env = aws_env(aws)
     p = subprocess.run([API, "--help"], env=env, capture_output=True, text=True, timeout=10)
     tap.ok(p.returncode == 0 and "--listen" in p.stdout and "--api-key" in p.stdout,
            "--help", p)
@@ -233,7 +211,7 @@ def test_options(tap):
         tap.ok(p.returncode == 2 and p.stderr.startswith("ebssh-api: ")
                and len(p.stderr.splitlines()) == 1,
                "%s: one 'ebssh-api:' line, status 2" % what, p)
-    noregion = dict(env)
+    noregion = dict(env, AWS_CONFIG_FILE="/nonexistent/config")
     del noregion["AWS_REGION"]
     p = subprocess.run([API, "--listen", "127.0.0.1:0"], env=noregion, capture_output=True,
                        text=True, timeout=10)
@@ -248,8 +226,8 @@ def test_options(tap):
     srv.stop()
 
 
-def test_env_key_and_ipv6(tap, aws_url):
-    env = aws_env(aws_url)
+def test_env_key_and_ipv6(tap, aws):
+    env = aws_env(aws)
     env["EBSSH_API_KEY"] = KEY
     srv = Server(["--listen", "127.0.0.1:0"], env)
     a = srv.request("GET", "/eb/x/ip")
@@ -257,7 +235,7 @@ def test_env_key_and_ipv6(tap, aws_url):
     tap.ok(a[0] == 403 and b[0] == 400, "EBSSH_API_KEY sets the key", (a, b))
     srv.stop()
 
-    srv = Server(["--listen", "127.0.0.1:0"], aws_env(aws_url))
+    srv = Server(["--listen", "127.0.0.1:0"], aws_env(aws))
     a = srv.request("GET", "/eb/x/ip")
     tap.ok(a[0] == 400, "without a key every route is open", a)
     srv.stop()
@@ -266,7 +244,7 @@ def test_env_key_and_ipv6(tap, aws_url):
         socket.socket(socket.AF_INET6).bind(("::1", 0))
     except OSError:
         return tap.skip("--listen [::1]:0", "no IPv6 loopback")
-    srv = Server(["--listen", "[::1]:0"], aws_env(aws_url))
+    srv = Server(["--listen", "[::1]:0"], aws_env(aws))
     a = srv.request("GET", "/health")
     tap.ok(srv.host == "::1" and a[0] == 200, "--listen [::1]:0 serves over IPv6", a)
     rc = srv.stop(signal.SIGINT)
@@ -278,36 +256,31 @@ def main():
     tap = Tap()
     if not os.access(API, os.X_OK):
         tap.ok(False, "%s exists" % API)
-        tap.done()
-    aws = AwsDouble() if AwsDouble.available() else None
-    aws_url = aws.url if aws else "http://127.0.0.1:9"
+        sys.exit(tap.done())
+    aws = AwsDouble().start()
     try:
         srv = Server(["--listen", "127.0.0.1:0", "--api-key", KEY, "--threads", "3"],
-                     aws_env(aws_url))
+                     aws_env(aws))
         try:
             test_api_key(tap, srv)
             test_requests(tap, srv)
-            if aws:
-                def send(method, path, query, headers):
-                    st, h, body = srv.request(method, path, dict(headers, **{"x-api-key": KEY}),
-                                              query=query)
-                    return st, h, body.decode("utf-8", "replace")
-                route_cases.run(tap, aws, send, "ebssh-api")
-            else:
-                tap.skip("route cases through ebssh-api", "no AWS double yet")
+            def send(method, path, query, headers):
+                st, h, body = srv.request(method, path, dict(headers, **{"x-api-key": KEY}),
+                                          query=query)
+                return st, h, body.decode("utf-8", "replace")
+            route_cases.run(tap, aws, send, "ebssh-api")
         finally:
             rc = srv.stop()
         text = srv.stderr()
         test_access_log(tap, srv, text)
         tap.ok(rc == 0 and "stopping" in text and sanitizer_clean(text),
                "SIGTERM: clean exit, status 0", (rc, text[-1500:]))
-        test_timeout(tap)
-        test_options(tap)
-        test_env_key_and_ipv6(tap, aws_url)
+        test_timeout(tap, aws)
+        test_options(tap, aws)
+        test_env_key_and_ipv6(tap, aws)
     finally:
-        if aws:
-            aws.close()
-    tap.done()
+        aws.stop()
+    sys.exit(tap.done())
 
 
 if __name__ == "__main__":
