@@ -46,8 +46,8 @@
 #define MAX_THREADS         256
 #define DEFAULT_TIMEOUT_S   30
 #define DEFAULT_CONNECTIONS 512
-#define MAX_BODY            (1024u * 1024u) /* request bodies; larger ones get 413 */
-#define CONNECTION_MEMORY   (64u * 1024u)   /* request line and headers per connection */
+#define MAX_BODY            ((size_t)1 << 20)  /* request bodies; larger ones get 413 */
+#define CONNECTION_MEMORY   ((size_t)64 << 10) /* request line and headers per connection */
 
 #define FORBIDDEN_BODY "{\"message\":\"Forbidden\"}"
 #define TOO_LARGE_BODY "{\"message\":\"Request body too large\",\"code\":\"PayloadTooLarge\"}"
@@ -170,8 +170,8 @@ static void printable(char *dst, size_t n, const char *src)
 {
 	size_t i;
 
-	for (i = 0; src[i] && i < n - 1; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	for (i = 0; i < n - 1 && src[i]; i++)
+		dst[i] = (char)(src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?');
 	dst[i] = '\0';
 }
 
