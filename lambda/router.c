@@ -242,7 +242,7 @@ int router_error_from(struct router_response *resp, const struct err *e)
 	case ERR_TOO_LARGE:
 		return error_body(resp, 502, "AwsBadAnswer", "AWS's answer could not be read");
 	case ERR_NOMEM:
-		return error_body(resp, 500, "OutOfMemory", "out of memory");
+		return error_body(resp, 500, "InternalError", "out of memory");
 	default:
 		return error_body(resp, 500, "InternalError", "internal error");
 	}

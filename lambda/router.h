@@ -83,7 +83,7 @@ const char *router_header(const struct router_request *r, const char *name);
  *   ERR_THROTTLED    503 Throttled         the same, plus Retry-After: 1
  *   ERR_NETWORK      502 AwsUnreachable    ERR_TIMEOUT      504 AwsTimeout
  *   ERR_CREDENTIALS  502 CredentialsError  ERR_PARSE, ERR_TOO_LARGE  502 AwsBadAnswer
- *   ERR_NOMEM        500 OutOfMemory       anything else    500 InternalError
+ *   ERR_NOMEM and anything else  500 InternalError ("out of memory" or "internal error")
  */
 int router_error(struct router_response *resp, int status, const char *code, const char *fmt,
 		 ...) __attribute__((format(printf, 4, 5)));
