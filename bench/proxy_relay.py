@@ -13,8 +13,8 @@ interleaved, from the endpoint's greeting (the relay is up) to the end,
 and prints the medians as a Markdown table: MiB/s, the ratio to socat,
 and CPU seconds per GiB moved -- the ProxyCommand's with its children
 (wait4), plus for the ssh relays localhost's sshd (the times its
-listener reaped). "direct" is proxy_pump on the socket itself: the
-ceiling the endpoints allow. ebssh-proxy answers from a warm cache.
+listener reaped). "endpoints alone" is proxy_pump on the socket itself,
+no relay and no pipes: what the two ends manage by themselves. ebssh-proxy answers from a warm cache.
 """
 
 import argparse
@@ -104,7 +104,7 @@ def main():
                 ("socat", "socat - TCP:%h:%p", lib.INSTANCE_IP, None),
                 ("ssh -W via localhost", "ssh -F %s -W %%h:%%p localhost" % lo.config, lib.INSTANCE_IP, lo_pid),
                 ("blog one-liner", lib.one_liner(svc.url, svc.key, lo.config), lib.ALIAS, lo_pid),
-                ("direct (no relay)", None, None, None),
+                ("endpoints alone (no relay)", None, None, None),
             ]
             results = {(r[0], m): [] for r in relays for m in MODES}
             total = args.reps * len(MODES) * len(relays)
@@ -146,7 +146,7 @@ def main():
         for m in MODES:
             c = med[(name, m)]
             row.append("%.2f (sshd %.2f)" % (c["cpu"], c["hop"]) if pid else
-                       ("-" if name.startswith("direct") else "%.2f" % c["cpu"]))
+                       ("-" if name.startswith("endpoints") else "%.2f" % c["cpu"]))
         row.append(fmt(statistics.median(med[(name, m)]["setup"] for m in MODES), 1))
         print("| " + " | ".join(row) + " |")
     return 0

@@ -12,6 +12,7 @@ PACKAGES="
   openssh-server openssh-client rsync socat
   python3 python3-botocore python3-boto3 python3-yaml
   zip unzip patchelf valgrind
+  hyperfine
 "
 
 missing=""
