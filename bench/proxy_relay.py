@@ -14,7 +14,8 @@ and prints the medians as a Markdown table: MiB/s, the ratio to socat,
 and CPU seconds per GiB moved -- the ProxyCommand's with its children
 (wait4), plus for the ssh relays localhost's sshd (the times its
 listener reaped). "endpoints alone" is proxy_pump on the socket itself,
-no relay and no pipes: what the two ends manage by themselves. ebssh-proxy answers from a warm cache.
+no relay and no pipes: what the two ends manage by themselves.
+ebssh-proxy answers from a warm cache.
 """
 
 import argparse
