@@ -166,7 +166,8 @@ int main(int argc, char **argv)
 			n = read(rfd, buf, CHUNK);
 			if (n > 0 && !ready) {
 				if (buf[0] != 'h') {
-					fprintf(stderr, "proxy_pump: no greeting from the endpoint\n");
+					fprintf(stderr,
+					        "proxy_pump: no greeting from the endpoint\n");
 					return 1;
 				}
 				ready = 1;
