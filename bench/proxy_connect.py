@@ -12,9 +12,10 @@ all alike; "cold" removes ebssh-proxy's cache directory before each run
 (not timed). Also timed: ebssh-proxy --fdpass (no relay), and socat as the
 ProxyCommand, told the address: what any ProxyCommand costs or saves
 against direct ssh. Prints a Markdown table: median and mean milliseconds
-per connection and the ratios to direct ssh; below it, the pieces:
-ebssh-proxy --print with a warm and a cold cache, the one-liner's curl
-alone, and /bin/true (the cost of starting any process here). The run
+per connection and the ratios to direct ssh; below it, the pieces, with
+their CPU time (wait4): ebssh-proxy --print with a warm and a cold cache,
+the one-liner's curl alone, and an empty C program built plain and linked
+with ebssh-proxy's libraries (what loading them costs every start). The run
 fails if a warm-cache run reached the lookup service. --hyperfine also
 runs the connections under hyperfine (not interleaved) as a cross-check.
 """
@@ -35,15 +36,16 @@ import proxy_lib as lib  # noqa: E402
 
 def spawn_timed(argv, env, errpath):
     """Runs argv (stdin and stdout /dev/null, stderr to errpath); returns
-    (seconds, exit status)."""
+    (seconds, CPU seconds of it and the children it waited for, exit
+    status)."""
     fa = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
           (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
           (os.POSIX_SPAWN_OPEN, 2, errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
     t0 = time.perf_counter()
     pid = os.posix_spawn(argv[0], argv, env, file_actions=fa)
-    _, status = os.waitpid(pid, 0)
+    _, status, ru = os.wait4(pid, 0)
     t1 = time.perf_counter()
-    return t1 - t0, os.waitstatus_to_exitcode(status)
+    return t1 - t0, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status)
 
 
 class Case:
@@ -53,6 +55,7 @@ class Case:
         self.prepare = prepare
         self.connection = connection
         self.wall = []
+        self.cpu = []
 
 
 def run_cases(cases, runs, warmup, env, tmp):
@@ -61,12 +64,13 @@ def run_cases(cases, runs, warmup, env, tmp):
         for c in cases:
             if c.prepare:
                 c.prepare()
-            wall, status = spawn_timed(c.argv, env, err)
+            wall, cpu, status = spawn_timed(c.argv, env, err)
             if status != 0:
                 with open(err, errors="replace") as f:
                     sys.exit("%s: exit %d: %s" % (c.name, status, f.read()[-800:]))
             if i >= warmup:
                 c.wall.append(wall * 1000)
+                c.cpu.append(cpu * 1000)
         if i % 5 == 4:
             lib.log("round %d/%d" % (i + 1, warmup + runs))
 
@@ -130,7 +134,10 @@ def main():
                 Case("curl (the one-liner's lookup)",
                      [shutil.which("curl"), "-s", "-H", "x-api-key: " + svc.key,
                       svc.url + "/eb/%s/ip/1" % lib.ENV_NAME], connection=False),
-                Case("/bin/true", ["/bin/true"], connection=False),
+                Case("an empty C program", [os.path.join(lib.TOOLS, "proxy_empty")],
+                     connection=False),
+                Case("the same, linked with ebssh-proxy's libraries",
+                     [os.path.join(lib.TOOLS, "proxy_empty_libs")], connection=False),
             ]
             # Each way must reach the right instance before it is timed.
             for c in cases:
@@ -161,8 +168,8 @@ def main():
     print("- %d runs of each after %d warm-up runs, interleaved; %d lookups reached the service"
           " (none from warm-cache runs)\n" % (args.runs, args.warmup, lookups))
     print("| `ssh bench1 true` | median ms | mean ms (± sd) | min ms | median / direct "
-          "| mean / direct |")
-    print("|---|---:|---:|---:|---:|---:|")
+          "| mean / direct | CPU ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     pieces = False
     for c in cases:
         med, mean = statistics.median(c.wall), statistics.mean(c.wall)
@@ -170,9 +177,11 @@ def main():
         ratios = ["%.3fx" % (med / d_med), "%.3fx" % (mean / d_mean)] if c.connection else ["", ""]
         if not c.connection and not pieces:
             pieces = True
-            print("| *the pieces* | | | | | |")
-        print("| %s | %.1f | %.1f (± %.1f) | %.1f | %s | %s |"
-              % (c.name, med, mean, sd, min(c.wall), ratios[0], ratios[1]))
+            print("| *the pieces* | | | | | | |")
+        # ssh does not wait for its ProxyCommand: its CPU would be missing.
+        cpu = "" if c.connection else "%.2f" % statistics.median(c.cpu)
+        print("| %s | %.1f | %.1f (± %.1f) | %.1f | %s | %s | %s |"
+              % (c.name, med, mean, sd, min(c.wall), ratios[0], ratios[1], cpu))
     warm = statistics.median(cases[1].wall)
     socat = statistics.median(next(c for c in cases if c.name.startswith("socat")).wall)
     print("\nebssh-proxy with a warm cache against socat as the ProxyCommand: %.3fx (%+.1f ms, medians)"

@@ -57,15 +57,25 @@ def ensure_built():
                        check=True)
     os.makedirs(TOOLS, exist_ok=True)
     cc = os.environ.get("CC", "cc")
-    for src in sorted(os.listdir(os.path.join(HERE, "tools"))):
-        if not (src.startswith("proxy_") and src.endswith(".c")):
-            continue
+    builds = [(src[:-2], src, []) for src in sorted(os.listdir(os.path.join(HERE, "tools")))
+              if src.startswith("proxy_") and src.endswith(".c")]
+    # proxy_empty once more, linked with the libraries ebssh-proxy loads.
+    builds.append(("proxy_empty_libs", "proxy_empty.c",
+                   ["-Wl,--no-as-needed"] + ["-l:" + n for n in needed(PROXY) if not n.startswith("libc.")]))
+    for name, src, libs in builds:
         path = os.path.join(HERE, "tools", src)
-        out = os.path.join(TOOLS, src[:-2])
-        if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(path):
+        out = os.path.join(TOOLS, name)
+        if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(path),
+                                                                 os.path.getmtime(PROXY)):
             continue
-        subprocess.run([cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, path],
+        subprocess.run([cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, path] + libs,
                        check=True)
+
+
+def needed(binary):
+    """The DT_NEEDED sonames of an ELF file (readelf)."""
+    out = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
 
 
 class Localhost:
