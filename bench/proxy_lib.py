@@ -13,10 +13,12 @@ not $HOME, so here `-F FILE` names a throw-away config instead: the only
 change to the one-liner.
 """
 
+import ctypes
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -41,6 +43,14 @@ ONE_LINER = (
     "ssh -F {cfg} -A localhost -W $(curl -s -H 'x-api-key: {key}' {url}/eb/"
     "$(perl -e '$ARGV[0] =~ /^(.*?)(\\d*)$/; print \"$1/ip/\", $2 || 1' %h)):%p"
 )
+
+
+def die_with_parent():
+    """preexec_fn: the child gets SIGTERM when this script dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def log(msg):

@@ -86,7 +86,8 @@ def main():
         env = fleet.env()
         lo = lib.Localhost()
         endpoint = subprocess.Popen([os.path.join(lib.TOOLS, "proxy_endpoint"), lib.INSTANCE_IP,
-                                     str(args.bytes)], stdout=subprocess.PIPE, text=True)
+                                     str(args.bytes)], stdout=subprocess.PIPE, text=True,
+                                    preexec_fn=lib.die_with_parent)
         try:
             ports = {}
             for _ in MODES:

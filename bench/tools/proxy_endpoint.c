@@ -12,10 +12,11 @@
  *   up    receives BYTES, sends nothing;
  *   down  sends BYTES, expects nothing;
  *   both  sends BYTES and receives BYTES at the same time.
- * Once it has sent and received what the port says, it shuts its write
- * side down, so the client sees EOF exactly when both directions are
- * complete. It then reads until the client's EOF, prints
- * "MODE received N sent N" and closes.
+ * Once it has sent and received what the port says, it sends one more
+ * byte, 'e' (the trailer: proxy_pump stops its clock on it, as some relays
+ * pass EOF on late), and shuts its write side down. It then reads until
+ * the client's EOF, prints "MODE received N sent N" (the data bytes) and
+ * closes.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -66,13 +67,13 @@ static int listen_on(const char *addr, unsigned short *port)
 	return fd;
 }
 
-/* One connection: send `out` bytes, take `in` bytes, then shut down the
- * write side and read to EOF. */
+/* One connection: the greeting; `out` bytes sent while `in` bytes are
+ * taken; the trailer; then the write side shut down and reads to EOF. */
 static void serve(int fd, const char *mode, unsigned long long in, unsigned long long out,
                   const char *zeros)
 {
-	unsigned long long got = 0, sent = 0;
-	int one = 1, shut = 0, eof = 0;
+	unsigned long long got = 0, sent = 0; /* sent counts the trailer too */
+	int one = 1, eof = 0, may_send;
 	struct pollfd p;
 	ssize_t n;
 
@@ -83,12 +84,10 @@ static void serve(int fd, const char *mode, unsigned long long in, unsigned long
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	while (!eof) {
-		if (!shut && sent >= out && got >= in) {
-			shutdown(fd, SHUT_WR);
-			shut = 1;
-		}
+		/* The trailer goes out once everything else is done. */
+		may_send = sent < out || (sent == out && got >= in);
 		p.fd = fd;
-		p.events = POLLIN | (sent < out ? POLLOUT : 0);
+		p.events = POLLIN | (may_send ? POLLOUT : 0);
 		if (poll(&p, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -103,17 +102,20 @@ static void serve(int fd, const char *mode, unsigned long long in, unsigned long
 			else if (errno != EAGAIN && errno != EINTR)
 				break; /* reset: report what arrived */
 		}
-		if (!eof && sent < out && (p.revents & POLLOUT)) {
+		if (!eof && may_send && (p.revents & POLLOUT)) {
 			size_t want = out - sent < CHUNK ? (size_t)(out - sent) : CHUNK;
 
-			n = send(fd, zeros, want, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n > 0)
-				sent += (unsigned long long)n;
+			if (sent < out)
+				n = send(fd, zeros, want, MSG_DONTWAIT | MSG_NOSIGNAL);
+			else
+				n = send(fd, "e", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0 && (sent += (unsigned long long)n) == out + 1)
+				shutdown(fd, SHUT_WR);
 			else if (n < 0 && errno != EAGAIN && errno != EINTR)
 				break;
 		}
 	}
-	printf("%s received %llu sent %llu\n", mode, got, sent);
+	printf("%s received %llu sent %llu\n", mode, got, sent > out ? out : sent);
 	fflush(stdout);
 	close(fd);
 }

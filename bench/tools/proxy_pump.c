@@ -10,13 +10,13 @@
  * MODE is up (write BYTES), down (read BYTES) or both. The endpoint's
  * one-byte greeting marks the relay as ready; the clock starts then, so
  * process start, lookup and SSH handshakes are timed apart ("setup").
- * The clock stops at EOF from the command, which proxy_endpoint sends only
- * once it has sent and received everything. Then the command's stdin is
- * closed and it is waited for. One line on stdout, key=value:
- *   setup (s), wall (s), sent, received (bytes), user and sys (the
- *   command's CPU seconds with its waited-for children: wait4), self_user
- *   and self_sys (this program's own), status (the command's exit status).
- * Exit status 0 when the byte counts are right and the command exited 0.
+ * The clock stops at the endpoint's trailer byte, which it sends once it
+ * has sent and received everything (not at EOF: socat, for one, passes EOF
+ * on only when it exits, half a second later). Then, untimed, the
+ * command's stdin is closed, its stdout read to EOF and it is waited for. One line on stdout,
+ * key=value: setup (s), wall (s), sent, received (bytes), user and sys (the command's CPU seconds
+ * with its waited-for children: wait4), self_user and self_sys (this program's own), status (the
+ * command's exit status). Exit status 0 when the byte counts are right and the command exited 0.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -114,8 +114,8 @@ int main(int argc, char **argv)
 	double t_start, t_ready = 0, t_end;
 	struct rusage ru, self;
 	struct pollfd p[2];
-	int wfd, rfd, status = 0, ready = 0, eof = 0, np;
-	char *buf, *zeros, *end;
+	int wfd, rfd, status = 0, ready = 0, done = 0, eof = 0, trailer = 0, np;
+	char *buf, *zeros, *end, last = 0;
 	pid_t pid = -1;
 	ssize_t n;
 
@@ -152,7 +152,8 @@ int main(int argc, char **argv)
 	if (rfd != wfd)
 		nonblock(rfd);
 
-	while (!eof) {
+	/* Until the trailer: data bytes, then one 'e', counted in got. */
+	while (!done && !eof) {
 		np = 0;
 		p[np++] = (struct pollfd){.fd = rfd, .events = POLLIN};
 		if (ready && sent < to_send)
@@ -164,6 +165,8 @@ int main(int argc, char **argv)
 		}
 		if (p[0].revents) {
 			n = read(rfd, buf, CHUNK);
+			if (n > 0)
+				last = buf[n - 1];
 			if (n > 0 && !ready) {
 				if (buf[0] != 'h') {
 					fprintf(stderr,
@@ -181,6 +184,12 @@ int main(int argc, char **argv)
 				die("read");
 			}
 		}
+		if (ready && got > to_recv) {
+			done = 1;
+			trailer = got == to_recv + 1 && last == 'e';
+			got -= (unsigned long long)trailer;
+			break;
+		}
 		if (np > 1 && p[1].revents) {
 			size_t want = to_send - sent < CHUNK ? (size_t)(to_send - sent) : CHUNK;
 
@@ -192,9 +201,19 @@ int main(int argc, char **argv)
 		}
 	}
 	t_end = now();
-	close(wfd);
+	/* Untimed: end our side, and read on until the relay passes EOF on. */
 	if (rfd != wfd)
-		close(rfd);
+		close(wfd);
+	else
+		shutdown(wfd, SHUT_WR);
+	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) & ~O_NONBLOCK);
+	while (done && (n = read(rfd, buf, CHUNK)) != 0) {
+		if (n > 0)
+			got += (unsigned long long)n; /* bytes after the trailer: wrong */
+		else if (errno != EINTR)
+			break;
+	}
+	close(rfd);
 	memset(&ru, 0, sizeof(ru));
 	if (pid > 0 && wait4(pid, &status, 0, &ru) < 0)
 		die("wait4");
@@ -206,7 +225,7 @@ int main(int argc, char **argv)
 	       t_ready - t_start, t_end - t_ready, sent, got, tv(ru.ru_utime), tv(ru.ru_stime),
 	       tv(self.ru_utime), tv(self.ru_stime),
 	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	return ready && sent == to_send && got == to_recv &&
+	return ready && trailer && sent == to_send && got == to_recv &&
 	               (pid < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
 	           ? 0
 	           : 1;
