@@ -5,7 +5,7 @@ ProxyCommand: proxy_pump (bench/tools) runs each as `sh -c "exec ..."` on
 two pipes and pushes BYTES through it with read/write, to proxy_endpoint
 on 127.0.0.2, which greets, discards and sends without copying.
 
-    bench/proxy_relay.py [--bytes N] [--reps R]
+    bench/proxy_relay.py [--bytes N] [--reps R] [--also LABEL=PATH]...
 
 For each relay and each direction (up: stdin to the instance; down: the
 instance to stdout; both: at once, BYTES each way) it times R runs,
@@ -15,7 +15,8 @@ second one): MiB/s, the ratio to socat, and CPU seconds per GiB moved -- the Pro
 (wait4), plus for the ssh relays localhost's sshd (the times its
 listener reaped). "endpoints alone" is proxy_pump on the socket itself,
 no relay and no pipes: what the two ends manage by themselves.
-ebssh-proxy answers from a warm cache.
+ebssh-proxy answers from a warm cache. --also adds rows for other builds of
+ebssh-proxy (the same cache serves them), to judge a change to the relay.
 """
 
 import argparse
@@ -76,6 +77,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bytes", type=int, default=GiB, help="per direction and run (default 1 GiB)")
     ap.add_argument("--reps", type=int, default=3, help="runs per relay and direction (default 3)")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                    help="another ebssh-proxy build to time alongside (repeatable)")
     args = ap.parse_args()
     lib.need("socat", "ssh", "sshd", "curl", "perl", "cc")
     lib.ensure_built()
@@ -95,6 +98,8 @@ def main():
                 ports[name] = int(port)
             proxy = "%s --endpoint %s --api-key %s --cache-ttl 86400 %%h %%p" % (lib.PROXY, svc.url,
                                                                               svc.key)
+            others = [(label, proxy.replace(lib.PROXY, path, 1), lib.ALIAS, None)
+                      for label, path in (a.split("=", 1) for a in args.also)]
             # Warm ebssh-proxy's cache (and check the lookup works).
             p = subprocess.run([lib.PROXY, "--endpoint", svc.url, "--api-key", svc.key, "--print",
                                 lib.ALIAS], env=env, capture_output=True, text=True)
@@ -103,6 +108,7 @@ def main():
             lo_pid = lo.pid
             relays = [  # name, ProxyCommand, its %h, the sshd whose CPU counts too
                 ("ebssh-proxy", proxy, lib.ALIAS, None),
+                *others,
                 ("socat", "socat - TCP:%h:%p", lib.INSTANCE_IP, None),
                 ("ssh -W via localhost", "ssh -F %s -W %%h:%%p localhost" % lo.config, lib.INSTANCE_IP, lo_pid),
                 ("blog one-liner", lib.one_liner(svc.url, svc.key, lo.config), lib.ALIAS, lo_pid),
