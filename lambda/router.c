@@ -29,6 +29,10 @@ static const struct route route_table[] = {
     {"GET", "/asg/{group}/ip", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/ip/{n}", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/instances", routes_instances, ROUTES_ASG},
+    {"GET", "/eb/{env}/hostkeys", routes_hostkeys, ROUTES_EB},
+    {"GET", "/eb/{env}/hostkeys/{n}", routes_hostkeys, ROUTES_EB},
+    {"GET", "/asg/{group}/hostkeys", routes_hostkeys, ROUTES_ASG},
+    {"GET", "/asg/{group}/hostkeys/{n}", routes_hostkeys, ROUTES_ASG},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
