@@ -11,6 +11,9 @@
  * either hand the socket to ssh (--fdpass, fdpass.c) or relay (relay.c).
  * No shell is ever run. Errors: one line starting "ebssh-proxy:" on stderr
  * and one of the exit statuses below.
+ *
+ * `--known-hosts HOST` (KnownHostsCommand ebssh-proxy --known-hosts %H)
+ * prints the instance's host keys instead; known_hosts.c does it all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +32,7 @@
 #include "config.h"
 #include "connect.h"
 #include "fdpass.h"
+#include "known_hosts.h"
 #include "lookup.h"
 #include "relay.h"
 
@@ -53,8 +57,9 @@ struct opts {
 	int verbose;          /* -v */
 	int asg;              /* --asg */
 	enum lookup_address address;
-	long cache_ttl; /* seconds */
-	long timeout;   /* seconds */
+	long cache_ttl;          /* seconds */
+	long timeout;            /* seconds */
+	const char *known_hosts; /* --known-hosts HOST (KnownHostsCommand), or NULL */
 	const char *host;
 	unsigned port; /* 0 with --print and no port */
 	               /*
@@ -114,6 +119,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: " PROG " [options] HOST PORT\n"
 	      "       " PROG " --print [options] HOST [PORT]\n"
+	      "       " PROG " --known-hosts HOST [options]\n"
 	      "\n"
 	      "An ssh ProxyCommand for the instances of an Elastic Beanstalk environment:\n"
 	      "  ProxyCommand " PROG " %h %p\n"
@@ -134,6 +140,9 @@ static void usage(FILE *f)
 	      "                      a warning, when the service is unavailable\n"
 	      "  --timeout S         for the lookup and for the connection (default 10)\n"
 	      "  --fdpass            hand the connection to ssh (ProxyUseFdpass yes)\n"
+	      "  --known-hosts HOST  print the instance's host keys as known_hosts lines for\n"
+	      "                      HOST (alias or [alias]:port), for\n"
+	      "                      KnownHostsCommand " PROG " --known-hosts %H\n"
 	      "  -v, --verbose       one line on stderr per step\n"
 	      "  -h, --help          this text\n"
 	      "  -V, --version       the version\n"
@@ -171,7 +180,8 @@ enum {
 	OPT_ASG,
 	OPT_CACHE_TTL,
 	OPT_TIMEOUT,
-	OPT_FDPASS
+	OPT_FDPASS,
+	OPT_KNOWN_HOSTS
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +194,7 @@ static const struct option long_opts[] = {
     {"cache-ttl", required_argument, NULL, OPT_CACHE_TTL},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"fdpass", no_argument, NULL, OPT_FDPASS},
+    {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -248,6 +259,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FDPASS:
 			o->fdpass = 1;
 			break;
+		case OPT_KNOWN_HOSTS:
+			o->known_hosts = optarg;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -267,6 +281,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				say("unknown option %s (see --help)", argv[optind - 1]);
 			return -1;
 		}
+	}
+	if (o->known_hosts) {
+		if (optind < argc || o->print || o->fdpass) {
+			say("--known-hosts HOST takes no HOST PORT, --print or --fdpass");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind >= argc) {
 		say("no HOST given (usage: " PROG " [options] HOST PORT; see --help)");
@@ -474,6 +495,21 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	verbose = r.o.verbose;
+	if (r.o.known_hosts) {
+		struct known_hosts_opts ko = {
+		    .host = r.o.known_hosts,
+		    .endpoint = r.o.endpoint,
+		    .api_key = r.o.api_key,
+		    .asg = r.o.asg,
+		    .index = r.o.index,
+		    .address = r.o.address,
+		    .cache_ttl = r.o.cache_ttl,
+		    .timeout = r.o.timeout,
+		    .verbose = r.o.verbose,
+		    .user_agent = PROG "/" EBSSH_PROXY_VERSION,
+		};
+		return known_hosts_run(&ko);
+	}
 
 	kind = r.o.asg ? ALIAS_ASG : ALIAS_EB;
 	rc = r.o.index ? alias_parse_name(r.o.host, kind, r.o.index, &r.alias, &e)
