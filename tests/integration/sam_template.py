@@ -217,8 +217,9 @@ def as_list(v):
 
 def c_iam_actions(t):
     st = statements(t)
-    actions = sorted(a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action")))
-    want = sorted(["ec2:DescribeInstances", "logs:CreateLogStream", "logs:PutLogEvents"])
+    actions = sorted({a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action"))})
+    want = sorted(["ec2:DescribeInstances", "ec2:GetConsoleOutput", "logs:CreateLogStream",
+                   "logs:PutLogEvents"])
     if actions != want:
         return "allowed actions %s, want exactly %s" % (actions, want)
     if any("NotAction" in s or "NotResource" in s for s in st):
@@ -237,6 +238,36 @@ def c_iam_resources(t):
                 bad.append("%s on *" % a)
             if a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
                 bad.append("%s on %r, not the function's log group" % (a, rs))
+    return "\n".join(bad) or None
+
+
+CONSOLE_TAGS = {"elasticbeanstalk:environment-name", "aws:autoscaling:groupName"}
+INSTANCE_ARN = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
+
+
+def c_iam_console(t):
+    """ec2:GetConsoleOutput (the hostkeys routes): on instance ARNs only, each
+    statement conditioned on the presence of an environment or group tag, and
+    both tags covered."""
+    bad, covered = [], set()
+    for s in statements(t):
+        if "ec2:GetConsoleOutput" not in as_list(s.get("Action")):
+            continue
+        rs = [sub_text(r) if isinstance(r, dict) else r for r in as_list(s.get("Resource"))]
+        if rs != [INSTANCE_ARN]:
+            bad.append("GetConsoleOutput on %r, not %s" % (rs, INSTANCE_ARN))
+        if as_list(s.get("Action")) != ["ec2:GetConsoleOutput"]:
+            bad.append("GetConsoleOutput shares a statement with %r" % s.get("Action"))
+        cond = s.get("Condition") or {}
+        null = cond.get("Null") or {}
+        tags = {k[len("ec2:ResourceTag/"):] for k, v in null.items()
+                if k.startswith("ec2:ResourceTag/") and v == "false"}
+        if set(cond) != {"Null"} or len(tags) != 1 or not tags <= CONSOLE_TAGS:
+            bad.append("GetConsoleOutput without a tag condition: %r" % cond)
+        covered |= tags
+    if covered != CONSOLE_TAGS:
+        bad.append("consoles readable for tags %s, want %s" % (sorted(covered),
+                                                              sorted(CONSOLE_TAGS)))
     return "\n".join(bad) or None
 
 
@@ -331,8 +362,11 @@ CHECKS = [
     ("function environment sets SPEC's configuration variables", c_env),
     ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
     ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
-    ("IAM allows exactly ec2:DescribeInstances and the log writes", c_iam_actions),
+    ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput and the log writes",
+     c_iam_actions),
     ("IAM: only ec2:DescribeInstances on *, logs on the function's group", c_iam_resources),
+    ("IAM: ec2:GetConsoleOutput only on instances tagged with an environment or group",
+     c_iam_console),
     ("IAM role trusted by Lambda only and used by the function", c_iam_role),
     ("log group /aws/lambda/<function>, 14 days", c_log_group),
     ("API Gateway may invoke the function, for this API only", c_permission),
@@ -382,6 +416,14 @@ def m_managed(t):
         "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"]
 
 
+def m_console_star(t):
+    statements(t)[2]["Resource"] = "*"
+
+
+def m_console_untagged(t):
+    del statements(t)[3]["Condition"]
+
+
 MUTATIONS = [
     ("an extra EC2 action", m_action, c_iam_actions),
     ("log writes on every resource", m_star, c_iam_resources),
@@ -392,6 +434,8 @@ MUTATIONS = [
     ("a 10-year log retention", m_logs, c_log_group),
     ("a permission for any principal", m_perm, c_permission),
     ("a managed policy", m_managed, c_iam_actions),
+    ("console output of every instance", m_console_star, c_iam_console),
+    ("console output without a tag condition", m_console_untagged, c_iam_console),
 ]
 
 
