@@ -54,11 +54,42 @@ static int wait_connected(int fd, long timeout_ms, int *sys_err)
 	return *sys_err ? net_error(*sys_err) : 0;
 }
 
+/* One connect to ai within timeout_ms: the socket, or a negative code with
+ * the cause in e (prefixed with where). */
+static int connect_one(const struct addrinfo *ai, long timeout_ms, const char *where, struct err *e)
+{
+	int fd, rc, sys_err = 0, one = 1;
+
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return err_set(e, ERR_IO, "%s: socket: %s", where, strerror(errno));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		rc = 0;
+	} else if (errno == EINPROGRESS || errno == EINTR) {
+		rc = wait_connected(fd, timeout_ms, &sys_err);
+	} else {
+		sys_err = errno;
+		rc = net_error(sys_err);
+	}
+	if (rc == ERR_TIMEOUT && !sys_err)
+		rc = err_set(e, ERR_TIMEOUT, "%s: no answer within %ld ms", where, timeout_ms);
+	else if (rc)
+		rc = err_set(e, rc, "%s: %s", where, strerror(sys_err));
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	/* Both are best effort: the connection works without them. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	return fd;
+}
+
 int connect_tcp(const char *ip, unsigned port, long timeout_ms, struct err *e)
 {
 	struct addrinfo hints, *ai = NULL;
 	char service[8], where[80];
-	int fd = -1, rc, sys_err = 0, one = 1;
+	int rc;
 
 	if (!ip || port < 1 || port > 65535 || timeout_ms <= 0)
 		return err_set(e, ERR_INVALID, "connect: bad address, port or timeout");
@@ -72,35 +103,44 @@ int connect_tcp(const char *ip, unsigned port, long timeout_ms, struct err *e)
 		return err_set(e, ERR_INVALID, "%.60s is not an IP address", ip);
 	snprintf(where, sizeof(where), ai->ai_family == AF_INET6 ? "[%s] port %u" : "%s port %u",
 	         ip, port);
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd < 0) {
-		rc = err_set(e, ERR_IO, "%s: socket: %s", where, strerror(errno));
-		goto fail;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-		rc = 0;
-	} else if (errno == EINPROGRESS || errno == EINTR) {
-		rc = wait_connected(fd, timeout_ms, &sys_err);
-	} else {
-		sys_err = errno;
-		rc = net_error(sys_err);
-	}
-	if (rc == ERR_TIMEOUT && !sys_err) {
-		rc = err_set(e, ERR_TIMEOUT, "%s: no answer within %ld ms", where, timeout_ms);
-		goto fail;
-	}
-	if (rc) {
-		rc = err_set(e, rc, "%s: %s", where, strerror(sys_err));
-		goto fail;
-	}
-	/* Both are best effort: the connection works without them. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	rc = connect_one(ai, timeout_ms, where, e);
 	freeaddrinfo(ai);
-	return fd;
-fail:
-	if (fd >= 0)
-		close(fd);
+	return rc;
+}
+
+int connect_tcp_name(const char *host, unsigned port, long timeout_ms, struct err *e)
+{
+	struct addrinfo hints, *ai = NULL, *p;
+	char service[8], where[320];
+	long long deadline = now_ms() + timeout_ms, left;
+	int rc, gai;
+
+	if (!host || !*host || port < 1 || port > 65535 || timeout_ms <= 0)
+		return err_set(e, ERR_INVALID, "connect: bad host, port or timeout");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	snprintf(service, sizeof(service), "%u", port);
+	snprintf(where, sizeof(where), strchr(host, ':') ? "[%.255s] port %u" : "%.255s port %u",
+	         host, port);
+	gai = getaddrinfo(host, service, &hints, &ai);
+	if (gai != 0 || !ai)
+		return err_set(e, ERR_NETWORK, "%s: %s", where,
+		               gai ? gai_strerror(gai) : "no address");
+	rc = ERR_NETWORK;
+	for (p = ai; p; p = p->ai_next) {
+		left = deadline - now_ms();
+		if (left <= 0) {
+			rc = err_set(e, ERR_TIMEOUT, "%s: no answer within %ld ms", where,
+			             timeout_ms);
+			break;
+		}
+		rc = connect_one(p, (long)left, where, e);
+		if (rc >= 0)
+			break;
+	}
 	freeaddrinfo(ai);
 	return rc;
 }

@@ -22,4 +22,11 @@
  */
 int connect_tcp(const char *ip, unsigned port, long timeout_ms, struct err *e);
 
+/*
+ * The same to a host name the user gave (the --jump bastion, never an
+ * answer of the lookup service): resolved with getaddrinfo, each address
+ * tried in turn within the one timeout. Messages name host and port.
+ */
+int connect_tcp_name(const char *host, unsigned port, long timeout_ms, struct err *e);
+
 #endif

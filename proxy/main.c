@@ -8,7 +8,9 @@
  * fresh (cache.c), else ask the lookup service (lookup.c) and record the
  * answer; when the service is unavailable, fall back to an answer up to 24 h
  * old with a warning. Then --print the address, or connect (connect.c) and
- * either hand the socket to ssh (--fdpass, fdpass.c) or relay (relay.c).
+ * either hand the socket to ssh (--fdpass, fdpass.c) or relay (relay.c);
+ * with --jump, a channel through an SSH bastion (jump.c) replaces the
+ * connect and the relay.
  * No shell is ever run. Errors: one line starting "ebssh-proxy:" on stderr
  * and one of the exit statuses below.
  *
@@ -32,6 +34,7 @@
 #include "config.h"
 #include "connect.h"
 #include "fdpass.h"
+#include "jump.h"
 #include "known_hosts.h"
 #include "lookup.h"
 #include "relay.h"
@@ -61,14 +64,10 @@ struct opts {
 	long timeout;            /* seconds */
 	const char *known_hosts; /* --known-hosts HOST (KnownHostsCommand), or NULL */
 	const char *host;
-	unsigned port; /* 0 with --print and no port */
-	               /*
-	                * Hook for issue 4's --jump [user@]host[:port] and --jump-identity FILE:
-	                * a libssh2 session to a bastion (host key checked against
-	                * ~/.ssh/known_hosts, ssh-agent or the identity file), then a
-	                * direct-tcpip channel to the address and a channel relay, replacing
-	                * the connect and relay steps in open_and_run() below.
-	                */
+	unsigned port;             /* 0 with --print and no port */
+	int jump;                  /* --jump given: through a bastion */
+	struct jump_spec jump_to;  /* --jump [user@]host[:port] */
+	const char *jump_identity; /* --jump-identity FILE */
 };
 
 /* Where the address came from. */
@@ -143,6 +142,11 @@ static void usage(FILE *f)
 	      "  --known-hosts HOST  print the instance's host keys as known_hosts lines for\n"
 	      "                      HOST (alias or [alias]:port), for\n"
 	      "                      KnownHostsCommand " PROG " --known-hosts %H\n"
+	      "  --jump [USER@]HOST[:PORT]\n"
+	      "                      through this SSH bastion (its host key must be in\n"
+	      "                      ~/.ssh/known_hosts; keys from ssh-agent)\n"
+	      "  --jump-identity FILE\n"
+	      "                      also try this private key with the bastion\n"
 	      "  -v, --verbose       one line on stderr per step\n"
 	      "  -h, --help          this text\n"
 	      "  -V, --version       the version\n"
@@ -181,6 +185,8 @@ enum {
 	OPT_CACHE_TTL,
 	OPT_TIMEOUT,
 	OPT_FDPASS,
+	OPT_JUMP,
+	OPT_JUMP_IDENTITY,
 	OPT_KNOWN_HOSTS
 };
 
@@ -195,6 +201,8 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"fdpass", no_argument, NULL, OPT_FDPASS},
     {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
+    {"jump", required_argument, NULL, OPT_JUMP},
+    {"jump-identity", required_argument, NULL, OPT_JUMP_IDENTITY},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -262,6 +270,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_KNOWN_HOSTS:
 			o->known_hosts = optarg;
 			break;
+		case OPT_JUMP:
+			if (jump_parse_spec(optarg, &o->jump_to, &e) != 0) {
+				say("%s ([user@]host[:port])", e.message);
+				return -1;
+			}
+			o->jump = 1;
+			break;
+		case OPT_JUMP_IDENTITY:
+			if (!*optarg) {
+				say("--jump-identity: empty");
+				return -1;
+			}
+			o->jump_identity = optarg;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -283,8 +305,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (o->known_hosts) {
-		if (optind < argc || o->print || o->fdpass) {
-			say("--known-hosts HOST takes no HOST PORT, --print or --fdpass");
+		if (optind < argc || o->print || o->fdpass || o->jump) {
+			say("--known-hosts HOST takes no HOST PORT, --print, --fdpass or --jump");
 			return -1;
 		}
 		return 0;
@@ -311,6 +333,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->print && o->fdpass) {
 		say("--print and --fdpass do not go together");
+		return -1;
+	}
+	if (o->jump && o->fdpass) {
+		say("--jump and --fdpass do not go together (a channel is no socket to pass)");
+		return -1;
+	}
+	if (o->jump_identity && !o->jump) {
+		say("--jump-identity without --jump");
 		return -1;
 	}
 	return 0;
@@ -417,36 +447,68 @@ static int resolve(struct run *r, struct err *e)
 	return rc;
 }
 
+static void jump_log(const char *line)
+{
+	STEP("%s", line);
+}
+
+/* A way to the instance: a socket, or a channel through the bastion. */
+struct transport {
+	int sock;
+	struct jump *jump;
+};
+
+static int open_transport(struct run *r, struct transport *t, struct err *e)
+{
+	struct jump_opts jo = {
+	    .spec = &r->o.jump_to,
+	    .identity = r->o.jump_identity,
+	    .timeout_ms = r->o.timeout * 1000,
+	    .log = jump_log,
+	};
+	int rc;
+
+	t->sock = -1;
+	t->jump = NULL;
+	if (r->o.jump)
+		return jump_open(&jo, r->addr.text, r->o.port, &t->jump, e);
+	STEP("connecting to %s port %u", r->addr.text, r->o.port);
+	rc = connect_tcp(r->addr.text, r->o.port, r->o.timeout * 1000, e);
+	if (rc < 0)
+		return rc;
+	t->sock = rc;
+	return 0;
+}
+
 static int open_and_run(struct run *r)
 {
 	struct relay_opts ropts = {0};
 	struct relay_stats st;
+	struct transport t;
 	struct err e;
 	struct addr again;
 	long long t0;
-	int sock, rc;
+	int rc;
 
-	STEP("connecting to %s port %u", r->addr.text, r->o.port);
 	t0 = now_ms();
-	sock = connect_tcp(r->addr.text, r->o.port, r->o.timeout * 1000, &e);
-	if (sock < 0 && r->source == FROM_CACHE) {
+	rc = open_transport(r, &t, &e);
+	if (rc && r->source == FROM_CACHE && (rc == ERR_NETWORK || rc == ERR_TIMEOUT)) {
 		/* The cached answer may be out of date (instance replaced):
 		 * ask again once, and try the new address if it differs. */
 		STEP("%s; asking the service again", e.message);
 		if (ask_service(r, &again, NULL) == 0 && strcmp(again.text, r->addr.text) != 0) {
 			r->addr = again;
-			STEP("connecting to %s port %u", r->addr.text, r->o.port);
-			sock = connect_tcp(r->addr.text, r->o.port, r->o.timeout * 1000, &e);
+			rc = open_transport(r, &t, &e);
 		}
 	}
-	if (sock < 0) {
+	if (rc) {
 		say("%s: %s", r->o.host, e.message);
 		return EXIT_CONNECT;
 	}
 	STEP("connected in %lld ms", now_ms() - t0);
 	if (r->o.fdpass) {
-		rc = fdpass_send(STDOUT_FILENO, sock, &e);
-		close(sock);
+		rc = fdpass_send(STDOUT_FILENO, t.sock, &e);
+		close(t.sock);
 		if (rc) {
 			say("%s", e.message);
 			return EXIT_FAIL;
@@ -454,8 +516,13 @@ static int open_and_run(struct run *r)
 		STEP("socket handed to ssh");
 		return EXIT_OK;
 	}
-	rc = relay_run(STDIN_FILENO, STDOUT_FILENO, sock, &ropts, &st, &e);
-	close(sock);
+	if (t.jump) {
+		rc = jump_relay(t.jump, STDIN_FILENO, STDOUT_FILENO, &st, &e);
+		jump_close(t.jump);
+	} else {
+		rc = relay_run(STDIN_FILENO, STDOUT_FILENO, t.sock, &ropts, &st, &e);
+		close(t.sock);
+	}
 	STEP("relay (%s up, %s down) ended: %llu bytes up, %llu bytes down", st.up_mode,
 	     st.down_mode, st.up, st.down);
 	if (rc) {

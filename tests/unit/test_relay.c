@@ -529,6 +529,33 @@ TEST_CASE(connect_errors_name_address_and_cause)
 	}
 }
 
+TEST_CASE(connect_by_name)
+{
+	struct err e;
+	unsigned port = 0;
+	int lfd, fd;
+
+	lfd = listen_loopback(&port);
+	CHECK(lfd >= 0);
+	/* localhost may resolve to ::1 first, where nothing listens: the next
+	 * address is tried */
+	fd = connect_tcp_name("localhost", port, 2000, &e);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = connect_tcp_name("127.0.0.1", port, 2000, &e);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	close(lfd);
+	CHECK_INT(connect_tcp_name("127.0.0.1", port, 2000, &e), ERR_NETWORK);
+	CHECK(strstr(e.message, "Connection refused") != NULL);
+	CHECK_INT(connect_tcp_name("no-such-host.invalid", 22, 2000, &e), ERR_NETWORK);
+	CHECK(strncmp(e.message, "no-such-host.invalid port 22: ", 30) == 0);
+	CHECK_INT(connect_tcp_name("", 22, 2000, &e), ERR_INVALID);
+	CHECK_INT(connect_tcp_name("h", 0, 2000, &e), ERR_INVALID);
+}
+
 TEST_CASE(connect_times_out)
 {
 	struct err e;
@@ -577,6 +604,7 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	RUN(connect_errors_name_address_and_cause);
+	RUN(connect_by_name);
 	RUN(connect_times_out);
 	PER_VARIANT(modes_as_documented);
 	PER_VARIANT(stdin_eof_first);
