@@ -257,6 +257,8 @@ int hostkey_list_add(struct hostkey_list *l, const char *type, const char *key)
 	char *copy;
 	size_t i;
 
+	if (!type || !key)
+		return 1;
 	for (i = 0; i < l->n; i++)
 		if (strcmp(l->items[i].type, type) == 0 && strcmp(l->items[i].key, key) == 0)
 			return 1;

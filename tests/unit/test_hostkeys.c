@@ -485,7 +485,7 @@ TEST_CASE(hostile_block)
 	buf_appendf(&c, "%s\r\n", longer);                             /* trailing bytes */
 	buf_appendf(&c, "%s\r\n", dsa);                                /* DSA */
 	buf_appendf(&c, "%s root@\x1b]0;title\x07\r\n", ec);           /* OSC in the comment */
-	for (i = 0; i < 3 * HOSTKEYS_LINE_MAX; i++)                    /* a huge line */
+	for (i = 0; i < (size_t)3 * HOSTKEYS_LINE_MAX; i++)            /* a huge line */
 		buf_append(&c, "A", 1);
 	buf_appendf(&c, "\r\n");
 	buf_appendf(&c, "ssh-ed25519 %s", strchr(ed, ' ') + 1); /* a NUL inside the key */
