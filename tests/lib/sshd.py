@@ -212,6 +212,7 @@ class Fleet:
         self.user = pwd.getpwuid(os.getuid()).pw_name
         self.dir = None
         self.instances = []
+        self.configs = 0
 
     # -- life cycle -----------------------------------------------------------
 
@@ -293,10 +294,13 @@ class Fleet:
     def clear_cache(self):
         shutil.rmtree(self.cache_dir(), ignore_errors=True)
 
-    def aliases(self, name):
-        """{alias: instance} for NAME.N and NAMEN of each instance, NAME for the first."""
-        out = {name: self.instances[0]}
-        for i, inst in enumerate(self.instances, 1):
+    def aliases(self, name, order=None):
+        """{alias: instance} for NAME.N and NAMEN of each instance, NAME for
+        the first; order: the instances as the environment lists them
+        (default the fleet's order)."""
+        order = order or self.instances
+        out = {name: order[0]}
+        for i, inst in enumerate(order, 1):
             out["%s%d" % (name, i)] = inst
             out["%s.%d" % (name, i)] = inst
         return out
@@ -323,18 +327,18 @@ class Fleet:
             argv += ["--api-key", api_key]
         return " ".join(shlex.quote(a) for a in list(argv) + list(extra)) + " %h %p"
 
-    def write_ssh_config(self, pattern, proxy_command, names=None, path=None, extra=()):
-        """An ssh_config for Host pattern through proxy_command; known_hosts holds
-        the aliases of each environment in names (default: pattern without
-        its trailing '*'). Returns the config's path."""
-        if names is None:
-            names = [pattern.rstrip("*")]
-        n = len([p for p in os.listdir(self.dir) if p.startswith("ssh_config")])
-        path = path or os.path.join(self.dir, "ssh_config%d" % n)
+    def write_ssh_config(self, pattern, proxy_command, names=None, aliases=None, path=None, extra=()):
+        """An ssh_config for Host pattern through proxy_command (extra: more
+        lines for the Host block). Its known_hosts holds aliases ({alias:
+        instance}), else the aliases of each environment in names (default:
+        pattern without its trailing '*'). Returns the config's path."""
+        if aliases is None:
+            aliases = {}
+            for name in names or [pattern.rstrip("*")]:
+                aliases.update(self.aliases(name))
+        self.configs += 1
+        path = path or os.path.join(self.dir, "ssh_config%d" % self.configs)
         known = path + ".known_hosts"
-        aliases = {}
-        for name in names:
-            aliases.update(self.aliases(name))
         self.write_known_hosts(known, aliases)
         lines = [
             "Host %s" % pattern,
