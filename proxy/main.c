@@ -411,26 +411,45 @@ static int ask_service(struct run *r, struct addr *out, struct err *e)
 	return 0;
 }
 
+/* 1 when the cache holds a fresh answer, now in r->addr. */
+static int from_fresh_cache(struct run *r)
+{
+	struct cache_entry ent;
+	struct err ce;
+	char age[32];
+
+	if (cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce) != 0) {
+		STEP("cache: %s", ce.message);
+		return 0;
+	}
+	STEP("cached answer %s, %s old", ent.addr.text, age_text(ent.age, age, sizeof(age)));
+	r->addr = ent.addr;
+	r->source = FROM_CACHE;
+	return 1;
+}
+
 /* Finds the address: fresh cache, service, or stale cache. */
 static int resolve(struct run *r, struct err *e)
 {
 	struct cache_entry ent;
 	struct err ce, le;
 	char age[32];
-	int rc;
+	int rc, lock_fd = -1;
 
 	if (r->have_cache) {
-		rc = cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce);
-		if (rc == 0) {
-			STEP("cached answer %s, %s old", ent.addr.text,
-			     age_text(ent.age, age, sizeof(age)));
-			r->addr = ent.addr;
-			r->source = FROM_CACHE;
+		if (from_fresh_cache(r))
+			return 0;
+		/* A burst that all missed: one asks, the others wait and find its answer. */
+		if (r->o.cache_ttl > 0 &&
+		    cache_lock(&r->cache, r->key, r->o.timeout * 1000L, &lock_fd, &ce) != 0)
+			STEP("cache lock: %s", ce.message);
+		if (lock_fd >= 0 && from_fresh_cache(r)) {
+			cache_unlock(lock_fd);
 			return 0;
 		}
-		STEP("cache: %s", ce.message);
 	}
 	rc = ask_service(r, &r->addr, &le);
+	cache_unlock(lock_fd);
 	if (rc == 0) {
 		r->source = FROM_SERVICE;
 		return 0;
