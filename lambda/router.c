@@ -29,6 +29,7 @@ static const struct route route_table[] = {
     {"GET", "/asg/{group}/ip", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/ip/{n}", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/instances", routes_instances, ROUTES_ASG},
+    {"POST", "/backup/ami", routes_backup, 0},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
