@@ -63,56 +63,56 @@ enum node {
 };
 
 struct rule {
-	enum node parent;
 	const char *name;
+	enum node parent;
 	enum node kind;
 };
 
 static const struct rule image_rules[] = {
-    {N_RESPONSE, "imagesSet", N_IMAGES},
-    {N_RESPONSE, "nextToken", N_NEXT_TOKEN},
-    {N_IMAGES, "item", N_IMAGE},
-    {N_IMAGE, "imageId", N_IMG_ID},
-    {N_IMAGE, "name", N_IMG_NAME},
-    {N_IMAGE, "imageState", N_IMG_STATE},
-    {N_IMAGE, "creationDate", N_IMG_CREATED},
-    {N_IMAGE, "imageOwnerId", N_IMG_OWNER},
-    {N_IMAGE, "description", N_IMG_DESC},
-    {N_IMAGE, "tagSet", N_TAG_SET},
-    {N_IMAGE, "blockDeviceMapping", N_BDM},
-    {N_BDM, "item", N_BD},
-    {N_BD, "deviceName", N_DEV_NAME},
-    {N_BD, "ebs", N_EBS},
-    {N_EBS, "snapshotId", N_DEV_SNAP},
-    {N_TAG_SET, "item", N_TAG},
-    {N_TAG, "key", N_TAG_KEY},
-    {N_TAG, "value", N_TAG_VALUE},
+    {"imagesSet", N_RESPONSE, N_IMAGES},
+    {"nextToken", N_RESPONSE, N_NEXT_TOKEN},
+    {"item", N_IMAGES, N_IMAGE},
+    {"imageId", N_IMAGE, N_IMG_ID},
+    {"name", N_IMAGE, N_IMG_NAME},
+    {"imageState", N_IMAGE, N_IMG_STATE},
+    {"creationDate", N_IMAGE, N_IMG_CREATED},
+    {"imageOwnerId", N_IMAGE, N_IMG_OWNER},
+    {"description", N_IMAGE, N_IMG_DESC},
+    {"tagSet", N_IMAGE, N_TAG_SET},
+    {"blockDeviceMapping", N_IMAGE, N_BDM},
+    {"item", N_BDM, N_BD},
+    {"deviceName", N_BD, N_DEV_NAME},
+    {"ebs", N_BD, N_EBS},
+    {"snapshotId", N_EBS, N_DEV_SNAP},
+    {"item", N_TAG_SET, N_TAG},
+    {"key", N_TAG, N_TAG_KEY},
+    {"value", N_TAG, N_TAG_VALUE},
 };
 
 static const struct rule snapshot_rules[] = {
-    {N_RESPONSE, "snapshotSet", N_SNAPS},
-    {N_RESPONSE, "nextToken", N_NEXT_TOKEN},
-    {N_SNAPS, "item", N_SNAP},
-    {N_SNAP, "snapshotId", N_SNAP_ID},
-    {N_SNAP, "volumeId", N_SNAP_VOLUME},
-    {N_SNAP, "status", N_SNAP_STATE},
-    {N_SNAP, "startTime", N_SNAP_START},
-    {N_SNAP, "progress", N_SNAP_PROGRESS},
-    {N_SNAP, "ownerId", N_SNAP_OWNER},
-    {N_SNAP, "description", N_SNAP_DESC},
-    {N_SNAP, "volumeSize", N_SNAP_SIZE},
-    {N_SNAP, "tagSet", N_TAG_SET},
-    {N_TAG_SET, "item", N_TAG},
-    {N_TAG, "key", N_TAG_KEY},
-    {N_TAG, "value", N_TAG_VALUE},
+    {"snapshotSet", N_RESPONSE, N_SNAPS},
+    {"nextToken", N_RESPONSE, N_NEXT_TOKEN},
+    {"item", N_SNAPS, N_SNAP},
+    {"snapshotId", N_SNAP, N_SNAP_ID},
+    {"volumeId", N_SNAP, N_SNAP_VOLUME},
+    {"status", N_SNAP, N_SNAP_STATE},
+    {"startTime", N_SNAP, N_SNAP_START},
+    {"progress", N_SNAP, N_SNAP_PROGRESS},
+    {"ownerId", N_SNAP, N_SNAP_OWNER},
+    {"description", N_SNAP, N_SNAP_DESC},
+    {"volumeSize", N_SNAP, N_SNAP_SIZE},
+    {"tagSet", N_SNAP, N_TAG_SET},
+    {"item", N_TAG_SET, N_TAG},
+    {"key", N_TAG, N_TAG_KEY},
+    {"value", N_TAG, N_TAG_VALUE},
 };
 
 static const struct rule create_rules[] = {
-    {N_RESPONSE, "imageId", N_NEW_IMAGE_ID},
+    {"imageId", N_RESPONSE, N_NEW_IMAGE_ID},
 };
 
 static const struct rule return_rules[] = {
-    {N_RESPONSE, "return", N_RETURN},
+    {"return", N_RESPONSE, N_RETURN},
 };
 
 struct parse {
@@ -485,7 +485,9 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 			char shown[48];
 
 			for (i = 0; i < sizeof(shown) - 1 && name[i]; i++)
-				shown[i] = is_name_char(name[i]) ? name[i] : '?';
+				shown[i] = name[i];
+			if (!is_name_char(name[i]))
+				shown[i] = '?';
 			shown[i] = '\0';
 			fail(ps, ERR_PARSE, "a <%s> where a %s was expected", shown, ps->root);
 			return;

@@ -118,8 +118,9 @@ static void check_name(const uint8_t *data, size_t size)
 	    strcmp(out + len - strlen(suffix), suffix) != 0)
 		abort();
 	for (i = 0; i < len; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789()[] ./-'@_",
-		            out[i]) ||
+		if (!strchr(
+		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789()[] ./-'@_",
+		        out[i]) ||
 		    !out[i])
 			abort();
 }

@@ -238,6 +238,30 @@ static int list_users(struct run *r, const char *const *ids, size_t n, struct ec
 	return rc;
 }
 
+/* The account's images among ids (filter image-id: an unknown id is no error). */
+static int list_by_id(struct run *r, char (*ids)[32], size_t n, struct ec2_image_list *out,
+                      struct err *e)
+{
+	static const char *const self[] = {"self"};
+	struct ec2_filter f = {"image-id", NULL, 0};
+	const struct ec2_image_query q = {self, 1, NULL, 0, &f, 1};
+	const char **vals = calloc(n ? n : 1, sizeof(*vals));
+	size_t i;
+	int rc = 0;
+
+	if (!vals)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		vals[i] = ids[i];
+	for (i = 0; i < n && !rc; i += FILTER_VALUES_MAX) {
+		f.values = vals + i;
+		f.n_values = n - i < FILTER_VALUES_MAX ? n - i : FILTER_VALUES_MAX;
+		rc = ec2_describe_images(r->aws, &q, out, e);
+	}
+	free(vals);
+	return rc;
+}
+
 static int image_uses(const struct ec2_image *im, const char *snap)
 {
 	size_t i;
@@ -407,8 +431,8 @@ static void rotate(struct run *r, struct result *res, const char *instance_id,
 
 	if (run_image)
 		add_id(r, res->kept, run_image);
-	order = calloc(managed->n + 1, sizeof(*order));
-	drop = calloc(managed->n + 1, sizeof(*drop));
+	order = calloc(managed->n + 1, sizeof(const struct ec2_image *));
+	drop = calloc(managed->n + 1, sizeof(const struct ec2_image *));
 	if (!order || !drop) {
 		r->nomem = 1;
 		goto out;
@@ -421,7 +445,7 @@ static void rotate(struct run *r, struct result *res, const char *instance_id,
 			continue;
 		order[n++] = im;
 	}
-	qsort(order, n, sizeof(*order), by_age);
+	qsort(order, n, sizeof(const struct ec2_image *), by_age);
 	for (i = 0; i < n; i++) {
 		if (usable(order[i]) && kept < generation) {
 			add_id(r, res->kept, order[i]->image_id);
@@ -530,31 +554,10 @@ static void sweep(struct run *r, struct result *res, const char *instance_id,
 		          "cannot tell whether snapshots left behind are in use; they are kept");
 		goto out;
 	}
-	{
-		static const char *const self1[] = {"self"};
-		struct ec2_filter fi = {"image-id", NULL, 0};
-		const struct ec2_image_query qi = {self1, 1, NULL, 0, &fi, 1};
-		const char **vals = calloc(n, sizeof(*vals));
-
-		if (!vals) {
-			r->nomem = 1;
-			goto out;
-		}
-		for (i = 0; i < n; i++)
-			vals[i] = src[i];
-		for (i = 0; i < n && !e.code; i += FILTER_VALUES_MAX) {
-			fi.values = vals + i;
-			fi.n_values = n - i < FILTER_VALUES_MAX ? n - i : FILTER_VALUES_MAX;
-			if (ec2_describe_images(r->aws, &qi, &sources, &e))
-				break;
-		}
-		free(vals);
-		if (e.code) {
-			add_error(
-			    r, res, "DescribeImages", instance_id, &e,
-			    "cannot tell whether the images of snapshots left behind are gone");
-			goto out;
-		}
+	if (list_by_id(r, src, n, &sources, &e)) {
+		add_error(r, res, "DescribeImages", instance_id, &e,
+		          "cannot tell whether the images of snapshots left behind are gone");
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		int alive = 0;
@@ -695,7 +698,8 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 				image_id = strdup(managed.items[i].image_id);
 				if (!image_id)
 					r->nomem = 1;
-				json_object_set_new(res.obj, "already_existed", json_true());
+				if (json_object_set_new(res.obj, "already_existed", json_true()))
+					r->nomem = 1;
 			}
 	} else {
 		snprintf(desc, sizeof(desc), "ebssh backup of %s at %s", in->instance_id, r->stamp);
@@ -716,7 +720,8 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 			}
 			if (find_existing(r, &res, in->instance_id, name, &image_id) != 0)
 				goto out;
-			json_object_set_new(res.obj, "already_existed", json_true());
+			if (json_object_set_new(res.obj, "already_existed", json_true()))
+				r->nomem = 1;
 		}
 		if (json_object_set_new(res.obj, "image_created", jstr(image_id)) < 0)
 			r->nomem = 1;
@@ -824,7 +829,7 @@ int routes_backup_run(struct router_context *ctx, const struct routes_backup_opt
 		rc = router_error_from(resp, &e);
 		goto out;
 	}
-	sel = calloc(list.n + 1, sizeof(*sel));
+	sel = calloc(list.n + 1, sizeof(const struct ec2_instance *));
 	root = json_pack("{s:b, s:s, s:s, s:[]}", "dry_run", o->dry_run, "time", r.stamp, "tag_key",
 	                 r.tag_key, "instances");
 	if (!sel || !root) {
@@ -835,7 +840,7 @@ int routes_backup_run(struct router_context *ctx, const struct routes_backup_opt
 	for (i = 0; i < list.n; i++)
 		if (wants_backup(&list.items[i], r.tag_key))
 			sel[n++] = &list.items[i];
-	qsort(sel, n, sizeof(*sel), by_instance_id);
+	qsort(sel, n, sizeof(const struct ec2_instance *), by_instance_id);
 	for (i = 0; i < n && !r.nomem; i++) {
 		inst_failed = 0;
 		if (json_array_append_new(arr, backup_instance(&r, sel[i], &inst_failed)) < 0)
