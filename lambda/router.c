@@ -33,6 +33,7 @@ static const struct route route_table[] = {
     {"GET", "/eb/{env}/hostkeys/{n}", routes_hostkeys, ROUTES_EB},
     {"GET", "/asg/{group}/hostkeys", routes_hostkeys, ROUTES_ASG},
     {"GET", "/asg/{group}/hostkeys/{n}", routes_hostkeys, ROUTES_ASG},
+    {"POST", "/backup/ami", routes_backup, 0},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))

@@ -204,11 +204,25 @@ class AwsDouble:
 
     def config(self, **changes):
         """Changes tunables (page_size, short_pages, empty_last_page,
-        max_skew, chunked) when given any; returns them all."""
+        max_skew, chunked; image_pending_describes, image_invisible_describes,
+        deregistered_visible_describes, snapshot_inuse_after_deregister,
+        snapshot_pending_describes, clock) when given any; returns them all."""
         return self.control("config", changes) if changes else self.control("config")
 
     def reset(self):
         return self.control("reset", {})
+
+    def seed_images(self, images=(), snapshots=()):
+        """Adds AMIs and snapshots (format in awsdouble/images.py)."""
+        return self.control("images", {"images": list(images), "snapshots": list(snapshots)})
+
+    def images(self):
+        """{"images": [...], "snapshots": [...]}: the double's whole image
+        state, deregistered images and deleted snapshots included."""
+        return self.control("images")
+
+    def clear_images(self):
+        return self.control("images", method="DELETE")
 
     # -- for programs under test ---------------------------------------------
 

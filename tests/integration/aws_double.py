@@ -317,7 +317,7 @@ def run_all(aws):
         eq(code([("Action", "DescribeInstances")]), (400, "MissingParameter"), "no Version: MissingParameter")
         eq(code([("Action", "DescribeInstances"), ("Version", "2014-06-15")]), (400, "NoSuchVersion"), "other Version: NoSuchVersion")
         eq(code([("Action", "RunInstances"), ("Version", "2016-11-15")]), (400, "UnsupportedOperation"), "known but unimplemented action: UnsupportedOperation")
-        eq(code([("Action", "DescribeImages"), ("Version", "2016-11-15"), ("MaxResults", "5")]), (400, "UnsupportedOperation"), "DescribeImages MaxResults known from the newer model")
+        eq(code([("Action", "DescribeImages"), ("Version", "2016-11-15"), ("MaxResults", "5")]), (200, None), "DescribeImages MaxResults known from the newer model")
         eq(error_of(lambda: ec2.describe_instances(DryRun=True)), ("DryRunOperation", 412), "DryRun: DryRunOperation 412")
 
     @test

@@ -183,10 +183,12 @@ tap(ops and not bad, "every operation but /health requires the API key", "\n".jo
 bad = []
 for p, m, o in ops:
     codes = set(str(c) for c in o.get("responses", {}))
-    need = {"200"} if p == "/health" else {"200", "400", "403", "404", "502", "503"}
+    need = {"200"} if p == "/health" else {"200", "400", "403", "502", "503"}
+    if p.startswith("/eb/") or p.startswith("/asg/"):
+        need.add("404")
     if not need <= codes:
         bad.append("%s %s lacks %s" % (m.upper(), p, sorted(need - codes)))
-tap(ops and not bad, "every lookup operation documents 200, 400, 403, 404, 502 and 503",
+tap(ops and not bad, "every operation documents 200, 400, 403, 502 and 503 (lookups 404 too)",
     "\n".join(bad))
 
 
@@ -212,7 +214,10 @@ for p, m, o in ops:
         if code in o.get("responses", {}):
             c = resolve(o["responses"][code]).get("content", {})
             s = c.get("application/json", {}).get("schema", {})
-            if s.get("$ref") != "#/components/schemas/Error":
+            # an Error, or a schema that is all of an Error and more (BackupFailure)
+            parts = [x.get("$ref") for x in resolve(s).get("allOf", [])] if "$ref" in s else []
+            if s.get("$ref") != "#/components/schemas/Error" and \
+                    "#/components/schemas/Error" not in parts:
                 bad.append("%s %s %s is not an Error" % (m.upper(), p, code))
 tap(ops and not bad, "ip routes answer text/plain or IpList JSON; errors are Error JSON",
     "\n".join(bad))
@@ -254,6 +259,22 @@ wrong = [k for k in good_keys if not kx.search(k)] + [k for k in bad_keys if kx.
 tap(not wrong, "HostKey key pattern: base64 only", wrong)
 
 schemas = doc["components"]["schemas"]
+# POST /backup/ami (issue 6): dry_run, and the report per instance.
+bk = paths.get("/backup/ami", {})
+post = bk.get("post", {})
+dry = [resolve(x) for x in post.get("parameters", [])]
+tap(set(bk) == {"post"} and [(d.get("name"), d.get("in"), d.get("schema", {}).get("type"))
+                             for d in dry] == [("dry_run", "query", "boolean")],
+    "POST /backup/ami (only POST) with the boolean query dry_run", (sorted(bk), dry))
+ok200 = resolve(post.get("responses", {}).get("200", {})).get("content", {})
+report = resolve(ok200.get("application/json", {}).get("schema", {}))
+per = resolve(report.get("properties", {}).get("instances", {}).get("items", {}))
+fields = {"instance_id", "image_created", "already_existed", "kept", "deregistered",
+          "snapshots_deleted", "errors"}
+tap(fields <= set(per.get("required", [])) and
+    per.get("properties", {}).get("image_created", {}).get("nullable") is True,
+    "backup report per instance: %s (image_created nullable)" % ", ".join(sorted(fields)),
+    per.get("required"))
 inst = schemas["Instance"]["properties"]
 fields = {"index", "instance_id", "ip", "public_ip", "private_ip", "launch_time",
           "availability_zone"}

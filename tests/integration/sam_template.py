@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """deploy/template.yaml: valid YAML (CloudFormation's short tags included) with
-the resources SPEC and issue 3 ask for, least-privilege IAM, and references
-that all resolve; then the same checks against broken copies, to show that
-each of them can fail. TAP on stdout. Needs python3-yaml (make deps)."""
+the resources SPEC and issues 3 and 6 ask for (the AMI backup's schedule,
+IAM and error alarm), least-privilege IAM, and references that all resolve;
+then the same checks against broken copies, to show that each of them can
+fail. TAP on stdout. Needs python3-yaml (make deps)."""
 
 import copy
 import os
@@ -132,7 +133,11 @@ def c_types(t):
             "LookupApiInvokePermission": "AWS::Lambda::Permission",
             "LookupApiKey": "AWS::ApiGateway::ApiKey",
             "LookupUsagePlan": "AWS::ApiGateway::UsagePlan",
-            "LookupUsagePlanKey": "AWS::ApiGateway::UsagePlanKey"}
+            "LookupUsagePlanKey": "AWS::ApiGateway::UsagePlanKey",
+            "BackupScheduleRule": "AWS::Events::Rule",
+            "BackupSchedulePermission": "AWS::Lambda::Permission",
+            "AlarmTopic": "AWS::SNS::Topic",
+            "FunctionErrorsAlarm": "AWS::CloudWatch::Alarm"}
     bad = ["%s is %r, not %s" % (k, res(t, k).get("Type"), v)
            for k, v in want.items() if res(t, k).get("Type") != v]
     return "\n".join(bad) or None
@@ -215,11 +220,18 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+# IAM accepts only "*" for these (no resource-level permissions).
+DESCRIBE_ONLY_STAR = {"ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSnapshots"}
+# The AMI backup's (docs/backup.md).
+BACKUP_ACTIONS = ["ec2:CreateImage", "ec2:CreateTags", "ec2:DescribeImages", "ec2:DeregisterImage",
+                  "ec2:DeleteSnapshot", "ec2:DescribeSnapshots"]
+
+
 def c_iam_actions(t):
     st = statements(t)
     actions = sorted({a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action"))})
     want = sorted(["ec2:DescribeInstances", "ec2:GetConsoleOutput", "logs:CreateLogStream",
-                   "logs:PutLogEvents"])
+                   "logs:PutLogEvents"] + BACKUP_ACTIONS)
     if actions != want:
         return "allowed actions %s, want exactly %s" % (actions, want)
     if any("NotAction" in s or "NotResource" in s for s in st):
@@ -234,10 +246,85 @@ def c_iam_resources(t):
     for s in statements(t):
         for a in as_list(s.get("Action")):
             rs = as_list(s.get("Resource"))
-            if "*" in rs and a != "ec2:DescribeInstances":
+            if "*" in rs and a not in DESCRIBE_ONLY_STAR:
                 bad.append("%s on *" % a)
             if a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
                 bad.append("%s on %r, not the function's log group" % (a, rs))
+    return "\n".join(bad) or None
+
+
+def _arn_kinds(rs):
+    """The resource types of ec2 ARNs ("image", "snapshot", "instance")."""
+    out = set()
+    for r in rs:
+        text = sub_text(r) or (r if isinstance(r, str) else "")
+        m = re.match(r"^arn:\$\{AWS::Partition\}:ec2:\$\{AWS::Region\}:(\$\{AWS::AccountId\})?:"
+                     r"([a-z-]+)/\*$", text)
+        out.add(m.group(2) if m else "?" + str(r))
+    return out
+
+
+def c_iam_backup(t):
+    """CreateTags only within CreateImage; DeregisterImage and DeleteSnapshot only
+    on what the backup tagged ebssh:managed = true; every backup action on
+    instance, image or snapshot ARNs of this region (or * for Describe)."""
+    bad = []
+    for s in statements(t):
+        acts = set(as_list(s.get("Action")))
+        cond = s.get("Condition", {})
+        kinds = _arn_kinds(as_list(s.get("Resource")))
+        if acts & {"ec2:CreateImage", "ec2:CreateTags", "ec2:DeregisterImage", "ec2:DeleteSnapshot"}:
+            allowed = {"instance", "image", "snapshot"} if "ec2:CreateImage" in acts else {"image", "snapshot"}
+            if not kinds <= allowed:
+                bad.append("%s on %s" % (sorted(acts), sorted(kinds)))
+        if "ec2:CreateTags" in acts and cond != {"StringEquals": {"ec2:CreateAction": "CreateImage"}}:
+            bad.append("ec2:CreateTags without the condition ec2:CreateAction = CreateImage: %r" % cond)
+        if acts & {"ec2:DeregisterImage", "ec2:DeleteSnapshot"} and \
+                cond != {"StringEquals": {"aws:ResourceTag/ebssh:managed": "true"}}:
+            bad.append("%s without the condition aws:ResourceTag/ebssh:managed = true: %r"
+                       % (sorted(acts), cond))
+        if "ec2:CreateImage" in acts and acts != {"ec2:CreateImage"}:
+            bad.append("CreateImage shares a statement with %s" % sorted(acts))
+    return "\n".join(bad) or None
+
+
+def c_schedule(t):
+    """An EventBridge rule named <stack>-ami-backup on a schedule, targeting the
+    function, which that rule (only) may invoke."""
+    p = props(t, "BackupScheduleRule")
+    name = sub_text(p.get("Name")) or ""
+    if not name.endswith("ami-backup") or "${AWS::StackName}" not in name:
+        return "rule Name %r does not end in ami-backup (how the function knows the event)" % name
+    if p.get("ScheduleExpression") != {"Ref": "BackupSchedule"}:
+        return "ScheduleExpression %r" % p.get("ScheduleExpression")
+    default = t.get("Parameters", {}).get("BackupSchedule", {}).get("Default", "")
+    if not re.match(r"^(cron|rate)\(.+\)$", default):
+        return "BackupSchedule default %r is no schedule expression" % default
+    targets = p.get("Targets", [])
+    if [x.get("Arn") for x in targets] != [{"Fn::GetAtt": ["LookupFunction", "Arn"]}]:
+        return "Targets %r" % targets
+    if any("Input" in x or "InputPath" in x or "InputTransformer" in x for x in targets):
+        return "the target rewrites the event (the function needs resources[0] and time)"
+    perm = props(t, "BackupSchedulePermission")
+    if perm != {"Action": "lambda:InvokeFunction", "FunctionName": {"Ref": "LookupFunction"},
+                "Principal": "events.amazonaws.com",
+                "SourceArn": {"Fn::GetAtt": ["BackupScheduleRule", "Arn"]}}:
+        return "permission %r" % perm
+
+
+def c_alarm(t):
+    """An alarm on the function's Errors that notifies the SNS topic."""
+    p = props(t, "FunctionErrorsAlarm")
+    want = {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1,
+            "TreatMissingData": "notBreaching"}
+    bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
+    if p.get("Dimensions") != [{"Name": "FunctionName", "Value": {"Ref": "LookupFunction"}}]:
+        bad.append("Dimensions %r are not the function's" % p.get("Dimensions"))
+    if {"Ref": "AlarmTopic"} not in as_list(p.get("AlarmActions")):
+        bad.append("AlarmActions %r do not notify AlarmTopic" % p.get("AlarmActions"))
+    if res(t, "AlarmTopic").get("Type") != "AWS::SNS::Topic":
+        bad.append("AlarmTopic is no SNS topic")
     return "\n".join(bad) or None
 
 
@@ -362,9 +449,13 @@ CHECKS = [
     ("function environment sets SPEC's configuration variables", c_env),
     ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
     ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
-    ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput and the log writes",
-     c_iam_actions),
-    ("IAM: only ec2:DescribeInstances on *, logs on the function's group", c_iam_resources),
+    ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the backup's calls "
+     "and the log writes", c_iam_actions),
+    ("IAM: only the Describe calls on *, logs on the function's group", c_iam_resources),
+    ("IAM: CreateTags only in CreateImage, rotation only of ebssh:managed resources",
+     c_iam_backup),
+    ("schedule: rule <stack>-ami-backup targets the function, which it may invoke", c_schedule),
+    ("alarm on the function's Errors notifies an SNS topic", c_alarm),
     ("IAM: ec2:GetConsoleOutput only on instances tagged with an environment or group",
      c_iam_console),
     ("IAM role trusted by Lambda only and used by the function", c_iam_role),
@@ -424,6 +515,38 @@ def m_console_untagged(t):
     del statements(t)[3]["Condition"]
 
 
+def _statement(t, sid):
+    return next(s for s in statements(t) if s.get("Sid") == sid)
+
+
+def m_tags(t):
+    del _statement(t, "BackupTagOnCreate")["Condition"]
+
+
+def m_rotate(t):
+    _statement(t, "BackupRotate")["Condition"] = {"StringEquals": {"aws:ResourceTag/backup": "On"}}
+
+
+def m_create_star(t):
+    _statement(t, "BackupCreateImage")["Resource"] = "*"
+
+
+def m_rule_name(t):
+    props(t, "BackupScheduleRule")["Name"] = {"Fn::Sub": "${AWS::StackName}-backup"}
+
+
+def m_rule_target(t):
+    props(t, "BackupScheduleRule")["Targets"][0]["Input"] = "{}"
+
+
+def m_alarm_metric(t):
+    props(t, "FunctionErrorsAlarm")["MetricName"] = "Invocations"
+
+
+def m_alarm_action(t):
+    props(t, "FunctionErrorsAlarm")["AlarmActions"] = []
+
+
 MUTATIONS = [
     ("an extra EC2 action", m_action, c_iam_actions),
     ("log writes on every resource", m_star, c_iam_resources),
@@ -434,6 +557,13 @@ MUTATIONS = [
     ("a 10-year log retention", m_logs, c_log_group),
     ("a permission for any principal", m_perm, c_permission),
     ("a managed policy", m_managed, c_iam_actions),
+    ("CreateTags on any image", m_tags, c_iam_backup),
+    ("rotation of images the backup did not tag", m_rotate, c_iam_backup),
+    ("CreateImage on *", m_create_star, c_iam_resources),
+    ("a rule name not ending in ami-backup", m_rule_name, c_schedule),
+    ("a target that replaces the event", m_rule_target, c_schedule),
+    ("an alarm on Invocations", m_alarm_metric, c_alarm),
+    ("an alarm that notifies no one", m_alarm_action, c_alarm),
     ("console output of every instance", m_console_star, c_iam_console),
     ("console output without a tag condition", m_console_untagged, c_iam_console),
 ]

@@ -8,8 +8,9 @@
   models.py    botocore service models, the vectors' newer subsets first
   ec2proto.py  the ec2 protocol: form parameters in, XML out, via the model
   fixtures.py  the instance fixture format and its expansion to EC2 items
-  ec2.py       EC2's Query API (DescribeInstances so far)
+  ec2.py       EC2's Query API (DescribeInstances; the image and snapshot calls)
   ec2_console.py  GetConsoleOutput and the console control
+  images.py    AMIs and snapshots kept across calls, seeds, consistency knobs
 
 A service is an object with: name (its SigV4 signing name), action(req)
 (the operation a request names, for fault matching and the log),

@@ -13,11 +13,17 @@ Bodies and answers are JSON.
   DELETE /__control/requests   empties the log
   POST /__control/credentials  {"access_key": ..., "secret_key": ..., "token": ...} adds a key
   GET  /__control/config       the tunables (page_size, short_pages, empty_last_page,
-  POST /__control/config       max_skew, chunked); POST changes the ones given
+  POST /__control/config       max_skew, chunked, and the image store's: see state.py);
+                               POST changes the ones given
   POST /__control/console      {"instance_id": ..., "console_output"|"host_keys"|"nitro": ...}
                                replaces one instance's console (ec2_console.py)
-  POST /__control/reset        faults, log, tokens, fixture, credentials and config
-                               back to what the command line set
+  GET  /__control/images       {"images": [...], "snapshots": [...]}: every AMI (live and
+                               deregistered; State, NoReboot, Tags, BlockDeviceMappings,
+                               ...) and snapshot (Deleted true once deleted), boto3's shapes
+  POST /__control/images       seeds images and snapshots (format in images.py)
+  DELETE /__control/images     forgets every image and snapshot
+  POST /__control/reset        faults, log, tokens, fixture, credentials, config, images
+                               and snapshots back to what the command line set
 """
 
 import json
@@ -70,11 +76,18 @@ def _route(state, method, route, data):
         state.credentials.add(data["access_key"], data["secret_key"], data.get("token"))
         return 200, {"access_keys": state.credentials.access_keys()}
     if route == "config" and method == "GET":
-        return 200, state.config()
+        return 200, dict(state.config(), **state.images.config())
     if route == "config" and method == "POST":
         if not isinstance(data, dict):
             raise ValueError("want an object of config keys")
         return 200, state.update_config(data)
+    if route == "images" and method == "GET":
+        return 200, state.images.view()
+    if route == "images" and method == "POST":
+        return 200, state.images.seed(data, state.fixture.owner_id)
+    if route == "images" and method == "DELETE":
+        state.images.clear()
+        return 200, {"ok": True}
     if route == "reset" and method == "POST":
         state.reset()
         return 200, {"ok": True}

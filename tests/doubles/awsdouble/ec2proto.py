@@ -225,6 +225,15 @@ def _bytes(root, pretty):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode("utf-8")
 
 
+def return_document(root_name, xmlns, request_id):
+    """The answer of an action without an output shape (DeleteSnapshot,
+    CreateTags): EC2 still says <return>true</return>."""
+    root = ET.Element(root_name, {"xmlns": xmlns})
+    ET.SubElement(root, "requestId").text = request_id
+    ET.SubElement(root, "return").text = "true"
+    return _bytes(root, pretty=True)
+
+
 def error_document(code, message, request_id):
     """EC2's error answer, on one line as EC2 sends it."""
     root = ET.Element("Response")
