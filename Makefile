@@ -6,6 +6,7 @@
 #   make demo       the whole flow on loopback, no AWS account (scripts/demo.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make package    build/lambda.zip for AWS Lambda (provided.al2023)
+#   make bench      every benchmark of bench/ (bench/README.md), results in build/bench/
 #   make valgrind   every C unit test under valgrind memcheck
 #   make lint       clang-format, clang-tidy, cppcheck
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -58,7 +59,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 .SECONDARY:
-.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package demo
+.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package demo bench
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -108,6 +109,16 @@ demo:
 # build/lambda.zip: bootstrap at the root with its libraries (scripts/package.sh).
 package: $(BUILD)/bootstrap
 	@./scripts/package.sh $(BUILD)/bootstrap $(BUILD)/lambda.zip
+
+# Every bench script, on the normal build (bench/README.md; docs/benchmarks.md
+# holds one run's results). Minutes; the package's chroot runs need root.
+bench: $(PROGRAMS) package
+	@mkdir -p $(BUILD)/bench
+	@echo '  BENCH   bench/lambda_cold_start.py'
+	@EBSSH_BUILD=$(abspath $(BUILD)) EBSSH_VECTORS=$(VECTORS) /usr/bin/python3 bench/lambda_cold_start.py \
+	  --json $(BUILD)/bench/lambda.json >$(BUILD)/bench/lambda.md && cat $(BUILD)/bench/lambda.md
+	@echo '  BENCH   bench/api_wrk.sh'
+	@EBSSH_BUILD=$(abspath $(BUILD)) ./bench/api_wrk.sh >$(BUILD)/bench/api.md && cat $(BUILD)/bench/api.md
 
 # One build directory's tests; tests/run prints the tally of that run.
 check-one: tests
