@@ -4,6 +4,9 @@
 #   make deps       Debian packages for build, tests and demo (scripts/deps.sh)
 #   make check      every test, twice: normal build and ASan+UBSan build
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make package    build/lambda.zip for AWS Lambda (provided.al2023)
+#   make valgrind   every C unit test under valgrind memcheck
+#   make lint       clang-format, clang-tidy, cppcheck
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -54,7 +57,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 .SECONDARY:
-.PHONY: all deps check check-one fuzz install clean format lint tests
+.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -96,6 +99,10 @@ tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 deps:
 	@./scripts/deps.sh
 
+# build/lambda.zip: bootstrap at the root with its libraries (scripts/package.sh).
+package: $(BUILD)/bootstrap
+	@./scripts/package.sh $(BUILD)/bootstrap $(BUILD)/lambda.zip
+
 # One build directory's tests; tests/run prints the tally of that run.
 check-one: tests
 	@EBSSH_BUILD=$(abspath $(BUILD)) EBSSH_VECTORS=$(VECTORS) ./tests/run
@@ -105,6 +112,11 @@ check:
 	@$(MAKE) --no-print-directory BUILD=build tests
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
 	@EBSSH_VECTORS=$(VECTORS) ./tests/run-all $(abspath build) $(abspath build/asan)
+
+# Every C unit test under valgrind's memcheck (leaks and invalid accesses fail it).
+valgrind:
+	@$(MAKE) --no-print-directory BUILD=build tests
+	@EBSSH_BUILD=$(abspath build) EBSSH_VECTORS=$(VECTORS) TEST_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" TEST_FILTER=unit/ ./tests/run
 
 fuzz:
 	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS) run

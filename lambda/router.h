@@ -15,6 +15,8 @@
 #include "../util/err.h"
 
 struct aws_client;
+struct ec2_filter;
+struct ec2_instance_list;
 
 struct router_pair {
 	char *name;  /* owned */
@@ -40,12 +42,19 @@ struct router_response {
 	size_t n_headers;
 	struct buf body;             /* owned */
 	const char *route;           /* static name of the route that answered, for the log */
+	struct err error;            /* behind an error answer, what failed: for the front
+					door's log only, never sent; code 0 otherwise */
 };
 
 /* What a route may use: the per-thread AWS client (created lazily). */
 struct router_context {
 	struct aws_client *aws;      /* borrowed; NULL until first needed */
 	struct aws_client *(*aws_get)(struct router_context *ctx, struct err *e);
+	/* Test seam: when set, routes call it instead of ec2_describe_instances
+	 * (and never aws_get); same contract. NULL in production. */
+	int (*describe_instances)(struct router_context *ctx, const struct ec2_filter *filters,
+				  size_t n_filters, struct ec2_instance_list *out, struct err *e);
+	void *seam_data;             /* for the seam's own use */
 };
 
 void router_request_init(struct router_request *r);
@@ -61,9 +70,33 @@ const char *router_query(const struct router_request *r, const char *name);
 const char *router_header(const struct router_request *r, const char *name);
 
 /*
+ * Error answers, for routes. Both replace whatever resp held (but route)
+ * with a JSON body {"message": "...", "code": "..."}, its status and
+ * Content-Type application/json; bytes of the message outside printable
+ * ASCII become '?'. Return 0, or ERR_NOMEM.
+ *
+ * router_error_from maps an error of the AWS layer to an answer that leaks
+ * no internals, and keeps *e in resp->error for the log:
+ *   ERR_INVALID      400 InvalidRequest    ERR_NOT_FOUND    404 NotFound
+ *   ERR_AWS          502 AwsError          AWS's code, HTTP status and request id in the
+ *                                          message; never AWS's free text (it may echo a header)
+ *   ERR_THROTTLED    503 Throttled         the same, plus Retry-After: 1
+ *   ERR_NETWORK      502 AwsUnreachable    ERR_TIMEOUT      504 AwsTimeout
+ *   ERR_CREDENTIALS  502 CredentialsError  ERR_PARSE, ERR_TOO_LARGE  502 AwsBadAnswer
+ *   ERR_NOMEM and anything else  500 InternalError ("out of memory" or "internal error")
+ */
+int router_error(struct router_response *resp, int status, const char *code, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
+int router_error_from(struct router_response *resp, const struct err *e);
+
+/*
  * Answers one request. Always fills resp (an error becomes a JSON error
  * body with its status); returns 0, or a negative code only when even
  * that could not be built (out of memory).
+ *
+ * Unknown paths answer 404 NotFound; a known path asked with another method
+ * 405 MethodNotAllowed with an Allow header; a path over 8 KiB 414. Every
+ * answer carries Cache-Control: no-store.
  */
 int router_handle(struct router_context *ctx, const struct router_request *req,
 		  struct router_response *resp);

@@ -1,0 +1,372 @@
+/* router: the route table, path matching and JSON error answers; see router.h. */
+#include "router.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "routes.h"
+
+#define ROUTER_MAX_PATH     8192 /* longer paths get 414 */
+#define ROUTER_MAX_SEGMENTS 16   /* no route has more; deeper paths are unknown */
+#define ROUTER_MAX_MESSAGE  400
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/eb/{env}/ip": literal segments and {params}; also the log name */
+	routes_handler handler;
+	int variant;
+};
+
+static const struct route route_table[] = {
+    {"GET", "/health", routes_health, 0},
+    {"GET", "/eb/{env}/ip", routes_ip, ROUTES_EB},
+    {"GET", "/eb/{env}/ip/{n}", routes_ip, ROUTES_EB},
+    {"GET", "/eb/{env}/instances", routes_instances, ROUTES_EB},
+    {"GET", "/asg/{group}/ip", routes_ip, ROUTES_ASG},
+    {"GET", "/asg/{group}/ip/{n}", routes_ip, ROUTES_ASG},
+    {"GET", "/asg/{group}/instances", routes_instances, ROUTES_ASG},
+};
+
+#define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
+
+static void pairs_free(struct router_pair *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(list[i].name);
+		free(list[i].value);
+	}
+	free(list);
+}
+
+void router_request_init(struct router_request *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void router_request_free(struct router_request *r)
+{
+	if (!r)
+		return;
+	free(r->method);
+	free(r->path);
+	pairs_free(r->query, r->n_query);
+	pairs_free(r->headers, r->n_headers);
+	free(r->body);
+	free(r->request_id);
+	router_request_init(r);
+}
+
+void router_response_init(struct router_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, 0);
+}
+
+void router_response_free(struct router_response *r)
+{
+	if (!r)
+		return;
+	free(r->content_type);
+	pairs_free(r->headers, r->n_headers);
+	buf_free(&r->body);
+	router_response_init(r);
+}
+
+int router_pair_add(struct router_pair **list, size_t *n, const char *name, const char *value)
+{
+	struct router_pair *grown;
+	char *nc, *vc;
+
+	if (*n >= ((size_t)-1) / sizeof(**list) - 1)
+		return ERR_NOMEM;
+	nc = strdup(name ? name : "");
+	vc = strdup(value ? value : "");
+	grown = nc && vc ? realloc(*list, (*n + 1) * sizeof(**list)) : NULL;
+	if (!grown) {
+		free(nc);
+		free(vc);
+		return ERR_NOMEM;
+	}
+	grown[*n].name = nc;
+	grown[*n].value = vc;
+	*list = grown;
+	(*n)++;
+	return 0;
+}
+
+const char *router_query(const struct router_request *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_query; i++)
+		if (strcmp(r->query[i].name, name) == 0)
+			return r->query[i].value;
+	return NULL;
+}
+
+const char *router_header(const struct router_request *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+/* Empties resp for a new answer; keeps route and error. */
+static void response_reset(struct router_response *resp)
+{
+	free(resp->content_type);
+	resp->content_type = NULL;
+	pairs_free(resp->headers, resp->n_headers);
+	resp->headers = NULL;
+	resp->n_headers = 0;
+	buf_free(&resp->body);
+	buf_init(&resp->body, 0);
+	resp->status = 0;
+}
+
+/* Copies s with every byte outside printable ASCII replaced by '?'. */
+static void ascii_only(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+static int error_body(struct router_response *resp, int status, const char *code,
+                      const char *message)
+{
+	json_t *root;
+	char *text = NULL;
+	int rc = ERR_NOMEM;
+
+	response_reset(resp);
+	root = json_pack("{s:s, s:s}", "message", message, "code", code);
+	if (root)
+		text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (!text)
+		goto out;
+	resp->content_type = strdup("application/json");
+	if (!resp->content_type)
+		goto out;
+	if (buf_append_str(&resp->body, text) < 0 || buf_append_str(&resp->body, "\n") < 0)
+		goto out;
+	resp->status = status;
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+int router_error(struct router_response *resp, int status, const char *code, const char *fmt, ...)
+{
+	char message[ROUTER_MAX_MESSAGE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	ascii_only(message);
+	return error_body(resp, status, code, message);
+}
+
+/* Keeps only the characters AWS's codes and request ids are made of. */
+static void token_only(char *dst, size_t cap, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src && n + 1 < cap; src++) {
+		char c = *src;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '-' || c == '_')
+			dst[n++] = c;
+	}
+	dst[n] = '\0';
+}
+
+static int aws_error(struct router_response *resp, int status, const char *code, const char *what,
+                     const struct err *e)
+{
+	char aws_code[sizeof(e->aws_code)], rid[sizeof(e->request_id)];
+	char message[ROUTER_MAX_MESSAGE];
+	int n;
+
+	token_only(aws_code, sizeof(aws_code), e->aws_code);
+	token_only(rid, sizeof(rid), e->request_id);
+	n = snprintf(message, sizeof(message), "%s", what);
+	if (aws_code[0])
+		n += snprintf(message + n, sizeof(message) - (size_t)n, ": %s", aws_code);
+	if (e->http_status > 0 && e->http_status < 1000)
+		n += snprintf(message + n, sizeof(message) - (size_t)n, " (HTTP %ld)",
+		              e->http_status);
+	if (rid[0])
+		snprintf(message + n, sizeof(message) - (size_t)n, ", request id %s", rid);
+	return error_body(resp, status, code, message);
+}
+
+int router_error_from(struct router_response *resp, const struct err *e)
+{
+	int rc;
+
+	resp->error = *e;
+	switch (e->code) {
+	case ERR_INVALID:
+		return router_error(resp, 400, "InvalidRequest", "%s", e->message);
+	case ERR_NOT_FOUND:
+		return router_error(resp, 404, "NotFound", "%s", e->message);
+	case ERR_AWS:
+		return aws_error(resp, 502, "AwsError", "AWS answered an error", e);
+	case ERR_THROTTLED:
+		rc = aws_error(resp, 503, "Throttled",
+		               "AWS is throttling requests, try again later", e);
+		if (rc == 0)
+			rc = router_pair_add(&resp->headers, &resp->n_headers, "Retry-After", "1");
+		return rc;
+	case ERR_NETWORK:
+		return error_body(resp, 502, "AwsUnreachable", "AWS could not be reached");
+	case ERR_TIMEOUT:
+		return error_body(resp, 504, "AwsTimeout", "AWS did not answer in time");
+	case ERR_CREDENTIALS:
+		return error_body(resp, 502, "CredentialsError",
+		                  "the service has no usable AWS credentials");
+	case ERR_PARSE:
+	case ERR_TOO_LARGE:
+		return error_body(resp, 502, "AwsBadAnswer", "AWS's answer could not be read");
+	case ERR_NOMEM:
+		return error_body(resp, 500, "InternalError", "out of memory");
+	default:
+		return error_body(resp, 500, "InternalError", "internal error");
+	}
+}
+
+/* Splits path ("/a/b") into segments in buf; -1 when too deep. */
+static int split_path(char *path, char **seg, size_t max)
+{
+	size_t n = 0;
+	char *p = path + 1;
+
+	for (;;) {
+		char *slash = strchr(p, '/');
+		if (n == max)
+			return -1;
+		seg[n++] = p;
+		if (!slash)
+			break;
+		*slash = '\0';
+		p = slash + 1;
+	}
+	return (int)n;
+}
+
+/* Matches pattern against the segments; fills args. */
+static int route_matches(const struct route *rt, char *const *seg, int n_seg,
+                         struct route_args *args)
+{
+	const char *p = rt->pattern + 1;
+	int i = 0;
+
+	memset(args, 0, sizeof(*args));
+	args->variant = rt->variant;
+	while (*p) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (i >= n_seg)
+			return 0;
+		if (p[0] == '{') {
+			if (args->n_params == ROUTES_MAX_PARAMS)
+				return 0;
+			args->param[args->n_params++] = seg[i];
+		} else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+			return 0;
+		}
+		i++;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return i == n_seg;
+}
+
+static int dispatch(struct router_context *ctx, const struct router_request *req,
+                    struct router_response *resp)
+{
+	char *seg[ROUTER_MAX_SEGMENTS];
+	char allow[64] = "";
+	char *path = NULL;
+	struct route_args args;
+	const char *method = req->method ? req->method : "";
+	size_t i, len;
+	int n_seg, rc;
+
+	resp->route = "-";
+	if (!req->path || req->path[0] != '/')
+		return router_error(resp, 400, "InvalidRequest", "the path must start with '/'");
+	len = strlen(req->path);
+	if (len > ROUTER_MAX_PATH)
+		return router_error(resp, 414, "UriTooLong", "the path is longer than %d bytes",
+		                    ROUTER_MAX_PATH);
+	path = strdup(req->path);
+	if (!path)
+		return ERR_NOMEM;
+	n_seg = split_path(path, seg, ROUTER_MAX_SEGMENTS);
+	for (i = 0; n_seg > 0 && i < N_ROUTES; i++) {
+		const struct route *rt = &route_table[i];
+		if (!route_matches(rt, seg, n_seg, &args))
+			continue;
+		if (strcmp(rt->method, method) == 0) {
+			resp->route = rt->pattern;
+			rc = rt->handler(ctx, req, &args, resp);
+			free(path);
+			return rc;
+		}
+		if (!strstr(allow, rt->method)) {
+			size_t used = strlen(allow);
+			snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+			         rt->method);
+		}
+	}
+	free(path);
+	if (allow[0]) {
+		rc = router_error(resp, 405, "MethodNotAllowed",
+		                  "%.16s is not allowed here; use %s", method, allow);
+		if (rc == 0)
+			rc = router_pair_add(&resp->headers, &resp->n_headers, "Allow", allow);
+		return rc;
+	}
+	return router_error(resp, 404, "NotFound", "no route for %.16s %.200s", method, req->path);
+}
+
+int router_handle(struct router_context *ctx, const struct router_request *req,
+                  struct router_response *resp)
+{
+	int rc;
+
+	rc = dispatch(ctx, req, resp);
+	if (rc == 0 && (resp->status < 100 || resp->status > 599)) {
+		struct err e;
+		err_set(&e, ERR_INTERNAL, "route %s answered no status", resp->route);
+		rc = router_error_from(resp, &e);
+	}
+	if (rc == 0)
+		rc = router_pair_add(&resp->headers, &resp->n_headers, "Cache-Control", "no-store");
+	if (rc < 0) {
+		struct err e;
+		err_set(&e, ERR_NOMEM, "out of memory");
+		if (router_error_from(resp, &e) < 0 ||
+		    router_pair_add(&resp->headers, &resp->n_headers, "Cache-Control", "no-store") <
+		        0) {
+			response_reset(resp);
+			return ERR_NOMEM;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * routes: the handlers behind the router's table, and the pure steps they
+ * are made of (name and index checks, Accept negotiation, ordering and
+ * formatting of an instance list) so that tests can drive them without AWS.
+ *
+ * Instance lookups:
+ *   /eb/{env}/ip[/{n}], /eb/{env}/instances   tag elasticbeanstalk:environment-name
+ *   /asg/{group}/ip[/{n}], /asg/{group}/instances   tag aws:autoscaling:groupName
+ * Names and indexes are checked before any AWS call. The list is the
+ * running instances carrying that exact tag value, oldest launchTime first
+ * (instances without one last), ties by instance id; the ip routes leave out
+ * instances that lack the asked kind of address (?address=public, the
+ * default, or ?address=private).
+ *
+ * Names: an Elastic Beanstalk environment is 4 to 40 ASCII letters, digits
+ * and hyphens, neither first nor last a hyphen. An Auto Scaling group is 1
+ * to 255 bytes of ASCII 33..126 without ':' (Auto Scaling's documented
+ * rule); as a path segment it can never hold '/'. EC2 filter wildcards in a
+ * group name ('*', '?', '\') are escaped, and every instance's tag is
+ * compared exactly again after the call.
+ *
+ * Answers: text/plain, one address and "\n" per instance; JSON on
+ * Accept: application/json (ranked against text by q-value, ties to JSON):
+ *   {"environment"|"group": NAME, "address": "public"|"private",
+ *    "instances": [{"index": 1, "instance_id": "...", "ip": "...",
+ *                   "private_ip": "..."|null, "public_ip": "..."|null,
+ *                   "launch_time": "..."|null, "availability_zone": "..."|null}]}
+ * /instances is always that JSON without "address" and "ip", over every
+ * running instance. 404 NotFound when no running instance has the tag, when
+ * none of them has the asked address, or n is past the end. 400 InvalidName,
+ * InvalidIndex, InvalidParameter for bad input.
+ */
+#ifndef EBSSH_LAMBDA_ROUTES_H
+#define EBSSH_LAMBDA_ROUTES_H
+
+#include <stddef.h>
+
+#include "../aws/ec2.h"
+#include "router.h"
+
+#define ROUTES_MAX_PARAMS 4
+#define ROUTES_MAX_INDEX  1000
+
+/* Which tag a lookup route reads (route_args.variant). */
+enum routes_target {
+	ROUTES_EB = 0, /* elasticbeanstalk:environment-name, JSON key "environment" */
+	ROUTES_ASG = 1 /* aws:autoscaling:groupName, JSON key "group" */
+};
+
+enum routes_address { ROUTES_ADDRESS_PUBLIC = 0, ROUTES_ADDRESS_PRIVATE = 1 };
+
+/* What the router hands a handler: the path's {params} in order (borrowed). */
+struct route_args {
+	const char *param[ROUTES_MAX_PARAMS];
+	size_t n_params;
+	int variant; /* per route entry: enum routes_target for the lookups */
+};
+
+/*
+ * A handler fills resp, success or error answer (router_error*), and
+ * returns 0; a negative code only when out of memory.
+ */
+typedef int (*routes_handler)(struct router_context *ctx, const struct router_request *req,
+                              const struct route_args *args, struct router_response *resp);
+
+/* GET /health: 200 "ok\n". */
+int routes_health(struct router_context *ctx, const struct router_request *req,
+                  const struct route_args *args, struct router_response *resp);
+/* GET /{eb,asg}/{name}/ip and /{eb,asg}/{name}/ip/{n}. */
+int routes_ip(struct router_context *ctx, const struct router_request *req,
+              const struct route_args *args, struct router_response *resp);
+/* GET /{eb,asg}/{name}/instances. */
+int routes_instances(struct router_context *ctx, const struct router_request *req,
+                     const struct route_args *args, struct router_response *resp);
+
+/* 0 when name is a valid environment / group name, else ERR_INVALID. */
+int routes_check_eb_name(const char *name, struct err *e);
+int routes_check_asg_name(const char *name, struct err *e);
+
+/* Parses a 1-based index: decimal 1..ROUTES_MAX_INDEX, no sign, no leading
+ * zero, nothing else. ERR_INVALID otherwise. */
+int routes_parse_index(const char *s, long *out, struct err *e);
+
+/* 1 when the request's Accept headers prefer application/json to text. */
+int routes_wants_json(const struct router_request *req);
+
+/*
+ * The pure answers over an instance list as DescribeInstances gave it
+ * (unfiltered, unordered; only read). index 0 means every instance.
+ * Fill resp (success or 404) and return 0, or ERR_NOMEM.
+ */
+int routes_ip_answer(enum routes_target target, const char *name, long index,
+                     enum routes_address address, int json, const struct ec2_instance_list *list,
+                     struct router_response *resp);
+int routes_instances_answer(enum routes_target target, const char *name,
+                            const struct ec2_instance_list *list, struct router_response *resp);
+
+#endif

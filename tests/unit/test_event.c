@@ -1,0 +1,678 @@
+/* Unit tests of lambda/event over the shared sample events and made-up variations. */
+#include "test.h"
+
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <jansson.h>
+
+#include "lambda/event.h"
+#include "lambda/router.h"
+
+static char *vector(const char *rel, size_t *len)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/events/%s", test_vectors_dir(), rel);
+	return test_read_file(path, len);
+}
+
+/* Parses a vector file; checks it parsed (rc 0) unless want_rc says otherwise. */
+static int parse_vector(const char *rel, struct event *ev, int want_rc)
+{
+	struct err e;
+	size_t len = 0;
+	char *data = vector(rel, &len);
+	int rc;
+
+	CHECK(data != NULL);
+	if (!data) {
+		event_init(ev);
+		return -1;
+	}
+	err_clear(&e);
+	rc = event_parse(data, len, ev, &e);
+	CHECK_INT(rc, want_rc);
+	if (rc != want_rc)
+		printf("# %s: %s\n", rel, e.message);
+	free(data);
+	return rc;
+}
+
+static int parse_str(const char *json, struct event *ev, struct err *e)
+{
+	err_clear(e);
+	return event_parse(json, strlen(json), ev, e);
+}
+
+static const char *pair_at(const struct router_pair *p, size_t n, size_t i, int value)
+{
+	if (i >= n)
+		return "(none)";
+	return value ? p[i].value : p[i].name;
+}
+
+#define CHECK_PAIR(list, n, i, name, value)                                                        \
+	do {                                                                                       \
+		CHECK_STR(pair_at((list), (n), (i), 0), (name));                                   \
+		CHECK_STR(pair_at((list), (n), (i), 1), (value));                                  \
+	} while (0)
+
+TEST_CASE(rest_v1_sample)
+{
+	struct event ev;
+	struct router_request *r = &ev.request;
+
+	parse_vector("powertools-python/apiGatewayProxyEvent.json", &ev, 0);
+	CHECK_INT(ev.kind, EVENT_HTTP);
+	CHECK_INT(ev.format, EVENT_FORMAT_V1);
+	CHECK_STR(r->method, "GET");
+	CHECK_STR(r->path, "/my/path");
+	CHECK_INT(r->n_headers, 4);
+	CHECK_PAIR(r->headers, r->n_headers, 0, "Header1", "value1");
+	CHECK_PAIR(r->headers, r->n_headers, 1, "Origin", "https://aws.amazon.com");
+	CHECK_PAIR(r->headers, r->n_headers, 2, "Header2", "value1");
+	CHECK_PAIR(r->headers, r->n_headers, 3, "Header2", "value2");
+	CHECK_INT(r->n_query, 3);
+	CHECK_PAIR(r->query, r->n_query, 0, "parameter1", "value1");
+	CHECK_PAIR(r->query, r->n_query, 1, "parameter1", "value2");
+	CHECK_PAIR(r->query, r->n_query, 2, "parameter2", "value");
+	CHECK_STR(r->body, "Hello from Lambda!");
+	CHECK_INT(r->body_len, 18);
+	CHECK_STR(r->request_id, "id=");
+	CHECK(ev.json == NULL);
+	event_free(&ev);
+	CHECK(ev.request.path == NULL);
+}
+
+TEST_CASE(http_api_v2_samples)
+{
+	struct event ev;
+	struct router_request *r = &ev.request;
+
+	parse_vector("powertools-python/apiGatewayProxyV2Event.json", &ev, 0);
+	CHECK_INT(ev.kind, EVENT_HTTP);
+	CHECK_INT(ev.format, EVENT_FORMAT_V2);
+	CHECK_STR(r->method, "POST");
+	CHECK_STR(r->path, "/my/path");
+	CHECK_INT(r->n_query, 3);
+	CHECK_PAIR(r->query, r->n_query, 0, "parameter1", "value1");
+	CHECK_PAIR(r->query, r->n_query, 1, "parameter1", "value2");
+	CHECK_PAIR(r->query, r->n_query, 2, "parameter2", "value");
+	CHECK_INT(r->n_headers, 3);
+	CHECK_STR(router_header(r, "header2"), "value1,value2");
+	CHECK_STR(router_header(r, "HEADER1"), "value1");
+	CHECK_STR(router_header(r, "Cookie"), "cookie1; cookie2");
+	CHECK_STR(r->body, "{\"message\": \"hello world\", \"username\": \"tom\"}");
+	CHECK_STR(r->request_id, "id");
+	event_free(&ev);
+
+	parse_vector("powertools-python/apiGatewayProxyV2Event_GET.json", &ev, 0);
+	CHECK_STR(r->method, "GET");
+	CHECK_STR(r->path, "/my/path");
+	CHECK(r->body == NULL);
+	CHECK_INT(r->body_len, 0);
+	event_free(&ev);
+}
+
+TEST_CASE(function_url_sample)
+{
+	struct event ev;
+	struct router_request *r = &ev.request;
+
+	parse_vector("powertools-python/lambdaFunctionUrlEvent.json", &ev, 0);
+	CHECK_INT(ev.kind, EVENT_HTTP);
+	CHECK_INT(ev.format, EVENT_FORMAT_V2);
+	CHECK_STR(r->method, "GET");
+	CHECK_STR(r->path, "/");
+	CHECK_INT(r->n_query, 0);
+	CHECK_INT(r->n_headers, 20);
+	CHECK_STR(router_header(r, "Accept-Language"), "pt-BR,pt;q=0.9");
+	CHECK_STR(router_header(r, "x-forwarded-for"), "123.123.123.123");
+	CHECK(r->body == NULL);
+	event_free(&ev);
+}
+
+TEST_CASE(other_event_kinds)
+{
+	struct event ev;
+	char *gz = NULL;
+	size_t gz_len = 0;
+
+	parse_vector("powertools-python/cloudWatchLogEvent.json", &ev, 0);
+	CHECK_INT(ev.kind, EVENT_LOGS);
+	CHECK(ev.logs_data && strncmp(ev.logs_data, "H4sIAAAAAAAAAHWPwQqCQBCG", 24) == 0);
+	CHECK(ev.json != NULL);
+	CHECK_INT(event_base64_decode(ev.logs_data, strlen(ev.logs_data), &gz, &gz_len, NULL), 0);
+	CHECK(gz_len > 10 && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b);
+	free(gz);
+	event_free(&ev);
+
+	parse_vector("powertools-python/codePipelineEvent.json", &ev, 0);
+	CHECK_INT(ev.kind, EVENT_CODEPIPELINE_JOB);
+	CHECK(json_is_object(json_object_get(ev.json, "CodePipeline.job")));
+	event_free(&ev);
+
+	parse_vector("powertools-python/eventBridgeEvent.json", &ev, 0);
+	CHECK_INT(ev.kind, EVENT_EVENTBRIDGE);
+	CHECK_STR(ev.source, "aws.ec2");
+	CHECK_STR(ev.detail_type, "EC2 Instance State-change Notification");
+	CHECK(ev.rule_name == NULL);
+	event_free(&ev);
+
+	parse_vector("eventbridge/scheduled-event-docs.json", &ev, 0);
+	CHECK_INT(ev.kind, EVENT_SCHEDULED);
+	CHECK_STR(ev.rule_name, "my-scheduled-rule");
+	CHECK_STR(ev.source, "aws.events");
+	CHECK_STR(ev.detail_type, "Scheduled Event");
+	CHECK(ev.json != NULL);
+	event_free(&ev);
+}
+
+TEST_CASE(codepipeline_state_change)
+{
+	struct event ev;
+	struct err e;
+
+	CHECK_INT(
+	    parse_str("{\"version\":\"0\",\"detail-type\":\"CodePipeline Pipeline Execution "
+	              "State Change\",\"source\":\"aws.codepipeline\",\"resources\":[\"arn:aws:"
+	              "codepipeline:us-east-1:123456789012:pipeline/p\"],\"detail\":{"
+	              "\"pipeline\":\"p\",\"state\":\"FAILED\"}}",
+	              &ev, &e),
+	    0);
+	CHECK_INT(ev.kind, EVENT_CODEPIPELINE);
+	CHECK_STR(ev.source, "aws.codepipeline");
+	CHECK_STR(ev.detail_type, "CodePipeline Pipeline Execution State Change");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(ev.json, "detail"), "state")),
+	          "FAILED");
+	event_free(&ev);
+
+	/* a scheduled event of a rule with an ARN without '/' */
+	CHECK_INT(parse_str("{\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\","
+	                    "\"resources\":[\"x-ami-backup\"]}",
+	                    &ev, &e),
+	          0);
+	CHECK_INT(ev.kind, EVENT_SCHEDULED);
+	CHECK_STR(ev.rule_name, "x-ami-backup");
+	event_free(&ev);
+	CHECK_INT(
+	    parse_str("{\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\"}", &ev, &e),
+	    0);
+	CHECK(ev.rule_name == NULL);
+	event_free(&ev);
+}
+
+/* Every file of the events folders: the AWS ones parse, the Slack metadata does not. */
+static void every_vector_in(const char *dir, int want_rc)
+{
+	char path[1024], rel[512];
+	struct dirent *d;
+	DIR *dh;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/events/%s", test_vectors_dir(), dir);
+	dh = opendir(path);
+	CHECK(dh != NULL);
+	while (dh && (d = readdir(dh)) != NULL) {
+		struct event ev;
+		size_t l = strlen(d->d_name);
+		if (l < 6 || strcmp(d->d_name + l - 5, ".json") != 0)
+			continue;
+		snprintf(rel, sizeof(rel), "%s/%s", dir, d->d_name);
+		parse_vector(rel, &ev, want_rc);
+		CHECK(want_rc < 0 || ev.kind != 0);
+		event_free(&ev);
+		n++;
+	}
+	if (dh)
+		closedir(dh);
+	CHECK(n > 0);
+}
+
+TEST_CASE(every_sample_event)
+{
+	every_vector_in("powertools-python", 0);
+	every_vector_in("eventbridge", 0);
+	every_vector_in("slack", ERR_INVALID);
+}
+
+static void expect_path(const char *event, const char *want)
+{
+	struct event ev;
+	struct err e;
+
+	CHECK_INT(parse_str(event, &ev, &e), 0);
+	CHECK_STR(ev.request.path, want);
+	if (e.code)
+		printf("# %s\n", e.message);
+	event_free(&ev);
+}
+
+#define V2(path, stage)                                                                            \
+	"{\"version\":\"2.0\",\"rawPath\":\"" path "\",\"requestContext\":{\"stage\":\"" stage     \
+	"\",\"http\":{\"method\":\"GET\"}}}"
+#define V1(version, path, stage)                                                                   \
+	"{" version "\"httpMethod\":\"GET\",\"path\":\"" path                                      \
+	"\",\"requestContext\":{\"stage\":\"" stage "\"}}"
+
+TEST_CASE(named_stages_are_stripped)
+{
+	expect_path(V2("/prod/eb/my-env/ip", "prod"), "/eb/my-env/ip");
+	expect_path(V2("/prod", "prod"), "/");
+	expect_path(V2("/prod/", "prod"), "/");
+	expect_path(V2("/production/x", "prod"), "/production/x");
+	expect_path(V2("/eb/my-env/ip", "prod"), "/eb/my-env/ip");
+	expect_path(V2("/eb/my-env/ip", "$default"), "/eb/my-env/ip");
+	expect_path(V2("/$default/health", "$default"), "/$default/health");
+	/* HTTP API payload 1.0 also carries the stage; a REST API's path never does */
+	expect_path(V1("\"version\":\"1.0\",", "/dev/health", "dev"), "/health");
+	expect_path(V1("", "/dev/health", "dev"), "/dev/health");
+	expect_path(V1("", "/health", "dev"), "/health");
+}
+
+TEST_CASE(paths_are_percent_decoded_once)
+{
+	expect_path(V2("/eb/my%2Denv/ip", "$default"), "/eb/my-env/ip");
+	expect_path(V2("/eb/a%2Fb/ip", "$default"), "/eb/a/b/ip");
+	expect_path(V2("/eb/a%252Fb/ip", "$default"), "/eb/a%2Fb/ip");
+	expect_path(V2("/x%zz%4", "$default"), "/x%zz%4");
+	expect_path(V2("/x%00y%", "$default"), "/x%00y%");
+	expect_path(V2("/a+b%20c", "$default"), "/a+b c");
+	expect_path(V1("", "/eb/%6d%79-env/ip", "prod"), "/eb/my-env/ip");
+}
+
+TEST_CASE(queries)
+{
+	struct event ev;
+	struct err e;
+	struct router_request *r = &ev.request;
+
+	CHECK_INT(parse_str("{\"version\":\"2.0\",\"rawPath\":\"/\",\"rawQueryString\":"
+	                    "\"address=private&x=a%20b+c&flag&=v&&y=%zz&address=public\","
+	                    "\"queryStringParameters\":{\"ignored\":\"yes\"},"
+	                    "\"requestContext\":{\"http\":{\"method\":\"GET\"}}}",
+	                    &ev, &e),
+	          0);
+	CHECK_INT(r->n_query, 6);
+	CHECK_PAIR(r->query, r->n_query, 0, "address", "private");
+	CHECK_PAIR(r->query, r->n_query, 1, "x", "a b c");
+	CHECK_PAIR(r->query, r->n_query, 2, "flag", "");
+	CHECK_PAIR(r->query, r->n_query, 3, "", "v");
+	CHECK_PAIR(r->query, r->n_query, 4, "y", "%zz");
+	CHECK_PAIR(r->query, r->n_query, 5, "address", "public");
+	CHECK_STR(router_query(r, "address"), "private");
+	event_free(&ev);
+
+	/* without rawQueryString, queryStringParameters */
+	CHECK_INT(parse_str("{\"version\":\"2.0\",\"rawPath\":\"/\",\"queryStringParameters\":"
+	                    "{\"address\":\"private\"},\"requestContext\":{\"http\":{\"method\":"
+	                    "\"GET\"}},\"cookies\":null,\"headers\":null}",
+	                    &ev, &e),
+	          0);
+	CHECK_INT(r->n_query, 1);
+	CHECK_STR(router_query(r, "address"), "private");
+	event_free(&ev);
+
+	/* 1.0: single-value maps when there are no multi-value ones; nulls skipped */
+	CHECK_INT(
+	    parse_str("{\"httpMethod\":\"GET\",\"path\":\"/\",\"queryStringParameters\":"
+	              "{\"a\":\"1\",\"b\":null},\"multiValueQueryStringParameters\":null,"
+	              "\"headers\":{\"Accept\":\"application/json\"},\"multiValueHeaders\":{}}",
+	              &ev, &e),
+	    0);
+	CHECK_INT(r->n_query, 1);
+	CHECK_STR(router_query(r, "a"), "1");
+	CHECK_INT(r->n_headers, 1);
+	CHECK_STR(router_header(r, "accept"), "application/json");
+	CHECK(r->request_id == NULL);
+	event_free(&ev);
+}
+
+TEST_CASE(base64_bodies)
+{
+	struct event ev;
+	struct err e;
+	char *slack, *b64ev;
+	size_t slack_len = 0;
+	unsigned char *enc;
+	static const char bin[] = "\x00\x01\xff\xfe"
+	                          "a";
+
+	CHECK_INT(parse_str("{\"version\":\"2.0\",\"rawPath\":\"/\",\"body\":\"aGVsbG8gd29ybGQ=\","
+	                    "\"isBase64Encoded\":true,\"requestContext\":{\"http\":{\"method\":"
+	                    "\"POST\"}}}",
+	                    &ev, &e),
+	          0);
+	CHECK_STR(ev.request.body, "hello world");
+	CHECK_INT(ev.request.body_len, 11);
+	event_free(&ev);
+
+	CHECK_INT(parse_str("{\"httpMethod\":\"POST\",\"path\":\"/\",\"body\":\"AAH//mE=\","
+	                    "\"isBase64Encoded\":true}",
+	                    &ev, &e),
+	          0);
+	CHECK_INT(ev.request.body_len, 5);
+	CHECK(ev.request.body && memcmp(ev.request.body, bin, 5) == 0);
+	event_free(&ev);
+
+	/* not base64 when isBase64Encoded is false */
+	CHECK_INT(parse_str("{\"httpMethod\":\"POST\",\"path\":\"/\",\"body\":\"AAH//mE=\","
+	                    "\"isBase64Encoded\":false}",
+	                    &ev, &e),
+	          0);
+	CHECK_STR(ev.request.body, "AAH//mE=");
+	event_free(&ev);
+
+	CHECK_INT(parse_str("{\"httpMethod\":\"POST\",\"path\":\"/\",\"body\":\"AAH/-mE=\","
+	                    "\"isBase64Encoded\":true}",
+	                    &ev, &e),
+	          ERR_INVALID);
+	CHECK(strstr(e.message, "body") != NULL);
+	event_free(&ev);
+
+	/* Slack's form body, sent base64 by API Gateway */
+	slack = vector("slack/slash-command-signed.body", &slack_len);
+	CHECK(slack != NULL);
+	if (slack) {
+		enc = malloc(4 * (slack_len / 3 + 1) + 1);
+		EVP_EncodeBlock(enc, (unsigned char *)slack, (int)slack_len);
+		b64ev = malloc(strlen((char *)enc) + 200);
+		sprintf(b64ev,
+		        "{\"httpMethod\":\"POST\",\"path\":\"/slack/logsearch\",\"body\":\"%s\","
+		        "\"isBase64Encoded\":true}",
+		        (char *)enc);
+		CHECK_INT(parse_str(b64ev, &ev, &e), 0);
+		CHECK_INT(ev.request.body_len, slack_len);
+		CHECK(ev.request.body && memcmp(ev.request.body, slack, slack_len) == 0);
+		event_free(&ev);
+		free(b64ev);
+		free(enc);
+		free(slack);
+	}
+}
+
+static void b64(const char *in, int want_rc, const char *want)
+{
+	char *out = NULL;
+	size_t len = 0;
+
+	CHECK_INT(event_base64_decode(in, strlen(in), &out, &len, NULL), want_rc);
+	if (want) {
+		CHECK_STR(out, want);
+		CHECK_INT(len, strlen(want));
+	} else {
+		CHECK(out == NULL);
+	}
+	free(out);
+}
+
+TEST_CASE(base64_decoding)
+{
+	b64("", 0, "");
+	b64("QQ==", 0, "A");
+	b64("QUI=", 0, "AB");
+	b64("QUJD", 0, "ABC");
+	b64(" QUJDRA==\r\n", 0, "ABCD");
+	b64("QQ=A", ERR_INVALID, NULL);
+	b64("Q===", ERR_INVALID, NULL);
+	b64("QUJ", ERR_INVALID, NULL);
+	b64("QU=D", ERR_INVALID, NULL);
+	b64("QU JD", ERR_INVALID, NULL);
+	b64("QUJD\x01", ERR_INVALID, NULL);
+	b64("====", ERR_INVALID, NULL);
+	b64("QUJD-_==", ERR_INVALID, NULL);
+}
+
+static void expect_bad(const char *json, int want_rc, const char *in_message)
+{
+	struct event ev;
+	struct err e;
+
+	CHECK_INT(parse_str(json, &ev, &e), want_rc);
+	CHECK_INT(e.code, want_rc);
+	if (in_message && !strstr(e.message, in_message)) {
+		printf("# message \"%s\" lacks \"%s\"\n", e.message, in_message);
+		test_failed_case = 1;
+	}
+	event_free(&ev);
+}
+
+TEST_CASE(malformed_events)
+{
+	char *big;
+	size_t i, n;
+
+	expect_bad("", ERR_INVALID, "not JSON");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/x-api-key-secret", ERR_INVALID, "not JSON");
+	expect_bad("[1,2]", ERR_INVALID, "not a JSON object");
+	expect_bad("\"x\"", ERR_INVALID, "not JSON");
+	expect_bad("{}", ERR_INVALID, "unknown event");
+	expect_bad("{\"version\":\"1.0\"}", ERR_INVALID, "unknown event");
+	expect_bad("{\"version\":2}", ERR_INVALID, "\"version\" is not a string");
+	expect_bad("{\"httpMethod\":1,\"path\":\"/\"}", ERR_INVALID, "\"httpMethod\"");
+	expect_bad("{\"httpMethod\":\"GET\"}", ERR_INVALID, "no \"path\"");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":null}", ERR_INVALID, "no \"path\"");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"health\"}", ERR_INVALID, "'/'");
+	expect_bad("{\"httpMethod\":\"\",\"path\":\"/\"}", ERR_INVALID, "method");
+	expect_bad("{\"httpMethod\":\"G T\",\"path\":\"/\"}", ERR_INVALID, "method");
+	expect_bad("{\"httpMethod\":\"GETGETGETGETGETGET\",\"path\":\"/\"}", ERR_INVALID, "method");
+	/* jansson refuses \u0000 (no JSON_ALLOW_NUL) */
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/a\\u0000b\"}", ERR_INVALID, "not JSON");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/\",\"headers\":{\"a\":1}}", ERR_INVALID,
+	           "\"headers\"");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/\",\"headers\":[]}", ERR_INVALID,
+	           "\"headers\"");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/\",\"headers\":{\"a\":\"x\\u0000\"}}",
+	           ERR_INVALID, "not JSON");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/\",\"multiValueHeaders\":{\"a\":\"x\"}}",
+	           ERR_INVALID, "not a list");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/\",\"multiValueHeaders\":{\"a\":[1]}}",
+	           ERR_INVALID, "multiValueHeaders");
+	expect_bad("{\"httpMethod\":\"GET\",\"path\":\"/\",\"body\":5}", ERR_INVALID, "\"body\"");
+	expect_bad("{\"version\":\"2.0\",\"rawPath\":\"/\"}", ERR_INVALID, "requestContext.http");
+	expect_bad("{\"version\":\"2.0\",\"rawPath\":\"/\",\"requestContext\":{\"http\":{}}}",
+	           ERR_INVALID, "\"method\"");
+	expect_bad("{\"version\":\"2.0\",\"requestContext\":{\"http\":{\"method\":\"GET\"}}}",
+	           ERR_INVALID, "\"rawPath\"");
+	expect_bad("{\"version\":\"2.0\",\"rawPath\":\"/\",\"cookies\":[1],\"requestContext\":{"
+	           "\"http\":{\"method\":\"GET\"}}}",
+	           ERR_INVALID, "cookies");
+	expect_bad("{\"version\":\"2.0\",\"rawPath\":\"/\",\"cookies\":\"a\",\"requestContext\":{"
+	           "\"http\":{\"method\":\"GET\"}}}",
+	           ERR_INVALID, "cookies");
+	expect_bad("{\"version\":\"2.0\",\"rawPath\":\"/\",\"rawQueryString\":7,"
+	           "\"requestContext\":{\"http\":{\"method\":\"GET\"}}}",
+	           ERR_INVALID, "rawQueryString");
+	expect_bad("{\"awslogs\":{}}", ERR_INVALID, "\"data\"");
+	expect_bad("{\"awslogs\":{\"data\":3}}", ERR_INVALID, "\"data\"");
+	expect_bad("{\"detail-type\":1,\"source\":\"x\"}", ERR_INVALID, "detail-type");
+
+	/* a JSON error message never repeats the event's text */
+	{
+		struct event ev;
+		struct err e;
+		CHECK_INT(parse_str("{\"headers\":{\"x-api-key\":\"SEKRIT\"", &ev, &e),
+		          ERR_INVALID);
+		CHECK(strstr(e.message, "SEKRIT") == NULL);
+		event_free(&ev);
+	}
+
+	/* bounds */
+	big = malloc(EVENT_MAX_BYTES + 2);
+	memset(big, ' ', EVENT_MAX_BYTES + 1);
+	big[0] = '{';
+	big[EVENT_MAX_BYTES] = '}';
+	big[EVENT_MAX_BYTES + 1] = '\0';
+	expect_bad(big, ERR_TOO_LARGE, "larger");
+	free(big);
+
+	big = malloc(EVENT_MAX_PATH + 100);
+	n = (size_t)sprintf(big, "{\"httpMethod\":\"GET\",\"path\":\"/");
+	for (i = 0; i < EVENT_MAX_PATH; i++)
+		big[n++] = 'a';
+	strcpy(big + n, "\"}");
+	expect_bad(big, ERR_TOO_LARGE, "path");
+	free(big);
+
+	big = malloc(64 * (EVENT_MAX_PAIRS + 2));
+	n = (size_t)sprintf(big, "{\"httpMethod\":\"GET\",\"path\":\"/\",\"headers\":{");
+	for (i = 0; i <= EVENT_MAX_PAIRS; i++)
+		n += (size_t)sprintf(big + n, "%s\"h%zu\":\"v\"", i ? "," : "", i);
+	strcpy(big + n, "}}");
+	expect_bad(big, ERR_TOO_LARGE, "more than");
+	free(big);
+}
+
+static json_t *format(enum event_format f, const struct router_response *resp)
+{
+	struct buf out;
+	struct err e;
+	json_t *j;
+
+	buf_init(&out, 0);
+	CHECK_INT(event_format_response(f, resp, &out, &e), 0);
+	j = json_loadb(out.data, out.len, 0, NULL);
+	CHECK(j != NULL);
+	buf_free(&out);
+	return j;
+}
+
+static const char *jget(json_t *o, const char *a, const char *b)
+{
+	json_t *v = json_object_get(o, a);
+	return json_string_value(b ? json_object_get(v, b) : v);
+}
+
+TEST_CASE(response_formats)
+{
+	struct router_response resp;
+	json_t *j, *arr;
+	char *dec = NULL;
+	size_t dec_len = 0;
+
+	router_response_init(&resp);
+	resp.status = 404;
+	resp.content_type = strdup("application/json");
+	router_pair_add(&resp.headers, &resp.n_headers, "Cache-Control", "no-store");
+	router_pair_add(&resp.headers, &resp.n_headers, "Set-Cookie", "a=1");
+	router_pair_add(&resp.headers, &resp.n_headers, "set-cookie", "b=2");
+	router_pair_add(&resp.headers, &resp.n_headers, "Vary", "Accept");
+	router_pair_add(&resp.headers, &resp.n_headers, "vary", "Origin");
+	buf_append_str(&resp.body, "{\"message\":\"caf\xc3\xa9\",\"code\":\"NotFound\"}\n");
+
+	j = format(EVENT_FORMAT_V1, &resp);
+	CHECK_INT(json_integer_value(json_object_get(j, "statusCode")), 404);
+	CHECK_STR(jget(j, "headers", "Content-Type"), "application/json");
+	CHECK_STR(jget(j, "headers", "Cache-Control"), "no-store");
+	CHECK(json_object_get(json_object_get(j, "headers"), "Set-Cookie") == NULL);
+	arr = json_object_get(json_object_get(j, "multiValueHeaders"), "Set-Cookie");
+	CHECK_INT(json_array_size(arr), 2);
+	CHECK_STR(json_string_value(json_array_get(arr, 0)), "a=1");
+	CHECK_STR(json_string_value(json_array_get(arr, 1)), "b=2");
+	arr = json_object_get(json_object_get(j, "multiValueHeaders"), "Vary");
+	CHECK_INT(json_array_size(arr), 2);
+	CHECK_INT(json_object_size(json_object_get(j, "multiValueHeaders")), 2);
+	CHECK_STR(jget(j, "body", NULL), "{\"message\":\"caf\xc3\xa9\",\"code\":\"NotFound\"}\n");
+	CHECK(json_is_false(json_object_get(j, "isBase64Encoded")));
+	CHECK(json_object_get(j, "cookies") == NULL);
+	CHECK_INT(json_object_size(j), 5);
+	json_decref(j);
+
+	j = format(EVENT_FORMAT_V2, &resp);
+	CHECK_INT(json_integer_value(json_object_get(j, "statusCode")), 404);
+	CHECK_STR(jget(j, "headers", "Content-Type"), "application/json");
+	CHECK_STR(jget(j, "headers", "Vary"), "Accept, Origin");
+	CHECK_INT(json_object_size(json_object_get(j, "headers")), 3);
+	arr = json_object_get(j, "cookies");
+	CHECK_INT(json_array_size(arr), 2);
+	CHECK_STR(json_string_value(json_array_get(arr, 1)), "b=2");
+	CHECK(json_object_get(j, "multiValueHeaders") == NULL);
+	CHECK(json_is_false(json_object_get(j, "isBase64Encoded")));
+	CHECK_INT(json_object_size(j), 5);
+	json_decref(j);
+
+	/* a body that is not UTF-8 goes in base64 */
+	buf_reset(&resp.body);
+	buf_append(&resp.body, "\xff\x00\x01ok", 5);
+	j = format(EVENT_FORMAT_V2, &resp);
+	CHECK(json_is_true(json_object_get(j, "isBase64Encoded")));
+	CHECK_STR(jget(j, "body", NULL), "/wABb2s=");
+	CHECK_INT(event_base64_decode(jget(j, "body", NULL), 8, &dec, &dec_len, NULL), 0);
+	CHECK_INT(dec_len, 5);
+	CHECK(dec && memcmp(dec, "\xff\x00\x01ok", 5) == 0);
+	free(dec);
+	json_decref(j);
+	router_response_free(&resp);
+
+	/* an empty answer without a content type */
+	router_response_init(&resp);
+	resp.status = 204;
+	j = format(EVENT_FORMAT_V1, &resp);
+	CHECK_STR(jget(j, "body", NULL), "");
+	CHECK_INT(json_object_size(json_object_get(j, "headers")), 0);
+	CHECK(json_object_get(j, "multiValueHeaders") == NULL);
+	json_decref(j);
+	router_response_free(&resp);
+}
+
+/* An event through the router and back, as the runtime will do it. */
+static json_t *round_trip(const char *event)
+{
+	struct router_context ctx;
+	struct router_response resp;
+	struct event ev;
+	struct err e;
+	json_t *j = NULL;
+
+	memset(&ctx, 0, sizeof(ctx));
+	router_response_init(&resp);
+	CHECK_INT(parse_str(event, &ev, &e), 0);
+	if (ev.kind == EVENT_HTTP) {
+		CHECK_INT(router_handle(&ctx, &ev.request, &resp), 0);
+		j = format(ev.format, &resp);
+	}
+	router_response_free(&resp);
+	event_free(&ev);
+	return j;
+}
+
+TEST_CASE(events_through_the_router)
+{
+	json_t *j;
+
+	j = round_trip(V2("/prod/health", "prod"));
+	CHECK_INT(json_integer_value(json_object_get(j, "statusCode")), 200);
+	CHECK_STR(jget(j, "body", NULL), "ok\n");
+	CHECK_STR(jget(j, "headers", "Content-Type"), "text/plain; charset=utf-8");
+	CHECK_STR(jget(j, "headers", "Cache-Control"), "no-store");
+	json_decref(j);
+
+	j = round_trip(V1("", "/eb/bad_name/ip", "prod"));
+	CHECK_INT(json_integer_value(json_object_get(j, "statusCode")), 400);
+	CHECK(strstr(jget(j, "body", NULL), "\"InvalidName\"") != NULL);
+	json_decref(j);
+
+	j = round_trip("{\"httpMethod\":\"POST\",\"path\":\"/health\"}");
+	CHECK_INT(json_integer_value(json_object_get(j, "statusCode")), 405);
+	CHECK_STR(jget(j, "headers", "Allow"), "GET");
+	json_decref(j);
+}
+
+int main(void)
+{
+	RUN(rest_v1_sample);
+	RUN(http_api_v2_samples);
+	RUN(function_url_sample);
+	RUN(other_event_kinds);
+	RUN(codepipeline_state_change);
+	RUN(every_sample_event);
+	RUN(named_stages_are_stripped);
+	RUN(paths_are_percent_decoded_once);
+	RUN(queries);
+	RUN(base64_bodies);
+	RUN(base64_decoding);
+	RUN(malformed_events);
+	RUN(response_formats);
+	RUN(events_through_the_router);
+	return TEST_DONE();
+}
