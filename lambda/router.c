@@ -29,6 +29,9 @@ static const struct route route_table[] = {
     {"GET", "/asg/{group}/ip", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/ip/{n}", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/instances", routes_instances, ROUTES_ASG},
+    {"GET", "/logs/{function}/{request_id}", routes_logs, 0},
+    {"POST", "/slack/logsearch", routes_slack_logsearch, 0},
+    {"GET", "/lambda/storage", routes_lambda_storage, 0},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))

@@ -55,6 +55,15 @@ struct router_context {
 	int (*describe_instances)(struct router_context *ctx, const struct ec2_filter *filters,
 				  size_t n_filters, struct ec2_instance_list *out, struct err *e);
 	void *seam_data;             /* for the seam's own use */
+	/* Work that must outlive the request (the Slack log search). When set, the
+	 * front door runs fn(worker, arg) later on another thread, worker a context
+	 * of its own (its own AWS client), then free_arg(arg); 0 once queued, else
+	 * a negative code and nothing runs (the caller still owns arg). ebssh-api
+	 * sets it (lambda/async.h); NULL on Lambda, where such routes invoke their
+	 * own function with InvocationType Event instead. */
+	int (*run_async)(struct router_context *ctx,
+			 void (*fn)(struct router_context *worker, void *arg), void *arg,
+			 void (*free_arg)(void *arg));
 };
 
 void router_request_init(struct router_request *r);
