@@ -170,7 +170,8 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
                         struct http_response *resp, struct err *e)
 {
 	struct sigv4_header sh[4 + MAX_EXTRA_HEADERS];
-	struct http_header hh[7 + MAX_EXTRA_HEADERS];
+	struct http_header hh[8 + MAX_EXTRA_HEADERS];
+	const char *trace_id = getenv("_X_AMZN_TRACE_ID"); /* set by the Lambda runtime */
 	const struct aws_credentials *creds;
 	struct sigv4_result sig = {{0}, NULL};
 	struct sigv4_request sreq;
@@ -211,6 +212,8 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 		hh[nh++] = (struct http_header){"X-Amz-Security-Token", creds->session_token};
 	hh[nh++] = (struct http_header){"Authorization", sig.authorization};
 	hh[nh++] = (struct http_header){"User-Agent", "ebssh/0.1"};
+	if (trace_id)
+		hh[nh++] = (struct http_header){"X-Amzn-Trace-Id", trace_id};
 	req = (struct http_request){
 	    .method = call->method,
 	    .url = p->url.data,

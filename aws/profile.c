@@ -373,6 +373,12 @@ int profile_read_file(const char *path, char **text, size_t *len, struct err *e)
 		rc = err_set(e, ERR_IO, "cannot stat %s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (S_ISCHR(st.st_mode)) {
+		/* /dev/null, as AWS_CONFIG_FILE=/dev/null: an empty file, as the CLI reads it */
+		*text = calloc(1, 1);
+		rc = *text ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = err_set(e, ERR_IO, "%s is not a regular file", path);
 		goto out;

@@ -1,8 +1,603 @@
-/* build/ebssh-proxy: the ssh ProxyCommand (issue 4 fills it in). */
+/*
+ * build/ebssh-proxy: the ssh ProxyCommand.
+ *
+ *   ProxyCommand ebssh-proxy %h %p
+ *
+ * Steps, each one line on stderr with -v: parse the alias (alias.c), find
+ * the endpoint and API key (config.c), answer from the cache when it is
+ * fresh (cache.c), else ask the lookup service (lookup.c) and record the
+ * answer; when the service is unavailable, fall back to an answer up to 24 h
+ * old with a warning. Then --print the address, or connect (connect.c) and
+ * either hand the socket to ssh (--fdpass, fdpass.c) or relay (relay.c);
+ * with --jump, a channel through an SSH bastion (jump.c) replaces the
+ * connect and the relay.
+ * No shell is ever run. Errors: one line starting "ebssh-proxy:" on stderr
+ * and one of the exit statuses below.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include "../aws/http.h"
+#include "addr.h"
+#include "alias.h"
+#include "cache.h"
+#include "config.h"
+#include "connect.h"
+#include "fdpass.h"
+#include "jump.h"
+#include "lookup.h"
+#include "relay.h"
+
+#define PROG                "ebssh-proxy"
+#define EBSSH_PROXY_VERSION "0.1.0"
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,  /* relay or fdpass failed, or anything else */
+	EXIT_USAGE = 2, /* bad flags, a malformed alias, bad configuration */
+	EXIT_LOOKUP =
+	    3, /* no address: not found, refused answer, service down and nothing cached */
+	EXIT_CONNECT = 4, /* the instance did not accept the connection */
+};
+
+struct opts {
+	const char *endpoint; /* --endpoint */
+	const char *api_key;  /* --api-key */
+	unsigned index;       /* --index, 0 when not given */
+	int print;            /* --print */
+	int fdpass;           /* --fdpass */
+	int verbose;          /* -v */
+	int asg;              /* --asg */
+	enum lookup_address address;
+	long cache_ttl; /* seconds */
+	long timeout;   /* seconds */
+	const char *host;
+	unsigned port;             /* 0 with --print and no port */
+	int jump;                  /* --jump given: through a bastion */
+	struct jump_spec jump_to;  /* --jump [user@]host[:port] */
+	const char *jump_identity; /* --jump-identity FILE */
+};
+
+/* Where the address came from. */
+enum source { FROM_SERVICE, FROM_CACHE, FROM_STALE_CACHE };
+
+struct run {
+	struct opts o;
+	struct alias alias;
+	struct config cfg;
+	struct cache cache;
+	int have_cache;
+	char key[CACHE_KEY_LEN + 1];
+	struct http_client *http;
+	int http_ready;
+	struct addr addr;
+	enum source source;
+};
+
+static int verbose;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
-	fputs("ebssh-proxy: not built yet (see issue 4)\n", stderr);
-	return 2;
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, PROG ": %s\n", line);
+}
+
+#define STEP(...)                                                                                  \
+	do {                                                                                       \
+		if (verbose)                                                                       \
+			say(__VA_ARGS__);                                                          \
+	} while (0)
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: " PROG " [options] HOST PORT\n"
+	      "       " PROG " --print [options] HOST [PORT]\n"
+	      "\n"
+	      "An ssh ProxyCommand for the instances of an Elastic Beanstalk environment:\n"
+	      "  ProxyCommand " PROG " %h %p\n"
+	      "HOST is an alias: NAME.N or NAMEN is the N-th instance of NAME (oldest first),\n"
+	      "NAME alone the first. Example: my-env-production2, app-v2.1.\n"
+	      "\n"
+	      "options:\n"
+	      "  --endpoint URL      lookup service (else EBSSH_ENDPOINT, else `endpoint =`\n"
+	      "                      in $XDG_CONFIG_HOME/ebssh/config)\n"
+	      "  --api-key KEY       sent as x-api-key (else EBSSH_API_KEY, else `api_key =`)\n"
+	      "  --index N           instance N (1-1000); HOST is then the name as it is\n"
+	      "  --address public|private\n"
+	      "                      which IP of the instance (default public)\n"
+	      "  --asg               HOST names an Auto Scaling group, not an environment\n"
+	      "  --print             print the address and exit, without connecting\n"
+	      "  --cache-ttl S       use a cached answer younger than S seconds (default 30;\n"
+	      "                      0 asks every time); answers up to 24 h old are used, with\n"
+	      "                      a warning, when the service is unavailable\n"
+	      "  --timeout S         for the lookup and for the connection (default 10)\n"
+	      "  --fdpass            hand the connection to ssh (ProxyUseFdpass yes)\n"
+	      "  --jump [USER@]HOST[:PORT]\n"
+	      "                      through this SSH bastion (its host key must be in\n"
+	      "                      ~/.ssh/known_hosts; keys from ssh-agent)\n"
+	      "  --jump-identity FILE\n"
+	      "                      also try this private key with the bastion\n"
+	      "  -v, --verbose       one line on stderr per step\n"
+	      "  -h, --help          this text\n"
+	      "  -V, --version       the version\n"
+	      "\n"
+	      "exit status: 0 ok, 1 relay or other failure, 2 usage or configuration,\n"
+	      "3 no address (not found, refused answer, service down with nothing cached),\n"
+	      "4 connection to the instance failed.\n",
+	      f);
+}
+
+/* A decimal number lo..hi, digits only. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	long v = 0;
+
+	if (!s || !*s || strlen(s) > 9)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_ENDPOINT = 256,
+	OPT_API_KEY,
+	OPT_INDEX,
+	OPT_PRINT,
+	OPT_ADDRESS,
+	OPT_ASG,
+	OPT_CACHE_TTL,
+	OPT_TIMEOUT,
+	OPT_FDPASS,
+	OPT_JUMP,
+	OPT_JUMP_IDENTITY
+};
+
+static const struct option long_opts[] = {
+    {"endpoint", required_argument, NULL, OPT_ENDPOINT},
+    {"api-key", required_argument, NULL, OPT_API_KEY},
+    {"index", required_argument, NULL, OPT_INDEX},
+    {"print", no_argument, NULL, OPT_PRINT},
+    {"address", required_argument, NULL, OPT_ADDRESS},
+    {"asg", no_argument, NULL, OPT_ASG},
+    {"cache-ttl", required_argument, NULL, OPT_CACHE_TTL},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"fdpass", no_argument, NULL, OPT_FDPASS},
+    {"jump", required_argument, NULL, OPT_JUMP},
+    {"jump-identity", required_argument, NULL, OPT_JUMP_IDENTITY},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses argv into o; -1 after printing the error, 1 after --help/--version. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	struct err e;
+	long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->cache_ttl = 30;
+	o->timeout = 10;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hvV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ENDPOINT:
+			o->endpoint = optarg;
+			break;
+		case OPT_API_KEY:
+			o->api_key = optarg;
+			break;
+		case OPT_INDEX:
+			if (alias_parse_index(optarg, &o->index, &e) != 0) {
+				say("--index: %s", e.message);
+				return -1;
+			}
+			break;
+		case OPT_PRINT:
+			o->print = 1;
+			break;
+		case OPT_ADDRESS:
+			if (strcmp(optarg, "public") == 0)
+				o->address = LOOKUP_PUBLIC;
+			else if (strcmp(optarg, "private") == 0)
+				o->address = LOOKUP_PRIVATE;
+			else {
+				say("--address: public or private");
+				return -1;
+			}
+			break;
+		case OPT_ASG:
+			o->asg = 1;
+			break;
+		case OPT_CACHE_TTL:
+			if (parse_long(optarg, 0, CACHE_STALE_MAX, &v) != 0) {
+				say("--cache-ttl: seconds from 0 to %ld", CACHE_STALE_MAX);
+				return -1;
+			}
+			o->cache_ttl = v;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_long(optarg, 1, 3600, &v) != 0) {
+				say("--timeout: seconds from 1 to 3600");
+				return -1;
+			}
+			o->timeout = v;
+			break;
+		case OPT_FDPASS:
+			o->fdpass = 1;
+			break;
+		case OPT_JUMP:
+			if (jump_parse_spec(optarg, &o->jump_to, &e) != 0) {
+				say("%s ([user@]host[:port])", e.message);
+				return -1;
+			}
+			o->jump = 1;
+			break;
+		case OPT_JUMP_IDENTITY:
+			if (!*optarg) {
+				say("--jump-identity: empty");
+				return -1;
+			}
+			o->jump_identity = optarg;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			puts(PROG " " EBSSH_PROXY_VERSION);
+			return 1;
+		case ':':
+			say("%s needs a value (see --help)", argv[optind - 1]);
+			return -1;
+		default:
+			if (optopt)
+				say("unknown option -%c (see --help)", optopt);
+			else
+				say("unknown option %s (see --help)", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		say("no HOST given (usage: " PROG " [options] HOST PORT; see --help)");
+		return -1;
+	}
+	o->host = argv[optind++];
+	if (optind < argc) {
+		if (parse_long(argv[optind], 1, 65535, &v) != 0 || argv[optind][0] == '0') {
+			say("PORT must be a number from 1 to 65535");
+			return -1;
+		}
+		o->port = (unsigned)v;
+		optind++;
+	} else if (!o->print) {
+		say("no PORT given (usage: " PROG " [options] HOST PORT; see --help)");
+		return -1;
+	}
+	if (optind < argc) {
+		say("unexpected argument after HOST PORT (see --help)");
+		return -1;
+	}
+	if (o->print && o->fdpass) {
+		say("--print and --fdpass do not go together");
+		return -1;
+	}
+	if (o->jump && o->fdpass) {
+		say("--jump and --fdpass do not go together (a channel is no socket to pass)");
+		return -1;
+	}
+	if (o->jump_identity && !o->jump) {
+		say("--jump-identity without --jump");
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes sure fds 0, 1 and 2 are open, so no socket ever lands on them. */
+static void ensure_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
+}
+
+static const char *age_text(long long s, char *buf, size_t cap)
+{
+	if (s < 120)
+		snprintf(buf, cap, "%llds", s);
+	else if (s < 7200)
+		snprintf(buf, cap, "%lld min", s / 60);
+	else
+		snprintf(buf, cap, "%lld h", s / 3600);
+	return buf;
+}
+
+/* Asks the service (no cache involved); records a good answer. */
+static int ask_service(struct run *r, struct addr *out, struct err *e)
+{
+	struct lookup_query q = {
+	    .endpoint = r->cfg.endpoint,
+	    .api_key = r->cfg.api_key,
+	    .alias = &r->alias,
+	    .address = r->o.address,
+	    .timeout_ms = r->o.timeout * 1000,
+	    .user_agent = PROG "/" EBSSH_PROXY_VERSION,
+	};
+	struct err ce;
+	struct buf url;
+	long long t0;
+	int rc;
+
+	if (!r->http_ready) {
+		rc = http_global_init(e);
+		if (rc)
+			return rc;
+		r->http_ready = 1;
+		r->http = http_client_new(e);
+		if (!r->http)
+			return e && e->code ? e->code : ERR_NOMEM;
+	}
+	if (verbose) {
+		buf_init(&url, 0);
+		if (lookup_url(&q, &url, NULL) == 0)
+			say("GET %s", buf_str(&url));
+		buf_free(&url);
+	}
+	t0 = now_ms();
+	rc = lookup_fetch(r->http, &q, out, e);
+	if (rc)
+		return rc;
+	STEP("the service answered %s in %lld ms", out->text, now_ms() - t0);
+	if (r->have_cache) {
+		if (cache_put(&r->cache, r->key, out, time(NULL), &ce) != 0)
+			STEP("could not record the answer: %s", ce.message);
+	}
+	return 0;
+}
+
+/* Finds the address: fresh cache, service, or stale cache. */
+static int resolve(struct run *r, struct err *e)
+{
+	struct cache_entry ent;
+	struct err ce, le;
+	char age[32];
+	int rc;
+
+	if (r->have_cache) {
+		rc = cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce);
+		if (rc == 0) {
+			STEP("cached answer %s, %s old", ent.addr.text,
+			     age_text(ent.age, age, sizeof(age)));
+			r->addr = ent.addr;
+			r->source = FROM_CACHE;
+			return 0;
+		}
+		STEP("cache: %s", ce.message);
+	}
+	rc = ask_service(r, &r->addr, &le);
+	if (rc == 0) {
+		r->source = FROM_SERVICE;
+		return 0;
+	}
+	if (lookup_service_unavailable(rc) && r->have_cache &&
+	    cache_get_stale(&r->cache, r->key, time(NULL), &ent, &ce) == 0) {
+		say("warning: %s; using the answer cached %s ago, %s", le.message,
+		    age_text(ent.age, age, sizeof(age)), ent.addr.text);
+		r->addr = ent.addr;
+		r->source = FROM_STALE_CACHE;
+		return 0;
+	}
+	*e = le;
+	return rc;
+}
+
+static void jump_log(const char *line)
+{
+	STEP("%s", line);
+}
+
+/* A way to the instance: a socket, or a channel through the bastion. */
+struct transport {
+	int sock;
+	struct jump *jump;
+};
+
+static int open_transport(struct run *r, struct transport *t, struct err *e)
+{
+	struct jump_opts jo = {
+	    .spec = &r->o.jump_to,
+	    .identity = r->o.jump_identity,
+	    .timeout_ms = r->o.timeout * 1000,
+	    .log = jump_log,
+	};
+	int rc;
+
+	t->sock = -1;
+	t->jump = NULL;
+	if (r->o.jump)
+		return jump_open(&jo, r->addr.text, r->o.port, &t->jump, e);
+	STEP("connecting to %s port %u", r->addr.text, r->o.port);
+	rc = connect_tcp(r->addr.text, r->o.port, r->o.timeout * 1000, e);
+	if (rc < 0)
+		return rc;
+	t->sock = rc;
+	return 0;
+}
+
+static int open_and_run(struct run *r)
+{
+	struct relay_opts ropts = {0};
+	struct relay_stats st;
+	struct transport t;
+	struct err e;
+	struct addr again;
+	long long t0;
+	int rc;
+
+	t0 = now_ms();
+	rc = open_transport(r, &t, &e);
+	if (rc && r->source == FROM_CACHE && (rc == ERR_NETWORK || rc == ERR_TIMEOUT)) {
+		/* The cached answer may be out of date (instance replaced):
+		 * ask again once, and try the new address if it differs. */
+		STEP("%s; asking the service again", e.message);
+		if (ask_service(r, &again, NULL) == 0 && strcmp(again.text, r->addr.text) != 0) {
+			r->addr = again;
+			rc = open_transport(r, &t, &e);
+		}
+	}
+	if (rc) {
+		say("%s: %s", r->o.host, e.message);
+		return EXIT_CONNECT;
+	}
+	STEP("connected in %lld ms", now_ms() - t0);
+	if (r->o.fdpass) {
+		rc = fdpass_send(STDOUT_FILENO, t.sock, &e);
+		close(t.sock);
+		if (rc) {
+			say("%s", e.message);
+			return EXIT_FAIL;
+		}
+		STEP("socket handed to ssh");
+		return EXIT_OK;
+	}
+	if (t.jump) {
+		rc = jump_relay(t.jump, STDIN_FILENO, STDOUT_FILENO, &st, &e);
+		jump_close(t.jump);
+	} else {
+		rc = relay_run(STDIN_FILENO, STDOUT_FILENO, t.sock, &ropts, &st, &e);
+		close(t.sock);
+	}
+	STEP("relay (%s up, %s down) ended: %llu bytes up, %llu bytes down", st.up_mode,
+	     st.down_mode, st.up, st.down);
+	if (rc) {
+		say("%s: %s", r->o.host, e.message);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static void describe(const struct run *r)
+{
+	if (r->alias.kind == ALIAS_ASG)
+		STEP("%s: Auto Scaling group %s, instance %u, %s address", r->o.host, r->alias.name,
+		     r->alias.index, lookup_address_name(r->o.address));
+	else
+		STEP("%s: environment %s, instance %u, %s address", r->o.host, r->alias.name,
+		     r->alias.index, lookup_address_name(r->o.address));
+	STEP("endpoint %s (%s), API key %s", r->cfg.endpoint,
+	     config_source_name(r->cfg.endpoint_from),
+	     r->cfg.api_key ? config_source_name(r->cfg.api_key_from) : "none");
+}
+
+int main(int argc, char **argv)
+{
+	struct config_inputs in = {0};
+	struct run r;
+	struct err e;
+	char *cfg_path = NULL, *cache_dir = NULL;
+	enum alias_kind kind;
+	int rc, status = EXIT_FAIL;
+
+	ensure_std_fds();
+	memset(&r, 0, sizeof(r));
+	r.cache.dirfd = -1;
+	config_init(&r.cfg);
+	rc = parse_args(argc, argv, &r.o);
+	if (rc)
+		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	verbose = r.o.verbose;
+
+	kind = r.o.asg ? ALIAS_ASG : ALIAS_EB;
+	rc = r.o.index ? alias_parse_name(r.o.host, kind, r.o.index, &r.alias, &e)
+	               : alias_parse_kind(r.o.host, kind, &r.alias, &e);
+	if (rc) {
+		say("%s", e.message);
+		status = EXIT_USAGE;
+		goto out;
+	}
+
+	cfg_path = config_default_path(NULL);
+	in.flag_endpoint = r.o.endpoint;
+	in.flag_api_key = r.o.api_key;
+	in.env_endpoint = getenv("EBSSH_ENDPOINT");
+	in.env_api_key = getenv("EBSSH_API_KEY");
+	in.path = cfg_path;
+	if (config_resolve(&in, &r.cfg, &e) != 0) {
+		say("%s", e.message);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (r.cfg.file_insecure)
+		say("warning: %s holds an api_key and others may read it (chmod 600 it)", cfg_path);
+	describe(&r);
+
+	cache_dir = cache_default_dir(&e);
+	if (cache_dir && cache_open(&r.cache, cache_dir, &e) == 0)
+		r.have_cache = 1;
+	else
+		say("warning: cache disabled: %s", e.message);
+	if (r.have_cache &&
+	    cache_key(r.key, r.cfg.endpoint, lookup_kind_name(r.alias.kind), r.alias.name,
+	              r.alias.index, lookup_address_name(r.o.address), &e) != 0) {
+		STEP("cache disabled: %s", e.message);
+		cache_close(&r.cache);
+		r.have_cache = 0;
+	}
+
+	if (resolve(&r, &e) != 0) {
+		say("%s: %s", r.o.host, e.message);
+		status = EXIT_LOOKUP;
+		goto out;
+	}
+	if (r.o.print) {
+		printf("%s\n", r.addr.text);
+		status = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+		goto out;
+	}
+	status = open_and_run(&r);
+out:
+	if (r.http)
+		http_client_free(r.http);
+	if (r.http_ready)
+		http_global_cleanup();
+	cache_close(&r.cache);
+	config_free(&r.cfg);
+	free(cfg_path);
+	free(cache_dir);
+	return status;
 }

@@ -423,6 +423,14 @@ TEST_CASE(read_file_bounds_and_errors)
 	CHECK_INT(profile_read_file(tmpdir, &text, &len, &e), ERR_IO);
 	CHECK(strstr(e.message, "is not a regular file") != NULL);
 
+	/* AWS_CONFIG_FILE=/dev/null reads as an empty file, as the AWS CLI has it */
+	len = 99;
+	CHECK_INT(profile_read_file("/dev/null", &text, &len, &e), 0);
+	CHECK_STR(text, "");
+	CHECK_INT(len, 0);
+	free(text);
+	text = NULL;
+
 	snprintf(path, sizeof(path), "%s/big", tmpdir);
 	f = fopen(path, "w");
 	if (f) {

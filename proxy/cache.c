@@ -1,0 +1,330 @@
+/* cache: last good answers on disk; see cache.h. */
+#include "cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#define CACHE_MAGIC "ebssh-cache 1\n"
+
+char *cache_default_dir(struct err *e)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+	char *path = NULL;
+	int n;
+
+	if (xdg && xdg[0] == '/') {
+		n = asprintf(&path, "%s/ebssh", xdg);
+	} else {
+		if (!home || home[0] != '/') {
+			pw = getpwuid(getuid());
+			home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+		}
+		if (!home) {
+			err_set(e, ERR_INVALID, "no home directory (HOME is unset)");
+			return NULL;
+		}
+		n = asprintf(&path, "%s/.cache/ebssh", home);
+	}
+	if (n < 0) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	return path;
+}
+
+/* mkdir -p of the parents of dir, each new one 0700. */
+static int make_parents(const char *dir, struct err *e)
+{
+	char *p = strdup(dir), *s;
+	int rc = 0;
+
+	if (!p)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (s = p + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			rc = err_set(e, ERR_IO, "cannot create %s: %s", p, strerror(errno));
+			break;
+		}
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+static int open_dir(const char *dir)
+{
+	return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int cache_open(struct cache *c, const char *dir, struct err *e)
+{
+	struct stat st;
+	int rc = 0;
+
+	c->dirfd = -1;
+	c->dir = NULL;
+	if (!dir || dir[0] != '/')
+		return err_set(e, ERR_INVALID, "the cache directory must be an absolute path");
+	c->dir = strdup(dir);
+	if (!c->dir)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	c->dirfd = open_dir(dir);
+	if (c->dirfd < 0 && errno == ENOENT) {
+		rc = make_parents(dir, e);
+		if (rc)
+			goto fail;
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			rc = err_set(e, ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+			goto fail;
+		}
+		c->dirfd = open_dir(dir);
+	}
+	if (c->dirfd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			rc = err_set(e, ERR_INVALID, "%s is a symlink or not a directory", dir);
+		else
+			rc = err_set(e, ERR_IO, "cannot open %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (fstat(c->dirfd, &st) != 0) {
+		rc = err_set(e, ERR_IO, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		rc = err_set(e, ERR_INVALID, "%s is owned by uid %u, not by this user", dir,
+		             (unsigned)st.st_uid);
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		rc = err_set(e, ERR_INVALID, "%s is writable by group or others (chmod 700 it)",
+		             dir);
+		goto fail;
+	}
+	if ((st.st_mode & 0077) && fchmod(c->dirfd, 0700) != 0) {
+		rc = err_set(e, ERR_IO, "cannot chmod 700 %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	cache_close(c);
+	return rc;
+}
+
+void cache_close(struct cache *c)
+{
+	if (c->dirfd >= 0)
+		close(c->dirfd);
+	c->dirfd = -1;
+	free(c->dir);
+	c->dir = NULL;
+}
+
+int cache_key(char out[CACHE_KEY_LEN + 1], const char *endpoint, const char *kind, const char *name,
+              unsigned index, const char *address, struct err *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	size_t i;
+	char *material = NULL;
+	int n;
+
+	out[0] = '\0';
+	/* '\n' separates fields that can never hold one (all were validated). */
+	n = asprintf(&material, "ebssh-cache-key 1\n%s\n%s\n%s\n%u\n%s", endpoint, kind, name,
+	             index, address);
+	if (n < 0)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	if (!EVP_Digest(material, (size_t)n, md, &md_len, EVP_sha256(), NULL) || md_len != 32) {
+		free(material);
+		return err_set(e, ERR_INTERNAL, "SHA-256 failed");
+	}
+	free(material);
+	for (i = 0; i < md_len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * (size_t)md_len] = '\0';
+	return 0;
+}
+
+static int key_ok(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_KEY_LEN; i++)
+		if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
+			return 0;
+	return key[CACHE_KEY_LEN] == '\0';
+}
+
+/* Parses "ebssh-cache 1\n<ip>\n<time>\n" exactly. */
+static int parse_entry(const char *text, size_t len, struct cache_entry *out)
+{
+	const char *ip, *nl, *t, *end = text + len;
+	long long v = 0;
+	size_t ml = sizeof(CACHE_MAGIC) - 1;
+
+	if (len < ml || memcmp(text, CACHE_MAGIC, ml) != 0)
+		return -1;
+	ip = text + ml;
+	nl = memchr(ip, '\n', (size_t)(end - ip));
+	if (!nl || addr_parse_literal(ip, (size_t)(nl - ip), &out->addr, NULL) != 0)
+		return -1;
+	t = nl + 1;
+	if (t >= end || end[-1] != '\n' || end - 1 == t || (*t == '0' && end - 1 > t + 1))
+		return -1;
+	for (; t < end - 1; t++) {
+		if (*t < '0' || *t > '9' || v > 100000000000LL)
+			return -1;
+		v = v * 10 + (*t - '0');
+	}
+	out->stored_at = v;
+	return 0;
+}
+
+static int read_entry(const struct cache *c, const char *key, struct cache_entry *out,
+                      struct err *e)
+{
+	char text[CACHE_FILE_MAX + 1];
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = openat(c->dirfd, key, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return err_set(e, ERR_NOT_FOUND, "no cached answer");
+		if (errno == ELOOP)
+			return err_set(e, ERR_NOT_FOUND, "cache entry is a symlink: ignored");
+		return err_set(e, ERR_NOT_FOUND, "cache entry unreadable: %s", strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size > CACHE_FILE_MAX) {
+		rc = err_set(e, ERR_NOT_FOUND, "cache entry is not a small private file: ignored");
+		goto out;
+	}
+	while (len < sizeof(text)) {
+		n = read(fd, text + len, sizeof(text) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CACHE_FILE_MAX || parse_entry(text, len, out) != 0)
+		rc = err_set(e, ERR_NOT_FOUND, "cache entry is malformed: ignored");
+out:
+	close(fd);
+	return rc;
+}
+
+int cache_get(const struct cache *c, const char *key, time_t now, long max_age,
+              struct cache_entry *out, struct err *e)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!c || c->dirfd < 0)
+		return err_set(e, ERR_NOT_FOUND, "no cache");
+	if (!key_ok(key))
+		return err_set(e, ERR_INVALID, "bad cache key");
+	if (max_age <= 0)
+		return err_set(e, ERR_NOT_FOUND, "cache not asked (ttl 0)");
+	rc = read_entry(c, key, out, e);
+	if (rc)
+		goto miss;
+	if (out->stored_at > (long long)now) {
+		rc = err_set(e, ERR_NOT_FOUND, "cached answer is from the future: ignored");
+		goto miss;
+	}
+	out->age = (long long)now - out->stored_at;
+	if (out->age >= max_age) {
+		rc = err_set(e, ERR_NOT_FOUND, "cached answer is %llds old (limit %lds)", out->age,
+		             max_age);
+		goto miss;
+	}
+	return 0;
+miss:
+	memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+int cache_get_stale(const struct cache *c, const char *key, time_t now, struct cache_entry *out,
+                    struct err *e)
+{
+	return cache_get(c, key, now, CACHE_STALE_MAX, out, e);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cache_put(const struct cache *c, const char *key, const struct addr *a, time_t now,
+              struct err *e)
+{
+	static unsigned counter;
+	char tmp[CACHE_KEY_LEN + 48], text[CACHE_FILE_MAX];
+	int fd = -1, n, rc = 0, tries;
+
+	if (!c || c->dirfd < 0)
+		return err_set(e, ERR_INVALID, "no cache");
+	if (!key_ok(key) || !a || (a->family == 0) || now < 0)
+		return err_set(e, ERR_INVALID, "bad cache entry");
+	n = snprintf(text, sizeof(text), CACHE_MAGIC "%s\n%lld\n", a->text, (long long)now);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return err_set(e, ERR_INTERNAL, "cache entry too long");
+	for (tries = 0; fd < 0 && tries < 8; tries++) {
+		snprintf(tmp, sizeof(tmp), ".%s.%ld.%u.tmp", key, (long)getpid(), counter++);
+		fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return err_set(e, ERR_IO, "cannot create a file in %s: %s", c->dir,
+		               strerror(errno));
+	if (fchmod(fd, 0600) != 0 || write_all(fd, text, (size_t)n) != 0) {
+		rc = err_set(e, ERR_IO, "cannot write a file in %s: %s", c->dir, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = err_set(e, ERR_IO, "cannot write a file in %s: %s", c->dir, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(c->dirfd, tmp, c->dirfd, key) != 0) {
+		rc = err_set(e, ERR_IO, "cannot rename in %s: %s", c->dir, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(c->dirfd, tmp, 0);
+	return rc;
+}

@@ -1,0 +1,159 @@
+/* lookup: ask the lookup service for one IP; see lookup.h. */
+#include "lookup.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../aws/uri.h"
+
+const char *lookup_address_name(enum lookup_address a)
+{
+	return a == LOOKUP_PRIVATE ? "private" : "public";
+}
+
+const char *lookup_kind_name(enum alias_kind k)
+{
+	return k == ALIAS_ASG ? "asg" : "eb";
+}
+
+int lookup_url(const struct lookup_query *q, struct buf *out, struct err *e)
+{
+	const struct alias *a = q->alias;
+	int rc;
+
+	rc = buf_appendf(out, "%s/%s/", q->endpoint, lookup_kind_name(a->kind));
+	if (!rc)
+		rc = uri_encode(out, a->name, strlen(a->name), 0);
+	if (!rc)
+		rc = buf_appendf(out, "/ip/%u%s", a->index,
+		                 q->address == LOOKUP_PRIVATE ? "?address=private" : "");
+	if (rc)
+		return err_set(e, rc, "building the lookup URL: %s", err_code_name(rc));
+	return 0;
+}
+
+/* The JSON error's "message" as printable ASCII, cut at LOOKUP_MESSAGE_MAX;
+ * "" when the body is not such JSON. */
+static void service_message(const char *body, size_t len, char *out, size_t cap)
+{
+	json_t *root;
+	const char *m;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (!body || !len)
+		return;
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!root)
+		return;
+	m = json_string_value(json_object_get(root, "message"));
+	for (; m && *m && o + 1 < cap && o < LOOKUP_MESSAGE_MAX; m++) {
+		unsigned char c = (unsigned char)*m;
+
+		out[o++] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
+	}
+	out[o] = '\0';
+	json_decref(root);
+}
+
+int lookup_classify(long status, const char *body, size_t len, const char *request_id,
+                    struct addr *out, struct err *e)
+{
+	char msg[LOOKUP_MESSAGE_MAX + 1], rid[64] = "";
+	const char *what;
+	int code;
+
+	memset(out, 0, sizeof(*out));
+	if (status == 200) {
+		code = addr_parse_answer(body, len, out, e);
+		if (code)
+			err_prefix(e, "the lookup service answered");
+		return code;
+	}
+	service_message(body, len, msg, sizeof(msg));
+	if (request_id && *request_id) {
+		size_t i;
+
+		snprintf(rid, sizeof(rid), " (request id %.40s)", request_id);
+		for (i = 0; rid[i]; i++)
+			if ((unsigned char)rid[i] < 0x20 || (unsigned char)rid[i] >= 0x7f)
+				rid[i] = '?';
+	}
+	if (status == 404) {
+		code = ERR_NOT_FOUND;
+		what = "not found";
+	} else if (status == 400) {
+		code = ERR_INVALID;
+		what = "bad request";
+	} else if (status == 401 || status == 403) {
+		code = ERR_CREDENTIALS;
+		what = "API key missing or refused";
+	} else if (status == 429) {
+		code = ERR_THROTTLED;
+		what = "too many requests";
+	} else if (status >= 500 && status <= 599) {
+		code = ERR_AWS;
+		what = "service error";
+	} else {
+		code = ERR_INVALID;
+		what = "unexpected answer";
+	}
+	err_set(e, code, "the lookup service answered %ld (%s)%s%s%s", status, what,
+	        msg[0] ? ": " : "", msg, rid);
+	if (e)
+		e->http_status = status;
+	return code;
+}
+
+int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct addr *out,
+                 struct err *e)
+{
+	struct http_header headers[3];
+	struct http_request req;
+	struct http_response resp;
+	struct buf url;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&url, 4096);
+	http_response_init(&resp);
+	rc = lookup_url(q, &url, e);
+	if (rc)
+		goto out;
+	headers[n++] = (struct http_header){"Accept", "text/plain"};
+	if (q->api_key)
+		headers[n++] = (struct http_header){"x-api-key", q->api_key};
+	if (q->user_agent)
+		headers[n++] = (struct http_header){"User-Agent", q->user_agent};
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = buf_str(&url);
+	req.headers = headers;
+	req.n_headers = n;
+	req.connect_timeout_ms = q->timeout_ms;
+	req.timeout_ms = q->timeout_ms;
+	req.max_response = LOOKUP_RESPONSE_MAX;
+	rc = http_send(c, &req, &resp, e);
+	if (rc == ERR_TOO_LARGE) {
+		/* a body over the cap: not an address, whatever the status */
+		rc = err_set(e, ERR_PARSE, "the lookup service's answer is over %zu bytes",
+		             LOOKUP_RESPONSE_MAX);
+	} else if (rc) {
+		err_prefix(e, "the lookup service is unreachable");
+	} else {
+		rc = lookup_classify(resp.status, resp.body.data, resp.body.len,
+		                     http_response_header(&resp, "x-amzn-RequestId"), out, e);
+	}
+out:
+	http_response_free(&resp);
+	buf_free(&url);
+	return rc;
+}
+
+int lookup_service_unavailable(int code)
+{
+	return code == ERR_NETWORK || code == ERR_TIMEOUT || code == ERR_THROTTLED ||
+	       code == ERR_AWS;
+}

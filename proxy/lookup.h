@@ -1,0 +1,72 @@
+/*
+ * lookup: one question to the lookup service, "which IP is instance N of
+ * this environment?", and the sorting of its answer.
+ *
+ * The request is GET {endpoint}/eb/{name}/ip/{n} (/asg/ for an Auto Scaling
+ * group; ?address=private for private IPs) with `Accept: text/plain`,
+ * `x-api-key` when there is a key, and a User-Agent; one attempt through
+ * aws/http (a ProxyCommand must answer fast or fail fast; the stale cache is
+ * the fallback, not retries). The answer is classified:
+ *
+ *   200, body one IP literal (addr)     0, the address
+ *   200, anything else                  ERR_PARSE: refused, never used
+ *   404                                 ERR_NOT_FOUND (no such environment or instance)
+ *   400                                 ERR_INVALID
+ *   401, 403                            ERR_CREDENTIALS (API key missing or refused)
+ *   429                                 ERR_THROTTLED          } "service unavailable":
+ *   5xx                                 ERR_AWS, http_status   } the stale cache may
+ *   timeout, network failure            ERR_TIMEOUT, ERR_NETWORK } answer instead
+ *   any other status                    ERR_INVALID
+ *
+ * Error messages carry the service's own JSON `message` (printable ASCII
+ * only, at most LOOKUP_MESSAGE_MAX bytes of it) and its request id when
+ * the answer had one (x-amzn-RequestId, as API Gateway sends).
+ */
+#ifndef EBSSH_PROXY_LOOKUP_H
+#define EBSSH_PROXY_LOOKUP_H
+
+#include <stddef.h>
+
+#include "../aws/http.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "addr.h"
+#include "alias.h"
+
+#define LOOKUP_MESSAGE_MAX  200
+#define LOOKUP_RESPONSE_MAX ((size_t)64 * 1024)
+
+enum lookup_address { LOOKUP_PUBLIC = 0, LOOKUP_PRIVATE = 1 };
+
+struct lookup_query {
+	const char *endpoint;        /* checked by config: http(s), no trailing '/' */
+	const char *api_key;         /* NULL: no x-api-key header */
+	const struct alias *alias;   /* kind, name and index */
+	enum lookup_address address; /* public or private IP */
+	long timeout_ms;             /* connect and whole exchange; 0: aws/http's defaults */
+	const char *user_agent;      /* NULL: none */
+};
+
+/* "public" or "private". */
+const char *lookup_address_name(enum lookup_address a);
+
+/* "eb" or "asg": the route's first segment. */
+const char *lookup_kind_name(enum alias_kind k);
+
+/* Appends the request URL to out (which is freed on failure). */
+int lookup_url(const struct lookup_query *q, struct buf *out, struct err *e);
+
+/* Classifies one answer (see the table above) into out. request_id may be
+ * NULL. Pure. */
+int lookup_classify(long status, const char *body, size_t len, const char *request_id,
+                    struct addr *out, struct err *e);
+
+/* Sends the request with c and classifies the answer. */
+int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct addr *out,
+                 struct err *e);
+
+/* 1 when code means the service could not answer (network, timeout, 429,
+ * 5xx): the cases where a stale cached answer may be used. */
+int lookup_service_unavailable(int code);
+
+#endif
