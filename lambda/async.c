@@ -2,6 +2,7 @@
 #include "async.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -36,6 +37,9 @@ static void *job_main(void *p)
 		job->free_arg(job->arg);
 	aws_client_free(worker.aws);
 	free(job);
+	/* OpenSSL frees a thread's own state when the thread ends, which may be
+	 * after async_drain saw it done and the process exited: free it now. */
+	OPENSSL_thread_stop();
 	pthread_mutex_lock(&lock);
 	if (--running == 0)
 		pthread_cond_broadcast(&idle);

@@ -147,7 +147,7 @@ void logsearch_format_time(int64_t ms, char *out, size_t cap)
 int logsearch_window(const char *start, const char *end, time_t now, int64_t *start_ms,
                      int64_t *end_ms, struct err *e)
 {
-	int64_t s, t;
+	int64_t s = 0, t = 0;
 
 	if (end && *end) {
 		if (logsearch_parse_time(end, &t, e) != 0) {

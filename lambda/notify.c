@@ -144,7 +144,7 @@ out:
 int notify_logs_inflate(const char *data, size_t len, char **out, size_t *out_len, struct err *e)
 {
 	char *packed = NULL, *text = NULL;
-	size_t packed_len = 0, cap = 64 * 1024, used = 0;
+	size_t packed_len = 0, cap = (size_t)64 << 10, used = 0;
 	z_stream z;
 	int rc, zrc;
 
@@ -197,9 +197,9 @@ int notify_logs_inflate(const char *data, size_t len, char **out, size_t *out_le
 	}
 	inflateEnd(&z);
 	free(packed);
-	if (rc) {
+	if (rc || !text) {
 		free(text);
-		return rc;
+		return rc ? rc : ERR_NOMEM;
 	}
 	text[used] = '\0';
 	*out = text;

@@ -231,7 +231,7 @@ int slack_form_parse(const char *body, size_t len, struct slack_form *out, struc
 	out->fields = NULL;
 	out->n = 0;
 	if (len > SLACK_MAX_FORM)
-		return err_set(e, ERR_INVALID, "the form body is over %d bytes", SLACK_MAX_FORM);
+		return err_set(e, ERR_INVALID, "the form body is over %zu bytes", SLACK_MAX_FORM);
 	if (len && !body)
 		return err_set(e, ERR_INVALID, "no form body");
 	form.fields = calloc(SLACK_MAX_FIELDS, sizeof(*form.fields));
@@ -498,7 +498,7 @@ int slack_post(struct http_client *http, const char *url, const char *json, size
 	req.body = json;
 	req.body_len = len;
 	req.timeout_ms = SLACK_POST_TIMEOUT_MS;
-	req.max_response = 64 * 1024;
+	req.max_response = (size_t)64 << 10;
 	http_response_init(&resp);
 	for (i = 1;; i++) {
 		long wait = base << (i - 1);

@@ -26,8 +26,8 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 
-#define SLACK_MAX_SKEW                300         /* seconds a request timestamp may be off */
-#define SLACK_MAX_FORM                (64 * 1024) /* bytes of a slash command body */
+#define SLACK_MAX_SKEW                300 /* seconds a request timestamp may be off */
+#define SLACK_MAX_FORM                ((size_t)64 << 10) /* bytes of a slash command body */
 #define SLACK_MAX_FIELDS              64
 #define SLACK_TEXT_LIMIT              40000 /* Slack's own limit on a message's text */
 #define SLACK_PART_LIMIT              3000  /* what ebssh puts in one message (a code block) */

@@ -171,8 +171,8 @@ out:
 static void human(int64_t n, char *out, size_t cap)
 {
 	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
-	double v = (double)n;
-	int u = -1;
+	double v = (double)n / 1024.0;
+	int u = 0;
 
 	if (n < 1024) {
 		snprintf(out, cap, "%lld B", (long long)n);
