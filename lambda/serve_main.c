@@ -34,6 +34,7 @@
 
 #include "../aws/client.h"
 #include "../aws/http.h"
+#include "async.h"
 #include "router.h"
 
 #ifndef EBSSH_VERSION
@@ -118,6 +119,7 @@ static struct router_context *thread_context(struct server *srv)
 	if (!t)
 		return NULL;
 	t->rc.aws_get = context_aws;
+	t->rc.run_async = async_run; /* the Slack log search's job */
 	pthread_mutex_lock(&srv->lock);
 	t->next = srv->contexts;
 	srv->contexts = t;
@@ -629,6 +631,8 @@ int main(int argc, char **argv)
 		;
 	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	MHD_stop_daemon(d);
+	if (async_drain(30000) > 0)
+		fprintf(stderr, PROG ": stopping with jobs still running\n");
 	free_contexts(&srv);
 	pthread_mutex_destroy(&srv.lock);
 	http_global_cleanup();

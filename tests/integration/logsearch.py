@@ -5,8 +5,13 @@ the Slack double (response_url posts). TAP on stdout."""
 
 import json
 import os
+import re
+import signal
+import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from urllib.parse import quote, unquote
 
 ROOT = os.environ.get("EBSSH_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -261,6 +266,61 @@ def test_secrets_stay_out(t, aws, slack):
     t.ok('"job":"logsearch"' in r.stderr, "response_url failing: the job's failure is logged", r.stderr)
 
 
+def http(url, method="GET", body=None, headers=None):
+    req = urllib.request.Request(url, data=body.encode() if body else None, method=method, headers=headers or {})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(req, timeout=30) as r:
+            return r.status, r.read().decode(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def test_through_ebssh_api(t, aws, slack):
+    api = os.path.join(os.environ.get("EBSSH_BUILD", "build"), "ebssh-api")
+    aws.reset()
+    slack.clear()
+    aws.control("logs/fixture", fixture())
+    env = driver_env(aws, slack)
+    proc = subprocess.Popen([api, "--listen", "127.0.0.1:0"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = ""
+    try:
+        port = None
+        deadline = time.monotonic() + 15
+        while port is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            err += line
+            m = re.search(r"listening on [0-9.]+:(\d+)", line)
+            port = int(m.group(1)) if m else None
+        t.ok(port is not None, "ebssh-api: started", err)
+        if port is None:
+            return
+        base = f"http://127.0.0.1:{port}"
+        status, text, _ = http(f"{base}/logs/{FN}/{RID}")
+        t.eq((status, text), (200, expected_text()), "ebssh-api: GET /logs answers the lines")
+        body, headers = signed_command(slack, f"{FN} {RID}")
+        status, text, _ = http(f"{base}/slack/logsearch", "POST", body, headers)
+        t.eq((status, json.loads(text).get("response_type") if status == 200 else text), (200, "ephemeral"),
+             "ebssh-api: the Slack command is answered at once")
+        posts = []
+        deadline = time.monotonic() + 20
+        while not posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+            posts = slack.posts()
+        t.ok(len(posts) == 1 and "5 lines" in posts[0]["body"]["text"], "ebssh-api: a worker thread posted the result", posts)
+        t.eq([i for i in aws.control("lambda/invocations")], [], "ebssh-api: no Lambda Invoke")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rest = proc.communicate(timeout=30)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest = proc.communicate()[1]
+        err += rest or ""
+    t.ok(proc.returncode == 0 and "Sanitizer" not in err and "runtime error" not in err, "ebssh-api: stopped cleanly", err[-3000:])
+
+
 def main():
     t = Tap()
     with AwsDouble() as aws, SlackDouble() as slack:
@@ -274,6 +334,7 @@ def main():
             test_slack_async_on_lambda,
             test_slack_long_and_failed,
             test_secrets_stay_out,
+            test_through_ebssh_api,
         ):
             t.run(fn, aws, slack)
     t.eq(sanitizer_reports(), [], "the driver ran clean (no sanitizer report, no crash)")
