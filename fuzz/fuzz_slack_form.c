@@ -1,9 +1,12 @@
-/* libFuzzer target: lambda/slack's form parser, escaping and message parts on arbitrary bytes. */
+/* libFuzzer target: lambda/slack's form parser, escaping and message parts, and the log
+ * search's command and time parsers, on arbitrary bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/lambda.h"
+#include "lambda/logsearch.h"
 #include "lambda/slack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,6 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (form.n && slack_form_get(&form, form.fields[0].name) != form.fields[0].value)
 		abort();
+	if (slack_form_get(&form, "text")) {
+		char fn[LAMBDA_MAX_NAME + 1], rid[LOGSEARCH_MAX_ID + 1];
+		int64_t ms;
+		/* Whatever passes can never break out of the quoted filter pattern. */
+		if (logsearch_parse_command(slack_form_get(&form, "text"), fn, sizeof(fn), rid,
+		                            sizeof(rid), &e) == 0 &&
+		    (lambda_check_function_name(fn, NULL) != 0 || strpbrk(rid, "\" \\") ||
+		     logsearch_check_request_id(rid, NULL) != 0))
+			abort();
+		if (logsearch_parse_time(slack_form_get(&form, "text"), &ms, &e) == 0 && ms < 0)
+			abort();
+	}
 	/* Whatever came in, the parts are valid UTF-8 and within the limit. */
 	if (slack_chunk_lines("*fuzz*", lines, form.n, 300, 3, &parts) == 0) {
 		total = 0;
