@@ -3,6 +3,7 @@
 #   make            build/ebssh-proxy build/ebssh-api build/bootstrap
 #   make deps       Debian packages for build, tests and demo (scripts/deps.sh)
 #   make check      every test, twice: normal build and ASan+UBSan build
+#   make demo       the whole flow on loopback, no AWS account (scripts/demo.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make package    build/lambda.zip for AWS Lambda (provided.al2023)
 #   make valgrind   every C unit test under valgrind memcheck
@@ -57,7 +58,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 .SECONDARY:
-.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package
+.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package demo
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -98,6 +99,11 @@ tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
 	@./scripts/deps.sh
+
+# The whole flow on this machine with no AWS account: AWS double, three sshd,
+# ebssh-api, then curl, ssh and scp through ebssh-proxy (scripts/demo.sh).
+demo:
+	@BUILD='$(BUILD)' ./scripts/demo.sh
 
 # build/lambda.zip: bootstrap at the root with its libraries (scripts/package.sh).
 package: $(BUILD)/bootstrap

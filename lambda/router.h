@@ -15,6 +15,7 @@
 #include "../util/err.h"
 
 struct aws_client;
+struct ec2_console;
 struct ec2_filter;
 struct ec2_instance_list;
 
@@ -54,7 +55,11 @@ struct router_context {
 	 * (and never aws_get); same contract. NULL in production. */
 	int (*describe_instances)(struct router_context *ctx, const struct ec2_filter *filters,
 				  size_t n_filters, struct ec2_instance_list *out, struct err *e);
-	void *seam_data;             /* for the seam's own use */
+	void *seam_data;             /* for the seams' own use */
+	/* Test seam: when set, the hostkeys routes call it instead of
+	 * ec2_get_console_output (and never aws_get); same contract. */
+	int (*console_output)(struct router_context *ctx, const char *instance_id, int latest,
+			      struct ec2_console *out, struct err *e);
 	/* Work that must outlive the request (the Slack log search). When set, the
 	 * front door runs fn(worker, arg) later on another thread, worker a context
 	 * of its own (its own AWS client), then free_arg(arg); 0 once queued, else

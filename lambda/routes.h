@@ -29,6 +29,23 @@
  * running instance. 404 NotFound when no running instance has the tag, when
  * none of them has the asked address, or n is past the end. 400 InvalidName,
  * InvalidIndex, InvalidParameter for bad input.
+ *
+ * Host keys (routes/hostkeys.c):
+ *   /eb/{env}/hostkeys[/{n}], /asg/{group}/hostkeys[/{n}]
+ * The n-th instance (default 1) is picked exactly as /ip/{n} picks it,
+ * ?address included: the address kind does not change an instance's keys,
+ * but it changes which instances are counted, so hostkeys/{n}?address=X is
+ * always the instance behind ip/{n}?address=X (what ebssh-proxy connects
+ * to). Its console (GetConsoleOutput, Latest first; the boot snapshot when
+ * the instance cannot give its latest output or the latest shows no complete
+ * key block) is read by util/hostkeys: the last complete cloud-init block,
+ * well-formed keys only. Answers: text/plain "<type> <base64>\n" per key;
+ * JSON on Accept: application/json:
+ *   {"environment"|"group": NAME, "index": n, "instance_id": "i-...",
+ *    "console_timestamp": "..."|null, "keys": [{"type": "...", "key": "..."}]}
+ * 404 NoHostKeys when the console has no complete block (not booted yet,
+ * or an AMI without cloud-init) or a block without a well-formed key; the
+ * lookup's own 400 and 404 answers as /ip/{n}.
  */
 #ifndef EBSSH_LAMBDA_ROUTES_H
 #define EBSSH_LAMBDA_ROUTES_H
@@ -36,6 +53,7 @@
 #include <stddef.h>
 
 #include "../aws/ec2.h"
+#include "../util/hostkeys.h"
 #include "router.h"
 
 #define ROUTES_MAX_PARAMS 4
@@ -72,6 +90,33 @@ int routes_ip(struct router_context *ctx, const struct router_request *req,
 /* GET /{eb,asg}/{name}/instances. */
 int routes_instances(struct router_context *ctx, const struct router_request *req,
                      const struct route_args *args, struct router_response *resp);
+
+/* GET /{eb,asg}/{name}/hostkeys and /{eb,asg}/{name}/hostkeys/{n}. */
+int routes_hostkeys(struct router_context *ctx, const struct router_request *req,
+                    const struct route_args *args, struct router_response *resp);
+
+/*
+ * What per-instance routes share with /ip/{n}: checks the name
+ * (args->param[0]), the index (args->param[1], 1 when absent) and
+ * ?address, describes the instances into *list (the caller frees it), and
+ * sets *out to the index-th instance of /ip's ordering, *index to n.
+ * Returns 0 with *out set, or 0 with *out NULL and resp filled with the
+ * error answer (400, 404, AWS errors); a negative code only when out of
+ * memory.
+ */
+int routes_pick_instance(struct router_context *ctx, const struct router_request *req,
+                         const struct route_args *args, struct ec2_instance_list *list,
+                         const struct ec2_instance **out, long *index,
+                         struct router_response *resp);
+
+/*
+ * The pure hostkeys answer for the index-th instance of target name:
+ * found is 0 when its console had no complete key block. Fills resp (200
+ * or 404 NoHostKeys) and returns 0, or ERR_NOMEM.
+ */
+int routes_hostkeys_answer(enum routes_target target, const char *name, long index,
+                           const char *instance_id, const char *console_timestamp, int found,
+                           const struct hostkey_list *keys, int json, struct router_response *resp);
 
 /*
  * GET /logs/{function}/{request_id}[?start=&end=]: the request's log lines

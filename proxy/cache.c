@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -327,4 +330,68 @@ fail:
 		close(fd);
 	unlinkat(c->dirfd, tmp, 0);
 	return rc;
+}
+
+static void on_lock_alarm(int sig)
+{
+	(void)sig; /* only interrupts flock(2) */
+}
+
+int cache_lock(const struct cache *c, const char *key, long timeout_ms, int *lock_fd,
+               struct err *e)
+{
+	struct sigaction sa, old_sa;
+	struct itimerval timer = {{0, 0}, {0, 0}}, old_timer;
+	char name[CACHE_KEY_LEN + 8];
+	struct stat st;
+	int fd, rc = 0;
+
+	*lock_fd = -1;
+	if (!c || c->dirfd < 0)
+		return err_set(e, ERR_INVALID, "no cache");
+	if (!key_ok(key))
+		return err_set(e, ERR_INVALID, "bad cache key");
+	snprintf(name, sizeof(name), "%s.lock", key);
+	fd = openat(c->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, ERR_IO, "cannot open a lock in %s: %s", c->dir, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(fd);
+		return err_set(e, ERR_IO, "unsafe lock file in %s", c->dir);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		*lock_fd = fd;
+		return 0;
+	}
+	/* Somebody else is asking: wait for them, with a timer to bound the wait. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_lock_alarm; /* no SA_RESTART: flock fails with EINTR */
+	sigemptyset(&sa.sa_mask);
+	timer.it_value.tv_sec = timeout_ms / 1000;
+	timer.it_value.tv_usec = (timeout_ms % 1000) * 1000;
+	if (sigaction(SIGALRM, &sa, &old_sa) != 0) {
+		close(fd);
+		return err_set(e, ERR_IO, "sigaction: %s", strerror(errno));
+	}
+	setitimer(ITIMER_REAL, &timer, &old_timer);
+	if (flock(fd, LOCK_EX) != 0)
+		rc = errno == EINTR ? err_set(e, ERR_TIMEOUT, "another lookup of the same host is "
+		                                              "still running")
+		                    : err_set(e, ERR_IO, "flock: %s", strerror(errno));
+	timer.it_value.tv_sec = 0;
+	timer.it_value.tv_usec = 0;
+	setitimer(ITIMER_REAL, &timer, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+void cache_unlock(int lock_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd); /* closing the last descriptor releases the flock */
 }

@@ -72,6 +72,20 @@ int cache_get(const struct cache *c, const char *key, time_t now, long max_age,
 int cache_get_stale(const struct cache *c, const char *key, time_t now, struct cache_entry *out,
                     struct err *e);
 
+/*
+ * Single flight: takes an exclusive flock(2) on "<key>.lock" in the cache
+ * directory, waiting at most timeout_ms, so that of a burst of processes
+ * that all miss the cache one asks the service and the others then find its
+ * answer. *lock_fd receives the held lock (release with cache_unlock).
+ * ERR_TIMEOUT when another process held it too long; ERR_IO on an unsafe or
+ * unusable lock file. Either way the caller may go on without the lock.
+ */
+int cache_lock(const struct cache *c, const char *key, long timeout_ms, int *lock_fd,
+               struct err *e);
+
+/* Releases a lock from cache_lock; -1 is ignored. */
+void cache_unlock(int lock_fd);
+
 /* Records a good answer for key, stored at now (atomically, see above). */
 int cache_put(const struct cache *c, const char *key, const struct addr *a, time_t now,
               struct err *e);

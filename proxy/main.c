@@ -13,6 +13,9 @@
  * connect and the relay.
  * No shell is ever run. Errors: one line starting "ebssh-proxy:" on stderr
  * and one of the exit statuses below.
+ *
+ * `--known-hosts HOST` (KnownHostsCommand ebssh-proxy --known-hosts %H)
+ * prints the instance's host keys instead; known_hosts.c does it all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +35,7 @@
 #include "connect.h"
 #include "fdpass.h"
 #include "jump.h"
+#include "known_hosts.h"
 #include "lookup.h"
 #include "relay.h"
 
@@ -56,8 +60,9 @@ struct opts {
 	int verbose;          /* -v */
 	int asg;              /* --asg */
 	enum lookup_address address;
-	long cache_ttl; /* seconds */
-	long timeout;   /* seconds */
+	long cache_ttl;          /* seconds */
+	long timeout;            /* seconds */
+	const char *known_hosts; /* --known-hosts HOST (KnownHostsCommand), or NULL */
 	const char *host;
 	unsigned port;             /* 0 with --print and no port */
 	int jump;                  /* --jump given: through a bastion */
@@ -113,6 +118,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: " PROG " [options] HOST PORT\n"
 	      "       " PROG " --print [options] HOST [PORT]\n"
+	      "       " PROG " --known-hosts HOST [options]\n"
 	      "\n"
 	      "An ssh ProxyCommand for the instances of an Elastic Beanstalk environment:\n"
 	      "  ProxyCommand " PROG " %h %p\n"
@@ -133,6 +139,9 @@ static void usage(FILE *f)
 	      "                      a warning, when the service is unavailable\n"
 	      "  --timeout S         for the lookup and for the connection (default 10)\n"
 	      "  --fdpass            hand the connection to ssh (ProxyUseFdpass yes)\n"
+	      "  --known-hosts HOST  print the instance's host keys as known_hosts lines for\n"
+	      "                      HOST (alias or [alias]:port), for\n"
+	      "                      KnownHostsCommand " PROG " --known-hosts %H\n"
 	      "  --jump [USER@]HOST[:PORT]\n"
 	      "                      through this SSH bastion (its host key must be in\n"
 	      "                      ~/.ssh/known_hosts; keys from ssh-agent)\n"
@@ -177,7 +186,8 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FDPASS,
 	OPT_JUMP,
-	OPT_JUMP_IDENTITY
+	OPT_JUMP_IDENTITY,
+	OPT_KNOWN_HOSTS
 };
 
 static const struct option long_opts[] = {
@@ -190,6 +200,7 @@ static const struct option long_opts[] = {
     {"cache-ttl", required_argument, NULL, OPT_CACHE_TTL},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"fdpass", no_argument, NULL, OPT_FDPASS},
+    {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
     {"jump", required_argument, NULL, OPT_JUMP},
     {"jump-identity", required_argument, NULL, OPT_JUMP_IDENTITY},
     {"verbose", no_argument, NULL, 'v'},
@@ -256,6 +267,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FDPASS:
 			o->fdpass = 1;
 			break;
+		case OPT_KNOWN_HOSTS:
+			o->known_hosts = optarg;
+			break;
 		case OPT_JUMP:
 			if (jump_parse_spec(optarg, &o->jump_to, &e) != 0) {
 				say("%s ([user@]host[:port])", e.message);
@@ -289,6 +303,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				say("unknown option %s (see --help)", argv[optind - 1]);
 			return -1;
 		}
+	}
+	if (o->known_hosts) {
+		if (optind < argc || o->print || o->fdpass || o->jump) {
+			say("--known-hosts HOST takes no HOST PORT, --print, --fdpass or --jump");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind >= argc) {
 		say("no HOST given (usage: " PROG " [options] HOST PORT; see --help)");
@@ -390,26 +411,45 @@ static int ask_service(struct run *r, struct addr *out, struct err *e)
 	return 0;
 }
 
+/* 1 when the cache holds a fresh answer, now in r->addr. */
+static int from_fresh_cache(struct run *r)
+{
+	struct cache_entry ent;
+	struct err ce;
+	char age[32];
+
+	if (cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce) != 0) {
+		STEP("cache: %s", ce.message);
+		return 0;
+	}
+	STEP("cached answer %s, %s old", ent.addr.text, age_text(ent.age, age, sizeof(age)));
+	r->addr = ent.addr;
+	r->source = FROM_CACHE;
+	return 1;
+}
+
 /* Finds the address: fresh cache, service, or stale cache. */
 static int resolve(struct run *r, struct err *e)
 {
 	struct cache_entry ent;
 	struct err ce, le;
 	char age[32];
-	int rc;
+	int rc, lock_fd = -1;
 
 	if (r->have_cache) {
-		rc = cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce);
-		if (rc == 0) {
-			STEP("cached answer %s, %s old", ent.addr.text,
-			     age_text(ent.age, age, sizeof(age)));
-			r->addr = ent.addr;
-			r->source = FROM_CACHE;
+		if (from_fresh_cache(r))
+			return 0;
+		/* A burst that all missed: one asks, the others wait and find its answer. */
+		if (r->o.cache_ttl > 0 &&
+		    cache_lock(&r->cache, r->key, r->o.timeout * 1000L, &lock_fd, &ce) != 0)
+			STEP("cache lock: %s", ce.message);
+		if (lock_fd >= 0 && from_fresh_cache(r)) {
+			cache_unlock(lock_fd);
 			return 0;
 		}
-		STEP("cache: %s", ce.message);
 	}
 	rc = ask_service(r, &r->addr, &le);
+	cache_unlock(lock_fd);
 	if (rc == 0) {
 		r->source = FROM_SERVICE;
 		return 0;
@@ -541,6 +581,21 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 	verbose = r.o.verbose;
+	if (r.o.known_hosts) {
+		struct known_hosts_opts ko = {
+		    .host = r.o.known_hosts,
+		    .endpoint = r.o.endpoint,
+		    .api_key = r.o.api_key,
+		    .asg = r.o.asg,
+		    .index = r.o.index,
+		    .address = r.o.address,
+		    .cache_ttl = r.o.cache_ttl,
+		    .timeout = r.o.timeout,
+		    .verbose = r.o.verbose,
+		    .user_agent = PROG "/" EBSSH_PROXY_VERSION,
+		};
+		return known_hosts_run(&ko);
+	}
 
 	kind = r.o.asg ? ALIAS_ASG : ALIAS_EB;
 	rc = r.o.index ? alias_parse_name(r.o.host, kind, r.o.index, &r.alias, &e)

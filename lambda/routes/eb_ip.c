@@ -469,6 +469,61 @@ int routes_ip(struct router_context *ctx, const struct router_request *req,
 	return rc;
 }
 
+int routes_pick_instance(struct router_context *ctx, const struct router_request *req,
+                         const struct route_args *args, struct ec2_instance_list *list,
+                         const struct ec2_instance **out, long *index, struct router_response *resp)
+{
+	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
+	enum routes_address address = ROUTES_ADDRESS_PUBLIC;
+	const struct ec2_instance **sel = NULL;
+	const char *name = args->param[0], *addr;
+	long n_running, n = 0, i;
+	struct err e;
+	int rc, ok;
+
+	*out = NULL;
+	*index = 1;
+	rc = check_name(target, name, resp, &ok);
+	if (!ok)
+		return rc;
+	err_clear(&e);
+	if (args->n_params > 1 && routes_parse_index(args->param[1], index, &e) < 0)
+		return router_error(resp, 400, "InvalidIndex", "'%.16s%s' is not a valid index: %s",
+		                    args->param[1], strlen(args->param[1]) > 16 ? "..." : "",
+		                    e.message);
+	addr = router_query(req, "address");
+	if (addr && strcmp(addr, "private") == 0)
+		address = ROUTES_ADDRESS_PRIVATE;
+	else if (addr && strcmp(addr, "public") != 0)
+		return router_error(resp, 400, "InvalidParameter",
+		                    "address is 'public' or 'private', not '%.32s'", addr);
+	rc = fetch(ctx, target, name, list, &e);
+	if (rc < 0)
+		return router_error_from(resp, &e);
+	n_running = select_running(target, name, list, &sel);
+	if (n_running < 0)
+		return ERR_NOMEM;
+	for (i = 0; i < n_running; i++)
+		if (address_of(sel[i], address))
+			sel[n++] = sel[i];
+	if (n_running == 0)
+		rc = router_error(resp, 404, "NotFound", "no running instance in %s '%s'",
+		                  target_noun(target), name);
+	else if (n == 0)
+		rc = router_error(resp, 404, "NotFound",
+		                  "none of the %ld running instances in %s '%s' has a %s address",
+		                  n_running, target_noun(target), name, address_name(address));
+	else if (*index > n)
+		rc = router_error(resp, 404, "NotFound",
+		                  "%s '%s' has %ld running instance%s with a %s address, no #%ld",
+		                  target_noun(target), name, n, n == 1 ? "" : "s",
+		                  address_name(address), *index);
+	else
+		*out = sel[*index - 1];
+	free(sel);
+	return rc;
+}
+
 int routes_instances(struct router_context *ctx, const struct router_request *req,
                      const struct route_args *args, struct router_response *resp)
 {

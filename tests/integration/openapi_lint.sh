@@ -239,6 +239,42 @@ for p, m, o in ops:
 tap(ops and not bad, "ip routes answer text/plain or IpList JSON; errors are Error JSON",
     "\n".join(bad))
 
+# The hostkeys routes (issue 5): text lines or a HostKeyList, the n-th as ip/{n}.
+hk_paths = ["/eb/{env}/hostkeys", "/eb/{env}/hostkeys/{n}", "/asg/{group}/hostkeys",
+            "/asg/{group}/hostkeys/{n}"]
+bad = [p for p in hk_paths if "get" not in paths.get(p, {})]
+for p in hk_paths:
+    o = paths.get(p, {}).get("get")
+    if not o:
+        continue
+    c = resolve(o["responses"]["200"]).get("content", {})
+    if set(c) != {"text/plain", "application/json"} or resolve(
+            c["application/json"]["schema"]) is not resolve(
+            {"$ref": "#/components/schemas/HostKeyList"}):
+        bad.append("%s 200 is not text/plain or a HostKeyList" % p)
+    names = [resolve(x).get("name") for x in o.get("parameters", [])]
+    want_names = ["group" if p.startswith("/asg") else "env"] + \
+        (["n"] if p.endswith("{n}") else []) + ["address"]
+    if names != want_names:
+        bad.append("%s parameters %s, want %s (address as for ip/{n})" % (p, names, want_names))
+    e404 = resolve(o["responses"]["404"]).get("content", {}).get("application/json", {})
+    if e404.get("schema", {}).get("$ref") != "#/components/schemas/Error" or \
+            "NoHostKeys" not in resolve(o["responses"]["404"]).get("description", ""):
+        bad.append("%s 404 is not an Error that names NoHostKeys" % p)
+tap(not bad, "the hostkeys routes answer text lines or a HostKeyList; 404 NoHostKeys", bad)
+hk = doc["components"]["schemas"].get("HostKey", {}).get("properties", {})
+types = hk.get("type", {}).get("enum", [])
+tap(types == ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+              "ecdsa-sha2-nistp521", "ssh-rsa"],
+    "HostKey types are the ones util/hostkeys accepts (no ssh-dss)", types)
+kx = re.compile(hk.get("key", {}).get("pattern", "^$"))
+good_keys = ["AAAAC3NzaC1lZDI1NTE5AAAAIGv1OSF/tqetdFAlS81E/jGPdCfywNwwfz4y4NsULNjQ",
+             "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBF2amDrURuTw9HKiOnx8IF"
+             "Dbvqp4cN7/hEmoFONAjCGnVYvnp+pX6N7Hn2WjiCDjPMn8Zzf4gmNEWm844CFtGUA="]
+bad_keys = ["", "AAAA AAAA", "AAAA\nssh-rsa", "AA==A", "AAA-_A", "AAAA==="]
+wrong = [k for k in good_keys if not kx.search(k)] + [k for k in bad_keys if kx.search(k)]
+tap(not wrong, "HostKey key pattern: base64 only", wrong)
+
 schemas = doc["components"]["schemas"]
 inst = schemas["Instance"]["properties"]
 fields = {"index", "instance_id", "ip", "public_ip", "private_ip", "launch_time",

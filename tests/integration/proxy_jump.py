@@ -6,7 +6,6 @@ half-close, and an idle relay that sleeps."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,10 +15,10 @@ ROOT = os.environ.get("EBSSH_ROOT", os.path.dirname(os.path.dirname(os.path.dirn
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 from proxy_fakes import INSTANCE_IP, PROXY, FakeService, Home, Instance, free_port, run  # noqa: E402
+from sshd import Fleet, missing_tools  # noqa: E402
 from tap import Tap  # noqa: E402
 
 BASTION_IP = "127.0.0.3"
-SSHD = "/usr/sbin/sshd"
 
 
 def keygen(path, kind="ed25519"):
@@ -34,55 +33,27 @@ def fingerprint(pub_path):
 
 
 class Bastion:
+    """The bastion: a one-instance sshd fleet (tests/lib/sshd.py) on 127.0.0.3."""
+
     def __init__(self, tmp):
         self.dir = tmp
-        self.host_key = os.path.join(tmp, "host_ed25519")
-        self.host_pub = keygen(self.host_key)
-        self.user_key = os.path.join(tmp, "user_ed25519")
-        self.user_pub = keygen(self.user_key)
+        self.fleet = Fleet(1, first=3, log_level="ERROR").start()
+        inst = self.fleet.instances[0]
+        self.host_key = inst.host_key
+        self.host_pub = inst.host_pub.split()
+        self.user_key = self.fleet.user_key
         self.other_key = os.path.join(tmp, "other_ed25519")
         keygen(self.other_key)
-        auth = os.path.join(tmp, "authorized_keys")
-        with open(auth, "w") as f:
-            f.write(" ".join(self.user_pub) + "\n")
-        os.chmod(auth, 0o600)
-        self.port = free_port(BASTION_IP)
-        cfg = os.path.join(tmp, "sshd_config")
-        with open(cfg, "w") as f:
-            f.write(
-                "ListenAddress %s:%d\nHostKey %s\nAuthorizedKeysFile %s\nPidFile %s/sshd.pid\n"
-                "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
-                "AllowTcpForwarding yes\nLogLevel ERROR\n"
-                % (BASTION_IP, self.port, self.host_key, auth, tmp)
-            )
-        if os.geteuid() == 0:
-            os.makedirs("/run/sshd", exist_ok=True)
-        self.log = open(os.path.join(tmp, "sshd.log"), "w")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", cfg], stderr=self.log)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection((BASTION_IP, self.port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        self.port = self.fleet.port
 
     def known_line(self, name=None):
         return "[%s]:%d %s %s\n" % (name or BASTION_IP, self.port, self.host_pub[0], self.host_pub[1])
 
     def spec(self):
-        import pwd
-
-        return "%s@%s:%d" % (pwd.getpwuid(os.getuid()).pw_name, BASTION_IP, self.port)
+        return "%s@%s:%d" % (self.fleet.user, BASTION_IP, self.port)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        self.fleet.stop()
 
 
 def jump_home(bastion, known=None):
@@ -223,8 +194,8 @@ def test_idle_sleeps(t, svc, inst, b):
 
 def main():
     t = Tap()
-    if not os.access(SSHD, os.X_OK) or not shutil.which("ssh-keygen"):
-        t.skip("jump tests", "OpenSSH server or ssh-keygen missing")
+    if missing_tools():
+        t.skip("jump tests", "missing " + ", ".join(missing_tools()))
         return t.done()
     svc = FakeService()
     inst = Instance()

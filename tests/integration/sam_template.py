@@ -220,9 +220,9 @@ def as_list(v):
 
 def c_iam_actions(t):
     st = statements(t)
-    actions = sorted(a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action")))
-    want = sorted(["ec2:DescribeInstances", "logs:CreateLogStream", "logs:PutLogEvents"]
-                  + ISSUE_7_8_ACTIONS)
+    actions = sorted({a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action"))})
+    want = sorted(["ec2:DescribeInstances", "ec2:GetConsoleOutput", "logs:CreateLogStream",
+                   "logs:PutLogEvents"] + ISSUE_7_8_ACTIONS)
     if actions != want:
         return "allowed actions %s, want exactly %s" % (actions, want)
     if any("NotAction" in s or "NotResource" in s for s in st):
@@ -267,6 +267,36 @@ def c_iam_resources(t):
             if a == "lambda:ListVersionsByFunction" and subs != [
                     "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"]:
                 bad.append("%s on %r, not this account's functions" % (a, rs))
+    return "\n".join(bad) or None
+
+
+CONSOLE_TAGS = {"elasticbeanstalk:environment-name", "aws:autoscaling:groupName"}
+INSTANCE_ARN = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
+
+
+def c_iam_console(t):
+    """ec2:GetConsoleOutput (the hostkeys routes): on instance ARNs only, each
+    statement conditioned on the presence of an environment or group tag, and
+    both tags covered."""
+    bad, covered = [], set()
+    for s in statements(t):
+        if "ec2:GetConsoleOutput" not in as_list(s.get("Action")):
+            continue
+        rs = [sub_text(r) if isinstance(r, dict) else r for r in as_list(s.get("Resource"))]
+        if rs != [INSTANCE_ARN]:
+            bad.append("GetConsoleOutput on %r, not %s" % (rs, INSTANCE_ARN))
+        if as_list(s.get("Action")) != ["ec2:GetConsoleOutput"]:
+            bad.append("GetConsoleOutput shares a statement with %r" % s.get("Action"))
+        cond = s.get("Condition") or {}
+        null = cond.get("Null") or {}
+        tags = {k[len("ec2:ResourceTag/"):] for k, v in null.items()
+                if k.startswith("ec2:ResourceTag/") and v == "false"}
+        if set(cond) != {"Null"} or len(tags) != 1 or not tags <= CONSOLE_TAGS:
+            bad.append("GetConsoleOutput without a tag condition: %r" % cond)
+        covered |= tags
+    if covered != CONSOLE_TAGS:
+        bad.append("consoles readable for tags %s, want %s" % (sorted(covered),
+                                                              sorted(CONSOLE_TAGS)))
     return "\n".join(bad) or None
 
 
@@ -400,9 +430,11 @@ CHECKS = [
     ("function environment sets SPEC's configuration variables", c_env),
     ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
     ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
-    ("IAM allows exactly ec2:DescribeInstances, the log writes and issues 7-8's actions",
-     c_iam_actions),
+    ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the log writes and"
+     " issues 7-8's actions", c_iam_actions),
     ("IAM: * only where IAM has no resources; logs, invoke and versions scoped", c_iam_resources),
+    ("IAM: ec2:GetConsoleOutput only on instances tagged with an environment or group",
+     c_iam_console),
     ("IAM role trusted by Lambda only and used by the function", c_iam_role),
     ("log group /aws/lambda/<function>, 14 days", c_log_group),
     ("API Gateway may invoke the function, for this API only", c_permission),
@@ -456,6 +488,12 @@ def m_managed(t):
         "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"]
 
 
+def m_console_star(t):
+    statements(t)[2]["Resource"] = "*"
+
+
+def m_console_untagged(t):
+    del statements(t)[3]["Condition"]
 def m_invoke_any(t):
     for s in statements(t):
         if s.get("Sid") == "InvokeSelf":
@@ -496,6 +534,8 @@ MUTATIONS = [
     ("a 10-year log retention", m_logs, c_log_group),
     ("a permission for any principal", m_perm, c_permission),
     ("a managed policy", m_managed, c_iam_actions),
+    ("console output of every instance", m_console_star, c_iam_console),
+    ("console output without a tag condition", m_console_untagged, c_iam_console),
     ("invoking any function", m_invoke_any, c_iam_resources),
     ("metrics in any namespace", m_metric_any_namespace, c_iam_resources),
     ("searching every log group", m_logs_any_group, c_iam_resources),

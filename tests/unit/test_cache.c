@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proxy/cache.h"
@@ -362,6 +363,55 @@ TEST_CASE(default_dir_follows_xdg)
 	free(p);
 }
 
+TEST_CASE(lock_is_single_flight_and_bounded)
+{
+	struct cache c;
+	struct err e;
+	char dir[128], key[CACHE_KEY_LEN + 1];
+	int fd = -1, fd2 = -1, status = 0, ready[2];
+	pid_t child;
+	char byte;
+
+	path_in(dir, sizeof(dir), "lock");
+	CHECK_INT(cache_open(&c, dir, &e), 0);
+	key_of(key, "my-env");
+	CHECK_INT(cache_lock(&c, "not-a-key", 100, &fd, &e), ERR_INVALID);
+	CHECK_INT(fd, -1);
+	CHECK_INT(pipe(ready), 0);
+	child = fork();
+	if (child == 0) {
+		/* holds the lock for 300 ms, as a slow lookup would */
+		int held = -1;
+
+		if (cache_lock(&c, key, 1000, &held, NULL) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep(300 * 1000);
+		cache_unlock(held);
+		_exit(0);
+	}
+	CHECK_INT(read(ready[0], &byte, 1), 1);
+	/* a second process gives up after its timeout ... */
+	CHECK_INT(cache_lock(&c, key, 50, &fd, &e), ERR_TIMEOUT);
+	CHECK_INT(fd, -1);
+	CHECK(strstr(e.message, "still running") != NULL);
+	/* ... or waits until the first is done */
+	CHECK_INT(cache_lock(&c, key, 5000, &fd, &e), 0);
+	CHECK(fd >= 0);
+	CHECK_INT(waitpid(child, &status, 0), child);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* another key is another lock */
+	key_of(key, "other-env");
+	CHECK_INT(cache_lock(&c, key, 50, &fd2, &e), 0);
+	cache_unlock(fd2);
+	cache_unlock(fd);
+	cache_unlock(-1);
+	close(ready[0]);
+	close(ready[1]);
+	cache_close(&c);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -377,6 +427,7 @@ int main(void)
 	RUN(symlinks_and_unsafe_entries_refused);
 	RUN(malformed_entries_are_misses);
 	RUN(default_dir_follows_xdg);
+	RUN(lock_is_single_flight_and_bounded);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", tmpdir);

@@ -768,7 +768,7 @@ static struct aws_client *no_client(struct router_context *ctx, struct err *e)
 
 TEST_CASE(missing_aws_client)
 {
-	struct router_context ctx = {NULL, no_client, NULL, NULL, NULL};
+	struct router_context ctx = {.aws_get = no_client};
 	struct router_request req;
 	struct router_response resp;
 

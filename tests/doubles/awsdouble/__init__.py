@@ -9,6 +9,7 @@
   ec2proto.py  the ec2 protocol: form parameters in, XML out, via the model
   fixtures.py  the instance fixture format and its expansion to EC2 items
   ec2.py       EC2's Query API (DescribeInstances so far)
+  ec2_console.py  GetConsoleOutput and the console control
 
 A service is an object with: name (its SigV4 signing name), action(req)
 (the operation a request names, for fault matching and the log),

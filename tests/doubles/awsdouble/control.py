@@ -14,12 +14,15 @@ Bodies and answers are JSON.
   POST /__control/credentials  {"access_key": ..., "secret_key": ..., "token": ...} adds a key
   GET  /__control/config       the tunables (page_size, short_pages, empty_last_page,
   POST /__control/config       max_skew, chunked); POST changes the ones given
+  POST /__control/console      {"instance_id": ..., "console_output"|"host_keys"|"nitro": ...}
+                               replaces one instance's console (ec2_console.py)
   POST /__control/reset        faults, log, tokens, fixture, credentials and config
                                back to what the command line set
 """
 
 import json
 
+from . import ec2_console
 from .ec2 import check_fixture
 from .fixtures import Fixture, FixtureError
 
@@ -75,4 +78,6 @@ def _route(state, method, route, data):
     if route == "reset" and method == "POST":
         state.reset()
         return 200, {"ok": True}
+    if route == "console" and method == "POST":
+        return 200, ec2_console.set_console(state, data)
     return 404, {"error": f"no control route {method} /__control/{route}"}

@@ -23,7 +23,7 @@ import re
 import secrets
 import uuid
 
-from . import ec2proto, models
+from . import ec2_console, ec2proto, models
 from .ec2proto import ProtocolError
 from .fixtures import STATE_CODES, FixtureError
 
@@ -122,7 +122,10 @@ class Ec2Service:
 
     def __init__(self, state):
         self.state = state
-        self._ops = {"DescribeInstances": self.describe_instances}
+        self._ops = {
+            "DescribeInstances": self.describe_instances,
+            "GetConsoleOutput": lambda args: ec2_console.get_console_output(self.state, args),
+        }
 
     # -- what the server asks of every service ---------------------------
 
