@@ -282,7 +282,7 @@ def test_through_ebssh_api(t, aws, slack):
     slack.clear()
     aws.control("logs/fixture", fixture())
     env = driver_env(aws, slack)
-    proc = subprocess.Popen([api, "--listen", "127.0.0.1:0"], env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([api, "--listen", "127.0.0.1:0", "--api-key", "k3y"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     err = ""
     try:
@@ -297,12 +297,13 @@ def test_through_ebssh_api(t, aws, slack):
         if port is None:
             return
         base = f"http://127.0.0.1:{port}"
-        status, text, _ = http(f"{base}/logs/{FN}/{RID}")
+        status, text, _ = http(f"{base}/logs/{FN}/{RID}", headers={"x-api-key": "k3y"})
         t.eq((status, text), (200, expected_text()), "ebssh-api: GET /logs answers the lines")
+        t.eq(http(f"{base}/logs/{FN}/{RID}")[0], 403, "ebssh-api: GET /logs needs the API key")
         body, headers = signed_command(slack, f"{FN} {RID}")
         status, text, _ = http(f"{base}/slack/logsearch", "POST", body, headers)
         t.eq((status, json.loads(text).get("response_type") if status == 200 else text), (200, "ephemeral"),
-             "ebssh-api: the Slack command is answered at once")
+             "ebssh-api: the Slack command is answered at once, with no API key (Slack signs)")
         posts = []
         deadline = time.monotonic() + 20
         while not posts and time.monotonic() < deadline:
