@@ -34,6 +34,9 @@ static const struct route route_table[] = {
     {"GET", "/asg/{group}/hostkeys", routes_hostkeys, ROUTES_ASG},
     {"GET", "/asg/{group}/hostkeys/{n}", routes_hostkeys, ROUTES_ASG},
     {"POST", "/backup/ami", routes_backup, 0},
+    {"GET", "/logs/{function}/{request_id}", routes_logs, 0},
+    {"POST", "/slack/logsearch", routes_slack_logsearch, 0},
+    {"GET", "/lambda/storage", routes_lambda_storage, 0},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))

@@ -60,6 +60,15 @@ struct router_context {
 	 * ec2_get_console_output (and never aws_get); same contract. */
 	int (*console_output)(struct router_context *ctx, const char *instance_id, int latest,
 			      struct ec2_console *out, struct err *e);
+	/* Work that must outlive the request (the Slack log search). When set, the
+	 * front door runs fn(worker, arg) later on another thread, worker a context
+	 * of its own (its own AWS client), then free_arg(arg); 0 once queued, else
+	 * a negative code and nothing runs (the caller still owns arg). ebssh-api
+	 * sets it (lambda/async.h); NULL on Lambda, where such routes invoke their
+	 * own function with InvocationType Event instead. */
+	int (*run_async)(struct router_context *ctx,
+			 void (*fn)(struct router_context *worker, void *arg), void *arg,
+			 void (*free_arg)(void *arg));
 };
 
 void router_request_init(struct router_request *r);

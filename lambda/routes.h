@@ -119,6 +119,28 @@ int routes_hostkeys_answer(enum routes_target target, const char *name, long ind
                            const char *instance_id, const char *console_timestamp, int found,
                            const struct hostkey_list *keys, int json, struct router_response *resp);
 
+/*
+ * GET /logs/{function}/{request_id}[?start=&end=]: the request's log lines
+ * (lambda/logsearch.h), text "timestamp<TAB>stream<TAB>message" lines or
+ * JSON on Accept; 400 InvalidName / InvalidRequestId / InvalidParameter
+ * before any AWS call, 404 NotFound for no such log group or no lines,
+ * X-Ebssh-Truncated: true when the search or the answer stopped at a cap.
+ */
+int routes_logs(struct router_context *ctx, const struct router_request *req,
+                const struct route_args *args, struct router_response *resp);
+/*
+ * POST /slack/logsearch: the /logsearch slash command. 503 NotConfigured
+ * without SLACK_SIGNING_SECRET, 401 InvalidSignature, 400 for a body that
+ * is no form or a response_url that is not Slack's; else 200 with an
+ * ephemeral message (usage help, or "searching") and the search as a job.
+ */
+int routes_slack_logsearch(struct router_context *ctx, const struct router_request *req,
+                           const struct route_args *args, struct router_response *resp);
+/* GET /lambda/storage: the code storage report (lambda/storage.h), JSON or
+ * text on Accept: text/plain. */
+int routes_lambda_storage(struct router_context *ctx, const struct router_request *req,
+                          const struct route_args *args, struct router_response *resp);
+
 /* 0 when name is a valid environment / group name, else ERR_INVALID. */
 int routes_check_eb_name(const char *name, struct err *e);
 int routes_check_asg_name(const char *name, struct err *e);

@@ -170,15 +170,19 @@ for p, m, o in ops:
 tap(ops and not bad, "every operation (%d) proxies to LookupFunction (aws_proxy, POST, when_no_match)"
     % len(ops), "\n".join(bad))
 
+# Routes without an API key: /health, and the Slack command (Slack sends no
+# x-api-key; its requests carry Slack's signature instead).
+NO_KEY = {"/health", "/slack/logsearch"}
 bad = []
 for p, m, o in ops:
     sec = o.get("security")
-    if p == "/health":
+    if p in NO_KEY:
         if sec != []:
             bad.append("%s %s must have security: [] (no key), has %s" % (m.upper(), p, sec))
     elif sec != [{"api_key": []}]:
         bad.append("%s %s must require api_key, has %s" % (m.upper(), p, sec))
-tap(ops and not bad, "every operation but /health requires the API key", "\n".join(bad))
+tap(ops and not bad, "every operation but /health and /slack/logsearch requires the API key",
+    "\n".join(bad))
 
 bad = []
 for p, m, o in ops:
@@ -186,10 +190,28 @@ for p, m, o in ops:
     need = {"200"} if p == "/health" else {"200", "400", "403", "502", "503"}
     if p.startswith("/eb/") or p.startswith("/asg/"):
         need.add("404")
+    if p == "/slack/logsearch":
+        need = {"200", "400", "401", "503"}
     if not need <= codes:
         bad.append("%s %s lacks %s" % (m.upper(), p, sorted(need - codes)))
-tap(ops and not bad, "every operation documents 200, 400, 403, 502 and 503 (lookups 404 too)",
-    "\n".join(bad))
+tap(ops and not bad, "every operation documents 200, 400, 403, 502 and 503 (lookups 404 too;"
+    " the Slack command 200, 400, 401 and 503)", "\n".join(bad))
+
+# Issues 7 and 8: the log search, the Slack command and the storage report.
+want_ops = {("get", "/logs/{function}/{request_id}"), ("post", "/slack/logsearch"),
+            ("get", "/lambda/storage")}
+have_ops = {(m, p) for p, m, _ in ops}
+tap(want_ops <= have_ops, "the log search, Slack and storage routes are described",
+    sorted(want_ops - have_ops))
+slack_op = paths.get("/slack/logsearch", {}).get("post", {})
+hdrs = {x.get("name"): x for x in slack_op.get("parameters", []) if x.get("in") == "header"}
+form = slack_op.get("requestBody", {}).get("content", {})
+tap(set(hdrs) >= {"X-Slack-Signature", "X-Slack-Request-Timestamp"}
+    and "application/x-www-form-urlencoded" in form,
+    "the Slack command takes the signature headers and a form body", (sorted(hdrs), sorted(form)))
+logs_op = paths.get("/logs/{function}/{request_id}", {}).get("get", {})
+c200 = logs_op.get("responses", {}).get("200", {}).get("content", {})
+tap(set(c200) == {"text/plain", "application/json"}, "log search answers text or JSON", sorted(c200))
 
 
 def resolve(node):
@@ -300,6 +322,17 @@ tap(not wrong, "group pattern: 1 to 255 printable ASCII, no ':' or space", wrong
 idx = params["Index"]["schema"]
 tap(idx.get("type") == "integer" and idx.get("minimum") == 1 and idx.get("maximum") == 1000,
     "n is an integer 1..1000", idx)
+fn = params["Function"]["schema"]
+fx = re.compile(fn["pattern"])
+wrong = ([x for x in ["a", "my-function_2", "x" * 64] if not fx.search(x)]
+         + [x for x in ["", "a.b", "a/b", "fn:1", "x" * 65, "a b"] if fx.search(x)])
+tap(not wrong, "function pattern: Lambda's 1 to 64 letters, digits, - and _", wrong)
+rid = params["RequestId"]["schema"]
+rx2 = re.compile(rid["pattern"])
+wrong = ([x for x in ["c0ffee00-1111-2222-3333-444455556666", "abcdefgh", "0" * 64] if not rx2.search(x)]
+         + [x for x in ["abcdefg", "-abcdefgh", "abcdefgh-", "abc_defgh", "ab\"cdefgh", "0" * 65]
+            if rx2.search(x)])
+tap(not wrong, "request id pattern: 8 to 64 letters, digits and inner hyphens", wrong)
 addr = params["Address"]
 tap(addr.get("in") == "query" and addr["schema"].get("enum") == ["public", "private"],
     "address is a query enum public|private", addr)

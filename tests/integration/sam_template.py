@@ -137,7 +137,10 @@ def c_types(t):
             "BackupScheduleRule": "AWS::Events::Rule",
             "BackupSchedulePermission": "AWS::Lambda::Permission",
             "AlarmTopic": "AWS::SNS::Topic",
-            "FunctionErrorsAlarm": "AWS::CloudWatch::Alarm"}
+            "FunctionErrorsAlarm": "AWS::CloudWatch::Alarm",
+            "StorageAlarm": "AWS::CloudWatch::Alarm",
+            "PipelineNotifyRule": "AWS::Events::Rule",
+            "PipelineNotifyPermission": "AWS::Lambda::Permission"}
     bad = ["%s is %r, not %s" % (k, res(t, k).get("Type"), v)
            for k, v in want.items() if res(t, k).get("Type") != v]
     return "\n".join(bad) or None
@@ -231,7 +234,7 @@ def c_iam_actions(t):
     st = statements(t)
     actions = sorted({a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action"))})
     want = sorted(["ec2:DescribeInstances", "ec2:GetConsoleOutput", "logs:CreateLogStream",
-                   "logs:PutLogEvents"] + BACKUP_ACTIONS)
+                   "logs:PutLogEvents"] + BACKUP_ACTIONS + ISSUE_7_8_ACTIONS)
     if actions != want:
         return "allowed actions %s, want exactly %s" % (actions, want)
     if any("NotAction" in s or "NotResource" in s for s in st):
@@ -241,15 +244,41 @@ def c_iam_actions(t):
         return "managed or SAM policies add permissions"
 
 
+# Issues 7 and 8: the log search, invoking itself, the storage report and metric.
+ISSUE_7_8_ACTIONS = ["logs:FilterLogEvents", "lambda:InvokeFunction", "lambda:ListFunctions",
+                     "lambda:ListVersionsByFunction", "lambda:GetAccountSettings",
+                     "cloudwatch:PutMetricData"]
+# Actions IAM offers no resource-level permission for: "*" is their only resource.
+STAR_ONLY = DESCRIBE_ONLY_STAR | {"lambda:ListFunctions", "lambda:GetAccountSettings",
+                                  "cloudwatch:PutMetricData"}
+SELF_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-lookup"
+
+
 def c_iam_resources(t):
     bad = []
+    fn_name = sub_text(props(t, "LookupFunction").get("FunctionName"))
     for s in statements(t):
         for a in as_list(s.get("Action")):
             rs = as_list(s.get("Resource"))
-            if "*" in rs and a not in DESCRIBE_ONLY_STAR:
+            subs = [sub_text(r) or "" for r in rs]
+            if "*" in rs and a not in STAR_ONLY:
                 bad.append("%s on *" % a)
-            if a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
+            if a == "cloudwatch:PutMetricData" and \
+                    s.get("Condition") != {"StringEquals": {"cloudwatch:namespace": "ebssh"}}:
+                bad.append("%s without the namespace condition: %r" % (a, s.get("Condition")))
+            if a == "logs:FilterLogEvents":
+                if len(subs) != 1 or not re.fullmatch(
+                        r"arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                        r"log-group:/aws/lambda/[^:*]*(\$\{\w+\})?[^:]*:\*", subs[0]):
+                    bad.append("%s on %r, not Lambda log groups" % (a, rs))
+            elif a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
                 bad.append("%s on %r, not the function's log group" % (a, rs))
+            if a == "lambda:InvokeFunction" and (subs != [SELF_ARN]
+                                                 or fn_name != "${AWS::StackName}-lookup"):
+                bad.append("%s on %r, not the function itself (%r)" % (a, rs, fn_name))
+            if a == "lambda:ListVersionsByFunction" and subs != [
+                    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"]:
+                bad.append("%s on %r, not this account's functions" % (a, rs))
     return "\n".join(bad) or None
 
 
@@ -358,6 +387,45 @@ def c_iam_console(t):
     return "\n".join(bad) or None
 
 
+def c_storage_schedule(t):
+    events = props(t, "LookupFunction").get("Events", {})
+    names = [sub_text(e.get("Properties", {}).get("Name")) or e.get("Properties", {}).get("Name")
+             for e in events.values() if e.get("Type") == "Schedule"]
+    if not any(isinstance(nm, str) and nm.endswith("lambda-storage") for nm in names):
+        return "no Schedule event whose rule name ends in lambda-storage: %r" % names
+
+
+def c_storage_alarm(t):
+    p = props(t, "StorageAlarm")
+    want = {"Namespace": "ebssh", "MetricName": "LambdaCodeStorageLimitPercent", "Threshold": 80,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold"}
+    bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
+    return "\n".join(bad) or None
+
+
+def c_secrets(t):
+    params = t.get("Parameters", {})
+    bad = [k for k in ("SlackSigningSecret", "SlackWebhookUrl")
+           if params.get(k, {}).get("NoEcho") is not True]
+    if bad:
+        return "not NoEcho: %s" % bad
+    var = props(t, "LookupFunction").get("Environment", {}).get("Variables", {})
+    if var.get("SLACK_SIGNING_SECRET") != {"Ref": "SlackSigningSecret"} or \
+            var.get("SLACK_WEBHOOK_URL") != {"Ref": "SlackWebhookUrl"}:
+        return "the Slack variables do not come from the NoEcho parameters"
+
+
+def c_notify_rule(t):
+    pattern = props(t, "PipelineNotifyRule").get("EventPattern", {})
+    if pattern != {"source": ["aws.codepipeline"],
+                   "detail-type": ["CodePipeline Pipeline Execution State Change"]}:
+        return "EventPattern %r" % pattern
+    perm = props(t, "PipelineNotifyPermission")
+    if perm.get("Principal") != "events.amazonaws.com" or \
+            perm.get("SourceArn") != {"Fn::GetAtt": ["PipelineNotifyRule", "Arn"]}:
+        return "permission %r" % perm
+
+
 def c_iam_role(t):
     p = props(t, "LookupRole")
     st = p.get("AssumeRolePolicyDocument", {}).get("Statement", [])
@@ -449,9 +517,9 @@ CHECKS = [
     ("function environment sets SPEC's configuration variables", c_env),
     ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
     ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
-    ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the backup's calls "
-     "and the log writes", c_iam_actions),
-    ("IAM: only the Describe calls on *, logs on the function's group", c_iam_resources),
+    ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the backup's calls, "
+     "the log writes and issues 7-8's actions", c_iam_actions),
+    ("IAM: * only where IAM has no resources; logs, invoke and versions scoped", c_iam_resources),
     ("IAM: CreateTags only in CreateImage, rotation only of ebssh:managed resources",
      c_iam_backup),
     ("schedule: rule <stack>-ami-backup targets the function, which it may invoke", c_schedule),
@@ -463,6 +531,10 @@ CHECKS = [
     ("API Gateway may invoke the function, for this API only", c_permission),
     ("usage plan with throttling binds the key to stage v1", c_usage_plan),
     ("every Ref, GetAtt and Sub resolves; every parameter used", c_refs),
+    ("a schedule rule named ...lambda-storage runs the storage metric", c_storage_schedule),
+    ("an alarm at 80 % of the code storage limit", c_storage_alarm),
+    ("the Slack secrets are NoEcho parameters", c_secrets),
+    ("CodePipeline execution state changes reach the function", c_notify_rule),
     ("outputs: API URL and key id, with how to read the key", c_outputs),
 ]
 
@@ -513,6 +585,34 @@ def m_console_star(t):
 
 def m_console_untagged(t):
     del statements(t)[3]["Condition"]
+def m_invoke_any(t):
+    for s in statements(t):
+        if s.get("Sid") == "InvokeSelf":
+            s["Resource"] = "*"
+
+
+def m_metric_any_namespace(t):
+    for s in statements(t):
+        if s.get("Sid") == "StorageMetric":
+            del s["Condition"]
+
+
+def m_logs_any_group(t):
+    for s in statements(t):
+        if s.get("Sid") == "SearchLogs":
+            s["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
+
+
+def m_schedule_name(t):
+    props(t, "LookupFunction")["Events"]["StorageSchedule"]["Properties"]["Name"] = "nightly"
+
+
+def m_alarm(t):
+    props(t, "StorageAlarm")["Threshold"] = 95
+
+
+def m_echo(t):
+    del t["Parameters"]["SlackWebhookUrl"]["NoEcho"]
 
 
 def _statement(t, sid):
@@ -566,6 +666,12 @@ MUTATIONS = [
     ("an alarm that notifies no one", m_alarm_action, c_alarm),
     ("console output of every instance", m_console_star, c_iam_console),
     ("console output without a tag condition", m_console_untagged, c_iam_console),
+    ("invoking any function", m_invoke_any, c_iam_resources),
+    ("metrics in any namespace", m_metric_any_namespace, c_iam_resources),
+    ("searching every log group", m_logs_any_group, c_iam_resources),
+    ("a schedule not named ...lambda-storage", m_schedule_name, c_storage_schedule),
+    ("an alarm at 95 %", m_alarm, c_storage_alarm),
+    ("a webhook URL that echoes", m_echo, c_secrets),
 ]
 
 

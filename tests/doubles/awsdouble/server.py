@@ -19,7 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 from . import control, sigcheck
+from .cloudwatch import CloudWatchService
 from .ec2 import Ec2Service
+from .lambda_ import LambdaService
+from .logs import LogsService
 
 MAX_BODY = 16 * 1024 * 1024
 
@@ -53,7 +56,32 @@ class DoubleServer(ThreadingHTTPServer):
         self.state = state
         self.verbose = verbose
         self.services = {"ec2": Ec2Service(state)}
+        # Further services by signing name; each keeps its own fixture and
+        # answers /__control/<signing name>/... itself (see their modules).
+        for svc in (LogsService(state), LambdaService(state), CloudWatchService(state)):
+            self.services[svc.name] = svc
         self.default_service = "ec2"
+
+    def service_control(self, method, path, body):
+        """/__control/<service>/<route> of a service with its own control
+        routes: (status, answer), or None when no service claims the path."""
+        head, _, route = path[len("/__control/") :].partition("/")
+        svc = self.services.get(head)
+        if svc is None or not hasattr(svc, "control"):
+            return None
+        try:
+            data = json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            return 400, {"error": f"bad JSON: {e}"}
+        try:
+            return svc.control(method, route.rstrip("/"), data)
+        except (ValueError, TypeError, KeyError) as e:
+            return 400, {"error": str(e)}
+
+    def reset_services(self):
+        for svc in self.services.values():
+            if hasattr(svc, "reset"):
+                svc.reset()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -143,8 +171,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         path, _, raw_query = self.path.partition("?")
         if path.startswith("/__control/"):
-            status, obj = control.handle(self.server.state, self.command, path, body)
-            self._send_json(status, obj)
+            answer = self.server.service_control(self.command, path, body)
+            if answer is None:
+                answer = control.handle(self.server.state, self.command, path, body)
+                if path.rstrip("/") == "/__control/reset" and answer[0] == 200:
+                    self.server.reset_services()
+            self._send_json(*answer)
             return
         req = Request(self.command, path, raw_query, list(self.headers.items()), body)
         try:
@@ -178,7 +210,7 @@ class Handler(BaseHTTPRequestHandler):
                 "query": req.raw_query,
                 "service": service.name,
                 "action": action,
-                "params": {k: v for k, v in req.params.items()},
+                "params": service.params(req) if hasattr(service, "params") else dict(req.params),
                 "content_type": req.header("Content-Type"),
                 "user_agent": req.header("User-Agent"),
                 **verdict.as_dict(),
