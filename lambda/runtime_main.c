@@ -27,6 +27,7 @@
 #include "../aws/client.h"
 #include "../aws/http.h"
 #include "../aws/uri.h"
+#include "dispatch.h"
 #include "event.h"
 #include "router.h"
 
@@ -40,7 +41,6 @@
 #define ERRTYPE_INIT          "Runtime.InitError"
 #define ERRTYPE_INVALID_EVENT "Runtime.InvalidEvent"
 #define ERRTYPE_NOMEM         "Runtime.OutOfMemory"
-#define ERRTYPE_UNSUPPORTED   "Function.UnsupportedEvent"
 #define ERRTYPE_TOO_LARGE     "Function.ResponseSizeTooLarge"
 
 struct runtime {
@@ -291,12 +291,34 @@ static const char *kind_name(enum event_kind kind)
 	return "unknown";
 }
 
+/* Schedules, notifications and the log search job: lambda/dispatch.c's table. */
+static void handle_workflow(struct runtime *rt, const struct invocation *inv,
+                            const struct event *ev, struct outcome *out, struct fatal *f)
+{
+	struct dispatch_outcome o;
+	struct err e;
+
+	err_clear(&e);
+	dispatch_outcome_init(&o);
+	if (dispatch_event(&rt->ctx, ev, &o, &e) == 0) {
+		out->status = 200;
+		report_response(rt, inv, &o.answer, out, f);
+	} else {
+		/* the whole message (a backup's report) on stderr; /error gets its start */
+		fprintf(stderr, PROG ": %s failed: %s\n", o.workflow ? o.workflow : kind_name(ev->kind),
+		        e.message);
+		report_error(rt, inv, o.error_type, e.message, out, f);
+	}
+	if (o.workflow)
+		out->route = o.workflow;
+	dispatch_outcome_free(&o);
+}
+
 /* The one dispatch on what kind of event arrived. */
 static void handle_event(struct runtime *rt, const struct invocation *inv, struct outcome *out,
                          struct fatal *f)
 {
 	const struct http_response *next = &inv->next;
-	char message[256];
 	struct event ev;
 	struct err e;
 
@@ -312,18 +334,8 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
 	case EVENT_HTTP:
 		handle_http(rt, inv, &ev, out, f);
 		break;
-	case EVENT_SCHEDULED:
-	case EVENT_CODEPIPELINE:
-	case EVENT_EVENTBRIDGE:
-	case EVENT_LOGS:
-	case EVENT_CODEPIPELINE_JOB:
-		snprintf(message, sizeof(message), "no handler for %s events yet",
-		         kind_name(ev.kind));
-		report_error(rt, inv, ERRTYPE_UNSUPPORTED, message, out, f);
-		break;
 	default:
-		report_error(rt, inv, ERRTYPE_INVALID_EVENT, "not an event this function handles",
-		             out, f);
+		handle_workflow(rt, inv, &ev, out, f);
 		break;
 	}
 out:

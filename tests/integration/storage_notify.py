@@ -109,8 +109,8 @@ def test_storage_metric(t, aws, slack):
     put = [c for c in aws.requests() if c["service"] == "monitoring"]
     t.ok(len(put) == 1 and put[0]["verified"] and put[0]["params"].get("Version") == "2010-08-01", "metric: one signed Query call", put)
     aws.control("monitoring/data", method="DELETE")
-    r = event(env, scheduled("ebssh-ami-backup"))
-    t.eq(r.out and r.out["handled"], False, "metric: another rule is not this workflow's")
+    r = event(env, scheduled("ebssh-nightly-report"))
+    t.eq(r.out and r.out["handled"], False, "metric: a rule of no workflow is not handled")
     r = event(env, vector("events/eventbridge/scheduled-event-docs.json"))
     t.eq(r.out and r.out["handled"], False, "metric: the documented sample rule (my-scheduled-rule) is not either")
     t.eq(aws.control("monitoring/data"), [], "metric: nothing put for them")

@@ -30,6 +30,7 @@
 #include "aws/client.h"
 #include "aws/http.h"
 #include "lambda/async.h"
+#include "lambda/dispatch.h"
 #include "lambda/event.h"
 #include "lambda/logsearch.h"
 #include "lambda/notify.h"
@@ -168,9 +169,20 @@ static const char *kind_name(enum event_kind k)
 	return "unknown";
 }
 
+/* The "posted" count of a workflow's answer, 0 when it has none. */
+static int posted(const struct dispatch_outcome *o)
+{
+	json_t *doc = json_loads(buf_str(&o->answer), 0, NULL);
+	int n = (int)json_integer_value(json_object_get(doc, "posted"));
+
+	json_decref(doc);
+	return n;
+}
+
 static int run_event(const char *path)
 {
 	struct router_context ctx = {0};
+	struct dispatch_outcome o;
 	struct event ev;
 	struct err e;
 	size_t len = 0;
@@ -182,21 +194,19 @@ static int run_event(const char *path)
 		return usage();
 	err_clear(&e);
 	ctx.aws_get = lazy_aws;
+	dispatch_outcome_init(&o);
 	rc = event_parse(text, len, &ev, &e);
-	if (rc == 0) {
-		if (ev.kind == EVENT_SCHEDULED && storage_is_rule(ev.rule_name))
-			rc = storage_scheduled(&ctx, &e);
-		else if (ev.kind == EVENT_CODEPIPELINE)
-			rc = notify_codepipeline_event(&ctx, &ev, &e);
-		else if (ev.kind == EVENT_LOGS)
-			rc = notify_logs_event(&ctx, &ev, &e);
-		else if (ev.kind == EVENT_EVENTBRIDGE && ev.source &&
-		         strcmp(ev.source, LOGSEARCH_EVENT_SOURCE) == 0 && ev.detail_type &&
-		         strcmp(ev.detail_type, LOGSEARCH_EVENT_TYPE) == 0)
-			rc = logsearch_job_event(&ctx, ev.json, &e);
-		else
-			handled = 0;
+	if (rc == 0 && ev.kind != EVENT_HTTP) {
+		rc = dispatch_event(&ctx, &ev, &o, &e);
+		handled = !o.error_type || strcmp(o.error_type, "Function.UnsupportedEvent") != 0;
+		if (!handled)
+			rc = 0;
+		else if (rc == 0)
+			rc = posted(&o); /* a notification's answer counts its messages */
+	} else if (rc == 0) {
+		handled = 0;
 	}
+	dispatch_outcome_free(&o);
 	out =
 	    json_pack("{s:s, s:b, s:i, s:o}", "kind", rc == 0 || ev.kind ? kind_name(ev.kind) : "",
 	              "handled", handled, "rc", rc, "error", error_json(&e));
