@@ -80,8 +80,7 @@ class DoubleServer(ThreadingHTTPServer):
 
     def reset_services(self):
         for svc in self.services.values():
-            if hasattr(svc, "reset"):
-                svc.reset()
+            svc.reset()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -210,7 +209,7 @@ class Handler(BaseHTTPRequestHandler):
                 "query": req.raw_query,
                 "service": service.name,
                 "action": action,
-                "params": service.params(req) if hasattr(service, "params") else dict(req.params),
+                "params": service.params(req),
                 "content_type": req.header("Content-Type"),
                 "user_agent": req.header("User-Agent"),
                 **verdict.as_dict(),
