@@ -17,16 +17,15 @@ stderr; its stdout gives the port.
 """
 
 import atexit
-import ctypes
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
+
+from child import die_with_parent, read_port, stop_process
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "aws_double.py")
@@ -39,17 +38,6 @@ SESSION = (
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
     "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQDEXAMPLEtoken+with/slashes+and==",
 )
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-
 
 class ControlError(Exception):
     def __init__(self, status, answer):
@@ -113,45 +101,24 @@ class AwsDouble:
         if self.proc is not None:
             return self
         self.proc = subprocess.Popen(
-            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=_die_with_parent
+            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=die_with_parent
         )
         atexit.register(self.stop)
-        deadline = time.monotonic() + self.start_timeout
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"the AWS double did not start: {' '.join(self.args)}")
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if ready:
-                ch = os.read(self.proc.stdout.fileno(), 1)
-                if not ch:
-                    continue
-                line += ch
-        text = line.decode().strip()
-        if not text.startswith("PORT "):
+        try:
+            self.port = read_port(self.proc, self.start_timeout, f"the AWS double ({' '.join(self.args)})")
+        except RuntimeError:
             self.stop()
-            raise RuntimeError(f"the AWS double said {text!r}, not PORT <n>")
-        self.port = int(text.split()[1])
+            raise
         self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     def stop(self, timeout=5):
         """Stops the double (SIGTERM, then SIGKILL); returns its exit status."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdout:
+        rc = stop_process(proc, timeout)
+        if proc is not None and proc.stdout:
             proc.stdout.close()
-        return proc.returncode
+        return rc
 
     def __enter__(self):
         return self.start()
