@@ -7,6 +7,7 @@
   read_port(proc, ...)     waits for a double's first stdout line "PORT <n>"
   serve_until_signal(srv)  a double's main loop: prints "PORT <n>", serves
                            until SIGTERM or SIGINT, then shuts down
+  sanitizer_clean(text)    no ASan/UBSan report in a C program's stderr
 """
 
 import ctypes
@@ -43,6 +44,10 @@ def stop_process(proc, timeout=5, sig=signal.SIGTERM, timed_out=None):
             if timed_out is not None:
                 return timed_out
     return proc.returncode
+
+
+def sanitizer_clean(text):
+    return "Sanitizer" not in text and "runtime error:" not in text
 
 
 def read_port(proc, timeout, what):

@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 from api_server import ApiServer  # noqa: E402
-from child import die_with_parent, stop_process  # noqa: E402
+from child import die_with_parent, sanitizer_clean, stop_process  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 from route_cases import aws_env  # noqa: E402
 from sshd import free_common_port  # noqa: E402
@@ -261,7 +261,7 @@ def main():
     finally:
         if w:
             rc, log = w.stop()
-            t.ok(rc == 0 and "Sanitizer" not in log and "runtime error:" not in log,
+            t.ok(rc == 0 and sanitizer_clean(log),
                  "ebssh-api stopped cleanly", log[-1500:])
         shutil.rmtree(tmp, ignore_errors=True)
     return t.done()

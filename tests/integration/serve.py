@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import route_cases  # noqa: E402
 from api_server import ApiServer  # noqa: E402
+from child import sanitizer_clean  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 from route_cases import SECRETS, aws_env  # noqa: E402
 from tap import Tap  # noqa: E402
@@ -52,10 +53,6 @@ class Server(ApiServer):
         finally:
             if own:
                 conn.close()
-
-
-def sanitizer_clean(text):
-    return "Sanitizer" not in text and "runtime error:" not in text
 
 
 def test_api_key(tap, srv):
