@@ -69,14 +69,7 @@ class DoubleServer(ThreadingHTTPServer):
         svc = self.services.get(head)
         if svc is None or not hasattr(svc, "control"):
             return None
-        try:
-            data = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            return 400, {"error": f"bad JSON: {e}"}
-        try:
-            return svc.control(method, route.rstrip("/"), data)
-        except (ValueError, TypeError, KeyError) as e:
-            return 400, {"error": str(e)}
+        return control.call(body, lambda data: svc.control(method, route.rstrip("/"), data))
 
     def reset_services(self):
         for svc in self.services.values():
