@@ -39,6 +39,16 @@ SESSION = (
     "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQDEXAMPLEtoken+with/slashes+and==",
 )
 
+def isolate_aws(env):
+    """Removes every AWS_* variable from env (a dict, or os.environ) and
+    points the SDKs' config files and instance metadata nowhere; returns env."""
+    for k in list(env):
+        if k.startswith("AWS_"):
+            del env[k]
+    env.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
+
+
 class ControlError(Exception):
     def __init__(self, status, answer):
         super().__init__(f"control API answered {status}: {answer}")
@@ -197,10 +207,7 @@ class AwsDouble:
         """An environment in which an AWS client talks to this double with
         the given (akid, secret, token) and nothing from the user's own AWS
         setup leaks in."""
-        env = dict(os.environ if base is None else base)
-        for k in list(env):
-            if k.startswith("AWS_"):
-                del env[k]
+        env = isolate_aws(dict(os.environ if base is None else base))
         ak, sk, tok = credentials
         env.update(
             {
@@ -209,9 +216,6 @@ class AwsDouble:
                 "AWS_REGION": region,
                 "AWS_ENDPOINT_URL": self.url,
                 "AWS_ENDPOINT_URL_EC2": self.url,
-                "AWS_CONFIG_FILE": "/dev/null",
-                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-                "AWS_EC2_METADATA_DISABLED": "true",
                 "NO_PROXY": "127.0.0.1,localhost",
             }
         )

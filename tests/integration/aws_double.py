@@ -32,10 +32,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(os.path.dirname(ROOT), "shared", "vectors")
 
 # Nothing from the user's own AWS setup may reach boto3.
-for _k in list(os.environ):
-    if _k.startswith("AWS_"):
-        del os.environ[_k]
-os.environ.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true"})
+import harness  # noqa: E402
+
+harness.isolate_aws(os.environ)
 
 import botocore.auth  # noqa: E402
 import botocore.exceptions  # noqa: E402
