@@ -27,11 +27,8 @@ From a test: `with SlackDouble() as slack: ... slack.url ... slack.posts()`.
 """
 
 import argparse
-import ctypes
 import json
 import os
-import select
-import signal
 import socket
 import struct
 import subprocess
@@ -40,6 +37,8 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from child import die_with_parent, read_port, serve_until_signal, stop_process
 
 MAX_BODY = 4 * 1024 * 1024
 TEXT_LIMIT = 40000
@@ -178,27 +177,10 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args(argv)
-    server = Server((args.host, args.port))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-    print(f"PORT {server.server_address[1]}", flush=True)
-    while not stop.wait(0.1):
-        pass
-    server.shutdown()
-    server.server_close()
-    return 0
+    return serve_until_signal(Server((args.host, args.port)))
 
 
 # -- for tests ---------------------------------------------------------------
-
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class SlackDouble:
@@ -214,32 +196,20 @@ class SlackDouble:
             ["/usr/bin/python3", "-B", os.path.abspath(__file__), "--port", "0"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
-        deadline = time.monotonic() + self.start_timeout
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError("the Slack double did not start")
-            if select.select([self.proc.stdout], [], [], left)[0]:
-                ch = os.read(self.proc.stdout.fileno(), 1)
-                line += ch
-        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
+        try:
+            self.url = f"http://127.0.0.1:{read_port(self.proc, self.start_timeout, 'the Slack double')}"
+        except RuntimeError:
+            self.stop()
+            raise
         return self
 
     def stop(self):
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         proc.stdout.close()
 
     def __enter__(self):

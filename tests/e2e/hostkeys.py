@@ -19,10 +19,7 @@ through the service alone. Needs root (sshd), OpenSSH and the two binaries.
 Every process started here dies with the test (PR_SET_PDEATHSIG, and
 terminate at the end). Prints TAP."""
 
-import ctypes
-import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -41,7 +38,11 @@ SSHD = "/usr/sbin/sshd"
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-from harness import SESSION, AwsDouble  # noqa: E402
+from api_server import ApiServer  # noqa: E402
+from child import die_with_parent, sanitizer_clean, stop_process  # noqa: E402
+from harness import AwsDouble  # noqa: E402
+from route_cases import aws_env  # noqa: E402
+from sshd import free_common_port  # noqa: E402
 from tap import Tap  # noqa: E402
 
 API_KEY = "e2e-hostkeys-api-key-0123456789"
@@ -49,33 +50,6 @@ ENV = "e2e-env"
 IDS = ["i-0e2e00000000000a1", "i-0e2e00000000000b2", "i-0e2e00000000000c3"]
 IPS = ["127.0.0.2", "127.0.0.3"]
 REFUSED = "Host key verification failed"
-
-
-def die_with_parent():
-    try:
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def free_port(ips):
-    """A port free on every address of ips."""
-    for _ in range(50):
-        s = socket.socket()
-        s.bind((ips[0], 0))
-        port = s.getsockname()[1]
-        s.close()
-        ok = True
-        for ip in ips[1:]:
-            t = socket.socket()
-            try:
-                t.bind((ip, port))
-            except OSError:
-                ok = False
-            t.close()
-        if ok:
-            return port
-    raise RuntimeError("no port free on %s" % ips)
 
 
 def keygen(path, kind):
@@ -106,7 +80,8 @@ class Sshd:
                     "LogLevel ERROR\n" % (authorized, self.dir, instance_id))
         self.log = open(os.path.join(self.dir, "sshd.log"), "w")
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", cfg], stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log, preexec_fn=die_with_parent)
+                                     stdout=self.log, stderr=self.log,
+                                     preexec_fn=lambda: die_with_parent(signal.SIGKILL))
         deadline = time.time() + 10
         while True:
             try:
@@ -120,47 +95,8 @@ class Sshd:
                 time.sleep(0.05)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
-
-
-class Api:
-    def __init__(self, aws):
-        env = {k: v for k, v in os.environ.items() if k != "EBSSH_API_KEY"}
-        env = aws.client_env(SESSION, base=env)
-        env.update({"EBSSH_AWS_RETRY_BASE_MS": "1", "EBSSH_AWS_TIMEOUT_MS": "3000"})
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([API, "--listen", "127.0.0.1:0", "--api-key", API_KEY],
-                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self.log, preexec_fn=die_with_parent)
-        self.url = None
-        deadline = time.time() + 10
-        while time.time() < deadline and self.proc.poll() is None:
-            self.log.seek(0)
-            m = re.search(rb"listening on ([0-9.]+):(\d+)", self.log.read())
-            if m:
-                self.url = "http://%s:%s" % (m.group(1).decode(), m.group(2).decode())
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("ebssh-api did not start")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.seek(0)
-        return self.proc.returncode, self.log.read().decode("utf-8", "replace")
 
 
 def instance(iid, ip, launch, host_keys, state="running"):
@@ -179,14 +115,14 @@ class World:
         keygen(self.key, "ed25519")
         self.authorized = os.path.join(tmp, "authorized_keys")
         shutil.copy(self.key + ".pub", self.authorized)
-        self.port = free_port(IPS)
+        self.port = free_common_port(IPS)
         self.sshd = [Sshd(tmp, "a", IPS[0], self.port, IDS[0], self.authorized),
                      Sshd(tmp, "b", IPS[1], self.port, IDS[1], self.authorized)]
         self.fixture = [instance(IDS[0], IPS[0], "2024-05-01T09:30:00.000Z", self.sshd[0].pubs),
                         instance(IDS[1], IPS[1], "2024-05-01T09:31:00.000Z", self.sshd[1].pubs)]
         self.aws = AwsDouble().start()
         self.aws.set_fixture(self.fixture)
-        self.api = Api(self.aws)
+        self.api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", API_KEY], aws_env(self.aws))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("EBSSH_", "XDG_"))}
         self.env.update({"HOME": self.home, "EBSSH_ENDPOINT": self.api.url,
                          "EBSSH_API_KEY": API_KEY, "NO_PROXY": "127.0.0.1", "SHELL": "/bin/sh"})
@@ -221,7 +157,7 @@ class World:
         self.aws.control("console", {"instance_id": iid, "host_keys": host_keys})
 
     def stop(self):
-        rc, log = self.api.stop()
+        rc, log = self.api.stop(), self.api.stderr()
         self.aws.stop()
         for s in self.sshd:
             s.stop()
@@ -325,7 +261,7 @@ def main():
     finally:
         if w:
             rc, log = w.stop()
-            t.ok(rc == 0 and "Sanitizer" not in log and "runtime error:" not in log,
+            t.ok(rc == 0 and sanitizer_clean(log),
                  "ebssh-api stopped cleanly", log[-1500:])
         shutil.rmtree(tmp, ignore_errors=True)
     return t.done()

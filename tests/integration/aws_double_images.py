@@ -17,10 +17,9 @@ ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.d
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-for _k in list(os.environ):
-    if _k.startswith("AWS_"):
-        del os.environ[_k]
-os.environ.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true"})
+import harness  # noqa: E402
+
+harness.isolate_aws(os.environ)
 
 from botocore.auth import SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402

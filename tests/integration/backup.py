@@ -12,7 +12,6 @@ import calendar
 import copy
 import json
 import os
-import re
 import subprocess
 import sys
 import time

@@ -14,12 +14,10 @@ import http.server
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 
 sys.dont_write_bytecode = True
@@ -31,7 +29,10 @@ PROXY = os.path.join(BUILD, "ebssh-proxy")
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-from harness import SESSION, AwsDouble, boto3_client  # noqa: E402
+from api_server import ApiServer  # noqa: E402
+from child import sanitizer_clean  # noqa: E402
+from harness import AwsDouble, boto3_client  # noqa: E402
+from route_cases import aws_env  # noqa: E402
 from tap import Tap  # noqa: E402
 
 API_KEY = "hostkeys-test-key-0123456789"
@@ -39,14 +40,6 @@ FIXTURE = os.path.join(ROOT, "tests", "doubles", "fixtures", "instances.json")
 # my-env-production, public order: 60002, 60001, 60003; private adds 60005 last.
 PROD_PUBLIC = ["i-0a1b2c3d4e5f60002", "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60003"]
 PROD_PRIVATE = PROD_PUBLIC + ["i-0a1b2c3d4e5f60005"]
-
-
-def die_with_parent():
-    import ctypes
-    try:
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def make_keys(tmp, name, types=("ed25519", "ecdsa")):
@@ -65,28 +58,9 @@ def bare(lines):
     return ["%s %s" % tuple(line.split()[:2]) for line in lines]
 
 
-class Api:
+class Api(ApiServer):
     def __init__(self, aws):
-        env = {k: v for k, v in os.environ.items() if k != "EBSSH_API_KEY"}
-        env = aws.client_env(SESSION, base=env)
-        env.update({"EBSSH_AWS_RETRY_BASE_MS": "1", "EBSSH_AWS_TIMEOUT_MS": "3000"})
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([API, "--listen", "127.0.0.1:0", "--api-key", API_KEY],
-                                     env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.log,
-                                     preexec_fn=die_with_parent)
-        self.url = None
-        deadline = time.time() + 10
-        while time.time() < deadline and self.proc.poll() is None:
-            self.log.seek(0)
-            m = re.search(rb"listening on ([0-9.]+):(\d+)", self.log.read())
-            if m:
-                self.url = "http://%s:%s" % (m.group(1).decode(), m.group(2).decode())
-                break
-            time.sleep(0.02)
-        if not self.url:
-            self.stop()
-            raise RuntimeError("ebssh-api did not start")
+        super().__init__(["--listen", "127.0.0.1:0", "--api-key", API_KEY], aws_env(aws))
 
     def get(self, path, accept=None):
         req = urllib.request.Request(self.url + path, headers={"x-api-key": API_KEY})
@@ -98,17 +72,6 @@ class Api:
                 return r.status, r.headers.get("Content-Type"), r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.headers.get("Content-Type"), e.read().decode()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.seek(0)
-        return self.proc.returncode, self.log.read().decode("utf-8", "replace")
 
 
 def console_calls(aws):
@@ -355,8 +318,8 @@ def main():
         tap.run(test_proxy, aws, api, keys, tmp)
     finally:
         if api:
-            rc, log = api.stop()
-            tap.ok(rc == 0 and "Sanitizer" not in log and "runtime error:" not in log,
+            rc, log = api.stop(), api.stderr()
+            tap.ok(rc == 0 and sanitizer_clean(log),
                    "ebssh-api stopped cleanly", log[-1500:])
         aws.stop()
         subprocess.run(["rm", "-rf", tmp])

@@ -5,9 +5,6 @@ the Slack double (response_url posts). TAP on stdout."""
 
 import json
 import os
-import re
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -18,6 +15,7 @@ ROOT = os.environ.get("EBSSH_ROOT", os.path.dirname(os.path.dirname(os.path.dirn
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 
+from api_server import ApiServer  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 from opsenv import SELF, WEBHOOK_SECRET, driver_env, event, route, sanitizer_reports, slack_headers  # noqa: E402
 from slack_double import SlackDouble  # noqa: E402
@@ -277,26 +275,17 @@ def http(url, method="GET", body=None, headers=None):
 
 
 def test_through_ebssh_api(t, aws, slack):
-    api = os.path.join(os.environ.get("EBSSH_BUILD", "build"), "ebssh-api")
     aws.reset()
     slack.clear()
     aws.control("logs/fixture", fixture())
-    env = driver_env(aws, slack)
-    proc = subprocess.Popen([api, "--listen", "127.0.0.1:0", "--api-key", "k3y"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err = ""
     try:
-        port = None
-        deadline = time.monotonic() + 15
-        while port is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            err += line
-            m = re.search(r"listening on [0-9.]+:(\d+)", line)
-            port = int(m.group(1)) if m else None
-        t.ok(port is not None, "ebssh-api: started", err)
-        if port is None:
-            return
-        base = f"http://127.0.0.1:{port}"
+        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", "k3y"], driver_env(aws, slack), timeout=15)
+    except RuntimeError as e:
+        t.ok(False, "ebssh-api: started", e)
+        return
+    t.ok(True, "ebssh-api: started")
+    try:
+        base = api.url
         status, text, _ = http(f"{base}/logs/{FN}/{RID}", headers={"x-api-key": "k3y"})
         t.eq((status, text), (200, expected_text()), "ebssh-api: GET /logs answers the lines")
         t.eq(http(f"{base}/logs/{FN}/{RID}")[0], 403, "ebssh-api: GET /logs needs the API key")
@@ -312,14 +301,9 @@ def test_through_ebssh_api(t, aws, slack):
         t.ok(len(posts) == 1 and "5 lines" in posts[0]["body"]["text"], "ebssh-api: a worker thread posted the result", posts)
         t.eq([i for i in aws.control("lambda/invocations")], [], "ebssh-api: no Lambda Invoke")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rest = proc.communicate(timeout=30)[1]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rest = proc.communicate()[1]
-        err += rest or ""
-    t.ok(proc.returncode == 0 and "Sanitizer" not in err and "runtime error" not in err, "ebssh-api: stopped cleanly", err[-3000:])
+        rc = api.stop(timeout=30)
+    err = api.stderr()
+    t.ok(rc == 0 and "Sanitizer" not in err and "runtime error" not in err, "ebssh-api: stopped cleanly", err[-3000:])
 
 
 def main():

@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import route_cases  # noqa: E402
 from harness import AwsDouble  # noqa: E402
+from child import sanitizer_clean  # noqa: E402
 from route_cases import SECRETS, aws_env  # noqa: E402
 from tap import Tap  # noqa: E402
 from runtime_api import Client as RuntimeApi  # noqa: E402
@@ -187,10 +188,6 @@ def error_ok(entry, etype):
     return (entry["headers"].get("Content-Type") == "application/vnd.aws.lambda.error+json"
             and doc.get("errorType") == etype and isinstance(doc.get("errorMessage"), str)
             and doc["errorMessage"] != "" and doc.get("stackTrace") == [])
-
-
-def sanitizer_clean(text):
-    return "Sanitizer" not in text and "runtime error:" not in text
 
 
 def test_shapes(tap, s):

@@ -16,17 +16,9 @@ ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.d
     os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "deploy", "template.yaml")
 SPEC = os.path.join(ROOT, "..", "shared", "SPEC.md")
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-n = 0
-
-
-def tap(good, name, why=""):
-    global n
-    n += 1
-    print(("ok %d - %s" if good else "not ok %d - %s") % (n, name))
-    if not good and why:
-        for line in str(why).splitlines():
-            print("# " + line)
+from tap import Tap  # noqa: E402
 
 
 # --- CloudFormation YAML: short-form tags become their long form ---------------
@@ -676,19 +668,19 @@ MUTATIONS = [
 
 
 def main():
+    t = Tap()
     try:
         tpl = yaml.load(open(TEMPLATE, encoding="utf-8"), Loader=CfnLoader)
     except (OSError, yaml.YAMLError) as ex:
-        tap(False, "deploy/template.yaml parses", ex)
-        print("1..%d" % n)
-        return 1
-    tap(isinstance(tpl, dict) and "Resources" in tpl, "deploy/template.yaml parses")
+        t.ok(False, "deploy/template.yaml parses", ex)
+        return t.done()
+    t.ok(isinstance(tpl, dict) and "Resources" in tpl, "deploy/template.yaml parses")
     for name, fn in CHECKS:
         try:
             why = fn(tpl)
         except Exception as ex:  # a check that crashes is a failure with its reason
             why = "%s: %s" % (type(ex).__name__, ex)
-        tap(why is None, name, why)
+        t.ok(why is None, name, why)
     for name, mutate, fn in MUTATIONS:
         broken = copy.deepcopy(tpl)
         mutate(broken)
@@ -696,9 +688,8 @@ def main():
             why = fn(broken)
         except Exception as ex:
             why = "%s: %s" % (type(ex).__name__, ex)
-        tap(why is not None, "%s rejects %s" % (fn.__name__, name))
-    print("1..%d" % n)
-    return 0
+        t.ok(why is not None, "%s rejects %s" % (fn.__name__, name))
+    return t.done()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ with 429/5xx retries and the webhook URL kept out of every output. TAP."""
 import json
 import os
 import sys
-import time
 
 ROOT = os.environ.get("EBSSH_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VECTORS = os.environ.get("EBSSH_VECTORS", os.path.join(os.path.dirname(ROOT), "shared", "vectors"))

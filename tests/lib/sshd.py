@@ -27,11 +27,9 @@ an environment with a throw-away HOME and XDG directories, and no ssh-agent.
 """
 
 import atexit
-import ctypes
 import json
 import os
 import pwd
-import re
 import shlex
 import shutil
 import signal
@@ -45,6 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 
+from api_server import ApiServer  # noqa: E402
+from child import die_with_parent, stop_process  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 from route_cases import aws_env  # noqa: E402
 
@@ -52,16 +52,6 @@ SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 BUILD = os.environ.get("EBSSH_BUILD", os.path.join(ROOT, "build"))
 API_KEY = "e2e-key-0123456789abcdef"
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-
 
 def missing_tools():
     """What this machine lacks for a fleet (empty when all is there)."""
@@ -98,20 +88,6 @@ def free_common_port(ips, tries=50):
         if all(_port_free(ip, port) for ip in ips[1:]):
             return port
     raise RuntimeError("no port free on all of %s" % ", ".join(ips))
-
-
-def stop_process(proc, timeout=5):
-    """SIGTERM, then SIGKILL; returns the exit status (None if proc is None)."""
-    if proc is None:
-        return None
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 class SshdInstance:
@@ -167,7 +143,7 @@ class SshdInstance:
         log = open(self.log, "ab")
         try:
             self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, preexec_fn=_die_with_parent)
+                                         stdout=log, stderr=log, preexec_fn=die_with_parent)
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -408,7 +384,7 @@ class LookupService:
         self.key = api_key
         self.threads = threads
         self.aws = None
-        self.proc = None
+        self.api = None
         self.port = 0
         self.url = None
         self.logfile = None
@@ -431,40 +407,21 @@ class LookupService:
 
     def start_api(self, timeout=10):
         """Starts ebssh-api (on the port it had before, if any)."""
-        argv = [os.path.join(BUILD, "ebssh-api"), "--listen", "127.0.0.1:%d" % self.port,
-                "--threads", str(self.threads)]
-        env = aws_env(self.aws)
+        args = ["--listen", "127.0.0.1:%d" % self.port, "--threads", str(self.threads)]
         if self.key:
-            argv += ["--api-key", self.key]
-        log = open(self.logfile, "ab")
-        start = log.tell()
-        try:
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=log, preexec_fn=_die_with_parent)
-        finally:
-            log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            with open(self.logfile, "rb") as f:
-                f.seek(start)
-                m = re.search(rb"listening on ([0-9.]+):(\d+)", f.read())
-            if m:
-                self.port = int(m.group(2))
-                self.url = "http://127.0.0.1:%d" % self.port
-                return self.url
-            time.sleep(0.02)
-        stop_process(self.proc)
-        self.proc = None
-        with open(self.logfile, errors="replace") as f:
-            raise RuntimeError("ebssh-api did not start: " + f.read()[-500:])
+            args += ["--api-key", self.key]
+        self.api = ApiServer(args, aws_env(self.aws), timeout=timeout, log_path=self.logfile)
+        self.port = self.api.port
+        self.url = "http://127.0.0.1:%d" % self.port
+        return self.url
 
     def stop_api(self):
-        proc, self.proc = self.proc, None
-        return stop_process(proc, timeout=10)
+        api, self.api = self.api, None
+        return api.stop() if api else None
 
     @property
     def pid(self):
-        return self.proc.pid if self.proc else None
+        return self.api.proc.pid if self.api else None
 
     def stop(self):
         self.stop_api()

@@ -23,24 +23,18 @@ Control (/__control/monitoring/...):
 import datetime
 import math
 import re
-import threading
-import uuid
 from xml.sax.saxutils import escape
 
 from . import models
-from .ec2 import Response
+from .service import Service, ServiceError, request_id
 
 VERSION = "2010-08-01"
 XMLNS = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 _INDEX = re.compile(r"^[1-9][0-9]*$")
 
 
-class QueryError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class QueryError(ServiceError):
+    """An error answer of the query protocol."""
 
 
 def decode(shape, flat):
@@ -136,54 +130,26 @@ def error_document(code, message, rid, status):
     ).encode()
 
 
-class CloudWatchService:
+class CloudWatchService(Service):
     name = "monitoring"
-
-    def __init__(self, state):
-        self.state = state
-        self._lock = threading.Lock()
-        self.reset()
+    FAULTS = {
+        "throttle": ("Throttling", "Rate exceeded", 400),
+        "500": ("InternalServiceError", "Internal service error", 500),
+        "unavailable": ("ServiceUnavailable", "Service unavailable", 503),
+        "authfailure": ("InvalidClientTokenId", "The security token included in the request is invalid.", 403),
+    }
+    AUTH = {
+        "MissingAuthenticationToken": ("MissingAuthenticationToken", "Request is missing Authentication Token", 403),
+        "RequestExpired": ("RequestExpired", "Request has expired.", 400),
+        None: ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", 403),
+    }
 
     def reset(self):
         with self._lock:
             self._data = []
 
-    def action(self, req):
-        return req.params.get("Action", "")
-
-    def error(self, code, message, status):
-        rid = str(uuid.uuid4())
-        return Response(status, error_document(code, message, rid, status), headers=[("x-amzn-RequestId", rid)])
-
-    def auth_error(self, verdict):
-        if verdict.code == "MissingAuthenticationToken":
-            return self.error("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
-        if verdict.code == "RequestExpired":
-            return self.error("RequestExpired", "Request has expired.", 400)
-        return self.error(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided.",
-            403,
-        )
-
-    def fault(self, fault):
-        if fault.kind == "throttle":
-            return self.error("Throttling", "Rate exceeded", 400)
-        if fault.kind == "500":
-            return self.error("InternalServiceError", "Internal service error", 500)
-        if fault.kind == "unavailable":
-            return self.error("ServiceUnavailable", "Service unavailable", 503)
-        if fault.kind == "authfailure":
-            return self.error("InvalidClientTokenId", "The security token included in the request is invalid.", 403)
-        if fault.kind == "error":
-            return self.error(fault.code, fault.message, fault.status)
-        raise ValueError(f"{fault} is not an answer")
-
-    def handle(self, req):
-        try:
-            return self._handle(req)
-        except QueryError as e:
-            return self.error(e.code, e.message, e.status)
+    def error_body(self, code, message, rid, status):
+        return error_document(code, message, rid, status)
 
     def control(self, method, route, data):
         if route == "data" and method == "GET":
@@ -192,7 +158,7 @@ class CloudWatchService:
         if route == "data" and method == "DELETE":
             self.reset()
             return 200, {"ok": True}
-        return 404, {"error": f"no control route {method} /__control/monitoring/{route}"}
+        return self.no_route(method, route)
 
     def _handle(self, req):
         params = dict(req.params)
@@ -209,12 +175,12 @@ class CloudWatchService:
         if action != "PutMetricData":
             raise QueryError("InvalidAction", f"The test double does not implement {action}.")
         self.put_metric_data(args)
-        rid = str(uuid.uuid4())
+        rid = request_id()
         body = (
             f'<PutMetricDataResponse xmlns="{XMLNS}">\n  <ResponseMetadata>\n'
             f"    <RequestId>{rid}</RequestId>\n  </ResponseMetadata>\n</PutMetricDataResponse>\n"
         ).encode()
-        return Response(200, body, headers=[("x-amzn-RequestId", rid)])
+        return self.answer(200, body, rid)
 
     def put_metric_data(self, args):
         ns = args["Namespace"]

@@ -36,12 +36,19 @@ from .fixtures import Fixture, FixtureError
 def handle(state, method, path, body):
     """Returns (status, JSON-able answer)."""
     route = path[len("/__control/") :].rstrip("/")
+    return call(body, lambda data: _route(state, method, route, data))
+
+
+def call(body, route):
+    """(status, answer) of route(data), data being the JSON body (None when
+    empty); 400 for a body that is not JSON, or a ValueError, TypeError or
+    KeyError route raises."""
     try:
         data = json.loads(body.decode("utf-8")) if body else None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         return 400, {"error": f"bad JSON: {e}"}
     try:
-        return _route(state, method, route, data)
+        return route(data)
     except (ValueError, TypeError, KeyError) as e:
         return 400, {"error": str(e)}
 

@@ -36,12 +36,10 @@ Answers without an output shape (DeleteSnapshot, CreateTags) carry
 import base64
 import re
 import secrets
-import uuid
 
 from . import ec2_console, ec2proto, models
-from .ec2proto import ProtocolError
 from .fixtures import STATE_CODES, FixtureError
-from .images import ImageError
+from .service import Service, ServiceError, request_id
 
 VERSION = "2016-11-15"
 XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -49,19 +47,8 @@ _INSTANCE_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
 _CONTROL_PARAMS = ("Action", "Version")
 
 
-class Response:
-    def __init__(self, status, body, content_type="text/xml;charset=UTF-8", headers=None):
-        self.status = status
-        self.body = body
-        self.headers = [("Content-Type", content_type)] + list(headers or [])
-
-
-class Ec2Error(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class Ec2Error(ServiceError):
+    """An error answer of the ec2 protocol."""
 
 
 def wildcard(pattern):
@@ -189,11 +176,26 @@ def check_fixture(fixture):
         raise FixtureError(str(e)) from None
 
 
-class Ec2Service:
+class Ec2Service(Service):
     name = "ec2"
+    FAULTS = {
+        "throttle": ("RequestLimitExceeded", "Request limit exceeded.", 503),
+        "500": ("InternalError", "An internal error has occurred", 500),
+        "unavailable": ("Unavailable", "The server is overloaded and can't handle the request.", 503),
+        "authfailure": ("AuthFailure", "AWS was not able to validate the provided access credentials", 401),
+    }
+    AUTH = {
+        "MissingAuthenticationToken": (
+            "MissingAuthenticationToken",
+            "Request must contain either a valid (registered) AWS access key ID or X.509 certificate.",
+            401,
+        ),
+        "RequestExpired": ("RequestExpired", "Request has expired.", 400),
+        None: ("AuthFailure", "AWS was not able to validate the provided access credentials", 401),
+    }
 
     def __init__(self, state):
-        self.state = state
+        super().__init__(state)
         self._ops = {
             "DescribeInstances": self.describe_instances,
             "GetConsoleOutput": lambda args: ec2_console.get_console_output(self.state, args),
@@ -205,59 +207,17 @@ class Ec2Service:
             "CreateTags": self.create_tags,
         }
 
-    # -- what the server asks of every service ---------------------------
-
-    def action(self, req):
-        """The operation a request names (its Action), or ""."""
-        return req.params.get("Action", "")
-
-    def error(self, code, message, status):
-        rid = str(uuid.uuid4())
-        return Response(status, ec2proto.error_document(code, message, rid), headers=self._headers(rid))
-
-    def auth_error(self, verdict):
-        if verdict.code == "MissingAuthenticationToken":
-            return self.error(
-                "MissingAuthenticationToken",
-                "Request must contain either a valid (registered) AWS access key ID or X.509 certificate.",
-                401,
-            )
-        if verdict.code == "RequestExpired":
-            return self.error("RequestExpired", "Request has expired.", 400)
-        return self.error("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
-
-    def fault(self, fault):
-        if fault.kind == "throttle":
-            return self.error("RequestLimitExceeded", "Request limit exceeded.", 503)
-        if fault.kind == "500":
-            return self.error("InternalError", "An internal error has occurred", 500)
-        if fault.kind == "unavailable":
-            return self.error("Unavailable", "The server is overloaded and can't handle the request.", 503)
-        if fault.kind == "authfailure":
-            return self.error("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
-        if fault.kind == "error":
-            return self.error(fault.code, fault.message, fault.status)
-        raise ValueError(f"{fault} is not an answer")
-
-    def handle(self, req):
-        """Answers a request whose signature checked out."""
-        try:
-            return self._handle(req)
-        except Ec2Error as e:
-            return self.error(e.code, e.message, e.status)
-        except ProtocolError as e:
-            return self.error(e.code, e.message, 400)
-        except ImageError as e:
-            return self.error(e.code, e.message, e.status)
-
-    # -- the Query API -----------------------------------------------------
-
-    def _headers(self, rid):
+    def headers(self, rid):
         return [
             ("x-amzn-RequestId", rid),
             ("Cache-Control", "no-cache, no-store"),
             ("Vary", "accept-encoding"),
         ]
+
+    def error_body(self, code, message, rid, status):
+        return ec2proto.error_document(code, message, rid)
+
+    # -- the Query API -----------------------------------------------------
 
     def _handle(self, req):
         params = req.params
@@ -279,13 +239,13 @@ class Ec2Service:
             raise Ec2Error("UnsupportedOperation", f"The test double does not implement {action}.")
         if args.get("DryRun"):
             raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
-        rid = str(uuid.uuid4())
+        rid = request_id()
         result = handler(args)
         if op.output_shape is None:
             body = ec2proto.return_document(f"{action}Response", XMLNS, rid)
         else:
             body = ec2proto.document(f"{action}Response", XMLNS, rid, op.output_shape, result, extra=Ec2Service._extra(op))
-        return Response(200, body, headers=self._headers(rid))
+        return self.answer(200, body, rid)
 
     @staticmethod
     def _extra(op):

@@ -39,6 +39,7 @@ import re
 import struct
 
 from .fixtures import Fixture, FixtureError
+from .service import ServiceError
 
 MAX_CONSOLE = 64 * 1024
 _INSTANCE_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
@@ -164,18 +165,17 @@ def _wrapped_b64(data):
 
 def get_console_output(state, args):
     """The GetConsoleOutput handler: args as ec2proto decoded them."""
-    from .ec2 import Ec2Error as ConsoleError  # ec2.py imports this module
     iid = args.get("InstanceId")
     if not iid:
-        raise ConsoleError("MissingParameter", "The request must contain the parameter InstanceId")
+        raise ServiceError("MissingParameter", "The request must contain the parameter InstanceId")
     if not _INSTANCE_ID.match(iid):
-        raise ConsoleError("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')
+        raise ServiceError("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')
     inst = next((i for i in state.fixture.instances if i.id == iid), None)
     if inst is None:
-        raise ConsoleError("InvalidInstanceID.NotFound", f"The instance ID '{iid}' does not exist")
+        raise ServiceError("InvalidInstanceID.NotFound", f"The instance ID '{iid}' does not exist")
     latest = bool(args.get("Latest"))
     if latest and inst.raw.get("nitro", True) is False:
-        raise ConsoleError(
+        raise ServiceError(
             "UnsupportedOperation",
             "This instance type does not support retrieving the latest console output.",
         )

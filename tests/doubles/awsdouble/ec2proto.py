@@ -29,14 +29,13 @@ import math
 import re
 import xml.etree.ElementTree as ET
 
+from .service import ServiceError
+
 _INDEX = re.compile(r"^[1-9][0-9]*$")
 
 
-class ProtocolError(Exception):
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ProtocolError(ServiceError):
+    """A parameter the operation's input shape refuses (status 400)."""
 
 
 def serialized_name(member_name, shape):

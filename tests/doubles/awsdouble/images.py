@@ -42,6 +42,7 @@ import threading
 import time
 
 from . import ec2proto
+from .service import ServiceError
 
 IMAGE_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 SNAPSHOT_ID = re.compile(r"^snap-([0-9a-f]{8}|[0-9a-f]{17})$")
@@ -57,12 +58,8 @@ CONFIG = {
 }
 
 
-class ImageError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class ImageError(ServiceError):
+    """An error answer of the image and snapshot calls."""
 
 
 def _hex17():

@@ -34,11 +34,10 @@ Control (/__control/lambda/...):
 import json
 import re
 import secrets
-import threading
 import uuid
 from urllib.parse import parse_qsl, unquote
 
-from .ec2 import Response
+from .service import Service, ServiceError, page_size_problem
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -55,14 +54,8 @@ _RE_SETTINGS = re.compile(r"^/2016-08-19/account-settings/?$")
 DEFAULT_CONFIG = {"page_size": None}
 
 
-class LambdaError(Exception):
-    def __init__(self, code, message, status=400, headers=None, body=None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.headers = headers or []
-        self.body = body
+class LambdaError(ServiceError):
+    """An error answer of Lambda's REST-JSON protocol."""
 
 
 class LambdaFixture:
@@ -136,14 +129,23 @@ def _configuration(f, version, size):
     }
 
 
-class LambdaService:
+class LambdaService(Service):
     name = "lambda"
+    content_type = "application/json"
+    FAULTS = {
+        "500": ("ServiceException", "An internal error occurred.", 500),
+        "unavailable": ("ServiceException", "Service unavailable.", 503),
+        "authfailure": ("UnrecognizedClientException", "The security token included in the request is invalid.", 403),
+    }
+    AUTH = {
+        "MissingAuthenticationToken": ("MissingAuthenticationTokenException", "Missing Authentication Token", 403),
+        "RequestExpired": ("InvalidSignatureException", "Signature expired", 403),
+        None: ("InvalidSignatureException", "The request signature we calculated does not match the signature you provided.", 403),
+    }
 
     def __init__(self, state, fixture=None):
-        self.state = state
-        self._lock = threading.Lock()
         self._initial = fixture or LambdaFixture({"functions": []})
-        self.reset()
+        super().__init__(state)
 
     def reset(self):
         with self._lock:
@@ -165,43 +167,17 @@ class LambdaService:
             return "Invoke"
         return ""
 
-    def error(self, code, message, status, headers=None, body=None):
-        rid = str(uuid.uuid4())
-        if body is None:
-            body = json.dumps({"Type": "User" if status < 500 else "Service", "message": message}).encode()
-        hdrs = [("x-amzn-RequestId", rid), ("x-amzn-ErrorType", f"{code}:http://internal.amazon.com/coral/com.amazonaws.awslambda/")]
-        return Response(status, body, content_type="application/json", headers=hdrs + list(headers or []))
+    def error_body(self, code, message, rid, status):
+        return json.dumps({"Type": "User" if status < 500 else "Service", "message": message}).encode()
 
-    def auth_error(self, verdict):
-        if verdict.code == "MissingAuthenticationToken":
-            return self.error("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
-        if verdict.code == "RequestExpired":
-            return self.error("InvalidSignatureException", "Signature expired", 403)
-        return self.error(
-            "InvalidSignatureException",
-            "The request signature we calculated does not match the signature you provided.",
-            403,
-        )
+    def error_headers(self, code, rid):
+        return self.headers(rid) + [("x-amzn-ErrorType", f"{code}:http://internal.amazon.com/coral/com.amazonaws.awslambda/")]
 
     def fault(self, fault):
         if fault.kind == "throttle":
             body = json.dumps({"Reason": "CallerRateLimitExceeded", "Type": "User", "message": "Rate exceeded"}).encode()
             return self.error("TooManyRequestsException", "Rate exceeded", 429, headers=[("Retry-After", "1")], body=body)
-        if fault.kind == "500":
-            return self.error("ServiceException", "An internal error occurred.", 500)
-        if fault.kind == "unavailable":
-            return self.error("ServiceException", "Service unavailable.", 503)
-        if fault.kind == "authfailure":
-            return self.error("UnrecognizedClientException", "The security token included in the request is invalid.", 403)
-        if fault.kind == "error":
-            return self.error(fault.code, fault.message, fault.status)
-        raise ValueError(f"{fault} is not an answer")
-
-    def handle(self, req):
-        try:
-            return self._handle(req)
-        except LambdaError as e:
-            return self.error(e.code, e.message, e.status, headers=e.headers, body=e.body)
+        return super().fault(fault)
 
     # -- control ------------------------------------------------------------
 
@@ -212,20 +188,8 @@ class LambdaService:
                 self.fixture = fixture
                 self._markers = {}
             return 200, {"functions": len(fixture.functions), "total": fixture.total()}
-        if route == "config" and method == "GET":
-            with self._lock:
-                return 200, dict(self._config)
-        if route == "config" and method == "POST":
-            if not isinstance(data, dict):
-                raise ValueError("want an object of config keys")
-            for k, v in data.items():
-                if k not in DEFAULT_CONFIG:
-                    raise ValueError(f"unknown lambda config key {k!r}")
-                if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                    raise ValueError("page_size must be a positive integer or null")
-            with self._lock:
-                self._config.update(data)
-                return 200, dict(self._config)
+        if route == "config" and method in ("GET", "POST"):
+            return self.config_control(method, data, {"page_size": page_size_problem})
         if route == "invocations" and method == "GET":
             with self._lock:
                 return 200, json.loads(json.dumps(self._invocations))
@@ -233,7 +197,7 @@ class LambdaService:
             with self._lock:
                 self._invocations = []
             return 200, {"ok": True}
-        return 404, {"error": f"no control route {method} /__control/lambda/{route}"}
+        return self.no_route(method, route)
 
     # -- REST-JSON ------------------------------------------------------------
 
@@ -252,10 +216,8 @@ class LambdaService:
             if k not in allowed:
                 raise LambdaError("InvalidParameterValueException", f"Unknown query parameter {k}")
         q = dict(query)
-        rid = str(uuid.uuid4())
-        hdrs = [("x-amzn-RequestId", rid)]
         if action == "Invoke":
-            return self.invoke(req, q, hdrs)
+            return self.invoke(req, q)
         if action == "GetAccountSettings":
             out = self.account_settings()
         elif action == "ListFunctions":
@@ -272,7 +234,7 @@ class LambdaService:
             items = [_configuration(f, "$LATEST", f["code_size"])]
             items += [_configuration(f, v["version"], v["code_size"]) for v in f["versions"]]
             out = self._page(items, q, "Versions", f"ListVersionsByFunction:{name}")
-        return Response(200, json.dumps(out).encode(), content_type="application/json", headers=hdrs)
+        return self.answer(200, json.dumps(out).encode())
 
     def _target(self, raw):
         name = unquote(raw)
@@ -330,7 +292,7 @@ class LambdaService:
             "AccountUsage": {"TotalCodeSize": used, "FunctionCount": len(fixture.functions)},
         }
 
-    def invoke(self, req, q, hdrs):
+    def invoke(self, req, q):
         name, qual = self._target(_RE_INVOKE.match(req.path).group("name"))
         qual = q.get("Qualifier") or qual
         kind = req.header("X-Amz-Invocation-Type") or "RequestResponse"
@@ -357,9 +319,9 @@ class LambdaService:
             "content_type": req.header("Content-Type"),
         }
         if kind == "DryRun":
-            return Response(204, b"", content_type="application/json", headers=hdrs)
+            return self.answer(204, b"")
         with self._lock:
             self._invocations.append(record)
         if kind == "Event":
-            return Response(202, b"", content_type="application/json", headers=hdrs)
-        return Response(200, b"null", content_type="application/json", headers=hdrs + [("X-Amz-Executed-Version", "$LATEST")])
+            return self.answer(202, b"")
+        return self.answer(200, b"null", headers=[("X-Amz-Executed-Version", "$LATEST")])

@@ -32,11 +32,9 @@ import base64
 import json
 import re
 import secrets
-import threading
-import uuid
 
 from . import models
-from .ec2 import Response
+from .service import Service, ServiceError, page_size_problem
 
 TARGET_PREFIX = "Logs_20140328."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -45,12 +43,17 @@ _GROUP = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
 DEFAULT_CONFIG = {"page_size": None, "empty_pages": 0}
 
 
-class LogsError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+def _empty_pages_problem(v):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        return "empty_pages must be an integer >= 0"
+    return None
+
+
+_CONFIG_CHECKS = {"page_size": page_size_problem, "empty_pages": _empty_pages_problem}
+
+
+class LogsError(ServiceError):
+    """An error answer of the JSON protocol."""
 
 
 class LogsFixture:
@@ -129,14 +132,24 @@ def _terms(pattern):
     return terms
 
 
-class LogsService:
+class LogsService(Service):
     name = "logs"
+    content_type = CONTENT_TYPE
+    FAULTS = {
+        "throttle": ("ThrottlingException", "Rate exceeded", 400),
+        "500": ("ServiceUnavailableException", "The service cannot complete the request.", 500),
+        "unavailable": ("ServiceUnavailableException", "The service is unavailable.", 503),
+        "authfailure": ("UnrecognizedClientException", "The security token included in the request is invalid.", 400),
+    }
+    AUTH = {
+        "MissingAuthenticationToken": ("MissingAuthenticationTokenException", "Missing Authentication Token", 400),
+        "RequestExpired": ("InvalidSignatureException", "Signature expired.", 400),
+        None: ("InvalidSignatureException", "The request signature we calculated does not match the signature you provided.", 400),
+    }
 
     def __init__(self, state, fixture=None):
-        self.state = state
-        self._lock = threading.Lock()
         self._initial = fixture or LogsFixture({"groups": {}})
-        self.reset()
+        super().__init__(state)
 
     def reset(self):
         with self._lock:
@@ -157,40 +170,8 @@ class LogsService:
             return {}
         return body if isinstance(body, dict) else {}
 
-    def error(self, code, message, status):
-        rid = str(uuid.uuid4())
-        body = json.dumps({"__type": code, "message": message}).encode()
-        return Response(status, body, content_type=CONTENT_TYPE, headers=[("x-amzn-RequestId", rid)])
-
-    def auth_error(self, verdict):
-        if verdict.code == "MissingAuthenticationToken":
-            return self.error("MissingAuthenticationTokenException", "Missing Authentication Token", 400)
-        if verdict.code == "RequestExpired":
-            return self.error("InvalidSignatureException", "Signature expired.", 400)
-        return self.error(
-            "InvalidSignatureException",
-            "The request signature we calculated does not match the signature you provided.",
-            400,
-        )
-
-    def fault(self, fault):
-        if fault.kind == "throttle":
-            return self.error("ThrottlingException", "Rate exceeded", 400)
-        if fault.kind == "500":
-            return self.error("ServiceUnavailableException", "The service cannot complete the request.", 500)
-        if fault.kind == "unavailable":
-            return self.error("ServiceUnavailableException", "The service is unavailable.", 503)
-        if fault.kind == "authfailure":
-            return self.error("UnrecognizedClientException", "The security token included in the request is invalid.", 400)
-        if fault.kind == "error":
-            return self.error(fault.code, fault.message, fault.status)
-        raise ValueError(f"{fault} is not an answer")
-
-    def handle(self, req):
-        try:
-            return self._handle(req)
-        except LogsError as e:
-            return self.error(e.code, e.message, e.status)
+    def error_body(self, code, message, rid, status):
+        return json.dumps({"__type": code, "message": message}).encode()
 
     # -- control ------------------------------------------------------------
 
@@ -201,23 +182,9 @@ class LogsService:
                 self.fixture = fixture
                 self._tokens = {}
             return 200, {"events": fixture.size()}
-        if route == "config" and method == "GET":
-            with self._lock:
-                return 200, dict(self._config)
-        if route == "config" and method == "POST":
-            if not isinstance(data, dict):
-                raise ValueError("want an object of config keys")
-            for k, v in data.items():
-                if k not in DEFAULT_CONFIG:
-                    raise ValueError(f"unknown logs config key {k!r}")
-                if k == "page_size" and v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                    raise ValueError("page_size must be a positive integer or null")
-                if k == "empty_pages" and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                    raise ValueError("empty_pages must be an integer >= 0")
-            with self._lock:
-                self._config.update(data)
-                return 200, dict(self._config)
-        return 404, {"error": f"no control route {method} /__control/logs/{route}"}
+        if route == "config" and method in ("GET", "POST"):
+            return self.config_control(method, data, _CONFIG_CHECKS)
+        return self.no_route(method, route)
 
     # -- the JSON protocol ----------------------------------------------------
 
@@ -243,9 +210,7 @@ class LogsService:
         _check_members(op.input_shape, args)
         if name != "FilterLogEvents":
             raise LogsError("UnsupportedOperation", f"The test double does not implement {name}.")
-        rid = str(uuid.uuid4())
-        body = json.dumps(self.filter_log_events(args)).encode()
-        return Response(200, body, content_type=CONTENT_TYPE, headers=[("x-amzn-RequestId", rid)])
+        return self.answer(200, json.dumps(self.filter_log_events(args)).encode())
 
     # -- FilterLogEvents ------------------------------------------------------
 

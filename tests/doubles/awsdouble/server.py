@@ -69,19 +69,11 @@ class DoubleServer(ThreadingHTTPServer):
         svc = self.services.get(head)
         if svc is None or not hasattr(svc, "control"):
             return None
-        try:
-            data = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            return 400, {"error": f"bad JSON: {e}"}
-        try:
-            return svc.control(method, route.rstrip("/"), data)
-        except (ValueError, TypeError, KeyError) as e:
-            return 400, {"error": str(e)}
+        return control.call(body, lambda data: svc.control(method, route.rstrip("/"), data))
 
     def reset_services(self):
         for svc in self.services.values():
-            if hasattr(svc, "reset"):
-                svc.reset()
+            svc.reset()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -210,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
                 "query": req.raw_query,
                 "service": service.name,
                 "action": action,
-                "params": service.params(req) if hasattr(service, "params") else dict(req.params),
+                "params": service.params(req),
                 "content_type": req.header("Content-Type"),
                 "user_agent": req.header("User-Agent"),
                 **verdict.as_dict(),
