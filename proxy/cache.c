@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,33 +14,13 @@
 
 #include <openssl/evp.h>
 
+#include "xdg.h"
+
 #define CACHE_MAGIC "ebssh-cache 1\n"
 
 char *cache_default_dir(struct err *e)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	struct passwd *pw;
-	char *path = NULL;
-	int n;
-
-	if (xdg && xdg[0] == '/') {
-		n = asprintf(&path, "%s/ebssh", xdg);
-	} else {
-		if (!home || home[0] != '/') {
-			pw = getpwuid(getuid());
-			home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
-		}
-		if (!home) {
-			err_set(e, ERR_INVALID, "no home directory (HOME is unset)");
-			return NULL;
-		}
-		n = asprintf(&path, "%s/.cache/ebssh", home);
-	}
-	if (n < 0) {
-		err_set(e, ERR_NOMEM, "out of memory");
-		return NULL;
-	}
-	return path;
+	return xdg_path("XDG_CACHE_HOME", ".cache", "ebssh", e);
 }
 
 /* mkdir -p of the parents of dir, each new one 0700. */
@@ -337,8 +316,7 @@ static void on_lock_alarm(int sig)
 	(void)sig; /* only interrupts flock(2) */
 }
 
-int cache_lock(const struct cache *c, const char *key, long timeout_ms, int *lock_fd,
-               struct err *e)
+int cache_lock(const struct cache *c, const char *key, long timeout_ms, int *lock_fd, struct err *e)
 {
 	struct sigaction sa, old_sa;
 	struct itimerval timer = {{0, 0}, {0, 0}}, old_timer;
@@ -375,8 +353,9 @@ int cache_lock(const struct cache *c, const char *key, long timeout_ms, int *loc
 	}
 	setitimer(ITIMER_REAL, &timer, &old_timer);
 	if (flock(fd, LOCK_EX) != 0)
-		rc = errno == EINTR ? err_set(e, ERR_TIMEOUT, "another lookup of the same host is "
-		                                              "still running")
+		rc = errno == EINTR ? err_set(e, ERR_TIMEOUT,
+		                              "another lookup of the same host is "
+		                              "still running")
 		                    : err_set(e, ERR_IO, "flock: %s", strerror(errno));
 	timer.it_value.tv_sec = 0;
 	timer.it_value.tv_usec = 0;
