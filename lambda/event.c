@@ -25,6 +25,25 @@ void event_free(struct event *ev)
 	event_init(ev);
 }
 
+const char *event_kind_name(enum event_kind kind)
+{
+	switch (kind) {
+	case EVENT_HTTP:
+		return "http";
+	case EVENT_SCHEDULED:
+		return "scheduled";
+	case EVENT_CODEPIPELINE:
+		return "codepipeline";
+	case EVENT_EVENTBRIDGE:
+		return "eventbridge";
+	case EVENT_LOGS:
+		return "logs";
+	case EVENT_CODEPIPELINE_JOB:
+		return "codepipeline-job";
+	}
+	return "unknown";
+}
+
 /* ---- base64 ---- */
 
 static int is_b64(char c)

@@ -64,6 +64,10 @@ struct event {
 void event_init(struct event *ev);
 void event_free(struct event *ev);
 
+/* The kind's name in logs and answers: "http", "scheduled", "codepipeline",
+ * "eventbridge", "logs", "codepipeline-job"; "unknown" for anything else. */
+const char *event_kind_name(enum event_kind kind);
+
 /*
  * Parses one invocation payload into *out (initialised here; event_free it
  * even on failure). ERR_INVALID for malformed JSON or an event of no known

@@ -150,25 +150,6 @@ static int run_route(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
-static const char *kind_name(enum event_kind k)
-{
-	switch (k) {
-	case EVENT_HTTP:
-		return "http";
-	case EVENT_SCHEDULED:
-		return "scheduled";
-	case EVENT_CODEPIPELINE:
-		return "codepipeline";
-	case EVENT_EVENTBRIDGE:
-		return "eventbridge";
-	case EVENT_LOGS:
-		return "logs";
-	case EVENT_CODEPIPELINE_JOB:
-		return "codepipeline-job";
-	}
-	return "unknown";
-}
-
 /* The "posted" count of a workflow's answer, 0 when it has none. */
 static int posted(const struct dispatch_outcome *o)
 {
@@ -207,9 +188,9 @@ static int run_event(const char *path)
 		handled = 0;
 	}
 	dispatch_outcome_free(&o);
-	out =
-	    json_pack("{s:s, s:b, s:i, s:o}", "kind", rc == 0 || ev.kind ? kind_name(ev.kind) : "",
-	              "handled", handled, "rc", rc, "error", error_json(&e));
+	out = json_pack("{s:s, s:b, s:i, s:o}", "kind",
+	                rc == 0 || ev.kind ? event_kind_name(ev.kind) : "", "handled", handled,
+	                "rc", rc, "error", error_json(&e));
 	if (out) {
 		json_dumpf(out, stdout, JSON_COMPACT);
 		putchar('\n');
