@@ -29,7 +29,7 @@
 #include "../util/err.h"
 #include "router.h"
 
-#define EVENT_MAX_BYTES  (6u * 1024u * 1024u) /* Lambda's synchronous payload limit */
+#define EVENT_MAX_BYTES  ((size_t)6 * 1024 * 1024) /* Lambda's synchronous payload limit */
 #define EVENT_MAX_PATH   8192
 #define EVENT_MAX_PAIRS  512 /* headers, and query parameters */
 #define EVENT_MAX_METHOD 16
