@@ -191,7 +191,7 @@ static long select_running(enum routes_target target, const char *name,
 	*out = NULL;
 	if (!list->n)
 		return 0;
-	sel = calloc(list->n, sizeof(*sel));
+	sel = calloc(list->n, sizeof(const struct ec2_instance *));
 	if (!sel)
 		return -1;
 	for (i = 0; i < list->n; i++) {
@@ -206,7 +206,7 @@ static long select_running(enum routes_target target, const char *name,
 		free(sel);
 		return 0;
 	}
-	qsort(sel, n, sizeof(*sel), by_launch);
+	qsort(sel, n, sizeof(const struct ec2_instance *), by_launch);
 	*out = sel;
 	return (long)n;
 }
@@ -376,6 +376,40 @@ static int check_name(enum routes_target target, const char *name, struct router
 	                    strlen(name) > 64 ? "..." : "", target_noun(target), e.message);
 }
 
+/*
+ * The arguments of an instance's route, {name}[/{n}][?address=public|private]:
+ * checks the name, and sets *index (left as it is without {n}) and
+ * *address. *ok is 1 when they are good; else 0, and resp holds the 400.
+ */
+static int instance_args(const struct router_request *req, const struct route_args *args,
+                         long *index, enum routes_address *address, struct router_response *resp,
+                         int *ok)
+{
+	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
+	const char *addr;
+	struct err e;
+	int rc;
+
+	*address = ROUTES_ADDRESS_PUBLIC;
+	rc = check_name(target, args->param[0], resp, ok);
+	if (!*ok)
+		return rc;
+	*ok = 0;
+	err_clear(&e);
+	if (args->n_params > 1 && routes_parse_index(args->param[1], index, &e) < 0)
+		return router_error(resp, 400, "InvalidIndex", "'%.16s%s' is not a valid index: %s",
+		                    args->param[1], strlen(args->param[1]) > 16 ? "..." : "",
+		                    e.message);
+	addr = router_query(req, "address");
+	if (addr && strcmp(addr, "private") == 0)
+		*address = ROUTES_ADDRESS_PRIVATE;
+	else if (addr && strcmp(addr, "public") != 0)
+		return router_error(resp, 400, "InvalidParameter",
+		                    "address is 'public' or 'private', not '%.32s'", addr);
+	*ok = 1;
+	return 0;
+}
+
 /* The filter value for name: EC2 filter wildcards escaped with a backslash. */
 static char *filter_value(const char *name)
 {
@@ -438,27 +472,17 @@ int routes_ip(struct router_context *ctx, const struct router_request *req,
               const struct route_args *args, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
-	enum routes_address address = ROUTES_ADDRESS_PUBLIC;
+	enum routes_address address;
 	struct ec2_instance_list list = {NULL, 0};
-	const char *name = args->param[0], *addr;
+	const char *name = args->param[0];
 	struct err e;
 	long index = 0;
 	int rc, ok;
 
-	rc = check_name(target, name, resp, &ok);
+	rc = instance_args(req, args, &index, &address, resp, &ok);
 	if (!ok)
 		return rc;
 	err_clear(&e);
-	if (args->n_params > 1 && routes_parse_index(args->param[1], &index, &e) < 0)
-		return router_error(resp, 400, "InvalidIndex", "'%.16s%s' is not a valid index: %s",
-		                    args->param[1], strlen(args->param[1]) > 16 ? "..." : "",
-		                    e.message);
-	addr = router_query(req, "address");
-	if (addr && strcmp(addr, "private") == 0)
-		address = ROUTES_ADDRESS_PRIVATE;
-	else if (addr && strcmp(addr, "public") != 0)
-		return router_error(resp, 400, "InvalidParameter",
-		                    "address is 'public' or 'private', not '%.32s'", addr);
 	rc = fetch(ctx, target, name, &list, &e);
 	if (rc < 0) {
 		ec2_instance_list_free(&list);
@@ -474,29 +498,19 @@ int routes_pick_instance(struct router_context *ctx, const struct router_request
                          const struct ec2_instance **out, long *index, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
-	enum routes_address address = ROUTES_ADDRESS_PUBLIC;
+	enum routes_address address;
 	const struct ec2_instance **sel = NULL;
-	const char *name = args->param[0], *addr;
+	const char *name = args->param[0];
 	long n_running, n = 0, i;
 	struct err e;
 	int rc, ok;
 
 	*out = NULL;
 	*index = 1;
-	rc = check_name(target, name, resp, &ok);
+	rc = instance_args(req, args, index, &address, resp, &ok);
 	if (!ok)
 		return rc;
 	err_clear(&e);
-	if (args->n_params > 1 && routes_parse_index(args->param[1], index, &e) < 0)
-		return router_error(resp, 400, "InvalidIndex", "'%.16s%s' is not a valid index: %s",
-		                    args->param[1], strlen(args->param[1]) > 16 ? "..." : "",
-		                    e.message);
-	addr = router_query(req, "address");
-	if (addr && strcmp(addr, "private") == 0)
-		address = ROUTES_ADDRESS_PRIVATE;
-	else if (addr && strcmp(addr, "public") != 0)
-		return router_error(resp, 400, "InvalidParameter",
-		                    "address is 'public' or 'private', not '%.32s'", addr);
 	rc = fetch(ctx, target, name, list, &e);
 	if (rc < 0)
 		return router_error_from(resp, &e);
