@@ -150,21 +150,30 @@ static int add_pair(struct router_pair **list, size_t *n, const char *name, cons
 	return 0;
 }
 
+/* Adds the pair name = v, v a string of the map map_name; a null v is skipped. */
+static int add_json_pair(struct router_pair **list, size_t *n, const char *name, json_t *v,
+                         const char *map_name, struct err *e)
+{
+	const char *value;
+
+	if (json_is_null(v))
+		return 0;
+	if (!(value = pair_value(v, map_name, e)))
+		return ERR_INVALID;
+	return add_pair(list, n, name, value, e);
+}
+
 /* Adds {name: "v"} pairs; null values are skipped. */
 static int add_single_map(json_t *map, const char *map_name, struct router_pair **list, size_t *n,
                           struct err *e)
 {
-	const char *key, *value;
+	const char *key;
 	json_t *v;
 	int rc;
 
 	json_object_foreach(map, key, v)
 	{
-		if (json_is_null(v))
-			continue;
-		if (!(value = pair_value(v, map_name, e)))
-			return ERR_INVALID;
-		if ((rc = add_pair(list, n, key, value, e)) < 0)
+		if ((rc = add_json_pair(list, n, key, v, map_name, e)) < 0)
 			return rc;
 	}
 	return 0;
@@ -174,7 +183,7 @@ static int add_single_map(json_t *map, const char *map_name, struct router_pair 
 static int add_multi_map(json_t *map, const char *map_name, struct router_pair **list, size_t *n,
                          struct err *e)
 {
-	const char *key, *value;
+	const char *key;
 	json_t *arr, *v;
 	size_t i;
 	int rc;
@@ -187,11 +196,7 @@ static int add_multi_map(json_t *map, const char *map_name, struct router_pair *
 			return err_set(e, ERR_INVALID, "a value of \"%s\" is not a list", map_name);
 		json_array_foreach(arr, i, v)
 		{
-			if (json_is_null(v))
-				continue;
-			if (!(value = pair_value(v, map_name, e)))
-				return ERR_INVALID;
-			if ((rc = add_pair(list, n, key, value, e)) < 0)
+			if ((rc = add_json_pair(list, n, key, v, map_name, e)) < 0)
 				return rc;
 		}
 	}
