@@ -105,10 +105,12 @@ int dispatch_event(struct router_context *ctx, const struct event *ev, struct di
 		if (is_logsearch_job(ev)) {
 			o->workflow = "logsearch";
 			rc = logsearch_job_event(ctx, ev->json, e);
-			return rc ? fail(o, "Function.LogSearchFailed", rc) : summary(o, NULL, 0, e);
+			return rc ? fail(o, "Function.LogSearchFailed", rc)
+			          : summary(o, NULL, 0, e);
 		}
 		return fail(o, "Function.UnsupportedEvent",
-		            err_set(e, ERR_INVALID, "no workflow for EventBridge events of source '%s'",
+		            err_set(e, ERR_INVALID,
+		                    "no workflow for EventBridge events of source '%s'",
 		                    ev->source ? ev->source : "(none)"));
 	default:
 		return fail(o, "Function.UnsupportedEvent",

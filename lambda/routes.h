@@ -141,6 +141,11 @@ int routes_slack_logsearch(struct router_context *ctx, const struct router_reque
 int routes_lambda_storage(struct router_context *ctx, const struct router_request *req,
                           const struct route_args *args, struct router_response *resp);
 
+/* The target's JSON key ("environment", "group") and its name in messages
+ * ("Elastic Beanstalk environment", "Auto Scaling group"). */
+const char *routes_target_key(enum routes_target t);
+const char *routes_target_noun(enum routes_target t);
+
 /* 0 when name is a valid environment / group name, else ERR_INVALID. */
 int routes_check_eb_name(const char *name, struct err *e);
 int routes_check_asg_name(const char *name, struct err *e);

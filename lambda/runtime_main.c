@@ -272,25 +272,6 @@ out:
 	router_response_free(&resp);
 }
 
-static const char *kind_name(enum event_kind kind)
-{
-	switch (kind) {
-	case EVENT_HTTP:
-		return "http";
-	case EVENT_SCHEDULED:
-		return "scheduled";
-	case EVENT_CODEPIPELINE:
-		return "codepipeline";
-	case EVENT_EVENTBRIDGE:
-		return "eventbridge";
-	case EVENT_LOGS:
-		return "logs";
-	case EVENT_CODEPIPELINE_JOB:
-		return "codepipeline-job";
-	}
-	return "unknown";
-}
-
 /* Schedules, notifications and the log search job: lambda/dispatch.c's table. */
 static void handle_workflow(struct runtime *rt, const struct invocation *inv,
                             const struct event *ev, struct outcome *out, struct fatal *f)
@@ -305,8 +286,8 @@ static void handle_workflow(struct runtime *rt, const struct invocation *inv,
 		report_response(rt, inv, &o.answer, out, f);
 	} else {
 		/* the whole message (a backup's report) on stderr; /error gets its start */
-		fprintf(stderr, PROG ": %s failed: %s\n", o.workflow ? o.workflow : kind_name(ev->kind),
-		        e.message);
+		fprintf(stderr, PROG ": %s failed: %s\n",
+		        o.workflow ? o.workflow : event_kind_name(ev->kind), e.message);
 		report_error(rt, inv, o.error_type, e.message, out, f);
 	}
 	if (o.workflow)
@@ -329,7 +310,7 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
 		             e.message, out, f);
 		goto out;
 	}
-	out->route = kind_name(ev.kind);
+	out->route = event_kind_name(ev.kind);
 	switch (ev.kind) {
 	case EVENT_HTTP:
 		handle_http(rt, inv, &ev, out, f);

@@ -26,9 +26,10 @@
  * asking; when the service is unavailable (network, timeout, 429, 5xx) an
  * entry up to CACHE_STALE_MAX old is used with a warning. An entry file is
  * "ebssh-hostkeys 1\n<unix time>\n" then the answer's lines, and is
- * checked as an answer is when read. Entries are opened with the same
- * care as cache.c's (O_NOFOLLOW, regular, ours, not writable by others,
- * small) and written to a temporary file renamed over the entry.
+ * checked as an answer is when read. Entries are read and written by
+ * cache_get_text and cache_put_text, with the care of every cache entry
+ * (O_NOFOLLOW, regular, ours, not writable by others, small; written to a
+ * temporary file renamed over the entry).
  */
 #ifndef EBSSH_PROXY_KNOWN_HOSTS_H
 #define EBSSH_PROXY_KNOWN_HOSTS_H

@@ -790,7 +790,7 @@ int routes_backup_run(struct router_context *ctx, const struct routes_backup_opt
 	const struct ec2_instance **sel = NULL;
 	struct ec2_filter filters[2];
 	const char *key_value[1];
-	char *key_literal = NULL, *text = NULL;
+	char *key_literal = NULL;
 	struct run r;
 	struct tm tm;
 	struct err e;
@@ -859,20 +859,13 @@ int routes_backup_run(struct router_context *ctx, const struct routes_backup_opt
 		rc = ERR_NOMEM;
 		goto out;
 	}
-	text = json_dumps(root, JSON_COMPACT);
-	free(resp->content_type);
-	resp->content_type = strdup("application/json");
-	buf_reset(&resp->body);
-	if (!text || !resp->content_type || buf_append_str(&resp->body, text) < 0 ||
-	    buf_append_str(&resp->body, "\n") < 0) {
-		rc = ERR_NOMEM;
+	rc = router_answer_json(resp, failed ? 502 : 200, root);
+	root = NULL; /* taken over */
+	if (rc)
 		goto out;
-	}
-	resp->status = failed ? 502 : 200;
 	if (failed)
 		err_set(&resp->error, ERR_AWS, "AMI backup: %d instance(s) failed", failed);
 out:
-	free(text);
 	json_decref(root);
 	free(sel);
 	free(key_literal);

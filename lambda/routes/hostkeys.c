@@ -8,26 +8,6 @@
 
 #include "../../aws/ec2_console.h"
 
-#define TEXT_PLAIN       "text/plain; charset=utf-8"
-#define APPLICATION_JSON "application/json"
-
-static const char *target_key(enum routes_target t)
-{
-	return t == ROUTES_ASG ? "group" : "environment";
-}
-
-static const char *target_noun(enum routes_target t)
-{
-	return t == ROUTES_ASG ? "Auto Scaling group" : "Elastic Beanstalk environment";
-}
-
-static int set_content_type(struct router_response *resp, const char *type)
-{
-	free(resp->content_type);
-	resp->content_type = strdup(type);
-	return resp->content_type ? 0 : ERR_NOMEM;
-}
-
 static int text_answer(const struct hostkey_list *keys, struct router_response *resp)
 {
 	size_t i;
@@ -37,11 +17,8 @@ static int text_answer(const struct hostkey_list *keys, struct router_response *
 	for (i = 0; i < keys->n && rc == 0; i++)
 		rc = buf_appendf(&resp->body, "%s %s\n", keys->items[i].type, keys->items[i].key);
 	if (rc == 0)
-		rc = set_content_type(resp, TEXT_PLAIN);
-	if (rc < 0)
-		return ERR_NOMEM;
-	resp->status = 200;
-	return 0;
+		rc = router_answer(resp, 200, ROUTER_TEXT_PLAIN);
+	return rc < 0 ? ERR_NOMEM : 0;
 }
 
 static int json_answer(enum routes_target target, const char *name, long index,
@@ -49,11 +26,9 @@ static int json_answer(enum routes_target target, const char *name, long index,
                        const struct hostkey_list *keys, struct router_response *resp)
 {
 	json_t *root, *arr;
-	char *text = NULL;
 	size_t i;
-	int rc = ERR_NOMEM;
 
-	root = json_pack("{s:s, s:I, s:s, s:s?, s:[]}", target_key(target), name, "index",
+	root = json_pack("{s:s, s:I, s:s, s:s?, s:[]}", routes_target_key(target), name, "index",
 	                 (json_int_t)index, "instance_id", instance_id, "console_timestamp",
 	                 console_timestamp, "keys");
 	arr = root ? json_object_get(root, "keys") : NULL;
@@ -61,19 +36,11 @@ static int json_answer(enum routes_target target, const char *name, long index,
 		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "type", keys->items[i].type,
 		                                         "key", keys->items[i].key)) < 0)
 			arr = NULL;
-	if (arr)
-		text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (!text)
+	if (!arr) {
+		json_decref(root);
 		return ERR_NOMEM;
-	buf_reset(&resp->body);
-	if (buf_append_str(&resp->body, text) == 0 && buf_append_str(&resp->body, "\n") == 0 &&
-	    set_content_type(resp, APPLICATION_JSON) == 0) {
-		resp->status = 200;
-		rc = 0;
 	}
-	free(text);
-	return rc;
+	return router_answer_json(resp, 200, root);
 }
 
 int routes_hostkeys_answer(enum routes_target target, const char *name, long index,
@@ -86,12 +53,12 @@ int routes_hostkeys_answer(enum routes_target target, const char *name, long ind
 		    "the console of instance %s (#%ld of %s '%s') shows no SSH host "
 		    "keys yet: it has not finished booting, or its AMI does not "
 		    "print them (no cloud-init)",
-		    instance_id, index, target_noun(target), name);
+		    instance_id, index, routes_target_noun(target), name);
 	if (keys->n == 0)
 		return router_error(resp, 404, "NoHostKeys",
 		                    "the console of instance %s (#%ld of %s '%s') has an SSH host "
 		                    "key block but no well-formed key in it",
-		                    instance_id, index, target_noun(target), name);
+		                    instance_id, index, routes_target_noun(target), name);
 	if (json)
 		return json_answer(target, name, index, instance_id, console_timestamp, keys, resp);
 	return text_answer(keys, resp);

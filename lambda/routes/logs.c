@@ -71,11 +71,8 @@ int routes_logs(struct router_context *ctx, const struct router_request *req,
 	logs_event_list_free(&list);
 	if (rc)
 		return rc;
-	resp->status = 200;
-	resp->content_type = strdup(json ? "application/json" : "text/plain; charset=utf-8");
-	if (!resp->content_type)
-		return ERR_NOMEM;
-	if (truncated)
+	rc = router_answer(resp, 200, json ? ROUTER_JSON : ROUTER_TEXT_PLAIN);
+	if (rc == 0 && truncated)
 		rc = router_pair_add(&resp->headers, &resp->n_headers, "X-Ebssh-Truncated", "true");
 	return rc;
 }

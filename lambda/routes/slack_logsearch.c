@@ -22,15 +22,10 @@ static int ephemeral(struct router_response *resp, const char *text)
 	int rc = ERR_NOMEM;
 
 	json_decref(msg);
-	if (!body)
-		return ERR_NOMEM;
-	resp->content_type = strdup("application/json");
-	if (resp->content_type)
+	if (body)
 		rc = buf_append_str(&resp->body, body);
 	free(body);
-	if (rc == 0)
-		resp->status = 200;
-	return rc;
+	return rc ? ERR_NOMEM : router_answer(resp, 200, ROUTER_JSON);
 }
 
 /* On Lambda: the job as an asynchronous invocation of this very function. */

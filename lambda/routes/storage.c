@@ -44,7 +44,5 @@ int routes_lambda_storage(struct router_context *ctx, const struct router_reques
 	storage_report_free(&report);
 	if (rc)
 		return rc;
-	resp->status = 200;
-	resp->content_type = strdup(text ? "text/plain; charset=utf-8" : "application/json");
-	return resp->content_type ? 0 : ERR_NOMEM;
+	return router_answer(resp, 200, text ? ROUTER_TEXT_PLAIN : ROUTER_JSON);
 }

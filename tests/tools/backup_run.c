@@ -92,8 +92,10 @@ int main(int argc, char **argv)
 		mode = 1;
 		req.method = strdup(argv[2]);
 		req.path = strdup(argv[3]);
-		if (!req.method || !req.path || (argc >= 5 && add_query(&req, argv[4])))
-			return 1;
+		if (!req.method || !req.path || (argc >= 5 && add_query(&req, argv[4]))) {
+			rc = 1;
+			goto out;
+		}
 	} else if (argc == 4 && strcmp(argv[1], "--scheduled") == 0) {
 		mode = 2;
 	} else {
@@ -116,7 +118,8 @@ int main(int argc, char **argv)
 	}
 	if (http_global_init(&e)) {
 		fprintf(stderr, "backup_run: %s\n", e.message);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (mode == 1) {
 		rc = router_handle(&ctx, &req, &resp);

@@ -87,43 +87,51 @@ static int run_route(int argc, char **argv)
 	struct router_request req;
 	struct router_response resp;
 	json_t *out, *headers;
-	int i, async = 0, rc;
+	int i, async = 0, rc = 0;
 	size_t k;
 
-	router_request_init(&req);
-	router_response_init(&resp);
 	if (argc < 4)
 		return usage();
+	router_request_init(&req);
+	router_response_init(&resp);
 	req.method = strdup(argv[2]);
 	req.path = strdup(argv[3]);
 	req.request_id = strdup("ops-driver-request");
-	for (i = 4; i < argc; i++) {
+	for (i = 4; i < argc && rc == 0; i++) {
 		if (strcmp(argv[i], "--async") == 0) {
 			async = 1;
 		} else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc) {
 			char *colon = strchr(argv[++i], ':');
-			if (!colon)
-				return usage();
+			if (!colon) {
+				rc = usage();
+				break;
+			}
 			*colon = '\0';
 			router_pair_add(&req.headers, &req.n_headers, argv[i],
 			                colon[1] == ' ' ? colon + 2 : colon + 1);
 		} else if (strcmp(argv[i], "-q") == 0 && i + 1 < argc) {
 			char *eq = strchr(argv[++i], '=');
-			if (!eq)
-				return usage();
+			if (!eq) {
+				rc = usage();
+				break;
+			}
 			*eq = '\0';
 			router_pair_add(&req.query, &req.n_query, argv[i], eq + 1);
 		} else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+			free(req.body);
 			req.body = strdup(argv[++i]);
-			req.body_len = strlen(req.body);
+			req.body_len = req.body ? strlen(req.body) : 0;
 		} else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
+			free(req.body);
 			req.body = read_all(argv[++i], &req.body_len);
 			if (!req.body)
-				return usage();
+				rc = usage();
 		} else {
-			return usage();
+			rc = usage();
 		}
 	}
+	if (rc)
+		goto out;
 	ctx.aws_get = lazy_aws;
 	if (async)
 		ctx.run_async = async_run;
@@ -144,29 +152,12 @@ static int run_route(int argc, char **argv)
 	json_decref(out);
 	if (async && async_drain(60000) != 0)
 		fputs("ops_driver: jobs still running after 60 s\n", stderr);
+	rc = rc == 0 ? 0 : 1;
+out:
 	router_response_free(&resp);
 	router_request_free(&req);
 	aws_client_free(ctx.aws);
-	return rc == 0 ? 0 : 1;
-}
-
-static const char *kind_name(enum event_kind k)
-{
-	switch (k) {
-	case EVENT_HTTP:
-		return "http";
-	case EVENT_SCHEDULED:
-		return "scheduled";
-	case EVENT_CODEPIPELINE:
-		return "codepipeline";
-	case EVENT_EVENTBRIDGE:
-		return "eventbridge";
-	case EVENT_LOGS:
-		return "logs";
-	case EVENT_CODEPIPELINE_JOB:
-		return "codepipeline-job";
-	}
-	return "unknown";
+	return rc;
 }
 
 /* The "posted" count of a workflow's answer, 0 when it has none. */
@@ -207,9 +198,9 @@ static int run_event(const char *path)
 		handled = 0;
 	}
 	dispatch_outcome_free(&o);
-	out =
-	    json_pack("{s:s, s:b, s:i, s:o}", "kind", rc == 0 || ev.kind ? kind_name(ev.kind) : "",
-	              "handled", handled, "rc", rc, "error", error_json(&e));
+	out = json_pack("{s:s, s:b, s:i, s:o}", "kind",
+	                rc == 0 || ev.kind ? event_kind_name(ev.kind) : "", "handled", handled,
+	                "rc", rc, "error", error_json(&e));
 	if (out) {
 		json_dumpf(out, stdout, JSON_COMPACT);
 		putchar('\n');
