@@ -400,6 +400,25 @@ static int init_failed(struct runtime *rt, const char *message)
 	return 1;
 }
 
+/*
+ * NOTIFY_TZ needs zone files. When the system has none (an empty root, or a
+ * runtime image without tzdata), use the ones the zip carries beside
+ * bootstrap ($LAMBDA_TASK_ROOT/zoneinfo, see scripts/package.sh). Before any
+ * thread starts, so setenv is safe.
+ */
+static void use_bundled_zoneinfo(void)
+{
+	const char *root = getenv("LAMBDA_TASK_ROOT");
+	char dir[512], probe[600];
+
+	if (getenv("TZDIR") || access("/usr/share/zoneinfo/UTC", R_OK) == 0 || !root || !*root)
+		return;
+	snprintf(dir, sizeof(dir), "%s/zoneinfo", root);
+	snprintf(probe, sizeof(probe), "%s/UTC", dir);
+	if (access(probe, R_OK) == 0)
+		setenv("TZDIR", dir, 1);
+}
+
 int main(void)
 {
 	struct runtime rt;
@@ -409,6 +428,7 @@ int main(void)
 
 	memset(&rt, 0, sizeof(rt));
 	rt.ctx.aws_get = runtime_aws;
+	use_bundled_zoneinfo();
 	err_clear(&e);
 	if (!host || !*host) {
 		fputs(PROG ": AWS_LAMBDA_RUNTIME_API is not set (run me as a Lambda runtime)\n",
