@@ -11,7 +11,7 @@ PACKAGES="
   libexpat1-dev libmicrohttpd-dev
   openssh-server openssh-client rsync socat curl
   python3 python3-botocore python3-boto3 python3-yaml
-  zip unzip patchelf valgrind wrk tzdata
+  zip unzip patchelf valgrind wrk hyperfine tzdata
 "
 
 missing=""

@@ -78,6 +78,9 @@ class DoubleServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits
+    # for the client's delayed ACK (40 ms) about every other request.
+    disable_nagle_algorithm = True
     server_version = "AmazonEC2"
 
     def setup(self):
