@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "../util/buf.h"
+#include "../util/timefmt.h"
 #include "endpoint.h"
 #include "http.h"
 #include "profile.h"
@@ -96,80 +97,13 @@ static void printable(char *dst, size_t size, const char *s)
 
 /* ---- pure parsers ----------------------------------------------------- */
 
-static int digits(const char **s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		char c = (*s)[i];
-
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (c - '0');
-	}
-	*s += n;
-	*out = v;
-	return 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return days[m - 1];
-}
-
 int credentials_parse_time(const char *s, time_t *out)
 {
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	struct tm tm;
-	time_t t;
+	int64_t ms;
 
-	if (!s || digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
-	    digits(&s, 2, &d))
+	if (timefmt_parse_iso8601(s, TIMEFMT_RFC3339, &ms, NULL) != 0)
 		return ERR_PARSE;
-	if (*s != 'T' && *s != 't' && *s != ' ')
-		return ERR_PARSE;
-	s++;
-	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' ||
-	    digits(&s, 2, &sec))
-		return ERR_PARSE;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return ERR_PARSE;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if (digits(&s, 2, &oh))
-			return ERR_PARSE;
-		if (*s == ':')
-			s++;
-		if (digits(&s, 2, &om) || oh > 23 || om > 59)
-			return ERR_PARSE;
-	} else {
-		return ERR_PARSE; /* a time without a zone is ambiguous */
-	}
-	if (*s || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 60)
-		return ERR_PARSE;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
-		return ERR_PARSE;
-	*out = t - (time_t)sign * (oh * 3600 + om * 60);
+	*out = (time_t)(ms >= 0 ? ms / 1000 : -((999 - ms) / 1000)); /* whole seconds, floored */
 	return 0;
 }
 

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../util/buf.h"
+#include "../util/timefmt.h"
 #include "client.h"
 #include "uri.h"
 
@@ -164,62 +164,11 @@ static int list_move(struct ec2_instance_list *dst, struct ec2_instance_list *sr
 	return 0;
 }
 
-/*
- * "2012-10-16T20:00:13.000Z" (the fraction optional, any number of digits)
- * as ms since the epoch; 0 when malformed or before 1970.
- */
-static int read_digits(const char *s, int n, int *out)
+int64_t ec2_time_ms(const char *s)
 {
-	int v = 0, i;
+	int64_t ms;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int64_t parse_launch_time(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, ms = 0, scale = 100, leap;
-	struct tm tm;
-	time_t t;
-	const char *p;
-
-	if (strlen(s) < 20 || read_digits(s, 4, &y) || s[4] != '-' || read_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || read_digits(s + 8, 2, &d) || s[10] != 'T' ||
-	    read_digits(s + 11, 2, &h) || s[13] != ':' || read_digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || read_digits(s + 17, 2, &sec))
-		return 0;
-	p = s + 19;
-	if (*p == '.') {
-		if (p[1] < '0' || p[1] > '9')
-			return 0;
-		for (p++; *p >= '0' && *p <= '9'; p++) {
-			ms += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (strcmp(p, "Z") != 0)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
-	    h > 23 || mi > 59 || sec > 60)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	return (int64_t)t * 1000 + ms;
+	return timefmt_parse_iso8601(s, 0, &ms, NULL) == 0 && ms > 0 ? ms : 0;
 }
 
 static void fail(struct parse *ps, int code, const char *fmt, ...)
@@ -441,7 +390,7 @@ static void end_instance(struct parse *ps)
 		return;
 	}
 	if (in->launch_time)
-		in->launch_time_ms = parse_launch_time(in->launch_time);
+		in->launch_time_ms = ec2_time_ms(in->launch_time);
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name)

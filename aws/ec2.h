@@ -21,16 +21,16 @@ struct ec2_tag {
 };
 
 struct ec2_instance {
-	char *instance_id;        /* owned; never NULL in a parsed list */
-	char *state;              /* "running", "stopped", ...; owned, NULL when absent */
-	char *public_ip;          /* the instance's own ipAddress; NULL when none */
-	char *private_ip;         /* the instance's own privateIpAddress; NULL when none */
-	char *launch_time;        /* as EC2 wrote it, "2012-10-16T20:00:13.000Z"; NULL when absent */
-	int64_t launch_time_ms;   /* the same in ms since the epoch; 0 when absent or malformed */
-	char *availability_zone;  /* placement/availabilityZone; NULL when absent */
-	char *instance_type;      /* NULL when absent */
-	char *image_id;           /* NULL when absent */
-	struct ec2_tag *tags;     /* the instance's own tagSet, in document order */
+	char *instance_id;       /* owned; never NULL in a parsed list */
+	char *state;             /* "running", "stopped", ...; owned, NULL when absent */
+	char *public_ip;         /* the instance's own ipAddress; NULL when none */
+	char *private_ip;        /* the instance's own privateIpAddress; NULL when none */
+	char *launch_time;       /* as EC2 wrote it, "2012-10-16T20:00:13.000Z"; NULL when absent */
+	int64_t launch_time_ms;  /* the same in ms since the epoch; 0 when absent or malformed */
+	char *availability_zone; /* placement/availabilityZone; NULL when absent */
+	char *instance_type;     /* NULL when absent */
+	char *image_id;          /* NULL when absent */
+	struct ec2_tag *tags;    /* the instance's own tagSet, in document order */
 	size_t n_tags;
 };
 
@@ -40,13 +40,17 @@ struct ec2_instance_list {
 };
 
 struct ec2_filter {
-	const char *name;            /* "tag:elasticbeanstalk:environment-name" */
+	const char *name; /* "tag:elasticbeanstalk:environment-name" */
 	const char *const *values;
 	size_t n_values;
 };
 
 /* Frees every instance and empties the list. */
 void ec2_instance_list_free(struct ec2_instance_list *list);
+
+/* EC2's timestamp ("2012-10-16T20:00:13.000Z", the fraction optional) as ms
+ * since the epoch; 0 when s is NULL, malformed or before 1970. */
+int64_t ec2_time_ms(const char *s);
 
 /* The value of the instance's own tag key, or NULL; borrowed. */
 const char *ec2_instance_tag(const struct ec2_instance *inst, const char *key);
@@ -58,14 +62,14 @@ const char *ec2_instance_tag(const struct ec2_instance *inst, const char *key);
  * or an answer that is not a DescribeInstancesResponse.
  */
 int ec2_parse_describe_instances(const char *xml, size_t len, struct ec2_instance_list *out,
-				 char **next_token, struct err *e);
+                                 char **next_token, struct err *e);
 
 /*
  * DescribeInstances with the given filters, following nextToken to the end.
  * *out receives every instance of every page (caller frees). Errors as
  * aws_client_call gives them.
  */
-int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *filters,
-			   size_t n_filters, struct ec2_instance_list *out, struct err *e);
+int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *filters, size_t n_filters,
+                           struct ec2_instance_list *out, struct err *e);
 
 #endif

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../util/buf.h"
 #include "client.h"
@@ -264,62 +263,6 @@ static void *grow(void **arr, size_t *n, size_t *cap, size_t sz, size_t first)
 	p = (char *)*arr + (*n)++ * sz;
 	memset(p, 0, sz);
 	return p;
-}
-
-static int read_digits(const char *s, int n, int *out)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* "2024-05-01T09:30:00.000Z" (fraction optional) as ms since the epoch; 0
- * when malformed or before 1970. */
-static int64_t parse_time(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, ms = 0, scale = 100, leap;
-	struct tm tm;
-	time_t t;
-	const char *p;
-
-	if (strlen(s) < 20 || read_digits(s, 4, &y) || s[4] != '-' || read_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || read_digits(s + 8, 2, &d) || s[10] != 'T' ||
-	    read_digits(s + 11, 2, &h) || s[13] != ':' || read_digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || read_digits(s + 17, 2, &sec))
-		return 0;
-	p = s + 19;
-	if (*p == '.') {
-		if (p[1] < '0' || p[1] > '9')
-			return 0;
-		for (p++; *p >= '0' && *p <= '9'; p++) {
-			ms += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (strcmp(p, "Z") != 0)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
-	    h > 23 || mi > 59 || sec > 60)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	return (int64_t)t * 1000 + ms;
 }
 
 /* A decimal of at most 18 digits, or -1. */
@@ -662,13 +605,13 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 		if (!im->image_id || !*im->image_id)
 			fail(ps, ERR_PARSE, "an image without an imageId");
 		else if (im->creation_date)
-			im->creation_ms = parse_time(im->creation_date);
+			im->creation_ms = ec2_time_ms(im->creation_date);
 	} else if (kind == N_SNAP) {
 		sn = cur_snap(ps);
 		if (!sn->snapshot_id || !*sn->snapshot_id)
 			fail(ps, ERR_PARSE, "a snapshot without a snapshotId");
 		else if (sn->start_time)
-			sn->start_ms = parse_time(sn->start_time);
+			sn->start_ms = ec2_time_ms(sn->start_time);
 	}
 	ps->depth--;
 }
