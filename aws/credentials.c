@@ -24,7 +24,7 @@ static const char *const source_names[] = {"none", "environment", "profile", "co
 #define IMDS_ENDPOINT      "http://169.254.169.254"
 #define IMDS_ENDPOINT_IPV6 "http://[fd00:ec2::254]"
 #define IMDS_ROLES_PATH    "/latest/meta-data/iam/security-credentials/"
-#define MAX_ANSWER         (64u * 1024u)
+#define MAX_ANSWER         ((size_t)64 << 10)
 
 struct credentials_provider {
 	struct http_client *http; /* borrowed; NULL: no network sources */
@@ -90,8 +90,12 @@ static void printable(char *dst, size_t size, const char *s)
 {
 	size_t i = 0;
 
-	for (; s && *s && i + 1 < size; s++)
-		dst[i++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	for (; s && *s && i + 1 < size; s++) {
+		dst[i] = *s;
+		if (!(*s >= 0x20 && *s < 0x7f))
+			dst[i] = '?';
+		i++;
+	}
 	dst[i] = '\0';
 }
 
@@ -524,7 +528,7 @@ static int from_container(struct credentials_provider *p, struct aws_credentials
 		return err_set(e, ERR_NOT_FOUND, "container: not configured");
 	if (!p->http)
 		return err_set(e, ERR_NOT_FOUND, "container: no HTTP client");
-	buf_init(&url, 16 * 1024);
+	buf_init(&url, (size_t)16 << 10);
 	http_response_init(&resp);
 	if (rel)
 		rc = buf_appendf(&url, "%s%s%s", base ? base : CONTAINER_BASE,
@@ -647,6 +651,7 @@ static int from_imds(struct credentials_provider *p, struct aws_credentials *out
 	const char *attempts = env("AWS_METADATA_SERVICE_NUM_ATTEMPTS");
 	struct imds m = {.p = p, .timeout_ms = 1000, .attempts = 1};
 	char *endpoint = NULL, *token = NULL, *role = NULL, *path = NULL;
+	size_t path_size;
 	int rc;
 
 	if (disabled && strcasecmp(disabled, "true") == 0)
@@ -718,13 +723,13 @@ static int from_imds(struct credentials_provider *p, struct aws_credentials *out
 		             *role ? "bad" : "empty");
 		goto out;
 	}
-	path = malloc(strlen(IMDS_ROLES_PATH) + strlen(role) + 1);
+	path_size = strlen(IMDS_ROLES_PATH) + strlen(role) + 1;
+	path = malloc(path_size);
 	if (!path) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	strcpy(path, IMDS_ROLES_PATH);
-	strcat(path, role);
+	snprintf(path, path_size, "%s%s", IMDS_ROLES_PATH, role);
 	rc = imds_call(&m, "GET", path, "role credentials", e);
 	if (rc == 0) {
 		rc = credentials_parse_json(m.resp.body.data, m.resp.body.len, 1, out, e);

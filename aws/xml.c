@@ -75,8 +75,11 @@ static void fail_root(struct xml *x, const char *name)
 	char shown[48];
 	size_t i;
 
-	for (i = 0; i < sizeof(shown) - 1 && name[i]; i++)
-		shown[i] = is_name_char(name[i]) ? name[i] : '?';
+	for (i = 0; i < sizeof(shown) - 1 && name[i]; i++) {
+		shown[i] = name[i];
+		if (!is_name_char(name[i]))
+			shown[i] = '?';
+	}
 	shown[i] = '\0';
 	xml_fail(x, ERR_PARSE, "a <%s> where a %s was expected", shown, x->r->root);
 }
