@@ -539,18 +539,42 @@ static int check_filters(const char *what, const struct ec2_filter *f, size_t n,
 	return 0;
 }
 
-static int images_build(struct buf *form, const void *qv, const char *token)
+/* A DescribeImages or DescribeSnapshots query: both take owners, ids and
+ * filters, and MaxResults only without ids. */
+struct describe {
+	const char *action;   /* "DescribeImages" */
+	const char *id_param; /* "ImageId" */
+	const char *const *owners;
+	size_t n_owners;
+	const char *const *ids;
+	size_t n_ids;
+	const struct ec2_filter *filters;
+	size_t n_filters;
+};
+
+static int describe_check(const struct describe *d, struct err *e)
 {
-	const struct ec2_image_query *q = qv;
-	int rc = query_form_start(form, &ec2_api, "DescribeImages");
+	int rc = check_strings(d->action, d->owners, d->n_owners, e);
 
 	if (!rc)
-		rc = query_form_list(form, "Owner", q->owners, q->n_owners);
+		rc = check_strings(d->action, d->ids, d->n_ids, e);
 	if (!rc)
-		rc = query_form_list(form, "ImageId", q->image_ids, q->n_image_ids);
+		rc = check_filters(d->action, d->filters, d->n_filters, e);
+	return rc;
+}
+
+static int describe_build(struct buf *form, const void *dv, const char *token)
+{
+	const struct describe *d = dv;
+	int rc = query_form_start(form, &ec2_api, d->action);
+
 	if (!rc)
-		rc = ec2_form_filters(form, q->filters, q->n_filters);
-	if (!rc && !q->n_image_ids)
+		rc = query_form_list(form, "Owner", d->owners, d->n_owners);
+	if (!rc)
+		rc = query_form_list(form, d->id_param, d->ids, d->n_ids);
+	if (!rc)
+		rc = ec2_form_filters(form, d->filters, d->n_filters);
+	if (!rc && !d->n_ids)
 		rc = uri_form_add(form, "MaxResults", EC2_MAX_RESULTS);
 	if (!rc && token)
 		rc = uri_form_add(form, "NextToken", token);
@@ -566,39 +590,27 @@ int ec2_describe_images(struct aws_client *c, const struct ec2_image_query *q,
                         struct ec2_image_list *out, struct err *e)
 {
 	struct ec2_image_list all = {NULL, 0};
+	struct describe d;
 	int rc;
 
 	if (!q || !out)
 		return err_set(e, ERR_INVALID, "DescribeImages: no query or no list");
-	rc = check_strings("DescribeImages", q->owners, q->n_owners, e);
+	d = (struct describe){
+	    .action = "DescribeImages",
+	    .id_param = "ImageId",
+	    .owners = q->owners,
+	    .n_owners = q->n_owners,
+	    .ids = q->image_ids,
+	    .n_ids = q->n_image_ids,
+	    .filters = q->filters,
+	    .n_filters = q->n_filters,
+	};
+	rc = describe_check(&d, e);
 	if (!rc)
-		rc = check_strings("DescribeImages", q->image_ids, q->n_image_ids, e);
-	if (!rc)
-		rc = check_filters("DescribeImages", q->filters, q->n_filters, e);
-	if (rc)
-		return rc;
-	rc = ec2_paged(c, "DescribeImages", images_build, q, images_parse, &all, e);
+		rc = ec2_paged(c, d.action, describe_build, &d, images_parse, &all, e);
 	if (!rc && vec_append(&out->items, &out->n, &all.items, &all.n, sizeof(*all.items)))
 		rc = err_set(e, ERR_NOMEM, "DescribeImages: out of memory");
 	ec2_image_list_free(&all);
-	return rc;
-}
-
-static int snaps_build(struct buf *form, const void *qv, const char *token)
-{
-	const struct ec2_snapshot_query *q = qv;
-	int rc = query_form_start(form, &ec2_api, "DescribeSnapshots");
-
-	if (!rc)
-		rc = query_form_list(form, "Owner", q->owners, q->n_owners);
-	if (!rc)
-		rc = query_form_list(form, "SnapshotId", q->snapshot_ids, q->n_snapshot_ids);
-	if (!rc)
-		rc = ec2_form_filters(form, q->filters, q->n_filters);
-	if (!rc && !q->n_snapshot_ids)
-		rc = uri_form_add(form, "MaxResults", EC2_MAX_RESULTS);
-	if (!rc && token)
-		rc = uri_form_add(form, "NextToken", token);
 	return rc;
 }
 
@@ -611,18 +623,24 @@ int ec2_describe_snapshots(struct aws_client *c, const struct ec2_snapshot_query
                            struct ec2_snapshot_list *out, struct err *e)
 {
 	struct ec2_snapshot_list all = {NULL, 0};
+	struct describe d;
 	int rc;
 
 	if (!q || !out)
 		return err_set(e, ERR_INVALID, "DescribeSnapshots: no query or no list");
-	rc = check_strings("DescribeSnapshots", q->owners, q->n_owners, e);
+	d = (struct describe){
+	    .action = "DescribeSnapshots",
+	    .id_param = "SnapshotId",
+	    .owners = q->owners,
+	    .n_owners = q->n_owners,
+	    .ids = q->snapshot_ids,
+	    .n_ids = q->n_snapshot_ids,
+	    .filters = q->filters,
+	    .n_filters = q->n_filters,
+	};
+	rc = describe_check(&d, e);
 	if (!rc)
-		rc = check_strings("DescribeSnapshots", q->snapshot_ids, q->n_snapshot_ids, e);
-	if (!rc)
-		rc = check_filters("DescribeSnapshots", q->filters, q->n_filters, e);
-	if (rc)
-		return rc;
-	rc = ec2_paged(c, "DescribeSnapshots", snaps_build, q, snaps_parse, &all, e);
+		rc = ec2_paged(c, d.action, describe_build, &d, snaps_parse, &all, e);
 	if (!rc && vec_append(&out->items, &out->n, &all.items, &all.n, sizeof(*all.items)))
 		rc = err_set(e, ERR_NOMEM, "DescribeSnapshots: out of memory");
 	ec2_snapshot_list_free(&all);
