@@ -124,17 +124,19 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 {
 	struct xml *x = ud;
 	size_t n = len > 0 ? (size_t)len : 0;
-	int rc;
 
 	if (x->rc || !n || !x->text_at || x->depth != x->text_at)
 		return;
-	if (!x->text_overflow && n > x->text_max - x->text.len)
+	if (n > x->text_max - x->text.len) {
+		if (x->text_overflow) {
+			xml_fail(x, x->text_overflow, "a text field longer than %zu bytes",
+			         x->text_max);
+			return;
+		}
 		n = x->text_max - x->text.len; /* cut */
-	rc = n ? buf_append(&x->text, s, n) : 0;
-	if (rc == ERR_TOO_LARGE)
-		xml_fail(x, x->text_overflow, "a text field longer than %zu bytes", x->text_max);
-	else if (rc)
-		xml_fail(x, rc, "out of memory");
+	}
+	if (n && buf_append(&x->text, s, n) != 0)
+		xml_fail(x, ERR_NOMEM, "out of memory");
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name)

@@ -57,11 +57,10 @@ struct xml_rule {
 int xml_rule_kind(const struct xml_rule *rules, size_t n, int parent, const char *name);
 
 /*
- * From start: the opening element gathers its text, at most max bytes
- * (max > 0). Past max the parse fails with on_overflow (ERR_PARSE,
- * ERR_TOO_LARGE) and "a text field longer than <max> bytes", or, when
- * on_overflow is 0, the text is cut at max bytes (possibly inside a UTF-8
- * character).
+ * From start: the opening element gathers its text, at most max bytes.
+ * Past max the parse fails with on_overflow (ERR_PARSE, ERR_TOO_LARGE) and
+ * "a text field longer than <max> bytes", or, when on_overflow is 0, the
+ * text is cut at max bytes (possibly inside a UTF-8 character).
  */
 void xml_collect(struct xml *x, size_t max, int on_overflow);
 

@@ -287,6 +287,11 @@ TEST_CASE(text_over_the_cap)
 	CHECK(strstr(buf_str(&r.log), "<b 4 2>") != NULL);
 	rec_free(&r);
 	free(doc);
+	/* a cap of 0: any text is too long, or cut to nothing */
+	CHECK_STR(run(&any_root, "<a><tx>x</tx><tx/></a>", 0, ERR_PARSE),
+	          "rc=-8: test doc: a text field longer than 0 bytes");
+	CHECK_STR(run(&any_root, "<a><tx>x</tx><tx/></a>", 0, 0),
+	          "<a 1 1><tx 4 2></5:><tx 4 2></5:></4:>");
 	/* the cap counts decoded bytes over every piece expat hands over */
 	doc = text_doc(40, "&amp;\xc3\xa9");
 	rec_init(&r, 120, ERR_PARSE);
