@@ -25,16 +25,17 @@ static void store(void *p, void *v)
 
 void *vec_push(void *items_ptr, size_t *n, size_t *cap, size_t size)
 {
-	char *items = load(items_ptr);
+	char *items = load(items_ptr), *grown;
 	size_t c;
 
 	if (*n == *cap) {
 		c = *cap ? *cap * 2 : 4;
 		if (c < *cap || c > SIZE_MAX / size)
 			return NULL;
-		items = realloc(items, c * size);
-		if (!items)
-			return NULL;
+		grown = realloc(items, c * size);
+		if (!grown)
+			return NULL; /* items is still the caller's */
+		items = grown;
 		store(items_ptr, items);
 		*cap = c;
 	}
@@ -45,14 +46,15 @@ void *vec_push(void *items_ptr, size_t *n, size_t *cap, size_t size)
 
 int vec_append(void *dst_ptr, size_t *n_dst, void *src_ptr, size_t *n_src, size_t size)
 {
-	char *dst = load(dst_ptr), *src = load(src_ptr);
+	char *dst = load(dst_ptr), *src = load(src_ptr), *grown;
 
 	if (*n_src) {
 		if (*n_src > SIZE_MAX / size - *n_dst)
 			return ERR_NOMEM;
-		dst = realloc(dst, (*n_dst + *n_src) * size);
-		if (!dst)
-			return ERR_NOMEM;
+		grown = realloc(dst, (*n_dst + *n_src) * size);
+		if (!grown)
+			return ERR_NOMEM; /* dst is still the caller's */
+		dst = grown;
 		memcpy(dst + *n_dst * size, src, *n_src * size);
 		store(dst_ptr, dst);
 		*n_dst += *n_src;
