@@ -7,10 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
+#include "query.h"
 #include "uri.h"
 
-#define CLOUDWATCH_VERSION "2010-08-01"
+static const struct query_api cloudwatch_api = {"monitoring", "CLOUDWATCH", "monitoring",
+                                                "2010-08-01", (size_t)1 << 20};
 
 /* Whole numbers below 2^53 in plain digits (byte counts); else the
  * shortest %.Ng text that reads back as v. */
@@ -86,9 +87,7 @@ int cloudwatch_put_metric_data_form(const char *namespace_, const struct cloudwa
 	rc = check_data(namespace_, data, n, e);
 	if (rc)
 		return rc;
-	rc = uri_form_add(out, "Action", "PutMetricData");
-	if (!rc)
-		rc = uri_form_add(out, "Version", CLOUDWATCH_VERSION);
+	rc = query_form_start(out, &cloudwatch_api, "PutMetricData");
 	if (!rc)
 		rc = uri_form_add(out, "Namespace", namespace_);
 	for (i = 0; i < n && !rc; i++) {
@@ -129,7 +128,6 @@ int cloudwatch_put_metric_data_form(const char *namespace_, const struct cloudwa
 int cloudwatch_put_metric_data(struct aws_client *c, const char *namespace_,
                                const struct cloudwatch_datum *data, size_t n, struct err *e)
 {
-	struct aws_call call;
 	struct buf form, body;
 	int rc;
 
@@ -137,19 +135,7 @@ int cloudwatch_put_metric_data(struct aws_client *c, const char *namespace_,
 	rc = cloudwatch_put_metric_data_form(namespace_, data, n, &form, e);
 	if (rc)
 		return rc;
-	memset(&call, 0, sizeof(call));
-	call.service = "monitoring";
-	call.endpoint_id = "CLOUDWATCH";
-	call.endpoint_prefix = "monitoring";
-	call.protocol = AWS_PROTOCOL_QUERY;
-	call.method = "POST";
-	call.path = "/";
-	call.content_type = "application/x-www-form-urlencoded; charset=utf-8";
-	call.body = form.data;
-	call.body_len = form.len;
-	buf_init(&body, (size_t)1 << 20);
-	rc = aws_client_call(c, &call, &body, e);
+	rc = query_call(c, &cloudwatch_api, &form, &body, e);
 	buf_free(&body);
-	buf_free(&form);
 	return rc;
 }

@@ -105,9 +105,6 @@ struct ec2_create_image_req {
 void ec2_image_list_free(struct ec2_image_list *list);
 void ec2_snapshot_list_free(struct ec2_snapshot_list *list);
 
-/* The value of tag key among tags, or NULL; borrowed. */
-const char *ec2_tags_find(const struct ec2_tag *tags, size_t n, const char *key);
-
 /*
  * Writes into out (cap bytes, cap > EC2_AMI_NAME_MAX) a valid AMI name made
  * of base and suffix: every byte of base outside A-Z a-z 0-9 ( ) [ ] space

@@ -7,6 +7,7 @@
 
 #include "../aws/client.h"
 #include "../aws/lambda.h"
+#include "../util/timefmt.h"
 #include "slack.h"
 
 #define LOG_GROUP_PREFIX "/aws/lambda/"
@@ -35,94 +36,18 @@ int logsearch_check_request_id(const char *id, struct err *e)
 	return 0;
 }
 
-/* Exactly n digits at *p. */
-static int take_digits(const char **p, int n, int *out)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		char c = (*p)[i];
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (c - '0');
-	}
-	*p += n;
-	*out = v;
-	return 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return days[m - 1];
-}
-
 int logsearch_parse_time(const char *s, int64_t *ms, struct err *e)
 {
-	const char *p = s;
-	int y, mo, d, h = 0, mi = 0, sec = 0, msec = 0, oh = 0, om = 0, sign = 0;
-	struct tm tm;
-	time_t t;
+	const unsigned flags =
+	    TIMEFMT_LOWER | TIMEFMT_OFFSET | TIMEFMT_SPACE_PLUS | TIMEFMT_REDUCED | TIMEFMT_NO_LEAP;
+	int64_t t;
 
-	if (!s || take_digits(&p, 4, &y) || *p++ != '-' || take_digits(&p, 2, &mo) || *p++ != '-' ||
-	    take_digits(&p, 2, &d))
-		goto bad;
-	if (*p == 'T' || *p == 't') {
-		p++;
-		if (take_digits(&p, 2, &h) || *p++ != ':' || take_digits(&p, 2, &mi))
-			goto bad;
-		if (*p == ':') {
-			p++;
-			if (take_digits(&p, 2, &sec))
-				goto bad;
-			if (*p == '.' || *p == ',') {
-				int scale = 100, nd = 0;
-				for (p++; *p >= '0' && *p <= '9'; p++, nd++) {
-					msec += (*p - '0') * scale;
-					scale /= 10;
-				}
-				if (nd == 0 || nd > 9)
-					goto bad;
-			}
-		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-' || *p == ' ') {
-			sign = *p == '-' ? -1 : 1;
-			p++;
-			if (take_digits(&p, 2, &oh))
-				goto bad;
-			if (*p == ':')
-				p++;
-			if (take_digits(&p, 2, &om))
-				goto bad;
-		}
-	}
-	if (*p)
-		goto bad;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-	    mi > 59 || sec > 59 || oh > 23 || om > 59)
-		goto bad;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		goto bad;
-	*ms = ((int64_t)t - (int64_t)sign * (oh * 3600 + om * 60)) * 1000 + msec;
-	if (*ms < 0)
-		goto bad;
+	if (timefmt_parse_iso8601(s, flags, &t, NULL) != 0 || t < 0)
+		return err_set(e, ERR_INVALID,
+		               "times are ISO 8601, like 2024-05-01T12:00:00Z or "
+		               "2024-05-01T14:00+02:00");
+	*ms = t;
 	return 0;
-bad:
-	return err_set(e, ERR_INVALID,
-	               "times are ISO 8601, like 2024-05-01T12:00:00Z or 2024-05-01T14:00+02:00");
 }
 
 void logsearch_format_time(int64_t ms, char *out, size_t cap)
