@@ -3,8 +3,10 @@
 #   make            build/ebssh-proxy build/ebssh-api build/bootstrap
 #   make deps       Debian packages for build, tests and demo (scripts/deps.sh)
 #   make check      every test, twice: normal build and ASan+UBSan build
+#   make demo       the whole flow on loopback, no AWS account (scripts/demo.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make package    build/lambda.zip for AWS Lambda (provided.al2023)
+#   make bench      every benchmark of bench/ (bench/README.md), results in build/bench/
 #   make valgrind   every C unit test under valgrind memcheck
 #   make lint       clang-format, clang-tidy, cppcheck
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -57,7 +59,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 .SECONDARY:
-.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package
+.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package demo bench
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -99,9 +101,28 @@ tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 deps:
 	@./scripts/deps.sh
 
+# The whole flow on this machine with no AWS account: AWS double, three sshd,
+# ebssh-api, then curl, ssh and scp through ebssh-proxy (scripts/demo.sh).
+demo:
+	@BUILD='$(BUILD)' ./scripts/demo.sh
+
 # build/lambda.zip: bootstrap at the root with its libraries (scripts/package.sh).
 package: $(BUILD)/bootstrap
 	@./scripts/package.sh $(BUILD)/bootstrap $(BUILD)/lambda.zip
+
+# Every bench script, on the normal build (bench/README.md; docs/benchmarks.md
+# holds one run's results). Minutes; the package's chroot runs need root.
+bench: $(PROGRAMS) package
+	@mkdir -p $(BUILD)/bench
+	@echo '  BENCH   bench/lambda_cold_start.py'
+	@EBSSH_BUILD=$(abspath $(BUILD)) EBSSH_VECTORS=$(VECTORS) /usr/bin/python3 bench/lambda_cold_start.py \
+	  --json $(BUILD)/bench/lambda.json >$(BUILD)/bench/lambda.md && cat $(BUILD)/bench/lambda.md
+	@echo '  BENCH   bench/api_wrk.sh'
+	@EBSSH_BUILD=$(abspath $(BUILD)) ./bench/api_wrk.sh >$(BUILD)/bench/api.md && cat $(BUILD)/bench/api.md
+	@echo '  BENCH   bench/proxy_relay.py'
+	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/proxy_relay.py >$(BUILD)/bench/proxy_relay.md && cat $(BUILD)/bench/proxy_relay.md
+	@echo '  BENCH   bench/proxy_connect.py'
+	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/proxy_connect.py >$(BUILD)/bench/proxy_connect.md && cat $(BUILD)/bench/proxy_connect.md
 
 # One build directory's tests; tests/run prints the tally of that run.
 check-one: tests

@@ -22,9 +22,9 @@
 #include "../util/err.h"
 
 enum aws_protocol {
-	AWS_PROTOCOL_QUERY,     /* EC2 and Query APIs: form body, XML answers and errors */
-	AWS_PROTOCOL_JSON,      /* JSON 1.0/1.1 with X-Amz-Target (CloudWatch Logs) */
-	AWS_PROTOCOL_REST_JSON  /* REST paths, JSON bodies (Lambda) */
+	AWS_PROTOCOL_QUERY,    /* EC2 and Query APIs: form body, XML answers and errors */
+	AWS_PROTOCOL_JSON,     /* JSON 1.0/1.1 with X-Amz-Target (CloudWatch Logs) */
+	AWS_PROTOCOL_REST_JSON /* REST paths, JSON bodies (Lambda) */
 };
 
 struct aws_call {
@@ -32,11 +32,11 @@ struct aws_call {
 	const char *endpoint_id;     /* AWS_ENDPOINT_URL_<id>: "EC2", "CLOUDWATCH_LOGS", ... */
 	const char *endpoint_prefix; /* regional host prefix: "ec2" -> ec2.<region>.amazonaws.com */
 	enum aws_protocol protocol;
-	const char *method;          /* "POST", "GET", ... */
-	const char *path;            /* percent-encoded path, "/" for Query APIs */
-	const char *query;           /* percent-encoded query without '?', or NULL */
-	const char *content_type;    /* or NULL */
-	const char *target;          /* X-Amz-Target, or NULL */
+	const char *method;       /* "POST", "GET", ... */
+	const char *path;         /* percent-encoded path, "/" for Query APIs */
+	const char *query;        /* percent-encoded query without '?', or NULL */
+	const char *content_type; /* or NULL */
+	const char *target;       /* X-Amz-Target, or NULL */
 	const void *body;
 	size_t body_len;
 	const struct http_header *extra_headers; /* e.g. X-Amz-Invocation-Type; may be NULL */
@@ -59,6 +59,6 @@ struct http_client *aws_client_http(struct aws_client *c);
 
 /* One API call; on success body holds the 2xx answer (caller frees it). */
 int aws_client_call(struct aws_client *c, const struct aws_call *call, struct buf *body,
-		    struct err *e);
+                    struct err *e);
 
 #endif

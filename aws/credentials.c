@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "../util/buf.h"
+#include "../util/timefmt.h"
 #include "endpoint.h"
 #include "http.h"
 #include "profile.h"
@@ -23,7 +24,7 @@ static const char *const source_names[] = {"none", "environment", "profile", "co
 #define IMDS_ENDPOINT      "http://169.254.169.254"
 #define IMDS_ENDPOINT_IPV6 "http://[fd00:ec2::254]"
 #define IMDS_ROLES_PATH    "/latest/meta-data/iam/security-credentials/"
-#define MAX_ANSWER         (64u * 1024u)
+#define MAX_ANSWER         ((size_t)64 << 10)
 
 struct credentials_provider {
 	struct http_client *http; /* borrowed; NULL: no network sources */
@@ -89,87 +90,24 @@ static void printable(char *dst, size_t size, const char *s)
 {
 	size_t i = 0;
 
-	for (; s && *s && i + 1 < size; s++)
-		dst[i++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	for (; s && *s && i + 1 < size; s++) {
+		dst[i] = *s;
+		if (!(*s >= 0x20 && *s < 0x7f))
+			dst[i] = '?';
+		i++;
+	}
 	dst[i] = '\0';
 }
 
 /* ---- pure parsers ----------------------------------------------------- */
 
-static int digits(const char **s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		char c = (*s)[i];
-
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (c - '0');
-	}
-	*s += n;
-	*out = v;
-	return 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return days[m - 1];
-}
-
 int credentials_parse_time(const char *s, time_t *out)
 {
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	struct tm tm;
-	time_t t;
+	int64_t ms;
 
-	if (!s || digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
-	    digits(&s, 2, &d))
+	if (timefmt_parse_iso8601(s, TIMEFMT_RFC3339, &ms, NULL) != 0)
 		return ERR_PARSE;
-	if (*s != 'T' && *s != 't' && *s != ' ')
-		return ERR_PARSE;
-	s++;
-	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' ||
-	    digits(&s, 2, &sec))
-		return ERR_PARSE;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return ERR_PARSE;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if (digits(&s, 2, &oh))
-			return ERR_PARSE;
-		if (*s == ':')
-			s++;
-		if (digits(&s, 2, &om) || oh > 23 || om > 59)
-			return ERR_PARSE;
-	} else {
-		return ERR_PARSE; /* a time without a zone is ambiguous */
-	}
-	if (*s || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 60)
-		return ERR_PARSE;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
-		return ERR_PARSE;
-	*out = t - (time_t)sign * (oh * 3600 + om * 60);
+	*out = (time_t)(ms >= 0 ? ms / 1000 : -((999 - ms) / 1000)); /* whole seconds, floored */
 	return 0;
 }
 
@@ -590,7 +528,7 @@ static int from_container(struct credentials_provider *p, struct aws_credentials
 		return err_set(e, ERR_NOT_FOUND, "container: not configured");
 	if (!p->http)
 		return err_set(e, ERR_NOT_FOUND, "container: no HTTP client");
-	buf_init(&url, 16 * 1024);
+	buf_init(&url, (size_t)16 << 10);
 	http_response_init(&resp);
 	if (rel)
 		rc = buf_appendf(&url, "%s%s%s", base ? base : CONTAINER_BASE,
@@ -713,6 +651,7 @@ static int from_imds(struct credentials_provider *p, struct aws_credentials *out
 	const char *attempts = env("AWS_METADATA_SERVICE_NUM_ATTEMPTS");
 	struct imds m = {.p = p, .timeout_ms = 1000, .attempts = 1};
 	char *endpoint = NULL, *token = NULL, *role = NULL, *path = NULL;
+	size_t path_size;
 	int rc;
 
 	if (disabled && strcasecmp(disabled, "true") == 0)
@@ -784,13 +723,13 @@ static int from_imds(struct credentials_provider *p, struct aws_credentials *out
 		             *role ? "bad" : "empty");
 		goto out;
 	}
-	path = malloc(strlen(IMDS_ROLES_PATH) + strlen(role) + 1);
+	path_size = strlen(IMDS_ROLES_PATH) + strlen(role) + 1;
+	path = malloc(path_size);
 	if (!path) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	strcpy(path, IMDS_ROLES_PATH);
-	strcat(path, role);
+	snprintf(path, path_size, "%s%s", IMDS_ROLES_PATH, role);
 	rc = imds_call(&m, "GET", path, "role credentials", e);
 	if (rc == 0) {
 		rc = credentials_parse_json(m.resp.body.data, m.resp.body.len, 1, out, e);

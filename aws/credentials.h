@@ -42,10 +42,10 @@ struct http_client;
 #define CREDENTIALS_RETRY_SECONDS 10
 
 struct aws_credentials {
-	char *access_key_id;      /* owned */
-	char *secret_access_key;  /* owned */
-	char *session_token;      /* owned; NULL when none */
-	time_t expiration;        /* 0 when they do not expire */
+	char *access_key_id;     /* owned */
+	char *secret_access_key; /* owned */
+	char *session_token;     /* owned; NULL when none */
+	time_t expiration;       /* 0 when they do not expire */
 };
 
 /* Frees the strings (wiping the secret) and zeroes the struct. */
@@ -64,7 +64,7 @@ void credentials_provider_free(struct credentials_provider *p);
  * next call. ERR_CREDENTIALS with a message naming what was tried.
  */
 int credentials_get(struct credentials_provider *p, const struct aws_credentials **out,
-		    struct err *e);
+                    struct err *e);
 
 /* Where the current credentials came from: "environment", "profile",
  * "container", "imds", or "none" before the first success. */
@@ -78,7 +78,7 @@ const char *credentials_source(const struct credentials_provider *p);
  * JSON or a missing key, ERR_CREDENTIALS for an error Code, ERR_NOMEM.
  */
 int credentials_parse_json(const char *body, size_t len, int require_code,
-			   struct aws_credentials *out, struct err *e);
+                           struct aws_credentials *out, struct err *e);
 
 /* An ISO 8601 UTC time ("2024-05-01T12:00:00Z", fractions and +hh:mm offsets
  * allowed) as a time_t. 0 or ERR_PARSE. */

@@ -1,36 +1,29 @@
-/* ec2: DescribeInstances over the Query API, its answer parsed by expat; see ec2.h. */
+/* ec2: DescribeInstances over the Query API, and what the EC2 modules share; see ec2.h. */
 #include "ec2.h"
 
-#include <expat.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../util/buf.h"
-#include "client.h"
+#include "../util/timefmt.h"
+#include "../util/vec.h"
 #include "uri.h"
+#include "xml.h"
 
-#define EC2_API_VERSION "2016-11-15"
 #define EC2_MAX_RESULTS "1000" /* the most EC2 allows on one page */
 #define EC2_MAX_PAGES   1000   /* a nextToken that never ends stops here */
-#define EC2_MAX_FIELD   4096   /* bytes of one text field; more is ERR_PARSE */
-#define EC2_STACK       16     /* open elements whose kind is kept; deeper is ignored */
+
+const struct query_api ec2_api = {"ec2", "EC2", "ec2", "2016-11-15", 0};
 
 /*
- * Where the parser stands. Every open element has a kind, found from its
+ * Where the parser stands: every open element has a kind, found from its
  * parent's kind and its name in the rules below; anything not in the rules
- * (and everything under it) is N_IGNORE, so an ipAddress inside
+ * (and everything under it) is ignored, so an ipAddress inside
  * networkInterfaceSet or a tagSet inside a volume never reaches the
  * instance. Kinds from N_FIRST_FIELD on collect their text.
  */
 enum node {
-	N_IGNORE,
-	N_DOC,
-	N_RESPONSE,
-	N_RESERVATION_SET,
+	N_RESERVATION_SET = XML_FIRST_KIND,
 	N_RESERVATION,
 	N_INSTANCES_SET,
 	N_INSTANCE,
@@ -52,50 +45,37 @@ enum node {
 	N_TAG_VALUE
 };
 
-static const struct rule {
-	enum node parent;
-	const char *name;
-	enum node kind;
-} rules[] = {
-    {N_DOC, "DescribeInstancesResponse", N_RESPONSE},
-    {N_RESPONSE, "reservationSet", N_RESERVATION_SET},
-    {N_RESPONSE, "nextToken", N_NEXT_TOKEN},
-    {N_RESERVATION_SET, "item", N_RESERVATION},
-    {N_RESERVATION, "instancesSet", N_INSTANCES_SET},
-    {N_INSTANCES_SET, "item", N_INSTANCE},
-    {N_INSTANCE, "instanceId", N_INSTANCE_ID},
-    {N_INSTANCE, "ipAddress", N_PUBLIC_IP},
-    {N_INSTANCE, "privateIpAddress", N_PRIVATE_IP},
-    {N_INSTANCE, "launchTime", N_LAUNCH_TIME},
-    {N_INSTANCE, "instanceType", N_INSTANCE_TYPE},
-    {N_INSTANCE, "imageId", N_IMAGE_ID},
-    {N_INSTANCE, "instanceState", N_STATE},
-    {N_STATE, "name", N_STATE_NAME},
-    {N_INSTANCE, "placement", N_PLACEMENT},
-    {N_PLACEMENT, "availabilityZone", N_AZ},
-    {N_INSTANCE, "tagSet", N_TAG_SET},
-    {N_TAG_SET, "item", N_TAG},
-    {N_TAG, "key", N_TAG_KEY},
-    {N_TAG, "value", N_TAG_VALUE},
+static const struct xml_rule rules[] = {
+    {"reservationSet", XML_ROOT, N_RESERVATION_SET},
+    {"nextToken", XML_ROOT, N_NEXT_TOKEN},
+    {"item", N_RESERVATION_SET, N_RESERVATION},
+    {"instancesSet", N_RESERVATION, N_INSTANCES_SET},
+    {"item", N_INSTANCES_SET, N_INSTANCE},
+    {"instanceId", N_INSTANCE, N_INSTANCE_ID},
+    {"ipAddress", N_INSTANCE, N_PUBLIC_IP},
+    {"privateIpAddress", N_INSTANCE, N_PRIVATE_IP},
+    {"launchTime", N_INSTANCE, N_LAUNCH_TIME},
+    {"instanceType", N_INSTANCE, N_INSTANCE_TYPE},
+    {"imageId", N_INSTANCE, N_IMAGE_ID},
+    {"instanceState", N_INSTANCE, N_STATE},
+    {"name", N_STATE, N_STATE_NAME},
+    {"placement", N_INSTANCE, N_PLACEMENT},
+    {"availabilityZone", N_PLACEMENT, N_AZ},
+    {"tagSet", N_INSTANCE, N_TAG_SET},
+    {"item", N_TAG_SET, N_TAG},
+    {"key", N_TAG, N_TAG_KEY},
+    {"value", N_TAG, N_TAG_VALUE},
 };
 
 struct parse {
-	XML_Parser xp;
-	struct err *e;
-	int rc;                         /* first failure; the parser is stopped */
-	size_t depth;                   /* open elements */
-	unsigned char kinds[EC2_STACK]; /* kinds[d]: kind of the element at depth d (1-based) */
-	struct buf text;                /* text of the open field */
-	struct ec2_instance *items;     /* this page's instances */
-	size_t n, cap;
+	struct ec2_instance_list page; /* this page's instances */
+	size_t cap;
 	size_t tags_cap; /* of the last instance's tags */
 	char *next_token;
 };
 
 static void free_instance(struct ec2_instance *in)
 {
-	size_t i;
-
 	free(in->instance_id);
 	free(in->state);
 	free(in->public_ip);
@@ -104,11 +84,7 @@ static void free_instance(struct ec2_instance *in)
 	free(in->availability_zone);
 	free(in->instance_type);
 	free(in->image_id);
-	for (i = 0; i < in->n_tags; i++) {
-		free(in->tags[i].key);
-		free(in->tags[i].value);
-	}
-	free(in->tags);
+	ec2_tags_free(in->tags, in->n_tags);
 }
 
 void ec2_instance_list_free(struct ec2_instance_list *list)
@@ -126,244 +102,95 @@ void ec2_instance_list_free(struct ec2_instance_list *list)
 
 const char *ec2_instance_tag(const struct ec2_instance *inst, const char *key)
 {
+	return inst ? ec2_tags_find(inst->tags, inst->n_tags, key) : NULL;
+}
+
+const char *ec2_tags_find(const struct ec2_tag *tags, size_t n, const char *key)
+{
 	size_t i;
 
-	if (!inst || !key)
+	if (!key)
 		return NULL;
-	for (i = 0; i < inst->n_tags; i++)
-		if (inst->tags[i].key && strcmp(inst->tags[i].key, key) == 0)
-			return inst->tags[i].value;
+	for (i = 0; i < n; i++)
+		if (tags[i].key && strcmp(tags[i].key, key) == 0)
+			return tags[i].value;
 	return NULL;
 }
 
-/* Moves src's instances to the end of dst; src is left empty. On failure
- * src's instances are freed and dst is unchanged. */
-static int list_move(struct ec2_instance_list *dst, struct ec2_instance_list *src)
+void ec2_tags_free(struct ec2_tag *tags, size_t n)
 {
-	struct ec2_instance *p;
-
-	if (!src->n) {
-		ec2_instance_list_free(src);
-		return 0;
-	}
-	if (src->n > SIZE_MAX / sizeof(*p) - dst->n) {
-		ec2_instance_list_free(src);
-		return ERR_NOMEM;
-	}
-	p = realloc(dst->items, (dst->n + src->n) * sizeof(*p));
-	if (!p) {
-		ec2_instance_list_free(src);
-		return ERR_NOMEM;
-	}
-	memcpy(p + dst->n, src->items, src->n * sizeof(*p));
-	dst->items = p;
-	dst->n += src->n;
-	free(src->items);
-	src->items = NULL;
-	src->n = 0;
-	return 0;
-}
-
-/*
- * "2012-10-16T20:00:13.000Z" (the fraction optional, any number of digits)
- * as ms since the epoch; 0 when malformed or before 1970.
- */
-static int read_digits(const char *s, int n, int *out)
-{
-	int v = 0, i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
+		free(tags[i].key);
+		free(tags[i].value);
 	}
-	*out = v;
+	free(tags);
+}
+
+int ec2_tag_close(struct ec2_tag *tags, size_t *n)
+{
+	struct ec2_tag *tag = &tags[*n - 1];
+
+	if (!tag->key) { /* a tag without a key is no tag */
+		free(tag->value);
+		(*n)--;
+		return 0;
+	}
+	if (!tag->value)
+		tag->value = strdup("");
+	return tag->value ? 0 : ERR_NOMEM;
+}
+
+int ec2_take_field(char **slot, struct buf *text)
+{
+	char *s = buf_take(text);
+
+	if (!s)
+		return ERR_NOMEM;
+	free(*slot);
+	*slot = s;
 	return 0;
 }
 
-static int64_t parse_launch_time(const char *s)
+int64_t ec2_time_ms(const char *s)
 {
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, ms = 0, scale = 100, leap;
-	struct tm tm;
-	time_t t;
-	const char *p;
+	int64_t ms;
 
-	if (strlen(s) < 20 || read_digits(s, 4, &y) || s[4] != '-' || read_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || read_digits(s + 8, 2, &d) || s[10] != 'T' ||
-	    read_digits(s + 11, 2, &h) || s[13] != ':' || read_digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || read_digits(s + 17, 2, &sec))
-		return 0;
-	p = s + 19;
-	if (*p == '.') {
-		if (p[1] < '0' || p[1] > '9')
-			return 0;
-		for (p++; *p >= '0' && *p <= '9'; p++) {
-			ms += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (strcmp(p, "Z") != 0)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
-	    h > 23 || mi > 59 || sec > 60)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	return (int64_t)t * 1000 + ms;
+	return timefmt_parse_iso8601(s, 0, &ms, NULL) == 0 && ms > 0 ? ms : 0;
 }
 
-static void fail(struct parse *ps, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(struct parse *ps, int code, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (ps->rc)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ps->rc = err_set(ps->e, code, "DescribeInstances answer: %s", msg);
-	XML_StopParser(ps->xp, XML_FALSE);
-}
-
-static enum node kind_at(const struct parse *ps, size_t depth)
-{
-	if (depth == 0)
-		return N_DOC;
-	return depth < EC2_STACK ? (enum node)ps->kinds[depth] : N_IGNORE;
-}
-
-/* "ec2:instanceId" -> "instanceId": tolerate prefixed names without
- * namespace processing. */
-static const char *local_name(const char *name)
-{
-	const char *colon = strrchr(name, ':');
-
-	return colon ? colon + 1 : name;
-}
-
-/* Element names are echoed in messages only as plain ASCII. */
-static int is_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == ':' || c == '_' || c == '-' || c == '.';
-}
+/* ---- DescribeInstances answers ---- */
 
 static struct ec2_instance *cur_instance(struct parse *ps)
 {
-	return &ps->items[ps->n - 1];
+	return &ps->page.items[ps->page.n - 1];
 }
 
-static int add_instance(struct parse *ps)
+static int on_start(struct xml *x, void *ctx, int parent, size_t depth, const char *name)
 {
-	struct ec2_instance *p;
-	size_t cap;
+	struct parse *ps = ctx;
+	struct ec2_instance *in;
+	int kind = xml_rule_kind(rules, sizeof(rules) / sizeof(rules[0]), parent, name);
+	void *item = ps;
 
-	if (ps->n == ps->cap) {
-		cap = ps->cap ? ps->cap * 2 : 8;
-		if (cap > SIZE_MAX / sizeof(*p))
-			return ERR_NOMEM;
-		p = realloc(ps->items, cap * sizeof(*p));
-		if (!p)
-			return ERR_NOMEM;
-		ps->items = p;
-		ps->cap = cap;
+	(void)depth;
+	if (kind == N_INSTANCE) {
+		item = vec_push(&ps->page.items, &ps->page.n, &ps->cap, sizeof(*ps->page.items));
+		ps->tags_cap = 0;
+	} else if (kind == N_TAG) {
+		in = cur_instance(ps);
+		item = vec_push(&in->tags, &in->n_tags, &ps->tags_cap, sizeof(*in->tags));
+	} else if (kind >= N_FIRST_FIELD) {
+		xml_collect(x, EC2_MAX_FIELD, ERR_PARSE);
 	}
-	memset(&ps->items[ps->n++], 0, sizeof(*ps->items));
-	ps->tags_cap = 0;
-	return 0;
-}
-
-static int add_tag(struct parse *ps)
-{
-	struct ec2_instance *in = cur_instance(ps);
-	struct ec2_tag *p;
-	size_t cap;
-
-	if (in->n_tags == ps->tags_cap) {
-		cap = ps->tags_cap ? ps->tags_cap * 2 : 4;
-		if (cap > SIZE_MAX / sizeof(*p))
-			return ERR_NOMEM;
-		p = realloc(in->tags, cap * sizeof(*p));
-		if (!p)
-			return ERR_NOMEM;
-		in->tags = p;
-		ps->tags_cap = cap;
-	}
-	memset(&in->tags[in->n_tags++], 0, sizeof(*in->tags));
-	return 0;
-}
-
-static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-	struct parse *ps = ud;
-	enum node parent = kind_at(ps, ps->depth), kind = N_IGNORE;
-	const char *local = local_name(name);
-	size_t i;
-	int rc = 0;
-
-	(void)atts;
-	if (ps->rc)
-		return;
-	if (parent != N_IGNORE && parent < N_FIRST_FIELD) {
-		for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-			if (rules[i].parent == parent && strcmp(rules[i].name, local) == 0) {
-				kind = rules[i].kind;
-				break;
-			}
-		}
-	}
-	if (parent == N_DOC && kind != N_RESPONSE) {
-		char shown[48];
-
-		for (i = 0; i < sizeof(shown) - 1 && name[i]; i++)
-			shown[i] = is_name_char(name[i]) ? name[i] : '?';
-		shown[i] = '\0';
-		fail(ps, ERR_PARSE, "a <%s> where a DescribeInstancesResponse was expected", shown);
-		return;
-	}
-	ps->depth++;
-	if (ps->depth < EC2_STACK)
-		ps->kinds[ps->depth] = (unsigned char)kind;
-	if (kind == N_INSTANCE)
-		rc = add_instance(ps);
-	else if (kind == N_TAG)
-		rc = add_tag(ps);
-	else if (kind >= N_FIRST_FIELD)
-		rc = buf_append(&ps->text, "", 0); /* a field with no text is "" */
-	if (rc)
-		fail(ps, rc, "out of memory");
-}
-
-static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
-{
-	struct parse *ps = ud;
-	int rc;
-
-	if (ps->rc || kind_at(ps, ps->depth) < N_FIRST_FIELD || len <= 0)
-		return;
-	rc = buf_append(&ps->text, s, (size_t)len);
-	if (rc == ERR_TOO_LARGE)
-		fail(ps, ERR_PARSE, "a text field longer than %d bytes", EC2_MAX_FIELD);
-	else if (rc)
-		fail(ps, rc, "out of memory");
+	if (!item)
+		xml_fail(x, ERR_NOMEM, "out of memory");
+	return kind;
 }
 
 /* The slot an ending field's text goes to. */
-static char **field_slot(struct parse *ps, enum node kind)
+static char **field_slot(struct parse *ps, int kind)
 {
 	struct ec2_instance *in;
 	struct ec2_tag *tag;
@@ -398,168 +225,131 @@ static char **field_slot(struct parse *ps, enum node kind)
 	}
 }
 
-static void end_field(struct parse *ps, enum node kind)
+static void on_end(struct xml *x, void *ctx, int kind, struct buf *text)
 {
-	char **slot = field_slot(ps, kind);
-	char *s = buf_take(&ps->text);
+	struct parse *ps = ctx;
+	struct ec2_instance *in;
+	char **slot;
+	int rc = 0;
 
-	if (!s) {
-		fail(ps, ERR_NOMEM, "out of memory");
-		return;
+	if (kind >= N_FIRST_FIELD) {
+		slot = field_slot(ps, kind);
+		if (kind == N_NEXT_TOKEN && !text->len)
+			slot = NULL; /* an empty nextToken is the last page */
+		if (slot)
+			rc = ec2_take_field(slot, text);
+	} else if (kind == N_TAG) {
+		in = cur_instance(ps);
+		rc = ec2_tag_close(in->tags, &in->n_tags);
+	} else if (kind == N_INSTANCE) {
+		in = cur_instance(ps);
+		if (!in->instance_id || !*in->instance_id)
+			xml_fail(x, ERR_PARSE, "an instance without an instanceId");
+		in->launch_time_ms = ec2_time_ms(in->launch_time);
 	}
-	if (!slot || (kind == N_NEXT_TOKEN && !*s)) {
-		free(s); /* an empty nextToken is the last page */
-		return;
-	}
-	free(*slot); /* a repeated field: the last one wins */
-	*slot = s;
-}
-
-static void end_tag(struct parse *ps)
-{
-	struct ec2_instance *in = cur_instance(ps);
-	struct ec2_tag *tag = &in->tags[in->n_tags - 1];
-
-	if (!tag->key) { /* a tag without a key is no tag */
-		free(tag->value);
-		in->n_tags--;
-		return;
-	}
-	if (!tag->value) {
-		tag->value = strdup("");
-		if (!tag->value)
-			fail(ps, ERR_NOMEM, "out of memory");
-	}
-}
-
-static void end_instance(struct parse *ps)
-{
-	struct ec2_instance *in = cur_instance(ps);
-
-	if (!in->instance_id || !*in->instance_id) {
-		fail(ps, ERR_PARSE, "an instance without an instanceId");
-		return;
-	}
-	if (in->launch_time)
-		in->launch_time_ms = parse_launch_time(in->launch_time);
-}
-
-static void XMLCALL on_end(void *ud, const XML_Char *name)
-{
-	struct parse *ps = ud;
-	enum node kind = kind_at(ps, ps->depth);
-
-	(void)name;
-	if (ps->rc)
-		return;
-	if (kind >= N_FIRST_FIELD)
-		end_field(ps, kind);
-	else if (kind == N_TAG)
-		end_tag(ps);
-	else if (kind == N_INSTANCE)
-		end_instance(ps);
-	ps->depth--;
-}
-
-static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int has_internal_subset)
-{
-	(void)name;
-	(void)sysid;
-	(void)pubid;
-	(void)has_internal_subset;
-	fail(ud, ERR_PARSE, "a DOCTYPE (not allowed)");
-}
-
-static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int is_param,
-                                   const XML_Char *value, int value_len, const XML_Char *base,
-                                   const XML_Char *sysid, const XML_Char *pubid,
-                                   const XML_Char *notation)
-{
-	(void)name;
-	(void)is_param;
-	(void)value;
-	(void)value_len;
-	(void)base;
-	(void)sysid;
-	(void)pubid;
-	(void)notation;
-	fail(ud, ERR_PARSE, "an entity declaration (not allowed)");
+	if (rc)
+		xml_fail(x, rc, "out of memory");
 }
 
 int ec2_parse_describe_instances(const char *xml, size_t len, struct ec2_instance_list *out,
                                  char **next_token, struct err *e)
 {
+	static const struct xml_reader reader = {"DescribeInstances answer",
+	                                         "DescribeInstancesResponse", on_start, on_end};
 	struct parse ps;
-	struct ec2_instance_list page;
-	enum XML_Error xerr;
+	int rc;
 
 	if (next_token)
 		*next_token = NULL;
 	if (!out || (!xml && len))
 		return err_set(e, ERR_INVALID, "DescribeInstances answer: no list or no bytes");
-	if (len > INT_MAX)
-		return err_set(e, ERR_TOO_LARGE, "DescribeInstances answer: %zu bytes", len);
 	memset(&ps, 0, sizeof(ps));
-	ps.e = e;
-	buf_init(&ps.text, EC2_MAX_FIELD);
-	ps.xp = XML_ParserCreate(NULL);
-	if (!ps.xp)
-		return err_set(e, ERR_NOMEM, "DescribeInstances answer: out of memory");
-	XML_SetUserData(ps.xp, &ps);
-	XML_SetElementHandler(ps.xp, on_start, on_end);
-	XML_SetCharacterDataHandler(ps.xp, on_text);
-	XML_SetStartDoctypeDeclHandler(ps.xp, on_doctype);
-	XML_SetEntityDeclHandler(ps.xp, on_entity_decl);
-	XML_SetParamEntityParsing(ps.xp, XML_PARAM_ENTITY_PARSING_NEVER);
-	if (XML_Parse(ps.xp, xml ? xml : "", (int)len, XML_TRUE) != XML_STATUS_OK && !ps.rc) {
-		xerr = XML_GetErrorCode(ps.xp);
-		if (xerr == XML_ERROR_NO_MEMORY)
-			ps.rc = err_set(e, ERR_NOMEM, "DescribeInstances answer: out of memory");
-		else
-			ps.rc = err_set(
-			    e, ERR_PARSE, "DescribeInstances answer: malformed XML at line %lu: %s",
-			    (unsigned long)XML_GetCurrentLineNumber(ps.xp), XML_ErrorString(xerr));
-	}
-	XML_ParserFree(ps.xp);
-	buf_free(&ps.text);
-	page.items = ps.items;
-	page.n = ps.n;
-	if (ps.rc) {
-		ec2_instance_list_free(&page);
-		free(ps.next_token);
-		return ps.rc;
-	}
-	if (list_move(out, &page)) {
-		free(ps.next_token);
-		return err_set(e, ERR_NOMEM, "DescribeInstances answer: out of memory");
-	}
-	if (next_token)
+	rc = xml_parse(xml, len, &reader, &ps, e);
+	if (!rc &&
+	    vec_append(&out->items, &out->n, &ps.page.items, &ps.page.n, sizeof(*out->items)))
+		rc = err_set(e, ERR_NOMEM, "DescribeInstances answer: out of memory");
+	if (!rc && next_token) {
 		*next_token = ps.next_token;
-	else
-		free(ps.next_token);
-	return 0;
+		ps.next_token = NULL;
+	}
+	ec2_instance_list_free(&ps.page);
+	free(ps.next_token);
+	return rc;
 }
 
-/* The Query form of one page: Action, Version, the filters, MaxResults
- * (which EC2 refuses beside instance ids) and the page's NextToken. */
-static int build_form(struct buf *form, const struct ec2_filter *filters, size_t n_filters,
-                      const char *token)
-{
-	int rc, by_id = 0;
-	size_t i, j;
+/* ---- the calls ---- */
 
-	rc = uri_form_add(form, "Action", "DescribeInstances");
-	if (!rc)
-		rc = uri_form_add(form, "Version", EC2_API_VERSION);
-	for (i = 0; i < n_filters && !rc; i++) {
-		if (strcmp(filters[i].name, "instance-id") == 0)
-			by_id = 1;
+int ec2_form_filters(struct buf *form, const struct ec2_filter *filters, size_t n)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++) {
 		rc = uri_form_addf(form, filters[i].name, "Filter.%zu.Name", i + 1);
 		for (j = 0; j < filters[i].n_values && !rc; j++)
 			rc = uri_form_addf(form, filters[i].values[j], "Filter.%zu.Value.%zu",
 			                   i + 1, j + 1);
 	}
+	return rc;
+}
+
+int ec2_paged(struct aws_client *c, const char *action, ec2_page_build build, const void *q,
+              ec2_page_parse parse, void *out, struct err *e)
+{
+	struct buf form, body;
+	char *token = NULL, *next = NULL;
+	int rc = 0, pages;
+
+	for (pages = 0;; pages++) {
+		if (pages == EC2_MAX_PAGES) {
+			rc = err_set(e, ERR_TOO_LARGE, "%s: more than %d pages", action,
+			             EC2_MAX_PAGES);
+			break;
+		}
+		buf_init(&form, 0);
+		rc = build(&form, q, token);
+		if (rc) {
+			rc = query_form_failed(&form, action, rc, e);
+			break;
+		}
+		rc = query_call(c, &ec2_api, &form, &body, e);
+		if (!rc)
+			rc = parse(body.data, body.len, out, &next, e);
+		buf_free(&body);
+		if (rc || !next)
+			break;
+		if (token && strcmp(token, next) == 0) {
+			rc = err_set(e, ERR_PARSE, "%s: EC2 answered the same nextToken twice",
+			             action);
+			break;
+		}
+		free(token);
+		token = next;
+		next = NULL;
+	}
+	free(token);
+	free(next);
+	return rc;
+}
+
+struct instances_query {
+	const struct ec2_filter *filters;
+	size_t n;
+};
+
+/* The form of one page: the filters, MaxResults (which EC2 refuses beside
+ * instance ids) and the page's NextToken. */
+static int instances_build(struct buf *form, const void *qv, const char *token)
+{
+	const struct instances_query *q = qv;
+	int rc = query_form_start(form, &ec2_api, "DescribeInstances"), by_id = 0;
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		if (strcmp(q->filters[i].name, "instance-id") == 0)
+			by_id = 1;
+	if (!rc)
+		rc = ec2_form_filters(form, q->filters, q->n);
 	if (!rc && !by_id)
 		rc = uri_form_add(form, "MaxResults", EC2_MAX_RESULTS);
 	if (!rc && token)
@@ -567,15 +357,18 @@ static int build_form(struct buf *form, const struct ec2_filter *filters, size_t
 	return rc;
 }
 
+static int instances_parse(const char *xml, size_t len, void *out, char **next, struct err *e)
+{
+	return ec2_parse_describe_instances(xml, len, out, next, e);
+}
+
 int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *filters, size_t n_filters,
                            struct ec2_instance_list *out, struct err *e)
 {
 	struct ec2_instance_list all = {NULL, 0};
-	struct aws_call call;
-	struct buf form, body;
-	char *token = NULL, *next = NULL;
+	struct instances_query q = {filters, n_filters};
 	size_t i, j;
-	int rc = 0, pages;
+	int rc;
 
 	if (!out || (n_filters && !filters))
 		return err_set(e, ERR_INVALID, "DescribeInstances: no list or no filters");
@@ -590,54 +383,9 @@ int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *filter
 				               "DescribeInstances: filter %zu has a NULL value",
 				               i + 1);
 	}
-	for (pages = 0;; pages++) {
-		if (pages == EC2_MAX_PAGES) {
-			rc = err_set(e, ERR_TOO_LARGE, "DescribeInstances: more than %d pages",
-			             EC2_MAX_PAGES);
-			goto out;
-		}
-		buf_init(&form, 0);
-		rc = build_form(&form, filters, n_filters, token);
-		if (rc) {
-			err_set(e, rc, "DescribeInstances: cannot build the request (%s)",
-			        err_code_name(rc));
-			goto out;
-		}
-		memset(&call, 0, sizeof(call));
-		call.service = "ec2";
-		call.endpoint_id = "EC2";
-		call.endpoint_prefix = "ec2";
-		call.protocol = AWS_PROTOCOL_QUERY;
-		call.method = "POST";
-		call.path = "/";
-		call.content_type = "application/x-www-form-urlencoded; charset=utf-8";
-		call.body = form.data;
-		call.body_len = form.len;
-		buf_init(&body, 0);
-		rc = aws_client_call(c, &call, &body, e);
-		buf_free(&form);
-		if (!rc)
-			rc = ec2_parse_describe_instances(body.data, body.len, &all, &next, e);
-		buf_free(&body);
-		if (rc)
-			goto out;
-		if (!next)
-			break;
-		if (token && strcmp(token, next) == 0) {
-			rc = err_set(e, ERR_PARSE,
-			             "DescribeInstances: EC2 answered the same "
-			             "nextToken twice");
-			goto out;
-		}
-		free(token);
-		token = next;
-		next = NULL;
-	}
-	if (list_move(out, &all))
+	rc = ec2_paged(c, "DescribeInstances", instances_build, &q, instances_parse, &all, e);
+	if (!rc && vec_append(&out->items, &out->n, &all.items, &all.n, sizeof(*all.items)))
 		rc = err_set(e, ERR_NOMEM, "DescribeInstances: out of memory");
-out:
 	ec2_instance_list_free(&all);
-	free(token);
-	free(next);
 	return rc;
 }

@@ -1,14 +1,14 @@
 /* errors: AWS's error answers into struct err; see errors.h. */
 #include "errors.h"
 
-#include <expat.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "xml.h"
+
 #define ERRORS_FIELD 1024 /* bytes kept of one field of an error body */
-#define ERRORS_STACK 8    /* open elements whose kind is kept; deeper is ignored */
 
 /* What a body gave; every field NUL-terminated, possibly cut short. */
 struct found {
@@ -22,9 +22,7 @@ struct found {
  * itself), its <Errors>, the first <Error>, and the fields that count.
  */
 enum xkind {
-	X_IGNORE,
-	X_DOC,
-	X_ROOT,
+	X_ROOT = XML_FIRST_KIND,
 	X_ERRORS,
 	X_ERROR,    /* an <Error> whose Code and Message count */
 	X_METADATA, /* <ResponseMetadata> */
@@ -34,29 +32,9 @@ enum xkind {
 };
 
 struct xparse {
-	XML_Parser xp;
-	int failed;
 	int errors_seen; /* <Error> elements met; only the first counts */
-	size_t depth;
-	unsigned char kinds[ERRORS_STACK];
-	size_t field_len;
-	char *field; /* the slot of the open field, or NULL */
 	struct found *f;
 };
-
-static enum xkind xkind_at(const struct xparse *xs, size_t depth)
-{
-	if (depth == 0)
-		return X_DOC;
-	return depth < ERRORS_STACK ? (enum xkind)xs->kinds[depth] : X_IGNORE;
-}
-
-static const char *local_name(const char *name)
-{
-	const char *colon = strrchr(name, ':');
-
-	return colon ? colon + 1 : name;
-}
 
 static int is_request_id(const char *name)
 {
@@ -64,15 +42,15 @@ static int is_request_id(const char *name)
 }
 
 /* An <Error> under the root or its <Errors>; only the first one counts. */
-static enum xkind error_kind(struct xparse *xs, const char *name)
+static int error_kind(struct xparse *xs, const char *name)
 {
-	return strcmp(name, "Error") == 0 && ++xs->errors_seen == 1 ? X_ERROR : X_IGNORE;
+	return strcmp(name, "Error") == 0 && ++xs->errors_seen == 1 ? X_ERROR : XML_IGNORE;
 }
 
-static enum xkind child_kind(struct xparse *xs, enum xkind parent, const char *name)
+static int child_kind(struct xparse *xs, int parent, size_t depth, const char *name)
 {
 	switch (parent) {
-	case X_DOC:
+	case XML_DOC:
 		return error_kind(xs, name) == X_ERROR ? X_ERROR : X_ROOT;
 	case X_ROOT:
 		if (strcmp(name, "Errors") == 0)
@@ -89,119 +67,45 @@ static enum xkind child_kind(struct xparse *xs, enum xkind parent, const char *n
 			return X_CODE;
 		if (strcmp(name, "Message") == 0)
 			return X_MESSAGE;
-		if (xs->depth == 1 && is_request_id(name)) /* S3's root <Error> */
+		if (depth == 2 && is_request_id(name)) /* S3's root <Error> */
 			return X_REQUEST_ID;
-		return X_IGNORE;
+		return XML_IGNORE;
 	case X_METADATA:
-		return is_request_id(name) ? X_REQUEST_ID : X_IGNORE;
+		return is_request_id(name) ? X_REQUEST_ID : XML_IGNORE;
 	default:
-		return X_IGNORE;
+		return XML_IGNORE;
 	}
 }
 
-static void XMLCALL x_start(void *ud, const XML_Char *name, const XML_Char **atts)
+static int x_start(struct xml *x, void *ctx, int parent, size_t depth, const char *name)
 {
-	struct xparse *xs = ud;
-	enum xkind kind;
+	int kind = child_kind(ctx, parent, depth, name);
 
-	(void)atts;
-	if (xs->failed)
-		return;
-	kind = child_kind(xs, xkind_at(xs, xs->depth), local_name(name));
-	xs->depth++;
-	if (xs->depth < ERRORS_STACK)
-		xs->kinds[xs->depth] = (unsigned char)kind;
-	xs->field = NULL;
+	if (kind >= X_CODE)
+		xml_collect(x, ERRORS_FIELD - 1, 0); /* cut; clean_text mends UTF-8 */
+	return kind;
+}
+
+static void x_end(struct xml *x, void *ctx, int kind, struct buf *text)
+{
+	struct found *f = ((struct xparse *)ctx)->f;
+
+	(void)x;
 	if (kind == X_CODE)
-		xs->field = xs->f->code;
+		snprintf(f->code, sizeof(f->code), "%s", buf_str(text));
 	else if (kind == X_MESSAGE)
-		xs->field = xs->f->message;
-	else if (kind == X_REQUEST_ID && !xs->f->request_id[0])
-		xs->field = xs->f->request_id;
-	if (xs->field) {
-		xs->field[0] = '\0';
-		xs->field_len = 0;
-	}
-}
-
-static void XMLCALL x_text(void *ud, const XML_Char *s, int len)
-{
-	struct xparse *xs = ud;
-	size_t n;
-
-	if (xs->failed || !xs->field || len <= 0 || xkind_at(xs, xs->depth) < X_CODE)
-		return;
-	n = (size_t)len;
-	if (n > ERRORS_FIELD - 1 - xs->field_len)
-		n = ERRORS_FIELD - 1 - xs->field_len; /* cut; clean_text mends UTF-8 */
-	memcpy(xs->field + xs->field_len, s, n);
-	xs->field_len += n;
-	xs->field[xs->field_len] = '\0';
-}
-
-static void XMLCALL x_end(void *ud, const XML_Char *name)
-{
-	struct xparse *xs = ud;
-
-	(void)name;
-	if (xs->failed)
-		return;
-	if (xkind_at(xs, xs->depth) >= X_CODE)
-		xs->field = NULL;
-	xs->depth--;
-}
-
-static void XMLCALL x_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                              const XML_Char *pubid, int has_internal_subset)
-{
-	struct xparse *xs = ud;
-
-	(void)name;
-	(void)sysid;
-	(void)pubid;
-	(void)has_internal_subset;
-	xs->failed = 1;
-	XML_StopParser(xs->xp, XML_FALSE);
-}
-
-static void XMLCALL x_entity_decl(void *ud, const XML_Char *name, int is_param,
-                                  const XML_Char *value, int value_len, const XML_Char *base,
-                                  const XML_Char *sysid, const XML_Char *pubid,
-                                  const XML_Char *notation)
-{
-	(void)name;
-	(void)is_param;
-	(void)value;
-	(void)value_len;
-	(void)base;
-	(void)sysid;
-	(void)pubid;
-	(void)notation;
-	x_doctype(ud, NULL, NULL, NULL, 0);
+		snprintf(f->message, sizeof(f->message), "%s", buf_str(text));
+	else if (kind == X_REQUEST_ID && !f->request_id[0]) /* the first one counts */
+		snprintf(f->request_id, sizeof(f->request_id), "%s", buf_str(text));
 }
 
 /* 0 when the body is well-formed XML; what it holds is in *f. */
 static int parse_xml(const char *body, size_t len, struct found *f)
 {
-	struct xparse xs;
-	int ok;
+	static const struct xml_reader reader = {"error answer", NULL, x_start, x_end};
+	struct xparse xs = {0, f};
 
-	if (len > INT_MAX)
-		return -1;
-	memset(&xs, 0, sizeof(xs));
-	xs.f = f;
-	xs.xp = XML_ParserCreate(NULL);
-	if (!xs.xp)
-		return -1;
-	XML_SetUserData(xs.xp, &xs);
-	XML_SetElementHandler(xs.xp, x_start, x_end);
-	XML_SetCharacterDataHandler(xs.xp, x_text);
-	XML_SetStartDoctypeDeclHandler(xs.xp, x_doctype);
-	XML_SetEntityDeclHandler(xs.xp, x_entity_decl);
-	XML_SetParamEntityParsing(xs.xp, XML_PARAM_ENTITY_PARSING_NEVER);
-	ok = XML_Parse(xs.xp, body, (int)len, XML_TRUE) == XML_STATUS_OK && !xs.failed;
-	XML_ParserFree(xs.xp);
-	return ok ? 0 : -1;
+	return xml_parse(body, len, &reader, &xs, NULL) == 0 ? 0 : -1;
 }
 
 /* src[0..len) as plain ASCII without blanks or controls, cut to cap. */

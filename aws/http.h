@@ -16,8 +16,8 @@
 #include "../util/err.h"
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 3000L
-#define HTTP_DEFAULT_TIMEOUT_MS 8000L
-#define HTTP_DEFAULT_MAX_RESPONSE ((size_t)8 << 20)
+#define HTTP_DEFAULT_TIMEOUT_MS         8000L
+#define HTTP_DEFAULT_MAX_RESPONSE       ((size_t)8 << 20)
 
 struct http_header {
 	const char *name;
@@ -25,21 +25,21 @@ struct http_header {
 };
 
 struct http_request {
-	const char *method;                 /* "GET", "POST", "PUT" */
-	const char *url;                    /* absolute http:// or https:// URL */
-	const struct http_header *headers;  /* sent as given; may be NULL */
+	const char *method;                /* "GET", "POST", "PUT" */
+	const char *url;                   /* absolute http:// or https:// URL */
+	const struct http_header *headers; /* sent as given; may be NULL */
 	size_t n_headers;
-	const void *body;                   /* may be NULL */
+	const void *body; /* may be NULL */
 	size_t body_len;
-	long connect_timeout_ms;            /* 0: HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
-	long timeout_ms;                    /* whole exchange; 0: HTTP_DEFAULT_TIMEOUT_MS; <0: none */
-	size_t max_response;                /* body cap; 0: HTTP_DEFAULT_MAX_RESPONSE */
+	long connect_timeout_ms; /* 0: HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
+	long timeout_ms;         /* whole exchange; 0: HTTP_DEFAULT_TIMEOUT_MS; <0: none */
+	size_t max_response;     /* body cap; 0: HTTP_DEFAULT_MAX_RESPONSE */
 };
 
 struct http_response {
-	long status;                  /* HTTP status; 0 until an answer arrived */
-	struct buf body;              /* owned */
-	struct http_header *headers;  /* owned copies, in arrival order */
+	long status;                 /* HTTP status; 0 until an answer arrived */
+	struct buf body;             /* owned */
+	struct http_header *headers; /* owned copies, in arrival order */
 	size_t n_headers;
 };
 
@@ -68,6 +68,6 @@ const char *http_response_header(const struct http_response *r, const char *name
  * (bad URL) or ERR_NOMEM. The response is reset at entry.
  */
 int http_send(struct http_client *c, const struct http_request *req, struct http_response *resp,
-	      struct err *e);
+              struct err *e);
 
 #endif

@@ -286,14 +286,10 @@ static int lookup_visit(void *ctx, const char *section, const char *key, const c
 	l->section_seen = 1;
 	if (!key || !l->key || strcasecmp(key, l->key) != 0)
 		return 0;
-	if (!subkey && l->subkey) {
+	if (subkey && !l->subkey)
+		l->key_is_sub = 1; /* "key =" with sub-keys where a plain key was asked */
+	if (!subkey != !l->subkey || (subkey && strcasecmp(subkey, l->subkey) != 0))
 		return 0;
-	} else if (subkey && !l->subkey) {
-		l->key_is_sub = 1;
-		return 0;
-	} else if (subkey && strcasecmp(subkey, l->subkey) != 0) {
-		return 0;
-	}
 	copy = strdup(value);
 	if (!copy)
 		return err_set(l->e, ERR_NOMEM, "out of memory");

@@ -22,7 +22,7 @@
 #include "../util/err.h"
 
 /* The largest file profile_read_file reads. */
-#define PROFILE_MAX_FILE (1024u * 1024u)
+#define PROFILE_MAX_FILE 1048576u /* 1 MiB */
 
 /*
  * Called for every section header (key, subkey and value NULL) and every

@@ -22,7 +22,7 @@ static struct aws_client *no_aws(struct router_context *ctx, struct err *e)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct router_context ctx = {NULL, no_aws, NULL, NULL};
+	struct router_context ctx = {.aws_get = no_aws};
 	struct router_response resp;
 	struct event ev;
 	struct buf out;

@@ -109,7 +109,7 @@ static void parse_request(const char *text, struct router_request *req)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct router_context ctx = {NULL, no_aws, NULL, NULL};
+	struct router_context ctx = {.aws_get = no_aws};
 	struct router_request req;
 	struct router_response resp;
 	struct seam seam = {data, size};

@@ -25,6 +25,25 @@ void event_free(struct event *ev)
 	event_init(ev);
 }
 
+const char *event_kind_name(enum event_kind kind)
+{
+	switch (kind) {
+	case EVENT_HTTP:
+		return "http";
+	case EVENT_SCHEDULED:
+		return "scheduled";
+	case EVENT_CODEPIPELINE:
+		return "codepipeline";
+	case EVENT_EVENTBRIDGE:
+		return "eventbridge";
+	case EVENT_LOGS:
+		return "logs";
+	case EVENT_CODEPIPELINE_JOB:
+		return "codepipeline-job";
+	}
+	return "unknown";
+}
+
 /* ---- base64 ---- */
 
 static int is_b64(char c)
@@ -52,7 +71,7 @@ int event_base64_decode(const char *in, size_t len, char **out, size_t *out_len,
 	}
 	while (len && is_space(in[len - 1]))
 		len--;
-	if (len % 4 != 0 || len > (size_t)EVENT_MAX_BYTES * 2)
+	if (len % 4 != 0 || len > EVENT_MAX_BYTES * 2)
 		return err_set(e, ERR_INVALID, "base64 text of %zu characters is not padded", len);
 	while (pad < 2 && pad < len && in[len - 1 - pad] == '=')
 		pad++;
@@ -80,6 +99,8 @@ int event_base64_decode(const char *in, size_t len, char **out, size_t *out_len,
 /*
  * The string at obj[key] (borrowed) and its length. Absent or null: NULL,
  * or ERR_INVALID when required. Not a string, or holding a NUL: ERR_INVALID.
+ * (The failures return the constant rather than err_set's result, so that
+ * a caller's `rc < 0` visibly guards its use of *out.)
  */
 static int get_str(json_t *obj, const char *key, int required, const char **out, size_t *len,
                    struct err *e)
@@ -89,27 +110,33 @@ static int get_str(json_t *obj, const char *key, int required, const char **out,
 	*out = NULL;
 	if (len)
 		*len = 0;
-	if (!v || json_is_null(v))
-		return required ? err_set(e, ERR_INVALID, "the event has no \"%s\"", key) : 0;
-	if (!json_is_string(v))
-		return err_set(e, ERR_INVALID, "the event's \"%s\" is not a string", key);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return err_set(e, ERR_INVALID, "the event's \"%s\" holds a NUL", key);
+	if (!v || json_is_null(v)) {
+		if (!required)
+			return 0;
+		err_set(e, ERR_INVALID, "the event has no \"%s\"", key);
+		return ERR_INVALID;
+	}
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		err_set(e, ERR_INVALID, "the event's \"%s\" %s", key,
+		        json_is_string(v) ? "holds a NUL" : "is not a string");
+		return ERR_INVALID;
+	}
 	*out = json_string_value(v);
 	if (len)
 		*len = json_string_length(v);
 	return 0;
 }
 
-/* A string value of a headers / query map, checked. */
-static int pair_value(json_t *v, const char *map, const char **out, struct err *e)
+/* A string value of a headers / query map, checked: the string (borrowed),
+ * or NULL with ERR_INVALID in e. */
+static const char *pair_value(json_t *v, const char *map, struct err *e)
 {
-	if (!json_is_string(v))
-		return err_set(e, ERR_INVALID, "a value of \"%s\" is not a string", map);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return err_set(e, ERR_INVALID, "a value of \"%s\" holds a NUL", map);
-	*out = json_string_value(v);
-	return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		err_set(e, ERR_INVALID, "a value of \"%s\" %s", map,
+		        json_is_string(v) ? "holds a NUL" : "is not a string");
+		return NULL;
+	}
+	return json_string_value(v);
 }
 
 static int add_pair(struct router_pair **list, size_t *n, const char *name, const char *value,
@@ -123,20 +150,30 @@ static int add_pair(struct router_pair **list, size_t *n, const char *name, cons
 	return 0;
 }
 
+/* Adds the pair name = v, v a string of the map map_name; a null v is skipped. */
+static int add_json_pair(struct router_pair **list, size_t *n, const char *name, json_t *v,
+                         const char *map_name, struct err *e)
+{
+	const char *value;
+
+	if (json_is_null(v))
+		return 0;
+	if (!(value = pair_value(v, map_name, e)))
+		return ERR_INVALID;
+	return add_pair(list, n, name, value, e);
+}
+
 /* Adds {name: "v"} pairs; null values are skipped. */
 static int add_single_map(json_t *map, const char *map_name, struct router_pair **list, size_t *n,
                           struct err *e)
 {
-	const char *key, *value;
+	const char *key;
 	json_t *v;
 	int rc;
 
 	json_object_foreach(map, key, v)
 	{
-		if (json_is_null(v))
-			continue;
-		if ((rc = pair_value(v, map_name, &value, e)) < 0 ||
-		    (rc = add_pair(list, n, key, value, e)) < 0)
+		if ((rc = add_json_pair(list, n, key, v, map_name, e)) < 0)
 			return rc;
 	}
 	return 0;
@@ -146,7 +183,7 @@ static int add_single_map(json_t *map, const char *map_name, struct router_pair 
 static int add_multi_map(json_t *map, const char *map_name, struct router_pair **list, size_t *n,
                          struct err *e)
 {
-	const char *key, *value;
+	const char *key;
 	json_t *arr, *v;
 	size_t i;
 	int rc;
@@ -159,10 +196,7 @@ static int add_multi_map(json_t *map, const char *map_name, struct router_pair *
 			return err_set(e, ERR_INVALID, "a value of \"%s\" is not a list", map_name);
 		json_array_foreach(arr, i, v)
 		{
-			if (json_is_null(v))
-				continue;
-			if ((rc = pair_value(v, map_name, &value, e)) < 0 ||
-			    (rc = add_pair(list, n, key, value, e)) < 0)
+			if ((rc = add_json_pair(list, n, key, v, map_name, e)) < 0)
 				return rc;
 		}
 	}
@@ -211,8 +245,10 @@ static char *percent_decode(const char *s, size_t len, int plus_is_space)
 		    (lo = hexval(s[i + 2])) >= 0 && (hi | lo) != 0) {
 			*p++ = (char)(hi * 16 + lo);
 			i += 2;
+		} else if (plus_is_space && s[i] == '+') {
+			*p++ = ' ';
 		} else {
-			*p++ = plus_is_space && s[i] == '+' ? ' ' : s[i];
+			*p++ = s[i];
 		}
 	}
 	*p = '\0';
@@ -362,12 +398,15 @@ static int add_cookies(json_t *root, struct router_request *r, struct err *e)
 	buf_init(&b, EVENT_MAX_BYTES);
 	json_array_foreach(cookies, i, v)
 	{
-		if ((rc = pair_value(v, "cookies", &s, e)) < 0) {
+		if (!(s = pair_value(v, "cookies", e))) {
 			buf_free(&b);
-			return rc;
+			return ERR_INVALID;
 		}
-		if ((i && buf_append_str(&b, "; ") < 0) || buf_append_str(&b, s) < 0)
-			return err_set(e, ERR_NOMEM, "out of memory");
+		rc = i ? buf_append_str(&b, "; ") : 0;
+		if (!rc)
+			rc = buf_append_str(&b, s);
+		if (rc) /* the buffer freed itself */
+			return err_set(e, rc, "the event's cookies: %s", err_code_name(rc));
 	}
 	rc = add_pair(&r->headers, &r->n_headers, "Cookie", buf_str(&b), e);
 	buf_free(&b);
@@ -463,7 +502,7 @@ int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 
 	event_init(out);
 	if (len > EVENT_MAX_BYTES)
-		return err_set(e, ERR_TOO_LARGE, "the event is larger than %u bytes",
+		return err_set(e, ERR_TOO_LARGE, "the event is larger than %zu bytes",
 		               EVENT_MAX_BYTES);
 	root = json_loadb(json, len, 0, &jerr);
 	if (!root)
@@ -606,7 +645,7 @@ static int set_body_out(json_t *root, const struct buf *body)
 	int b64 = 0;
 
 	if (!s) {
-		if (body->len > (size_t)EVENT_MAX_BYTES)
+		if (body->len > EVENT_MAX_BYTES)
 			return ERR_TOO_LARGE;
 		enc = malloc(4 * ((body->len + 2) / 3) + 1);
 		if (!enc)

@@ -29,7 +29,7 @@
 #include "../util/err.h"
 #include "router.h"
 
-#define EVENT_MAX_BYTES  (6u * 1024u * 1024u) /* Lambda's synchronous payload limit */
+#define EVENT_MAX_BYTES  ((size_t)6 * 1024 * 1024) /* Lambda's synchronous payload limit */
 #define EVENT_MAX_PATH   8192
 #define EVENT_MAX_PAIRS  512 /* headers, and query parameters */
 #define EVENT_MAX_METHOD 16
@@ -63,6 +63,10 @@ struct event {
 
 void event_init(struct event *ev);
 void event_free(struct event *ev);
+
+/* The kind's name in logs and answers: "http", "scheduled", "codepipeline",
+ * "eventbridge", "logs", "codepipeline-job"; "unknown" for anything else. */
+const char *event_kind_name(enum event_kind kind);
 
 /*
  * Parses one invocation payload into *out (initialised here; event_free it

@@ -29,6 +29,14 @@ static const struct route route_table[] = {
     {"GET", "/asg/{group}/ip", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/ip/{n}", routes_ip, ROUTES_ASG},
     {"GET", "/asg/{group}/instances", routes_instances, ROUTES_ASG},
+    {"GET", "/eb/{env}/hostkeys", routes_hostkeys, ROUTES_EB},
+    {"GET", "/eb/{env}/hostkeys/{n}", routes_hostkeys, ROUTES_EB},
+    {"GET", "/asg/{group}/hostkeys", routes_hostkeys, ROUTES_ASG},
+    {"GET", "/asg/{group}/hostkeys/{n}", routes_hostkeys, ROUTES_ASG},
+    {"POST", "/backup/ami", routes_backup, 0},
+    {"GET", "/logs/{function}/{request_id}", routes_logs, 0},
+    {"POST", "/slack/logsearch", routes_slack_logsearch, 0},
+    {"GET", "/lambda/storage", routes_lambda_storage, 0},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
@@ -141,30 +149,36 @@ static void ascii_only(char *s)
 			*s = '?';
 }
 
+int router_answer(struct router_response *resp, int status, const char *content_type)
+{
+	free(resp->content_type);
+	resp->content_type = strdup(content_type);
+	if (!resp->content_type)
+		return ERR_NOMEM;
+	resp->status = status;
+	return 0;
+}
+
+int router_answer_json(struct router_response *resp, int status, json_t *root)
+{
+	char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	int rc = ERR_NOMEM;
+
+	json_decref(root);
+	buf_reset(&resp->body);
+	if (text && buf_append_str(&resp->body, text) == 0 &&
+	    buf_append_str(&resp->body, "\n") == 0)
+		rc = router_answer(resp, status, ROUTER_JSON);
+	free(text);
+	return rc;
+}
+
 static int error_body(struct router_response *resp, int status, const char *code,
                       const char *message)
 {
-	json_t *root;
-	char *text = NULL;
-	int rc = ERR_NOMEM;
-
 	response_reset(resp);
-	root = json_pack("{s:s, s:s}", "message", message, "code", code);
-	if (root)
-		text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (!text)
-		goto out;
-	resp->content_type = strdup("application/json");
-	if (!resp->content_type)
-		goto out;
-	if (buf_append_str(&resp->body, text) < 0 || buf_append_str(&resp->body, "\n") < 0)
-		goto out;
-	resp->status = status;
-	rc = 0;
-out:
-	free(text);
-	return rc;
+	return router_answer_json(resp, status,
+	                          json_pack("{s:s, s:s}", "message", message, "code", code));
 }
 
 int router_error(struct router_response *resp, int status, const char *code, const char *fmt, ...)

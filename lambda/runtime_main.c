@@ -27,6 +27,7 @@
 #include "../aws/client.h"
 #include "../aws/http.h"
 #include "../aws/uri.h"
+#include "dispatch.h"
 #include "event.h"
 #include "router.h"
 
@@ -40,7 +41,6 @@
 #define ERRTYPE_INIT          "Runtime.InitError"
 #define ERRTYPE_INVALID_EVENT "Runtime.InvalidEvent"
 #define ERRTYPE_NOMEM         "Runtime.OutOfMemory"
-#define ERRTYPE_UNSUPPORTED   "Function.UnsupportedEvent"
 #define ERRTYPE_TOO_LARGE     "Function.ResponseSizeTooLarge"
 
 struct runtime {
@@ -272,23 +272,27 @@ out:
 	router_response_free(&resp);
 }
 
-static const char *kind_name(enum event_kind kind)
+/* Schedules, notifications and the log search job: lambda/dispatch.c's table. */
+static void handle_workflow(struct runtime *rt, const struct invocation *inv,
+                            const struct event *ev, struct outcome *out, struct fatal *f)
 {
-	switch (kind) {
-	case EVENT_HTTP:
-		return "http";
-	case EVENT_SCHEDULED:
-		return "scheduled";
-	case EVENT_CODEPIPELINE:
-		return "codepipeline";
-	case EVENT_EVENTBRIDGE:
-		return "eventbridge";
-	case EVENT_LOGS:
-		return "logs";
-	case EVENT_CODEPIPELINE_JOB:
-		return "codepipeline-job";
+	struct dispatch_outcome o;
+	struct err e;
+
+	err_clear(&e);
+	dispatch_outcome_init(&o);
+	if (dispatch_event(&rt->ctx, ev, &o, &e) == 0) {
+		out->status = 200;
+		report_response(rt, inv, &o.answer, out, f);
+	} else {
+		/* the whole message (a backup's report) on stderr; /error gets its start */
+		fprintf(stderr, PROG ": %s failed: %s\n",
+		        o.workflow ? o.workflow : event_kind_name(ev->kind), e.message);
+		report_error(rt, inv, o.error_type, e.message, out, f);
 	}
-	return "unknown";
+	if (o.workflow)
+		out->route = o.workflow;
+	dispatch_outcome_free(&o);
 }
 
 /* The one dispatch on what kind of event arrived. */
@@ -296,7 +300,6 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
                          struct fatal *f)
 {
 	const struct http_response *next = &inv->next;
-	char message[256];
 	struct event ev;
 	struct err e;
 
@@ -307,23 +310,13 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
 		             e.message, out, f);
 		goto out;
 	}
-	out->route = kind_name(ev.kind);
+	out->route = event_kind_name(ev.kind);
 	switch (ev.kind) {
 	case EVENT_HTTP:
 		handle_http(rt, inv, &ev, out, f);
 		break;
-	case EVENT_SCHEDULED:
-	case EVENT_CODEPIPELINE:
-	case EVENT_EVENTBRIDGE:
-	case EVENT_LOGS:
-	case EVENT_CODEPIPELINE_JOB:
-		snprintf(message, sizeof(message), "no handler for %s events yet",
-		         kind_name(ev.kind));
-		report_error(rt, inv, ERRTYPE_UNSUPPORTED, message, out, f);
-		break;
 	default:
-		report_error(rt, inv, ERRTYPE_INVALID_EVENT, "not an event this function handles",
-		             out, f);
+		handle_workflow(rt, inv, &ev, out, f);
 		break;
 	}
 out:
@@ -407,6 +400,25 @@ static int init_failed(struct runtime *rt, const char *message)
 	return 1;
 }
 
+/*
+ * NOTIFY_TZ needs zone files. When the system has none (an empty root, or a
+ * runtime image without tzdata), use the ones the zip carries beside
+ * bootstrap ($LAMBDA_TASK_ROOT/zoneinfo, see scripts/package.sh). Before any
+ * thread starts, so setenv is safe.
+ */
+static void use_bundled_zoneinfo(void)
+{
+	const char *root = getenv("LAMBDA_TASK_ROOT");
+	char dir[512], probe[600];
+
+	if (getenv("TZDIR") || access("/usr/share/zoneinfo/UTC", R_OK) == 0 || !root || !*root)
+		return;
+	snprintf(dir, sizeof(dir), "%s/zoneinfo", root);
+	snprintf(probe, sizeof(probe), "%s/UTC", dir);
+	if (access(probe, R_OK) == 0)
+		setenv("TZDIR", dir, 1);
+}
+
 int main(void)
 {
 	struct runtime rt;
@@ -416,6 +428,7 @@ int main(void)
 
 	memset(&rt, 0, sizeof(rt));
 	rt.ctx.aws_get = runtime_aws;
+	use_bundled_zoneinfo();
 	err_clear(&e);
 	if (!host || !*host) {
 		fputs(PROG ": AWS_LAMBDA_RUNTIME_API is not set (run me as a Lambda runtime)\n",

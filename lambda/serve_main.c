@@ -34,6 +34,7 @@
 
 #include "../aws/client.h"
 #include "../aws/http.h"
+#include "async.h"
 #include "router.h"
 
 #ifndef EBSSH_VERSION
@@ -118,6 +119,7 @@ static struct router_context *thread_context(struct server *srv)
 	if (!t)
 		return NULL;
 	t->rc.aws_get = context_aws;
+	t->rc.run_async = async_run; /* the Slack log search's job */
 	pthread_mutex_lock(&srv->lock);
 	t->next = srv->contexts;
 	srv->contexts = t;
@@ -363,7 +365,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		clock_gettime(CLOCK_MONOTONIC, &x->start);
 		buf_init(&x->body, MAX_BODY);
 		*con_cls = x;
-		if (strcmp(url, "/health") != 0 && !api_key_ok(&srv->opt, conn))
+		/* /slack/logsearch is Slack's, which sends no key but signs the request. */
+		if (strcmp(url, "/health") != 0 && strcmp(url, "/slack/logsearch") != 0 &&
+		    !api_key_ok(&srv->opt, conn))
 			return answer_static(conn, method, url, x, MHD_HTTP_FORBIDDEN,
 			                     FORBIDDEN_BODY, "ForbiddenException");
 		length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -487,13 +491,16 @@ static void usage(FILE *f)
 	      "                 [--timeout SECONDS] [--max-connections N]\n"
 	      "\n"
 	      "Serves the ebssh lookup routes (/eb/{env}/ip[/{n}], /asg/{group}/ip[/{n}],\n"
-	      "/eb/{env}/instances, /health) over HTTP, with the AWS credentials and\n"
-	      "region of the environment, the same way the Lambda function does.\n"
+	      "/eb/{env}/instances, /eb/{env}/hostkeys[/{n}], /logs/{function}/{request_id},\n"
+	      "/slack/logsearch, /lambda/storage, /health) over HTTP, with\n"
+	      "the AWS credentials and region of the environment, the same way the\n"
+	      "Lambda function does.\n"
 	      "\n"
 	      "  -l, --listen ADDR:PORT    address to listen on; IPv6 as [ADDR]:PORT\n"
 	      "                            (default " DEFAULT_LISTEN "; port 0 picks one)\n"
 	      "  -t, --threads N           worker threads (default 4)\n"
 	      "  -k, --api-key KEY         require x-api-key: KEY on every route but /health\n"
+	      "                            and /slack/logsearch (Slack signs its requests)\n"
 	      "                            (default $EBSSH_API_KEY; none when unset)\n"
 	      "      --timeout SECONDS     idle connection timeout (default 30)\n"
 	      "      --max-connections N   concurrent connections (default 512)\n"
@@ -629,6 +636,8 @@ int main(int argc, char **argv)
 		;
 	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	MHD_stop_daemon(d);
+	if (async_drain(30000) > 0)
+		fprintf(stderr, PROG ": stopping with jobs still running\n");
 	free_contexts(&srv);
 	pthread_mutex_destroy(&srv.lock);
 	http_global_cleanup();

@@ -191,6 +191,16 @@ static void prefix_alias(struct err *e, const char *host)
 	err_prefix(e, "alias %s", q);
 }
 
+/* Fills out with the name host[0..len) (checked), index and kind. */
+static void set_alias(struct alias *out, const char *host, size_t len, unsigned index,
+                      enum alias_kind kind)
+{
+	memcpy(out->name, host, len);
+	out->name[len] = '\0';
+	out->index = index;
+	out->kind = kind;
+}
+
 int alias_parse_kind(const char *host, enum alias_kind kind, struct alias *out, struct err *e)
 {
 	const char *dot;
@@ -247,10 +257,7 @@ int alias_parse_kind(const char *host, enum alias_kind kind, struct alias *out, 
 			goto fail;
 		}
 	}
-	memcpy(out->name, host, name_len);
-	out->name[name_len] = '\0';
-	out->index = index;
-	out->kind = kind;
+	set_alias(out, host, name_len, index, kind);
 	return 0;
 fail:
 	prefix_alias(e, host);
@@ -280,10 +287,7 @@ int alias_parse_name(const char *host, enum alias_kind kind, unsigned index, str
 	rc = alias_check_name(host, len, kind, e);
 	if (rc)
 		goto fail;
-	memcpy(out->name, host, len);
-	out->name[len] = '\0';
-	out->index = index;
-	out->kind = kind;
+	set_alias(out, host, len, index, kind);
 	return 0;
 fail:
 	prefix_alias(e, host);

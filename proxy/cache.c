@@ -3,42 +3,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include "xdg.h"
 
 #define CACHE_MAGIC "ebssh-cache 1\n"
 
 char *cache_default_dir(struct err *e)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	struct passwd *pw;
-	char *path = NULL;
-	int n;
-
-	if (xdg && xdg[0] == '/') {
-		n = asprintf(&path, "%s/ebssh", xdg);
-	} else {
-		if (!home || home[0] != '/') {
-			pw = getpwuid(getuid());
-			home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
-		}
-		if (!home) {
-			err_set(e, ERR_INVALID, "no home directory (HOME is unset)");
-			return NULL;
-		}
-		n = asprintf(&path, "%s/.cache/ebssh", home);
-	}
-	if (n < 0) {
-		err_set(e, ERR_NOMEM, "out of memory");
-		return NULL;
-	}
-	return path;
+	return xdg_path("XDG_CACHE_HOME", ".cache", "ebssh", e);
 }
 
 /* mkdir -p of the parents of dir, each new one 0700. */
@@ -168,39 +150,27 @@ static int key_ok(const char *key)
 	return key[CACHE_KEY_LEN] == '\0';
 }
 
-/* Parses "ebssh-cache 1\n<ip>\n<time>\n" exactly. */
-static int parse_entry(const char *text, size_t len, struct cache_entry *out)
+int cache_parse_time(const char *s, size_t len, long long *out)
 {
-	const char *ip, *nl, *t, *end = text + len;
 	long long v = 0;
-	size_t ml = sizeof(CACHE_MAGIC) - 1;
+	size_t i;
 
-	if (len < ml || memcmp(text, CACHE_MAGIC, ml) != 0)
+	if (len == 0 || len > CACHE_TIME_MAX_LEN || (s[0] == '0' && len > 1))
 		return -1;
-	ip = text + ml;
-	nl = memchr(ip, '\n', (size_t)(end - ip));
-	if (!nl || addr_parse_literal(ip, (size_t)(nl - ip), &out->addr, NULL) != 0)
-		return -1;
-	t = nl + 1;
-	if (t >= end || end[-1] != '\n' || end - 1 == t || (*t == '0' && end - 1 > t + 1))
-		return -1;
-	for (; t < end - 1; t++) {
-		if (*t < '0' || *t > '9' || v > 100000000000LL)
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		v = v * 10 + (*t - '0');
+		v = v * 10 + (s[i] - '0');
 	}
-	out->stored_at = v;
+	*out = v;
 	return 0;
 }
 
-static int read_entry(const struct cache *c, const char *key, struct cache_entry *out,
-                      struct err *e)
+/* Opens key's entry and checks that it is a small private file of ours. */
+static int open_entry(const struct cache *c, const char *key, size_t max_len, struct err *e)
 {
-	char text[CACHE_FILE_MAX + 1];
 	struct stat st;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc = 0;
+	int fd;
 
 	fd = openat(c->dirfd, key, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
@@ -211,60 +181,70 @@ static int read_entry(const struct cache *c, const char *key, struct cache_entry
 		return err_set(e, ERR_NOT_FOUND, "cache entry unreadable: %s", strerror(errno));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size > CACHE_FILE_MAX) {
-		rc = err_set(e, ERR_NOT_FOUND, "cache entry is not a small private file: ignored");
-		goto out;
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size < 0 || (size_t)st.st_size > max_len) {
+		close(fd);
+		return err_set(e, ERR_NOT_FOUND,
+		               "cache entry is not a small private file: ignored");
 	}
-	while (len < sizeof(text)) {
-		n = read(fd, text + len, sizeof(text) - len);
+	return fd;
+}
+
+/* Reads at most max_len + 1 bytes of fd into a new NUL-terminated string. */
+static char *read_text(int fd, size_t max_len, size_t *len, struct err *e)
+{
+	char *text = malloc(max_len + 2);
+	ssize_t n;
+
+	*len = 0;
+	if (!text) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	while (*len <= max_len) {
+		n = read(fd, text + *len, max_len + 1 - *len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
-	if (len > CACHE_FILE_MAX || parse_entry(text, len, out) != 0)
-		rc = err_set(e, ERR_NOT_FOUND, "cache entry is malformed: ignored");
-out:
-	close(fd);
-	return rc;
+	text[*len] = '\0';
+	return text;
 }
 
-int cache_get(const struct cache *c, const char *key, time_t now, long max_age,
-              struct cache_entry *out, struct err *e)
+int cache_get_text(const struct cache *c, const char *key, time_t now, long max_age, size_t max_len,
+                   cache_parse_fn parse, void *value, long long *age, struct err *e)
 {
-	int rc;
+	long long stored_at = 0;
+	char *text = NULL;
+	size_t len = 0;
+	int fd, rc = 0;
 
-	memset(out, 0, sizeof(*out));
+	*age = 0;
 	if (!c || c->dirfd < 0)
 		return err_set(e, ERR_NOT_FOUND, "no cache");
 	if (!key_ok(key))
 		return err_set(e, ERR_INVALID, "bad cache key");
 	if (max_age <= 0)
 		return err_set(e, ERR_NOT_FOUND, "cache not asked (ttl 0)");
-	rc = read_entry(c, key, out, e);
-	if (rc)
-		goto miss;
-	if (out->stored_at > (long long)now) {
+	fd = open_entry(c, key, max_len, e);
+	if (fd < 0)
+		return fd;
+	text = read_text(fd, max_len, &len, e);
+	close(fd);
+	if (!text)
+		return ERR_NOMEM;
+	if (len > max_len || parse(text, len, value, &stored_at) != 0)
+		rc = err_set(e, ERR_NOT_FOUND, "cache entry is malformed: ignored");
+	else if (stored_at > (long long)now)
 		rc = err_set(e, ERR_NOT_FOUND, "cached answer is from the future: ignored");
-		goto miss;
-	}
-	out->age = (long long)now - out->stored_at;
-	if (out->age >= max_age) {
-		rc = err_set(e, ERR_NOT_FOUND, "cached answer is %llds old (limit %lds)", out->age,
-		             max_age);
-		goto miss;
-	}
-	return 0;
-miss:
-	memset(out, 0, sizeof(*out));
+	else if ((long long)now - stored_at >= max_age)
+		rc = err_set(e, ERR_NOT_FOUND, "cached answer is %llds old (limit %lds)",
+		             (long long)now - stored_at, max_age);
+	else
+		*age = (long long)now - stored_at;
+	free(text);
 	return rc;
-}
-
-int cache_get_stale(const struct cache *c, const char *key, time_t now, struct cache_entry *out,
-                    struct err *e)
-{
-	return cache_get(c, key, now, CACHE_STALE_MAX, out, e);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -283,20 +263,17 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int cache_put(const struct cache *c, const char *key, const struct addr *a, time_t now,
-              struct err *e)
+int cache_put_text(const struct cache *c, const char *key, const char *text, size_t len,
+                   struct err *e)
 {
 	static unsigned counter;
-	char tmp[CACHE_KEY_LEN + 48], text[CACHE_FILE_MAX];
-	int fd = -1, n, rc = 0, tries;
+	char tmp[CACHE_KEY_LEN + 48];
+	int fd = -1, rc = 0, tries;
 
 	if (!c || c->dirfd < 0)
 		return err_set(e, ERR_INVALID, "no cache");
-	if (!key_ok(key) || !a || (a->family == 0) || now < 0)
+	if (!key_ok(key) || !text)
 		return err_set(e, ERR_INVALID, "bad cache entry");
-	n = snprintf(text, sizeof(text), CACHE_MAGIC "%s\n%lld\n", a->text, (long long)now);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return err_set(e, ERR_INTERNAL, "cache entry too long");
 	for (tries = 0; fd < 0 && tries < 8; tries++) {
 		snprintf(tmp, sizeof(tmp), ".%s.%ld.%u.tmp", key, (long)getpid(), counter++);
 		fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -307,24 +284,139 @@ int cache_put(const struct cache *c, const char *key, const struct addr *a, time
 	if (fd < 0)
 		return err_set(e, ERR_IO, "cannot create a file in %s: %s", c->dir,
 		               strerror(errno));
-	if (fchmod(fd, 0600) != 0 || write_all(fd, text, (size_t)n) != 0) {
+	if (fchmod(fd, 0600) != 0 || write_all(fd, text, len) != 0) {
 		rc = err_set(e, ERR_IO, "cannot write a file in %s: %s", c->dir, strerror(errno));
+		close(fd);
 		goto fail;
 	}
 	if (close(fd) != 0) {
-		fd = -1;
 		rc = err_set(e, ERR_IO, "cannot write a file in %s: %s", c->dir, strerror(errno));
 		goto fail;
 	}
-	fd = -1;
 	if (renameat(c->dirfd, tmp, c->dirfd, key) != 0) {
 		rc = err_set(e, ERR_IO, "cannot rename in %s: %s", c->dir, strerror(errno));
 		goto fail;
 	}
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
 	unlinkat(c->dirfd, tmp, 0);
 	return rc;
+}
+
+/* ---- address entries: "ebssh-cache 1\n<ip>\n<time>\n" ---- */
+
+static int parse_addr_entry(const char *text, size_t len, void *value, long long *stored_at)
+{
+	const char *ip, *nl, *end = text + len;
+	size_t ml = sizeof(CACHE_MAGIC) - 1;
+
+	if (len < ml || memcmp(text, CACHE_MAGIC, ml) != 0)
+		return -1;
+	ip = text + ml;
+	nl = memchr(ip, '\n', (size_t)(end - ip));
+	if (!nl || addr_parse_literal(ip, (size_t)(nl - ip), value, NULL) != 0)
+		return -1;
+	if (end[-1] != '\n' || end - 1 <= nl)
+		return -1;
+	return cache_parse_time(nl + 1, (size_t)(end - 1 - (nl + 1)), stored_at);
+}
+
+int cache_get(const struct cache *c, const char *key, time_t now, long max_age,
+              struct cache_entry *out, struct err *e)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = cache_get_text(c, key, now, max_age, CACHE_FILE_MAX, parse_addr_entry, &out->addr,
+	                    &out->age, e);
+	if (rc) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	out->stored_at = (long long)now - out->age;
+	return 0;
+}
+
+int cache_get_stale(const struct cache *c, const char *key, time_t now, struct cache_entry *out,
+                    struct err *e)
+{
+	return cache_get(c, key, now, CACHE_STALE_MAX, out, e);
+}
+
+int cache_put(const struct cache *c, const char *key, const struct addr *a, time_t now,
+              struct err *e)
+{
+	char text[CACHE_FILE_MAX];
+	int n;
+
+	if (!a || (a->family == 0) || now < 0)
+		return err_set(e, ERR_INVALID, "bad cache entry");
+	n = snprintf(text, sizeof(text), CACHE_MAGIC "%s\n%lld\n", a->text, (long long)now);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return err_set(e, ERR_INTERNAL, "cache entry too long");
+	return cache_put_text(c, key, text, (size_t)n, e);
+}
+
+static void on_lock_alarm(int sig)
+{
+	(void)sig; /* only interrupts flock(2) */
+}
+
+int cache_lock(const struct cache *c, const char *key, long timeout_ms, int *lock_fd, struct err *e)
+{
+	struct sigaction sa, old_sa;
+	struct itimerval timer = {{0, 0}, {0, 0}}, old_timer;
+	char name[CACHE_KEY_LEN + 8];
+	struct stat st;
+	int fd, rc = 0;
+
+	*lock_fd = -1;
+	if (!c || c->dirfd < 0)
+		return err_set(e, ERR_INVALID, "no cache");
+	if (!key_ok(key))
+		return err_set(e, ERR_INVALID, "bad cache key");
+	snprintf(name, sizeof(name), "%s.lock", key);
+	fd = openat(c->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, ERR_IO, "cannot open a lock in %s: %s", c->dir, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(fd);
+		return err_set(e, ERR_IO, "unsafe lock file in %s", c->dir);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		*lock_fd = fd;
+		return 0;
+	}
+	/* Somebody else is asking: wait for them, with a timer to bound the wait. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_lock_alarm; /* no SA_RESTART: flock fails with EINTR */
+	sigemptyset(&sa.sa_mask);
+	timer.it_value.tv_sec = timeout_ms / 1000;
+	timer.it_value.tv_usec = (timeout_ms % 1000) * 1000;
+	if (sigaction(SIGALRM, &sa, &old_sa) != 0) {
+		close(fd);
+		return err_set(e, ERR_IO, "sigaction: %s", strerror(errno));
+	}
+	setitimer(ITIMER_REAL, &timer, &old_timer);
+	if (flock(fd, LOCK_EX) != 0)
+		rc = errno == EINTR ? err_set(e, ERR_TIMEOUT,
+		                              "another lookup of the same host is "
+		                              "still running")
+		                    : err_set(e, ERR_IO, "flock: %s", strerror(errno));
+	timer.it_value.tv_sec = 0;
+	timer.it_value.tv_usec = 0;
+	setitimer(ITIMER_REAL, &timer, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+void cache_unlock(int lock_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd); /* closing the last descriptor releases the flock */
 }

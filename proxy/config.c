@@ -3,13 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "xdg.h"
 
 void config_init(struct config *c)
 {
@@ -219,29 +220,7 @@ int config_parse_text(const char *text, size_t len, struct config *out, struct e
 
 char *config_default_path(struct err *e)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	struct passwd *pw;
-	char *path = NULL;
-	int n;
-
-	if (xdg && xdg[0] == '/')
-		n = asprintf(&path, "%s/ebssh/config", xdg);
-	else {
-		if (!home || home[0] != '/') {
-			pw = getpwuid(getuid());
-			home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
-		}
-		if (!home) {
-			err_set(e, ERR_INVALID, "no home directory (HOME is unset)");
-			return NULL;
-		}
-		n = asprintf(&path, "%s/.config/ebssh/config", home);
-	}
-	if (n < 0) {
-		err_set(e, ERR_NOMEM, "out of memory");
-		return NULL;
-	}
-	return path;
+	return xdg_path("XDG_CONFIG_HOME", ".config", "ebssh/config", e);
 }
 
 int config_load_file(const char *path, struct config *out, int *missing, struct err *e)

@@ -85,21 +85,30 @@ static int connect_one(const struct addrinfo *ai, long timeout_ms, const char *w
 	return fd;
 }
 
-int connect_tcp(const char *ip, unsigned port, long timeout_ms, struct err *e)
+/* getaddrinfo of host and port for a TCP stream, AI_NUMERICSERV and flags. */
+static int resolve_tcp(const char *host, unsigned port, int flags, struct addrinfo **ai)
 {
-	struct addrinfo hints, *ai = NULL;
-	char service[8], where[80];
-	int rc;
+	struct addrinfo hints;
+	char service[8];
 
-	if (!ip || port < 1 || port > 65535 || timeout_ms <= 0)
-		return err_set(e, ERR_INVALID, "connect: bad address, port or timeout");
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_flags = AI_NUMERICSERV | flags;
 	snprintf(service, sizeof(service), "%u", port);
-	if (getaddrinfo(ip, service, &hints, &ai) != 0 || !ai)
+	return getaddrinfo(host, service, &hints, ai);
+}
+
+int connect_tcp(const char *ip, unsigned port, long timeout_ms, struct err *e)
+{
+	struct addrinfo *ai = NULL;
+	char where[80];
+	int rc;
+
+	if (!ip || port < 1 || port > 65535 || timeout_ms <= 0)
+		return err_set(e, ERR_INVALID, "connect: bad address, port or timeout");
+	if (resolve_tcp(ip, port, AI_NUMERICHOST, &ai) != 0 || !ai)
 		return err_set(e, ERR_INVALID, "%.60s is not an IP address", ip);
 	snprintf(where, sizeof(where), ai->ai_family == AF_INET6 ? "[%s] port %u" : "%s port %u",
 	         ip, port);
@@ -110,22 +119,16 @@ int connect_tcp(const char *ip, unsigned port, long timeout_ms, struct err *e)
 
 int connect_tcp_name(const char *host, unsigned port, long timeout_ms, struct err *e)
 {
-	struct addrinfo hints, *ai = NULL, *p;
-	char service[8], where[320];
+	struct addrinfo *ai = NULL, *p;
+	char where[320];
 	long long deadline = now_ms() + timeout_ms, left;
 	int rc, gai;
 
 	if (!host || !*host || port < 1 || port > 65535 || timeout_ms <= 0)
 		return err_set(e, ERR_INVALID, "connect: bad host, port or timeout");
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	snprintf(service, sizeof(service), "%u", port);
 	snprintf(where, sizeof(where), strchr(host, ':') ? "[%.255s] port %u" : "%.255s port %u",
 	         host, port);
-	gai = getaddrinfo(host, service, &hints, &ai);
+	gai = resolve_tcp(host, port, AI_ADDRCONFIG, &ai);
 	if (gai != 0 || !ai)
 		return err_set(e, ERR_NETWORK, "%s: %s", where,
 		               gai ? gai_strerror(gai) : "no address");

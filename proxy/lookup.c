@@ -17,7 +17,8 @@ const char *lookup_kind_name(enum alias_kind k)
 	return k == ALIAS_ASG ? "asg" : "eb";
 }
 
-int lookup_url(const struct lookup_query *q, struct buf *out, struct err *e)
+int lookup_route_url(const struct lookup_query *q, const char *route, struct buf *out,
+                     struct err *e)
 {
 	const struct alias *a = q->alias;
 	int rc;
@@ -26,11 +27,16 @@ int lookup_url(const struct lookup_query *q, struct buf *out, struct err *e)
 	if (!rc)
 		rc = uri_encode(out, a->name, strlen(a->name), 0);
 	if (!rc)
-		rc = buf_appendf(out, "/ip/%u%s", a->index,
+		rc = buf_appendf(out, "/%s/%u%s", route, a->index,
 		                 q->address == LOOKUP_PRIVATE ? "?address=private" : "");
 	if (rc)
 		return err_set(e, rc, "building the lookup URL: %s", err_code_name(rc));
 	return 0;
+}
+
+int lookup_url(const struct lookup_query *q, struct buf *out, struct err *e)
+{
+	return lookup_route_url(q, LOOKUP_ROUTE_IP, out, e);
 }
 
 /* The JSON error's "message" as printable ASCII, cut at LOOKUP_MESSAGE_MAX;
@@ -57,20 +63,13 @@ static void service_message(const char *body, size_t len, char *out, size_t cap)
 	json_decref(root);
 }
 
-int lookup_classify(long status, const char *body, size_t len, const char *request_id,
-                    struct addr *out, struct err *e)
+int lookup_classify_error(long status, const char *body, size_t len, const char *request_id,
+                          struct err *e)
 {
 	char msg[LOOKUP_MESSAGE_MAX + 1], rid[64] = "";
 	const char *what;
 	int code;
 
-	memset(out, 0, sizeof(*out));
-	if (status == 200) {
-		code = addr_parse_answer(body, len, out, e);
-		if (code)
-			err_prefix(e, "the lookup service answered");
-		return code;
-	}
 	service_message(body, len, msg, sizeof(msg));
 	if (request_id && *request_id) {
 		size_t i;
@@ -106,20 +105,31 @@ int lookup_classify(long status, const char *body, size_t len, const char *reque
 	return code;
 }
 
-int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct addr *out,
-                 struct err *e)
+int lookup_classify(long status, const char *body, size_t len, const char *request_id,
+                    struct addr *out, struct err *e)
+{
+	int code;
+
+	memset(out, 0, sizeof(*out));
+	if (status != 200)
+		return lookup_classify_error(status, body, len, request_id, e);
+	code = addr_parse_answer(body, len, out, e);
+	if (code)
+		err_prefix(e, "the lookup service answered");
+	return code;
+}
+
+int lookup_get(struct http_client *c, const struct lookup_query *q, const char *route,
+               size_t max_response, struct http_response *resp, struct err *e)
 {
 	struct http_header headers[3];
 	struct http_request req;
-	struct http_response resp;
 	struct buf url;
 	size_t n = 0;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	buf_init(&url, 4096);
-	http_response_init(&resp);
-	rc = lookup_url(q, &url, e);
+	rc = lookup_route_url(q, route, &url, e);
 	if (rc)
 		goto out;
 	headers[n++] = (struct http_header){"Accept", "text/plain"};
@@ -134,21 +144,32 @@ int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct add
 	req.n_headers = n;
 	req.connect_timeout_ms = q->timeout_ms;
 	req.timeout_ms = q->timeout_ms;
-	req.max_response = LOOKUP_RESPONSE_MAX;
-	rc = http_send(c, &req, &resp, e);
-	if (rc == ERR_TOO_LARGE) {
-		/* a body over the cap: not an address, whatever the status */
+	req.max_response = max_response;
+	rc = http_send(c, &req, resp, e);
+	if (rc == ERR_TOO_LARGE)
+		/* a body over the cap: not an answer, whatever the status */
 		rc = err_set(e, ERR_PARSE, "the lookup service's answer is over %zu bytes",
-		             LOOKUP_RESPONSE_MAX);
-	} else if (rc) {
+		             max_response);
+	else if (rc)
 		err_prefix(e, "the lookup service is unreachable");
-	} else {
+out:
+	buf_free(&url);
+	return rc;
+}
+
+int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct addr *out,
+                 struct err *e)
+{
+	struct http_response resp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	http_response_init(&resp);
+	rc = lookup_get(c, q, LOOKUP_ROUTE_IP, LOOKUP_RESPONSE_MAX, &resp, e);
+	if (!rc)
 		rc = lookup_classify(resp.status, resp.body.data, resp.body.len,
 		                     http_response_header(&resp, "x-amzn-RequestId"), out, e);
-	}
-out:
 	http_response_free(&resp);
-	buf_free(&url);
 	return rc;
 }
 

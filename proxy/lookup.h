@@ -3,7 +3,8 @@
  * this environment?", and the sorting of its answer.
  *
  * The request is GET {endpoint}/eb/{name}/ip/{n} (/asg/ for an Auto Scaling
- * group; ?address=private for private IPs) with `Accept: text/plain`,
+ * group; ?address=private for private IPs; the host keys of known_hosts.c
+ * are the route hostkeys instead of ip) with `Accept: text/plain`,
  * `x-api-key` when there is a key, and a User-Agent; one attempt through
  * aws/http (a ProxyCommand must answer fast or fail fast; the stale cache is
  * the fallback, not retries). The answer is classified:
@@ -36,6 +37,10 @@
 #define LOOKUP_MESSAGE_MAX  200
 #define LOOKUP_RESPONSE_MAX ((size_t)64 * 1024)
 
+/* The routes of an instance: {endpoint}/{eb|asg}/{name}/{route}/{n}. */
+#define LOOKUP_ROUTE_IP       "ip"
+#define LOOKUP_ROUTE_HOSTKEYS "hostkeys"
+
 enum lookup_address { LOOKUP_PUBLIC = 0, LOOKUP_PRIVATE = 1 };
 
 struct lookup_query {
@@ -53,13 +58,30 @@ const char *lookup_address_name(enum lookup_address a);
 /* "eb" or "asg": the route's first segment. */
 const char *lookup_kind_name(enum alias_kind k);
 
-/* Appends the request URL to out (which is freed on failure). */
+/* Appends the URL of q's route (LOOKUP_ROUTE_*) to out (which is freed on
+ * failure). */
+int lookup_route_url(const struct lookup_query *q, const char *route, struct buf *out,
+                     struct err *e);
+
+/* lookup_route_url of the IP route. */
 int lookup_url(const struct lookup_query *q, struct buf *out, struct err *e);
 
 /* Classifies one answer (see the table above) into out. request_id may be
  * NULL. Pure. */
 int lookup_classify(long status, const char *body, size_t len, const char *request_id,
                     struct addr *out, struct err *e);
+
+/* The error of an answer that is not a 200, as in the table above (never
+ * 0). Pure. */
+int lookup_classify_error(long status, const char *body, size_t len, const char *request_id,
+                          struct err *e);
+
+/* Sends the GET of q's route with c, the headers above, and at most
+ * max_response bytes of answer: 0 with resp (http_response_init'ed by the
+ * caller, who frees it) holding the answer whatever its status; ERR_PARSE
+ * for a longer answer; a transport error as "unreachable". */
+int lookup_get(struct http_client *c, const struct lookup_query *q, const char *route,
+               size_t max_response, struct http_response *resp, struct err *e);
 
 /* Sends the request with c and classifies the answer. */
 int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct addr *out,

@@ -13,11 +13,13 @@
  * connect and the relay.
  * No shell is ever run. Errors: one line starting "ebssh-proxy:" on stderr
  * and one of the exit statuses below.
+ *
+ * `--known-hosts HOST` (KnownHostsCommand ebssh-proxy --known-hosts %H)
+ * prints the instance's host keys instead; known_hosts.c does it all.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +30,16 @@
 #include "addr.h"
 #include "alias.h"
 #include "cache.h"
+#include "cli.h"
 #include "config.h"
 #include "connect.h"
 #include "fdpass.h"
 #include "jump.h"
+#include "known_hosts.h"
 #include "lookup.h"
 #include "relay.h"
 
-#define PROG                "ebssh-proxy"
+#define PROG                CLI_PROG
 #define EBSSH_PROXY_VERSION "0.1.0"
 
 enum exit_status {
@@ -56,8 +60,9 @@ struct opts {
 	int verbose;          /* -v */
 	int asg;              /* --asg */
 	enum lookup_address address;
-	long cache_ttl; /* seconds */
-	long timeout;   /* seconds */
+	long cache_ttl;          /* seconds */
+	long timeout;            /* seconds */
+	const char *known_hosts; /* --known-hosts HOST (KnownHostsCommand), or NULL */
 	const char *host;
 	unsigned port;             /* 0 with --print and no port */
 	int jump;                  /* --jump given: through a bastion */
@@ -75,31 +80,10 @@ struct run {
 	struct cache cache;
 	int have_cache;
 	char key[CACHE_KEY_LEN + 1];
-	struct http_client *http;
-	int http_ready;
+	struct http_client *http; /* made at the first question to the service */
 	struct addr addr;
 	enum source source;
 };
-
-static int verbose;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, PROG ": %s\n", line);
-}
-
-#define STEP(...)                                                                                  \
-	do {                                                                                       \
-		if (verbose)                                                                       \
-			say(__VA_ARGS__);                                                          \
-	} while (0)
 
 static long long now_ms(void)
 {
@@ -113,6 +97,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: " PROG " [options] HOST PORT\n"
 	      "       " PROG " --print [options] HOST [PORT]\n"
+	      "       " PROG " --known-hosts HOST [options]\n"
 	      "\n"
 	      "An ssh ProxyCommand for the instances of an Elastic Beanstalk environment:\n"
 	      "  ProxyCommand " PROG " %h %p\n"
@@ -133,6 +118,9 @@ static void usage(FILE *f)
 	      "                      a warning, when the service is unavailable\n"
 	      "  --timeout S         for the lookup and for the connection (default 10)\n"
 	      "  --fdpass            hand the connection to ssh (ProxyUseFdpass yes)\n"
+	      "  --known-hosts HOST  print the instance's host keys as known_hosts lines for\n"
+	      "                      HOST (alias or [alias]:port), for\n"
+	      "                      KnownHostsCommand " PROG " --known-hosts %H\n"
 	      "  --jump [USER@]HOST[:PORT]\n"
 	      "                      through this SSH bastion (its host key must be in\n"
 	      "                      ~/.ssh/known_hosts; keys from ssh-agent)\n"
@@ -177,7 +165,8 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FDPASS,
 	OPT_JUMP,
-	OPT_JUMP_IDENTITY
+	OPT_JUMP_IDENTITY,
+	OPT_KNOWN_HOSTS
 };
 
 static const struct option long_opts[] = {
@@ -190,6 +179,7 @@ static const struct option long_opts[] = {
     {"cache-ttl", required_argument, NULL, OPT_CACHE_TTL},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"fdpass", no_argument, NULL, OPT_FDPASS},
+    {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
     {"jump", required_argument, NULL, OPT_JUMP},
     {"jump-identity", required_argument, NULL, OPT_JUMP_IDENTITY},
     {"verbose", no_argument, NULL, 'v'},
@@ -219,7 +209,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_INDEX:
 			if (alias_parse_index(optarg, &o->index, &e) != 0) {
-				say("--index: %s", e.message);
+				cli_say("--index: %s", e.message);
 				return -1;
 			}
 			break;
@@ -232,7 +222,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			else if (strcmp(optarg, "private") == 0)
 				o->address = LOOKUP_PRIVATE;
 			else {
-				say("--address: public or private");
+				cli_say("--address: public or private");
 				return -1;
 			}
 			break;
@@ -241,14 +231,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_CACHE_TTL:
 			if (parse_long(optarg, 0, CACHE_STALE_MAX, &v) != 0) {
-				say("--cache-ttl: seconds from 0 to %ld", CACHE_STALE_MAX);
+				cli_say("--cache-ttl: seconds from 0 to %ld", CACHE_STALE_MAX);
 				return -1;
 			}
 			o->cache_ttl = v;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_long(optarg, 1, 3600, &v) != 0) {
-				say("--timeout: seconds from 1 to 3600");
+				cli_say("--timeout: seconds from 1 to 3600");
 				return -1;
 			}
 			o->timeout = v;
@@ -256,16 +246,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FDPASS:
 			o->fdpass = 1;
 			break;
+		case OPT_KNOWN_HOSTS:
+			o->known_hosts = optarg;
+			break;
 		case OPT_JUMP:
 			if (jump_parse_spec(optarg, &o->jump_to, &e) != 0) {
-				say("%s ([user@]host[:port])", e.message);
+				cli_say("%s ([user@]host[:port])", e.message);
 				return -1;
 			}
 			o->jump = 1;
 			break;
 		case OPT_JUMP_IDENTITY:
 			if (!*optarg) {
-				say("--jump-identity: empty");
+				cli_say("--jump-identity: empty");
 				return -1;
 			}
 			o->jump_identity = optarg;
@@ -280,46 +273,54 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			puts(PROG " " EBSSH_PROXY_VERSION);
 			return 1;
 		case ':':
-			say("%s needs a value (see --help)", argv[optind - 1]);
+			cli_say("%s needs a value (see --help)", argv[optind - 1]);
 			return -1;
 		default:
 			if (optopt)
-				say("unknown option -%c (see --help)", optopt);
+				cli_say("unknown option -%c (see --help)", optopt);
 			else
-				say("unknown option %s (see --help)", argv[optind - 1]);
+				cli_say("unknown option %s (see --help)", argv[optind - 1]);
 			return -1;
 		}
 	}
+	if (o->known_hosts) {
+		if (optind < argc || o->print || o->fdpass || o->jump) {
+			cli_say(
+			    "--known-hosts HOST takes no HOST PORT, --print, --fdpass or --jump");
+			return -1;
+		}
+		return 0;
+	}
 	if (optind >= argc) {
-		say("no HOST given (usage: " PROG " [options] HOST PORT; see --help)");
+		cli_say("no HOST given (usage: " PROG " [options] HOST PORT; see --help)");
 		return -1;
 	}
 	o->host = argv[optind++];
 	if (optind < argc) {
 		if (parse_long(argv[optind], 1, 65535, &v) != 0 || argv[optind][0] == '0') {
-			say("PORT must be a number from 1 to 65535");
+			cli_say("PORT must be a number from 1 to 65535");
 			return -1;
 		}
 		o->port = (unsigned)v;
 		optind++;
 	} else if (!o->print) {
-		say("no PORT given (usage: " PROG " [options] HOST PORT; see --help)");
+		cli_say("no PORT given (usage: " PROG " [options] HOST PORT; see --help)");
 		return -1;
 	}
 	if (optind < argc) {
-		say("unexpected argument after HOST PORT (see --help)");
+		cli_say("unexpected argument after HOST PORT (see --help)");
 		return -1;
 	}
 	if (o->print && o->fdpass) {
-		say("--print and --fdpass do not go together");
+		cli_say("--print and --fdpass do not go together");
 		return -1;
 	}
 	if (o->jump && o->fdpass) {
-		say("--jump and --fdpass do not go together (a channel is no socket to pass)");
+		cli_say("--jump and --fdpass do not go together (a channel is no socket to pass)");
 		return -1;
 	}
 	if (o->jump_identity && !o->jump) {
-		say("--jump-identity without --jump");
+		cli_say("--jump-identity without --jump");
 		return -1;
 	}
 	return 0;
@@ -359,35 +360,42 @@ static int ask_service(struct run *r, struct addr *out, struct err *e)
 	    .user_agent = PROG "/" EBSSH_PROXY_VERSION,
 	};
 	struct err ce;
-	struct buf url;
 	long long t0;
 	int rc;
 
-	if (!r->http_ready) {
-		rc = http_global_init(e);
-		if (rc)
-			return rc;
-		r->http_ready = 1;
-		r->http = http_client_new(e);
+	if (!r->http) {
+		r->http = cli_http_new(e);
 		if (!r->http)
 			return e && e->code ? e->code : ERR_NOMEM;
 	}
-	if (verbose) {
-		buf_init(&url, 0);
-		if (lookup_url(&q, &url, NULL) == 0)
-			say("GET %s", buf_str(&url));
-		buf_free(&url);
-	}
+	cli_step_get(&q, LOOKUP_ROUTE_IP);
 	t0 = now_ms();
 	rc = lookup_fetch(r->http, &q, out, e);
 	if (rc)
 		return rc;
-	STEP("the service answered %s in %lld ms", out->text, now_ms() - t0);
+	CLI_STEP("the service answered %s in %lld ms", out->text, now_ms() - t0);
 	if (r->have_cache) {
 		if (cache_put(&r->cache, r->key, out, time(NULL), &ce) != 0)
-			STEP("could not record the answer: %s", ce.message);
+			CLI_STEP("could not record the answer: %s", ce.message);
 	}
 	return 0;
+}
+
+/* 1 when the cache holds a fresh answer, now in r->addr. */
+static int from_fresh_cache(struct run *r)
+{
+	struct cache_entry ent;
+	struct err ce;
+	char age[32];
+
+	if (cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce) != 0) {
+		CLI_STEP("cache: %s", ce.message);
+		return 0;
+	}
+	CLI_STEP("cached answer %s, %s old", ent.addr.text, age_text(ent.age, age, sizeof(age)));
+	r->addr = ent.addr;
+	r->source = FROM_CACHE;
+	return 1;
 }
 
 /* Finds the address: fresh cache, service, or stale cache. */
@@ -396,28 +404,30 @@ static int resolve(struct run *r, struct err *e)
 	struct cache_entry ent;
 	struct err ce, le;
 	char age[32];
-	int rc;
+	int rc, lock_fd = -1;
 
 	if (r->have_cache) {
-		rc = cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce);
-		if (rc == 0) {
-			STEP("cached answer %s, %s old", ent.addr.text,
-			     age_text(ent.age, age, sizeof(age)));
-			r->addr = ent.addr;
-			r->source = FROM_CACHE;
+		if (from_fresh_cache(r))
+			return 0;
+		/* A burst that all missed: one asks, the others wait and find its answer. */
+		if (r->o.cache_ttl > 0 &&
+		    cache_lock(&r->cache, r->key, r->o.timeout * 1000L, &lock_fd, &ce) != 0)
+			CLI_STEP("cache lock: %s", ce.message);
+		if (lock_fd >= 0 && from_fresh_cache(r)) {
+			cache_unlock(lock_fd);
 			return 0;
 		}
-		STEP("cache: %s", ce.message);
 	}
 	rc = ask_service(r, &r->addr, &le);
+	cache_unlock(lock_fd);
 	if (rc == 0) {
 		r->source = FROM_SERVICE;
 		return 0;
 	}
 	if (lookup_service_unavailable(rc) && r->have_cache &&
 	    cache_get_stale(&r->cache, r->key, time(NULL), &ent, &ce) == 0) {
-		say("warning: %s; using the answer cached %s ago, %s", le.message,
-		    age_text(ent.age, age, sizeof(age)), ent.addr.text);
+		cli_say("warning: %s; using the answer cached %s ago, %s", le.message,
+		        age_text(ent.age, age, sizeof(age)), ent.addr.text);
 		r->addr = ent.addr;
 		r->source = FROM_STALE_CACHE;
 		return 0;
@@ -428,7 +438,7 @@ static int resolve(struct run *r, struct err *e)
 
 static void jump_log(const char *line)
 {
-	STEP("%s", line);
+	CLI_STEP("%s", line);
 }
 
 /* A way to the instance: a socket, or a channel through the bastion. */
@@ -451,7 +461,7 @@ static int open_transport(struct run *r, struct transport *t, struct err *e)
 	t->jump = NULL;
 	if (r->o.jump)
 		return jump_open(&jo, r->addr.text, r->o.port, &t->jump, e);
-	STEP("connecting to %s port %u", r->addr.text, r->o.port);
+	CLI_STEP("connecting to %s port %u", r->addr.text, r->o.port);
 	rc = connect_tcp(r->addr.text, r->o.port, r->o.timeout * 1000, e);
 	if (rc < 0)
 		return rc;
@@ -474,25 +484,25 @@ static int open_and_run(struct run *r)
 	if (rc && r->source == FROM_CACHE && (rc == ERR_NETWORK || rc == ERR_TIMEOUT)) {
 		/* The cached answer may be out of date (instance replaced):
 		 * ask again once, and try the new address if it differs. */
-		STEP("%s; asking the service again", e.message);
+		CLI_STEP("%s; asking the service again", e.message);
 		if (ask_service(r, &again, NULL) == 0 && strcmp(again.text, r->addr.text) != 0) {
 			r->addr = again;
 			rc = open_transport(r, &t, &e);
 		}
 	}
 	if (rc) {
-		say("%s: %s", r->o.host, e.message);
+		cli_say("%s: %s", r->o.host, e.message);
 		return EXIT_CONNECT;
 	}
-	STEP("connected in %lld ms", now_ms() - t0);
+	CLI_STEP("connected in %lld ms", now_ms() - t0);
 	if (r->o.fdpass) {
 		rc = fdpass_send(STDOUT_FILENO, t.sock, &e);
 		close(t.sock);
 		if (rc) {
-			say("%s", e.message);
+			cli_say("%s", e.message);
 			return EXIT_FAIL;
 		}
-		STEP("socket handed to ssh");
+		CLI_STEP("socket handed to ssh");
 		return EXIT_OK;
 	}
 	if (t.jump) {
@@ -502,10 +512,10 @@ static int open_and_run(struct run *r)
 		rc = relay_run(STDIN_FILENO, STDOUT_FILENO, t.sock, &ropts, &st, &e);
 		close(t.sock);
 	}
-	STEP("relay (%s up, %s down) ended: %llu bytes up, %llu bytes down", st.up_mode,
-	     st.down_mode, st.up, st.down);
+	CLI_STEP("relay (%s up, %s down) ended: %llu bytes up, %llu bytes down", st.up_mode,
+	         st.down_mode, st.up, st.down);
 	if (rc) {
-		say("%s: %s", r->o.host, e.message);
+		cli_say("%s: %s", r->o.host, e.message);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -514,23 +524,20 @@ static int open_and_run(struct run *r)
 static void describe(const struct run *r)
 {
 	if (r->alias.kind == ALIAS_ASG)
-		STEP("%s: Auto Scaling group %s, instance %u, %s address", r->o.host, r->alias.name,
-		     r->alias.index, lookup_address_name(r->o.address));
+		CLI_STEP("%s: Auto Scaling group %s, instance %u, %s address", r->o.host,
+		         r->alias.name, r->alias.index, lookup_address_name(r->o.address));
 	else
-		STEP("%s: environment %s, instance %u, %s address", r->o.host, r->alias.name,
-		     r->alias.index, lookup_address_name(r->o.address));
-	STEP("endpoint %s (%s), API key %s", r->cfg.endpoint,
-	     config_source_name(r->cfg.endpoint_from),
-	     r->cfg.api_key ? config_source_name(r->cfg.api_key_from) : "none");
+		CLI_STEP("%s: environment %s, instance %u, %s address", r->o.host, r->alias.name,
+		         r->alias.index, lookup_address_name(r->o.address));
+	CLI_STEP("endpoint %s (%s), API key %s", r->cfg.endpoint,
+	         config_source_name(r->cfg.endpoint_from),
+	         r->cfg.api_key ? config_source_name(r->cfg.api_key_from) : "none");
 }
 
 int main(int argc, char **argv)
 {
-	struct config_inputs in = {0};
 	struct run r;
 	struct err e;
-	char *cfg_path = NULL, *cache_dir = NULL;
-	enum alias_kind kind;
 	int rc, status = EXIT_FAIL;
 
 	ensure_std_fds();
@@ -540,47 +547,39 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &r.o);
 	if (rc)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
-	verbose = r.o.verbose;
+	cli_verbose = r.o.verbose;
+	if (r.o.known_hosts) {
+		struct known_hosts_opts ko = {
+		    .host = r.o.known_hosts,
+		    .endpoint = r.o.endpoint,
+		    .api_key = r.o.api_key,
+		    .asg = r.o.asg,
+		    .index = r.o.index,
+		    .address = r.o.address,
+		    .cache_ttl = r.o.cache_ttl,
+		    .timeout = r.o.timeout,
+		    .verbose = r.o.verbose,
+		    .user_agent = PROG "/" EBSSH_PROXY_VERSION,
+		};
+		return known_hosts_run(&ko);
+	}
 
-	kind = r.o.asg ? ALIAS_ASG : ALIAS_EB;
-	rc = r.o.index ? alias_parse_name(r.o.host, kind, r.o.index, &r.alias, &e)
-	               : alias_parse_kind(r.o.host, kind, &r.alias, &e);
+	rc = cli_parse_alias(r.o.host, r.o.asg, r.o.index, &r.alias, &e);
 	if (rc) {
-		say("%s", e.message);
+		cli_say("%s", e.message);
 		status = EXIT_USAGE;
 		goto out;
 	}
-
-	cfg_path = config_default_path(NULL);
-	in.flag_endpoint = r.o.endpoint;
-	in.flag_api_key = r.o.api_key;
-	in.env_endpoint = getenv("EBSSH_ENDPOINT");
-	in.env_api_key = getenv("EBSSH_API_KEY");
-	in.path = cfg_path;
-	if (config_resolve(&in, &r.cfg, &e) != 0) {
-		say("%s", e.message);
+	if (cli_config(r.o.endpoint, r.o.api_key, &r.cfg) != 0) {
 		status = EXIT_USAGE;
 		goto out;
 	}
-	if (r.cfg.file_insecure)
-		say("warning: %s holds an api_key and others may read it (chmod 600 it)", cfg_path);
 	describe(&r);
-
-	cache_dir = cache_default_dir(&e);
-	if (cache_dir && cache_open(&r.cache, cache_dir, &e) == 0)
-		r.have_cache = 1;
-	else
-		say("warning: cache disabled: %s", e.message);
-	if (r.have_cache &&
-	    cache_key(r.key, r.cfg.endpoint, lookup_kind_name(r.alias.kind), r.alias.name,
-	              r.alias.index, lookup_address_name(r.o.address), &e) != 0) {
-		STEP("cache disabled: %s", e.message);
-		cache_close(&r.cache);
-		r.have_cache = 0;
-	}
+	r.have_cache =
+	    cli_cache(&r.cache, r.key, r.cfg.endpoint, &r.alias, lookup_address_name(r.o.address));
 
 	if (resolve(&r, &e) != 0) {
-		say("%s: %s", r.o.host, e.message);
+		cli_say("%s: %s", r.o.host, e.message);
 		status = EXIT_LOOKUP;
 		goto out;
 	}
@@ -591,13 +590,8 @@ int main(int argc, char **argv)
 	}
 	status = open_and_run(&r);
 out:
-	if (r.http)
-		http_client_free(r.http);
-	if (r.http_ready)
-		http_global_cleanup();
+	cli_http_free(r.http);
 	cache_close(&r.cache);
 	config_free(&r.cfg);
-	free(cfg_path);
-	free(cache_dir);
 	return status;
 }

@@ -9,10 +9,9 @@ PACKAGES="
   build-essential pkg-config clang libclang-rt-14-dev
   libcurl4-openssl-dev libjansson-dev libssl-dev libssh2-1-dev
   libexpat1-dev libmicrohttpd-dev
-  openssh-server openssh-client rsync socat
+  openssh-server openssh-client rsync socat curl
   python3 python3-botocore python3-boto3 python3-yaml
-  zip unzip patchelf valgrind
-  hyperfine
+  zip unzip patchelf valgrind wrk hyperfine tzdata
 "
 
 missing=""

@@ -67,7 +67,15 @@ patchelf --set-interpreter "$task/lib/$loader" --force-rpath --set-rpath "$task/
 mkdir -p "$(dirname "$out")"
 abs_out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 rm -f "$abs_out"
-(cd "$stage" && zip -X -q -r "$abs_out" bootstrap lib)
+# Zone files for NOTIFY_TZ (bootstrap sets TZDIR to them when the system has
+# none); right/ and posix/ are duplicates. About 450 KB zipped.
+zoneinfo=${TZDIR:-/usr/share/zoneinfo}
+[ -f "$zoneinfo/UTC" ] || die "no zone files in $zoneinfo (Debian package tzdata)"
+mkdir "$stage/zoneinfo"
+(cd "$zoneinfo" && tar cf - --exclude=./right --exclude=./posix --exclude='*.tab' --exclude='*.zi' .) |
+	(cd "$stage/zoneinfo" && tar xf -)
+
+(cd "$stage" && zip -X -q -r "$abs_out" bootstrap lib zoneinfo)
 
 libs=$(ls "$stage/lib" | wc -l)
 size=$(wc -c <"$abs_out")

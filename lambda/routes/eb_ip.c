@@ -8,8 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define TEXT_PLAIN        "text/plain; charset=utf-8"
-#define APPLICATION_JSON  "application/json"
 #define ACCEPT_MAX_RANGES 64 /* media ranges looked at per Accept header */
 
 static const char *target_tag(enum routes_target t)
@@ -17,12 +15,12 @@ static const char *target_tag(enum routes_target t)
 	return t == ROUTES_ASG ? "aws:autoscaling:groupName" : "elasticbeanstalk:environment-name";
 }
 
-static const char *target_key(enum routes_target t)
+const char *routes_target_key(enum routes_target t)
 {
 	return t == ROUTES_ASG ? "group" : "environment";
 }
 
-static const char *target_noun(enum routes_target t)
+const char *routes_target_noun(enum routes_target t)
 {
 	return t == ROUTES_ASG ? "Auto Scaling group" : "Elastic Beanstalk environment";
 }
@@ -191,7 +189,7 @@ static long select_running(enum routes_target target, const char *name,
 	*out = NULL;
 	if (!list->n)
 		return 0;
-	sel = calloc(list->n, sizeof(*sel));
+	sel = calloc(list->n, sizeof(const struct ec2_instance *));
 	if (!sel)
 		return -1;
 	for (i = 0; i < list->n; i++) {
@@ -206,7 +204,7 @@ static long select_running(enum routes_target target, const char *name,
 		free(sel);
 		return 0;
 	}
-	qsort(sel, n, sizeof(*sel), by_launch);
+	qsort(sel, n, sizeof(const struct ec2_instance *), by_launch);
 	*out = sel;
 	return (long)n;
 }
@@ -215,37 +213,6 @@ static const char *address_of(const struct ec2_instance *in, enum routes_address
 {
 	const char *ip = a == ROUTES_ADDRESS_PRIVATE ? in->private_ip : in->public_ip;
 	return ip && *ip ? ip : NULL;
-}
-
-static int set_content_type(struct router_response *resp, const char *type)
-{
-	free(resp->content_type);
-	resp->content_type = strdup(type);
-	return resp->content_type ? 0 : ERR_NOMEM;
-}
-
-/* Dumps root (stolen) as the 200 JSON answer. */
-static int json_answer(struct router_response *resp, json_t *root)
-{
-	char *text;
-	int rc;
-
-	if (!root)
-		return ERR_NOMEM;
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (!text)
-		return ERR_NOMEM;
-	buf_reset(&resp->body);
-	rc = buf_append_str(&resp->body, text);
-	if (rc == 0)
-		rc = buf_append_str(&resp->body, "\n");
-	free(text);
-	if (rc == 0)
-		rc = set_content_type(resp, APPLICATION_JSON);
-	if (rc == 0)
-		resp->status = 200;
-	return rc < 0 ? ERR_NOMEM : 0;
 }
 
 /* One instance's JSON object; ip is the asked address, or NULL to leave "ip" out. */
@@ -281,7 +248,7 @@ int routes_ip_answer(enum routes_target target, const char *name, long index,
 		return ERR_NOMEM;
 	if (n_running == 0) {
 		rc = router_error(resp, 404, "NotFound", "no running instance in %s '%s'",
-		                  target_noun(target), name);
+		                  routes_target_noun(target), name);
 		goto out;
 	}
 	for (i = 0; i < n_running; i++)
@@ -290,13 +257,14 @@ int routes_ip_answer(enum routes_target target, const char *name, long index,
 	if (n == 0) {
 		rc = router_error(resp, 404, "NotFound",
 		                  "none of the %ld running instances in %s '%s' has a %s address",
-		                  n_running, target_noun(target), name, address_name(address));
+		                  n_running, routes_target_noun(target), name,
+		                  address_name(address));
 		goto out;
 	}
 	if (index > n) {
 		rc = router_error(resp, 404, "NotFound",
 		                  "%s '%s' has %ld running instance%s with a %s address, no #%ld",
-		                  target_noun(target), name, n, n == 1 ? "" : "s",
+		                  routes_target_noun(target), name, n, n == 1 ? "" : "s",
 		                  address_name(address), index);
 		goto out;
 	}
@@ -307,13 +275,11 @@ int routes_ip_answer(enum routes_target target, const char *name, long index,
 		for (i = from; i < to && rc == 0; i++)
 			rc = buf_appendf(&resp->body, "%s\n", address_of(sel[i], address));
 		if (rc == 0)
-			rc = set_content_type(resp, TEXT_PLAIN);
-		if (rc == 0)
-			resp->status = 200;
+			rc = router_answer(resp, 200, ROUTER_TEXT_PLAIN);
 		rc = rc < 0 ? ERR_NOMEM : 0;
 		goto out;
 	}
-	root = json_pack("{s:s, s:s, s:[]}", target_key(target), name, "address",
+	root = json_pack("{s:s, s:s, s:[]}", routes_target_key(target), name, "address",
 	                 address_name(address), "instances");
 	arr = root ? json_object_get(root, "instances") : NULL;
 	for (i = from; arr && i < to; i++)
@@ -325,7 +291,7 @@ int routes_ip_answer(enum routes_target target, const char *name, long index,
 		rc = ERR_NOMEM;
 		goto out;
 	}
-	rc = json_answer(resp, root);
+	rc = router_answer_json(resp, 200, root);
 out:
 	free(sel);
 	return rc;
@@ -344,8 +310,8 @@ int routes_instances_answer(enum routes_target target, const char *name,
 		return ERR_NOMEM;
 	if (n == 0)
 		return router_error(resp, 404, "NotFound", "no running instance in %s '%s'",
-		                    target_noun(target), name);
-	root = json_pack("{s:s, s:[]}", target_key(target), name, "instances");
+		                    routes_target_noun(target), name);
+	root = json_pack("{s:s, s:[]}", routes_target_key(target), name, "instances");
 	arr = root ? json_object_get(root, "instances") : NULL;
 	for (i = 0; arr && i < n; i++)
 		if (json_array_append_new(arr, instance_json(sel[i], i + 1, NULL)) < 0)
@@ -355,7 +321,7 @@ int routes_instances_answer(enum routes_target target, const char *name,
 		json_decref(root);
 		return ERR_NOMEM;
 	}
-	rc = json_answer(resp, root);
+	rc = router_answer_json(resp, 200, root);
 	return rc;
 }
 
@@ -373,7 +339,41 @@ static int check_name(enum routes_target target, const char *name, struct router
 	if (rc == 0)
 		return 0;
 	return router_error(resp, 400, "InvalidName", "'%.64s%s' is not a valid %s name: %s", name,
-	                    strlen(name) > 64 ? "..." : "", target_noun(target), e.message);
+	                    strlen(name) > 64 ? "..." : "", routes_target_noun(target), e.message);
+}
+
+/*
+ * The arguments of an instance's route, {name}[/{n}][?address=public|private]:
+ * checks the name, and sets *index (left as it is without {n}) and
+ * *address. *ok is 1 when they are good; else 0, and resp holds the 400.
+ */
+static int instance_args(const struct router_request *req, const struct route_args *args,
+                         long *index, enum routes_address *address, struct router_response *resp,
+                         int *ok)
+{
+	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
+	const char *addr;
+	struct err e;
+	int rc;
+
+	*address = ROUTES_ADDRESS_PUBLIC;
+	rc = check_name(target, args->param[0], resp, ok);
+	if (!*ok)
+		return rc;
+	*ok = 0;
+	err_clear(&e);
+	if (args->n_params > 1 && routes_parse_index(args->param[1], index, &e) < 0)
+		return router_error(resp, 400, "InvalidIndex", "'%.16s%s' is not a valid index: %s",
+		                    args->param[1], strlen(args->param[1]) > 16 ? "..." : "",
+		                    e.message);
+	addr = router_query(req, "address");
+	if (addr && strcmp(addr, "private") == 0)
+		*address = ROUTES_ADDRESS_PRIVATE;
+	else if (addr && strcmp(addr, "public") != 0)
+		return router_error(resp, 400, "InvalidParameter",
+		                    "address is 'public' or 'private', not '%.32s'", addr);
+	*ok = 1;
+	return 0;
 }
 
 /* The filter value for name: EC2 filter wildcards escaped with a backslash. */
@@ -438,27 +438,17 @@ int routes_ip(struct router_context *ctx, const struct router_request *req,
               const struct route_args *args, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
-	enum routes_address address = ROUTES_ADDRESS_PUBLIC;
+	enum routes_address address;
 	struct ec2_instance_list list = {NULL, 0};
-	const char *name = args->param[0], *addr;
+	const char *name = args->param[0];
 	struct err e;
 	long index = 0;
 	int rc, ok;
 
-	rc = check_name(target, name, resp, &ok);
+	rc = instance_args(req, args, &index, &address, resp, &ok);
 	if (!ok)
 		return rc;
 	err_clear(&e);
-	if (args->n_params > 1 && routes_parse_index(args->param[1], &index, &e) < 0)
-		return router_error(resp, 400, "InvalidIndex", "'%.16s%s' is not a valid index: %s",
-		                    args->param[1], strlen(args->param[1]) > 16 ? "..." : "",
-		                    e.message);
-	addr = router_query(req, "address");
-	if (addr && strcmp(addr, "private") == 0)
-		address = ROUTES_ADDRESS_PRIVATE;
-	else if (addr && strcmp(addr, "public") != 0)
-		return router_error(resp, 400, "InvalidParameter",
-		                    "address is 'public' or 'private', not '%.32s'", addr);
 	rc = fetch(ctx, target, name, &list, &e);
 	if (rc < 0) {
 		ec2_instance_list_free(&list);
@@ -466,6 +456,52 @@ int routes_ip(struct router_context *ctx, const struct router_request *req,
 	}
 	rc = routes_ip_answer(target, name, index, address, routes_wants_json(req), &list, resp);
 	ec2_instance_list_free(&list);
+	return rc;
+}
+
+int routes_pick_instance(struct router_context *ctx, const struct router_request *req,
+                         const struct route_args *args, struct ec2_instance_list *list,
+                         const struct ec2_instance **out, long *index, struct router_response *resp)
+{
+	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
+	enum routes_address address;
+	const struct ec2_instance **sel = NULL;
+	const char *name = args->param[0];
+	long n_running, n = 0, i;
+	struct err e;
+	int rc, ok;
+
+	*out = NULL;
+	*index = 1;
+	rc = instance_args(req, args, index, &address, resp, &ok);
+	if (!ok)
+		return rc;
+	err_clear(&e);
+	rc = fetch(ctx, target, name, list, &e);
+	if (rc < 0)
+		return router_error_from(resp, &e);
+	n_running = select_running(target, name, list, &sel);
+	if (n_running < 0)
+		return ERR_NOMEM;
+	for (i = 0; i < n_running; i++)
+		if (address_of(sel[i], address))
+			sel[n++] = sel[i];
+	if (n_running == 0)
+		rc = router_error(resp, 404, "NotFound", "no running instance in %s '%s'",
+		                  routes_target_noun(target), name);
+	else if (n == 0)
+		rc = router_error(resp, 404, "NotFound",
+		                  "none of the %ld running instances in %s '%s' has a %s address",
+		                  n_running, routes_target_noun(target), name,
+		                  address_name(address));
+	else if (*index > n)
+		rc = router_error(resp, 404, "NotFound",
+		                  "%s '%s' has %ld running instance%s with a %s address, no #%ld",
+		                  routes_target_noun(target), name, n, n == 1 ? "" : "s",
+		                  address_name(address), *index);
+	else
+		*out = sel[*index - 1];
+	free(sel);
 	return rc;
 }
 
@@ -499,8 +535,7 @@ int routes_health(struct router_context *ctx, const struct router_request *req,
 	(void)req;
 	(void)args;
 	buf_reset(&resp->body);
-	if (buf_append_str(&resp->body, "ok\n") < 0 || set_content_type(resp, TEXT_PLAIN) < 0)
+	if (buf_append_str(&resp->body, "ok\n") < 0)
 		return ERR_NOMEM;
-	resp->status = 200;
-	return 0;
+	return router_answer(resp, 200, ROUTER_TEXT_PLAIN);
 }

@@ -20,9 +20,7 @@ awsdouble/control.py, the fixture format in awsdouble/fixtures.py.
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,6 +30,7 @@ from awsdouble.ec2 import check_fixture  # noqa: E402
 from awsdouble.fixtures import Fixture, FixtureError  # noqa: E402
 from awsdouble.server import DoubleServer  # noqa: E402
 from awsdouble.state import State  # noqa: E402
+from child import serve_until_signal  # noqa: E402
 
 
 def parse_credentials(text):
@@ -86,24 +85,7 @@ def main(argv=None):
         "chunked": args.chunked,
     }
     server = DoubleServer((args.host, args.port), State(fixture, creds, config), verbose=args.verbose)
-    port = server.server_address[1]
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.replace(tmp, args.port_file)
-    print(f"PORT {port}", flush=True)
-    while not stop.wait(0.1):
-        pass
-    server.shutdown()
-    server.server_close()
-    return 0
+    return serve_until_signal(server, args.port_file)
 
 
 if __name__ == "__main__":

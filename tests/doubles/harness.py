@@ -17,16 +17,15 @@ stderr; its stdout gives the port.
 """
 
 import atexit
-import ctypes
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
+
+from child import die_with_parent, read_port, stop_process
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "aws_double.py")
@@ -40,15 +39,14 @@ SESSION = (
     "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQDEXAMPLEtoken+with/slashes+and==",
 )
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
+def isolate_aws(env):
+    """Removes every AWS_* variable from env (a dict, or os.environ) and
+    points the SDKs' config files and instance metadata nowhere; returns env."""
+    for k in list(env):
+        if k.startswith("AWS_"):
+            del env[k]
+    env.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
 
 
 class ControlError(Exception):
@@ -113,45 +111,24 @@ class AwsDouble:
         if self.proc is not None:
             return self
         self.proc = subprocess.Popen(
-            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=_die_with_parent
+            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=die_with_parent
         )
         atexit.register(self.stop)
-        deadline = time.monotonic() + self.start_timeout
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"the AWS double did not start: {' '.join(self.args)}")
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if ready:
-                ch = os.read(self.proc.stdout.fileno(), 1)
-                if not ch:
-                    continue
-                line += ch
-        text = line.decode().strip()
-        if not text.startswith("PORT "):
+        try:
+            self.port = read_port(self.proc, self.start_timeout, f"the AWS double ({' '.join(self.args)})")
+        except RuntimeError:
             self.stop()
-            raise RuntimeError(f"the AWS double said {text!r}, not PORT <n>")
-        self.port = int(text.split()[1])
+            raise
         self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     def stop(self, timeout=5):
         """Stops the double (SIGTERM, then SIGKILL); returns its exit status."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdout:
+        rc = stop_process(proc, timeout)
+        if proc is not None and proc.stdout:
             proc.stdout.close()
-        return proc.returncode
+        return rc
 
     def __enter__(self):
         return self.start()
@@ -204,11 +181,25 @@ class AwsDouble:
 
     def config(self, **changes):
         """Changes tunables (page_size, short_pages, empty_last_page,
-        max_skew, chunked) when given any; returns them all."""
+        max_skew, chunked; image_pending_describes, image_invisible_describes,
+        deregistered_visible_describes, snapshot_inuse_after_deregister,
+        snapshot_pending_describes, clock) when given any; returns them all."""
         return self.control("config", changes) if changes else self.control("config")
 
     def reset(self):
         return self.control("reset", {})
+
+    def seed_images(self, images=(), snapshots=()):
+        """Adds AMIs and snapshots (format in awsdouble/images.py)."""
+        return self.control("images", {"images": list(images), "snapshots": list(snapshots)})
+
+    def images(self):
+        """{"images": [...], "snapshots": [...]}: the double's whole image
+        state, deregistered images and deleted snapshots included."""
+        return self.control("images")
+
+    def clear_images(self):
+        return self.control("images", method="DELETE")
 
     # -- for programs under test ---------------------------------------------
 
@@ -216,10 +207,7 @@ class AwsDouble:
         """An environment in which an AWS client talks to this double with
         the given (akid, secret, token) and nothing from the user's own AWS
         setup leaks in."""
-        env = dict(os.environ if base is None else base)
-        for k in list(env):
-            if k.startswith("AWS_"):
-                del env[k]
+        env = isolate_aws(dict(os.environ if base is None else base))
         ak, sk, tok = credentials
         env.update(
             {
@@ -228,9 +216,6 @@ class AwsDouble:
                 "AWS_REGION": region,
                 "AWS_ENDPOINT_URL": self.url,
                 "AWS_ENDPOINT_URL_EC2": self.url,
-                "AWS_CONFIG_FILE": "/dev/null",
-                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-                "AWS_EC2_METADATA_DISABLED": "true",
                 "NO_PROXY": "127.0.0.1,localhost",
             }
         )

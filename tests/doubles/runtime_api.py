@@ -47,6 +47,8 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from child import read_port, stop_process
+
 PREFIX = "/2018-06-01/runtime"
 DEFAULT_MAX_PAYLOAD = 6291556  # 6 MiB + 100 bytes: Lambda's synchronous cap
 
@@ -320,13 +322,12 @@ class Client:
     """
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen([sys.executable, __file__, *args],
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise RuntimeError("runtime API double did not start: %r" % line)
-        self.port = int(line.split()[1])
+        self.proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE)
+        try:
+            self.port = read_port(self.proc, 30, "the runtime API double")
+        except RuntimeError:
+            self.close()
+            raise
         self.address = "127.0.0.1:%d" % self.port
 
     def call(self, method, what, body=None, timeout=30):
@@ -363,13 +364,7 @@ class Client:
         self.call("POST", "shutdown", {})
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc.stdout.close()
 
 

@@ -170,24 +170,48 @@ for p, m, o in ops:
 tap(ops and not bad, "every operation (%d) proxies to LookupFunction (aws_proxy, POST, when_no_match)"
     % len(ops), "\n".join(bad))
 
+# Routes without an API key: /health, and the Slack command (Slack sends no
+# x-api-key; its requests carry Slack's signature instead).
+NO_KEY = {"/health", "/slack/logsearch"}
 bad = []
 for p, m, o in ops:
     sec = o.get("security")
-    if p == "/health":
+    if p in NO_KEY:
         if sec != []:
             bad.append("%s %s must have security: [] (no key), has %s" % (m.upper(), p, sec))
     elif sec != [{"api_key": []}]:
         bad.append("%s %s must require api_key, has %s" % (m.upper(), p, sec))
-tap(ops and not bad, "every operation but /health requires the API key", "\n".join(bad))
+tap(ops and not bad, "every operation but /health and /slack/logsearch requires the API key",
+    "\n".join(bad))
 
 bad = []
 for p, m, o in ops:
     codes = set(str(c) for c in o.get("responses", {}))
-    need = {"200"} if p == "/health" else {"200", "400", "403", "404", "502", "503"}
+    need = {"200"} if p == "/health" else {"200", "400", "403", "502", "503"}
+    if p.startswith("/eb/") or p.startswith("/asg/"):
+        need.add("404")
+    if p == "/slack/logsearch":
+        need = {"200", "400", "401", "503"}
     if not need <= codes:
         bad.append("%s %s lacks %s" % (m.upper(), p, sorted(need - codes)))
-tap(ops and not bad, "every lookup operation documents 200, 400, 403, 404, 502 and 503",
-    "\n".join(bad))
+tap(ops and not bad, "every operation documents 200, 400, 403, 502 and 503 (lookups 404 too;"
+    " the Slack command 200, 400, 401 and 503)", "\n".join(bad))
+
+# Issues 7 and 8: the log search, the Slack command and the storage report.
+want_ops = {("get", "/logs/{function}/{request_id}"), ("post", "/slack/logsearch"),
+            ("get", "/lambda/storage")}
+have_ops = {(m, p) for p, m, _ in ops}
+tap(want_ops <= have_ops, "the log search, Slack and storage routes are described",
+    sorted(want_ops - have_ops))
+slack_op = paths.get("/slack/logsearch", {}).get("post", {})
+hdrs = {x.get("name"): x for x in slack_op.get("parameters", []) if x.get("in") == "header"}
+form = slack_op.get("requestBody", {}).get("content", {})
+tap(set(hdrs) >= {"X-Slack-Signature", "X-Slack-Request-Timestamp"}
+    and "application/x-www-form-urlencoded" in form,
+    "the Slack command takes the signature headers and a form body", (sorted(hdrs), sorted(form)))
+logs_op = paths.get("/logs/{function}/{request_id}", {}).get("get", {})
+c200 = logs_op.get("responses", {}).get("200", {}).get("content", {})
+tap(set(c200) == {"text/plain", "application/json"}, "log search answers text or JSON", sorted(c200))
 
 
 def resolve(node):
@@ -212,12 +236,67 @@ for p, m, o in ops:
         if code in o.get("responses", {}):
             c = resolve(o["responses"][code]).get("content", {})
             s = c.get("application/json", {}).get("schema", {})
-            if s.get("$ref") != "#/components/schemas/Error":
+            # an Error, or a schema that is all of an Error and more (BackupFailure)
+            parts = [x.get("$ref") for x in resolve(s).get("allOf", [])] if "$ref" in s else []
+            if s.get("$ref") != "#/components/schemas/Error" and \
+                    "#/components/schemas/Error" not in parts:
                 bad.append("%s %s %s is not an Error" % (m.upper(), p, code))
 tap(ops and not bad, "ip routes answer text/plain or IpList JSON; errors are Error JSON",
     "\n".join(bad))
 
+# The hostkeys routes (issue 5): text lines or a HostKeyList, the n-th as ip/{n}.
+hk_paths = ["/eb/{env}/hostkeys", "/eb/{env}/hostkeys/{n}", "/asg/{group}/hostkeys",
+            "/asg/{group}/hostkeys/{n}"]
+bad = [p for p in hk_paths if "get" not in paths.get(p, {})]
+for p in hk_paths:
+    o = paths.get(p, {}).get("get")
+    if not o:
+        continue
+    c = resolve(o["responses"]["200"]).get("content", {})
+    if set(c) != {"text/plain", "application/json"} or resolve(
+            c["application/json"]["schema"]) is not resolve(
+            {"$ref": "#/components/schemas/HostKeyList"}):
+        bad.append("%s 200 is not text/plain or a HostKeyList" % p)
+    names = [resolve(x).get("name") for x in o.get("parameters", [])]
+    want_names = ["group" if p.startswith("/asg") else "env"] + \
+        (["n"] if p.endswith("{n}") else []) + ["address"]
+    if names != want_names:
+        bad.append("%s parameters %s, want %s (address as for ip/{n})" % (p, names, want_names))
+    e404 = resolve(o["responses"]["404"]).get("content", {}).get("application/json", {})
+    if e404.get("schema", {}).get("$ref") != "#/components/schemas/Error" or \
+            "NoHostKeys" not in resolve(o["responses"]["404"]).get("description", ""):
+        bad.append("%s 404 is not an Error that names NoHostKeys" % p)
+tap(not bad, "the hostkeys routes answer text lines or a HostKeyList; 404 NoHostKeys", bad)
+hk = doc["components"]["schemas"].get("HostKey", {}).get("properties", {})
+types = hk.get("type", {}).get("enum", [])
+tap(types == ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+              "ecdsa-sha2-nistp521", "ssh-rsa"],
+    "HostKey types are the ones util/hostkeys accepts (no ssh-dss)", types)
+kx = re.compile(hk.get("key", {}).get("pattern", "^$"))
+good_keys = ["AAAAC3NzaC1lZDI1NTE5AAAAIGv1OSF/tqetdFAlS81E/jGPdCfywNwwfz4y4NsULNjQ",
+             "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBF2amDrURuTw9HKiOnx8IF"
+             "Dbvqp4cN7/hEmoFONAjCGnVYvnp+pX6N7Hn2WjiCDjPMn8Zzf4gmNEWm844CFtGUA="]
+bad_keys = ["", "AAAA AAAA", "AAAA\nssh-rsa", "AA==A", "AAA-_A", "AAAA==="]
+wrong = [k for k in good_keys if not kx.search(k)] + [k for k in bad_keys if kx.search(k)]
+tap(not wrong, "HostKey key pattern: base64 only", wrong)
+
 schemas = doc["components"]["schemas"]
+# POST /backup/ami (issue 6): dry_run, and the report per instance.
+bk = paths.get("/backup/ami", {})
+post = bk.get("post", {})
+dry = [resolve(x) for x in post.get("parameters", [])]
+tap(set(bk) == {"post"} and [(d.get("name"), d.get("in"), d.get("schema", {}).get("type"))
+                             for d in dry] == [("dry_run", "query", "boolean")],
+    "POST /backup/ami (only POST) with the boolean query dry_run", (sorted(bk), dry))
+ok200 = resolve(post.get("responses", {}).get("200", {})).get("content", {})
+report = resolve(ok200.get("application/json", {}).get("schema", {}))
+per = resolve(report.get("properties", {}).get("instances", {}).get("items", {}))
+fields = {"instance_id", "image_created", "already_existed", "kept", "deregistered",
+          "snapshots_deleted", "errors"}
+tap(fields <= set(per.get("required", [])) and
+    per.get("properties", {}).get("image_created", {}).get("nullable") is True,
+    "backup report per instance: %s (image_created nullable)" % ", ".join(sorted(fields)),
+    per.get("required"))
 inst = schemas["Instance"]["properties"]
 fields = {"index", "instance_id", "ip", "public_ip", "private_ip", "launch_time",
           "availability_zone"}
@@ -243,6 +322,17 @@ tap(not wrong, "group pattern: 1 to 255 printable ASCII, no ':' or space", wrong
 idx = params["Index"]["schema"]
 tap(idx.get("type") == "integer" and idx.get("minimum") == 1 and idx.get("maximum") == 1000,
     "n is an integer 1..1000", idx)
+fn = params["Function"]["schema"]
+fx = re.compile(fn["pattern"])
+wrong = ([x for x in ["a", "my-function_2", "x" * 64] if not fx.search(x)]
+         + [x for x in ["", "a.b", "a/b", "fn:1", "x" * 65, "a b"] if fx.search(x)])
+tap(not wrong, "function pattern: Lambda's 1 to 64 letters, digits, - and _", wrong)
+rid = params["RequestId"]["schema"]
+rx2 = re.compile(rid["pattern"])
+wrong = ([x for x in ["c0ffee00-1111-2222-3333-444455556666", "abcdefgh", "0" * 64] if not rx2.search(x)]
+         + [x for x in ["abcdefg", "-abcdefgh", "abcdefgh-", "abc_defgh", "ab\"cdefgh", "0" * 65]
+            if rx2.search(x)])
+tap(not wrong, "request id pattern: 8 to 64 letters, digits and inner hyphens", wrong)
 addr = params["Address"]
 tap(addr.get("in") == "query" and addr["schema"].get("enum") == ["public", "private"],
     "address is a query enum public|private", addr)

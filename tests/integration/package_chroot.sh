@@ -65,6 +65,10 @@ echo "$listing" | grep -q '^-rwxr-xr-x .* bootstrap$' &&
 	echo "$listing" | grep -q ' lib/ld-linux[^ ]*\.so\.[0-9]*$' &&
 	echo "$listing" | grep -q ' lib/libc\.so\.6$'
 ok $? "bootstrap (0755) at the zip root, loader and libc in lib/" "$listing"
+echo "$listing" | grep -q ' zoneinfo/Europe/Paris$' &&
+	echo "$listing" | grep -q ' zoneinfo/UTC$' &&
+	! echo "$listing" | grep -q ' zoneinfo/right/'
+ok $? "zone files for NOTIFY_TZ in zoneinfo/ (without right/)" "$(echo "$listing" | grep -c zoneinfo/)"
 test "$size" -lt $((30 * 1024 * 1024))
 ok $? "the zip is under 30 MB ($size bytes)"
 

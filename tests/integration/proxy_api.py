@@ -5,16 +5,13 @@ groups, 404 past the end, 403 for a wrong key, and the stale cache when
 AWS keeps throttling (503)."""
 
 import os
-import re
-import subprocess
 import sys
-import tempfile
-import time
 
 ROOT = os.environ.get("EBSSH_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 
+from api_server import ApiServer  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 from proxy_fakes import KEY, Home, run  # noqa: E402
 from route_cases import aws_env  # noqa: E402
@@ -24,30 +21,6 @@ BUILD = os.environ["EBSSH_BUILD"]
 API = os.path.join(BUILD, "ebssh-api")
 
 
-class Api:
-    def __init__(self, aws):
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([API, "--listen", "127.0.0.1:0", "--api-key", KEY],
-                                     env=aws_env(aws), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        self.url = None
-        deadline = time.time() + 10
-        while time.time() < deadline and self.proc.poll() is None:
-            self.log.seek(0)
-            m = re.search(rb"listening on ([0-9.]+):(\d+)", self.log.read())
-            if m:
-                self.url = "http://%s:%d" % (m.group(1).decode(), int(m.group(2)))
-                break
-            time.sleep(0.02)
-        if not self.url:
-            self.proc.kill()
-            raise RuntimeError("ebssh-api did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
 def main():
     t = Tap()
     if not os.access(API, os.X_OK):
@@ -55,7 +28,7 @@ def main():
         return t.done()
     aws = AwsDouble().start()
     try:
-        api = Api(aws)
+        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", KEY], aws_env(aws))
         try:
             cases(t, aws, api)
         finally:

@@ -65,7 +65,9 @@ def test_cache_burst(t, svc, inst):
     f = home.cache_file(svc.url, "burst-env", 1)
     t.eq(stat.S_IMODE(os.stat(d).st_mode), 0o700, "cache directory is 0700")
     t.eq(stat.S_IMODE(os.stat(f).st_mode), 0o600, "cache file is 0600")
-    t.eq(sorted(os.listdir(d)), [os.path.basename(f)], "one entry, no temporary file left")
+    t.eq(sorted(os.listdir(d)), [os.path.basename(f), os.path.basename(f) + ".lock"],
+         "one entry and its lookup lock, no temporary file left")
+    t.eq(stat.S_IMODE(os.stat(f + ".lock").st_mode), 0o600, "lock file is 0600")
     with open(f) as fh:
         text = fh.read()
     t.ok(text.startswith("ebssh-cache 1\n127.0.0.2\n"), "the entry records the answer", text)

@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import route_cases  # noqa: E402
 from harness import AwsDouble  # noqa: E402
+from child import sanitizer_clean  # noqa: E402
 from route_cases import SECRETS, aws_env  # noqa: E402
 from tap import Tap  # noqa: E402
 from runtime_api import Client as RuntimeApi  # noqa: E402
@@ -189,10 +190,6 @@ def error_ok(entry, etype):
             and doc["errorMessage"] != "" and doc.get("stackTrace") == [])
 
 
-def sanitizer_clean(text):
-    return "Sanitizer" not in text and "runtime error:" not in text
-
-
 def test_shapes(tap, s):
     """The three HTTP event kinds, each answered in its own shape."""
     e = s.last({"event": v1_event("GET", "/health")})
@@ -259,15 +256,29 @@ def test_bad_events(tap, s):
 
 
 def test_other_kinds(tap, s):
+    """The non-HTTP events go to lambda/dispatch.c's workflows; the detailed
+    behaviour of each is tested in backup.py, storage_notify.py, logsearch.py."""
     cases = [
-        ("EventBridge scheduled event", vector("eventbridge", "scheduled-event-docs.json")),
-        ("CloudWatch Logs subscription", vector("powertools-python", "cloudWatchLogEvent.json")),
-        ("CodePipeline job", vector("powertools-python", "codePipelineEvent.json")),
+        ("a scheduled rule of no workflow (my-scheduled-rule)",
+         vector("eventbridge", "scheduled-event-docs.json"), "Function.UnsupportedEvent",
+         "my-scheduled-rule"),
+        ("a CloudWatch Logs subscription with no SLACK_WEBHOOK_URL",
+         vector("powertools-python", "cloudWatchLogEvent.json"), "Function.NotifyFailed",
+         "SLACK_WEBHOOK_URL"),
+        ("a CodePipeline job", vector("powertools-python", "codePipelineEvent.json"),
+         "Function.UnsupportedEvent", "no workflow"),
     ]
-    for name, ev in cases:
+    for name, ev, etype, words in cases:
         e = s.last({"event": ev})
-        tap.ok(error_ok(e, "Function.UnsupportedEvent"),
-               "%s: Function.UnsupportedEvent for now" % name, e)
+        tap.ok(error_ok(e, etype) and words in e["body"], "%s: %s" % (name, etype), e)
+    # The schedule named <stack>-ami-backup runs the backup: the double's
+    # instances carry no backup tag, so it answers an empty report.
+    ev = vector("eventbridge", "scheduled-event-docs.json")
+    ev["resources"] = ["arn:aws:events:us-east-1:123456789012:rule/ebssh-stack-ami-backup"]
+    e = s.last({"event": ev})
+    doc = json.loads(e["body"]) if e and e["kind"] == "response" else {}
+    tap.ok(doc.get("failed") == 0 and doc.get("instances") == [] and doc.get("dry_run") is False,
+           "the <stack>-ami-backup schedule runs the AMI backup (an empty report here)", e)
 
 
 def test_request_ids(tap, s):

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """deploy/template.yaml: valid YAML (CloudFormation's short tags included) with
-the resources SPEC and issue 3 ask for, least-privilege IAM, and references
-that all resolve; then the same checks against broken copies, to show that
-each of them can fail. TAP on stdout. Needs python3-yaml (make deps)."""
+the resources SPEC and issues 3 and 6 ask for (the AMI backup's schedule,
+IAM and error alarm), least-privilege IAM, and references that all resolve;
+then the same checks against broken copies, to show that each of them can
+fail. TAP on stdout. Needs python3-yaml (make deps)."""
 
 import copy
 import os
@@ -15,17 +16,9 @@ ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.d
     os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "deploy", "template.yaml")
 SPEC = os.path.join(ROOT, "..", "shared", "SPEC.md")
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-n = 0
-
-
-def tap(good, name, why=""):
-    global n
-    n += 1
-    print(("ok %d - %s" if good else "not ok %d - %s") % (n, name))
-    if not good and why:
-        for line in str(why).splitlines():
-            print("# " + line)
+from tap import Tap  # noqa: E402
 
 
 # --- CloudFormation YAML: short-form tags become their long form ---------------
@@ -132,7 +125,14 @@ def c_types(t):
             "LookupApiInvokePermission": "AWS::Lambda::Permission",
             "LookupApiKey": "AWS::ApiGateway::ApiKey",
             "LookupUsagePlan": "AWS::ApiGateway::UsagePlan",
-            "LookupUsagePlanKey": "AWS::ApiGateway::UsagePlanKey"}
+            "LookupUsagePlanKey": "AWS::ApiGateway::UsagePlanKey",
+            "BackupScheduleRule": "AWS::Events::Rule",
+            "BackupSchedulePermission": "AWS::Lambda::Permission",
+            "AlarmTopic": "AWS::SNS::Topic",
+            "FunctionErrorsAlarm": "AWS::CloudWatch::Alarm",
+            "StorageAlarm": "AWS::CloudWatch::Alarm",
+            "PipelineNotifyRule": "AWS::Events::Rule",
+            "PipelineNotifyPermission": "AWS::Lambda::Permission"}
     bad = ["%s is %r, not %s" % (k, res(t, k).get("Type"), v)
            for k, v in want.items() if res(t, k).get("Type") != v]
     return "\n".join(bad) or None
@@ -215,10 +215,18 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+# IAM accepts only "*" for these (no resource-level permissions).
+DESCRIBE_ONLY_STAR = {"ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSnapshots"}
+# The AMI backup's (docs/backup.md).
+BACKUP_ACTIONS = ["ec2:CreateImage", "ec2:CreateTags", "ec2:DescribeImages", "ec2:DeregisterImage",
+                  "ec2:DeleteSnapshot", "ec2:DescribeSnapshots"]
+
+
 def c_iam_actions(t):
     st = statements(t)
-    actions = sorted(a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action")))
-    want = sorted(["ec2:DescribeInstances", "logs:CreateLogStream", "logs:PutLogEvents"])
+    actions = sorted({a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action"))})
+    want = sorted(["ec2:DescribeInstances", "ec2:GetConsoleOutput", "logs:CreateLogStream",
+                   "logs:PutLogEvents"] + BACKUP_ACTIONS + ISSUE_7_8_ACTIONS)
     if actions != want:
         return "allowed actions %s, want exactly %s" % (actions, want)
     if any("NotAction" in s or "NotResource" in s for s in st):
@@ -228,16 +236,186 @@ def c_iam_actions(t):
         return "managed or SAM policies add permissions"
 
 
+# Issues 7 and 8: the log search, invoking itself, the storage report and metric.
+ISSUE_7_8_ACTIONS = ["logs:FilterLogEvents", "lambda:InvokeFunction", "lambda:ListFunctions",
+                     "lambda:ListVersionsByFunction", "lambda:GetAccountSettings",
+                     "cloudwatch:PutMetricData"]
+# Actions IAM offers no resource-level permission for: "*" is their only resource.
+STAR_ONLY = DESCRIBE_ONLY_STAR | {"lambda:ListFunctions", "lambda:GetAccountSettings",
+                                  "cloudwatch:PutMetricData"}
+SELF_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-lookup"
+
+
 def c_iam_resources(t):
     bad = []
+    fn_name = sub_text(props(t, "LookupFunction").get("FunctionName"))
     for s in statements(t):
         for a in as_list(s.get("Action")):
             rs = as_list(s.get("Resource"))
-            if "*" in rs and a != "ec2:DescribeInstances":
+            subs = [sub_text(r) or "" for r in rs]
+            if "*" in rs and a not in STAR_ONLY:
                 bad.append("%s on *" % a)
-            if a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
+            if a == "cloudwatch:PutMetricData" and \
+                    s.get("Condition") != {"StringEquals": {"cloudwatch:namespace": "ebssh"}}:
+                bad.append("%s without the namespace condition: %r" % (a, s.get("Condition")))
+            if a == "logs:FilterLogEvents":
+                if len(subs) != 1 or not re.fullmatch(
+                        r"arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                        r"log-group:/aws/lambda/[^:*]*(\$\{\w+\})?[^:]*:\*", subs[0]):
+                    bad.append("%s on %r, not Lambda log groups" % (a, rs))
+            elif a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
                 bad.append("%s on %r, not the function's log group" % (a, rs))
+            if a == "lambda:InvokeFunction" and (subs != [SELF_ARN]
+                                                 or fn_name != "${AWS::StackName}-lookup"):
+                bad.append("%s on %r, not the function itself (%r)" % (a, rs, fn_name))
+            if a == "lambda:ListVersionsByFunction" and subs != [
+                    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"]:
+                bad.append("%s on %r, not this account's functions" % (a, rs))
     return "\n".join(bad) or None
+
+
+def _arn_kinds(rs):
+    """The resource types of ec2 ARNs ("image", "snapshot", "instance")."""
+    out = set()
+    for r in rs:
+        text = sub_text(r) or (r if isinstance(r, str) else "")
+        m = re.match(r"^arn:\$\{AWS::Partition\}:ec2:\$\{AWS::Region\}:(\$\{AWS::AccountId\})?:"
+                     r"([a-z-]+)/\*$", text)
+        out.add(m.group(2) if m else "?" + str(r))
+    return out
+
+
+def c_iam_backup(t):
+    """CreateTags only within CreateImage; DeregisterImage and DeleteSnapshot only
+    on what the backup tagged ebssh:managed = true; every backup action on
+    instance, image or snapshot ARNs of this region (or * for Describe)."""
+    bad = []
+    for s in statements(t):
+        acts = set(as_list(s.get("Action")))
+        cond = s.get("Condition", {})
+        kinds = _arn_kinds(as_list(s.get("Resource")))
+        if acts & {"ec2:CreateImage", "ec2:CreateTags", "ec2:DeregisterImage", "ec2:DeleteSnapshot"}:
+            allowed = {"instance", "image", "snapshot"} if "ec2:CreateImage" in acts else {"image", "snapshot"}
+            if not kinds <= allowed:
+                bad.append("%s on %s" % (sorted(acts), sorted(kinds)))
+        if "ec2:CreateTags" in acts and cond != {"StringEquals": {"ec2:CreateAction": "CreateImage"}}:
+            bad.append("ec2:CreateTags without the condition ec2:CreateAction = CreateImage: %r" % cond)
+        if acts & {"ec2:DeregisterImage", "ec2:DeleteSnapshot"} and \
+                cond != {"StringEquals": {"aws:ResourceTag/ebssh:managed": "true"}}:
+            bad.append("%s without the condition aws:ResourceTag/ebssh:managed = true: %r"
+                       % (sorted(acts), cond))
+        if "ec2:CreateImage" in acts and acts != {"ec2:CreateImage"}:
+            bad.append("CreateImage shares a statement with %s" % sorted(acts))
+    return "\n".join(bad) or None
+
+
+def c_schedule(t):
+    """An EventBridge rule named <stack>-ami-backup on a schedule, targeting the
+    function, which that rule (only) may invoke."""
+    p = props(t, "BackupScheduleRule")
+    name = sub_text(p.get("Name")) or ""
+    if not name.endswith("ami-backup") or "${AWS::StackName}" not in name:
+        return "rule Name %r does not end in ami-backup (how the function knows the event)" % name
+    if p.get("ScheduleExpression") != {"Ref": "BackupSchedule"}:
+        return "ScheduleExpression %r" % p.get("ScheduleExpression")
+    default = t.get("Parameters", {}).get("BackupSchedule", {}).get("Default", "")
+    if not re.match(r"^(cron|rate)\(.+\)$", default):
+        return "BackupSchedule default %r is no schedule expression" % default
+    targets = p.get("Targets", [])
+    if [x.get("Arn") for x in targets] != [{"Fn::GetAtt": ["LookupFunction", "Arn"]}]:
+        return "Targets %r" % targets
+    if any("Input" in x or "InputPath" in x or "InputTransformer" in x for x in targets):
+        return "the target rewrites the event (the function needs resources[0] and time)"
+    perm = props(t, "BackupSchedulePermission")
+    if perm != {"Action": "lambda:InvokeFunction", "FunctionName": {"Ref": "LookupFunction"},
+                "Principal": "events.amazonaws.com",
+                "SourceArn": {"Fn::GetAtt": ["BackupScheduleRule", "Arn"]}}:
+        return "permission %r" % perm
+
+
+def c_alarm(t):
+    """An alarm on the function's Errors that notifies the SNS topic."""
+    p = props(t, "FunctionErrorsAlarm")
+    want = {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1,
+            "TreatMissingData": "notBreaching"}
+    bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
+    if p.get("Dimensions") != [{"Name": "FunctionName", "Value": {"Ref": "LookupFunction"}}]:
+        bad.append("Dimensions %r are not the function's" % p.get("Dimensions"))
+    if {"Ref": "AlarmTopic"} not in as_list(p.get("AlarmActions")):
+        bad.append("AlarmActions %r do not notify AlarmTopic" % p.get("AlarmActions"))
+    if res(t, "AlarmTopic").get("Type") != "AWS::SNS::Topic":
+        bad.append("AlarmTopic is no SNS topic")
+    return "\n".join(bad) or None
+
+
+CONSOLE_TAGS = {"elasticbeanstalk:environment-name", "aws:autoscaling:groupName"}
+INSTANCE_ARN = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
+
+
+def c_iam_console(t):
+    """ec2:GetConsoleOutput (the hostkeys routes): on instance ARNs only, each
+    statement conditioned on the presence of an environment or group tag, and
+    both tags covered."""
+    bad, covered = [], set()
+    for s in statements(t):
+        if "ec2:GetConsoleOutput" not in as_list(s.get("Action")):
+            continue
+        rs = [sub_text(r) if isinstance(r, dict) else r for r in as_list(s.get("Resource"))]
+        if rs != [INSTANCE_ARN]:
+            bad.append("GetConsoleOutput on %r, not %s" % (rs, INSTANCE_ARN))
+        if as_list(s.get("Action")) != ["ec2:GetConsoleOutput"]:
+            bad.append("GetConsoleOutput shares a statement with %r" % s.get("Action"))
+        cond = s.get("Condition") or {}
+        null = cond.get("Null") or {}
+        tags = {k[len("ec2:ResourceTag/"):] for k, v in null.items()
+                if k.startswith("ec2:ResourceTag/") and v == "false"}
+        if set(cond) != {"Null"} or len(tags) != 1 or not tags <= CONSOLE_TAGS:
+            bad.append("GetConsoleOutput without a tag condition: %r" % cond)
+        covered |= tags
+    if covered != CONSOLE_TAGS:
+        bad.append("consoles readable for tags %s, want %s" % (sorted(covered),
+                                                              sorted(CONSOLE_TAGS)))
+    return "\n".join(bad) or None
+
+
+def c_storage_schedule(t):
+    events = props(t, "LookupFunction").get("Events", {})
+    names = [sub_text(e.get("Properties", {}).get("Name")) or e.get("Properties", {}).get("Name")
+             for e in events.values() if e.get("Type") == "Schedule"]
+    if not any(isinstance(nm, str) and nm.endswith("lambda-storage") for nm in names):
+        return "no Schedule event whose rule name ends in lambda-storage: %r" % names
+
+
+def c_storage_alarm(t):
+    p = props(t, "StorageAlarm")
+    want = {"Namespace": "ebssh", "MetricName": "LambdaCodeStorageLimitPercent", "Threshold": 80,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold"}
+    bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
+    return "\n".join(bad) or None
+
+
+def c_secrets(t):
+    params = t.get("Parameters", {})
+    bad = [k for k in ("SlackSigningSecret", "SlackWebhookUrl")
+           if params.get(k, {}).get("NoEcho") is not True]
+    if bad:
+        return "not NoEcho: %s" % bad
+    var = props(t, "LookupFunction").get("Environment", {}).get("Variables", {})
+    if var.get("SLACK_SIGNING_SECRET") != {"Ref": "SlackSigningSecret"} or \
+            var.get("SLACK_WEBHOOK_URL") != {"Ref": "SlackWebhookUrl"}:
+        return "the Slack variables do not come from the NoEcho parameters"
+
+
+def c_notify_rule(t):
+    pattern = props(t, "PipelineNotifyRule").get("EventPattern", {})
+    if pattern != {"source": ["aws.codepipeline"],
+                   "detail-type": ["CodePipeline Pipeline Execution State Change"]}:
+        return "EventPattern %r" % pattern
+    perm = props(t, "PipelineNotifyPermission")
+    if perm.get("Principal") != "events.amazonaws.com" or \
+            perm.get("SourceArn") != {"Fn::GetAtt": ["PipelineNotifyRule", "Arn"]}:
+        return "permission %r" % perm
 
 
 def c_iam_role(t):
@@ -331,13 +509,24 @@ CHECKS = [
     ("function environment sets SPEC's configuration variables", c_env),
     ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
     ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
-    ("IAM allows exactly ec2:DescribeInstances and the log writes", c_iam_actions),
-    ("IAM: only ec2:DescribeInstances on *, logs on the function's group", c_iam_resources),
+    ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the backup's calls, "
+     "the log writes and issues 7-8's actions", c_iam_actions),
+    ("IAM: * only where IAM has no resources; logs, invoke and versions scoped", c_iam_resources),
+    ("IAM: CreateTags only in CreateImage, rotation only of ebssh:managed resources",
+     c_iam_backup),
+    ("schedule: rule <stack>-ami-backup targets the function, which it may invoke", c_schedule),
+    ("alarm on the function's Errors notifies an SNS topic", c_alarm),
+    ("IAM: ec2:GetConsoleOutput only on instances tagged with an environment or group",
+     c_iam_console),
     ("IAM role trusted by Lambda only and used by the function", c_iam_role),
     ("log group /aws/lambda/<function>, 14 days", c_log_group),
     ("API Gateway may invoke the function, for this API only", c_permission),
     ("usage plan with throttling binds the key to stage v1", c_usage_plan),
     ("every Ref, GetAtt and Sub resolves; every parameter used", c_refs),
+    ("a schedule rule named ...lambda-storage runs the storage metric", c_storage_schedule),
+    ("an alarm at 80 % of the code storage limit", c_storage_alarm),
+    ("the Slack secrets are NoEcho parameters", c_secrets),
+    ("CodePipeline execution state changes reach the function", c_notify_rule),
     ("outputs: API URL and key id, with how to read the key", c_outputs),
 ]
 
@@ -382,6 +571,74 @@ def m_managed(t):
         "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"]
 
 
+def m_console_star(t):
+    statements(t)[2]["Resource"] = "*"
+
+
+def m_console_untagged(t):
+    del statements(t)[3]["Condition"]
+def m_invoke_any(t):
+    for s in statements(t):
+        if s.get("Sid") == "InvokeSelf":
+            s["Resource"] = "*"
+
+
+def m_metric_any_namespace(t):
+    for s in statements(t):
+        if s.get("Sid") == "StorageMetric":
+            del s["Condition"]
+
+
+def m_logs_any_group(t):
+    for s in statements(t):
+        if s.get("Sid") == "SearchLogs":
+            s["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
+
+
+def m_schedule_name(t):
+    props(t, "LookupFunction")["Events"]["StorageSchedule"]["Properties"]["Name"] = "nightly"
+
+
+def m_alarm(t):
+    props(t, "StorageAlarm")["Threshold"] = 95
+
+
+def m_echo(t):
+    del t["Parameters"]["SlackWebhookUrl"]["NoEcho"]
+
+
+def _statement(t, sid):
+    return next(s for s in statements(t) if s.get("Sid") == sid)
+
+
+def m_tags(t):
+    del _statement(t, "BackupTagOnCreate")["Condition"]
+
+
+def m_rotate(t):
+    _statement(t, "BackupRotate")["Condition"] = {"StringEquals": {"aws:ResourceTag/backup": "On"}}
+
+
+def m_create_star(t):
+    _statement(t, "BackupCreateImage")["Resource"] = "*"
+
+
+def m_rule_name(t):
+    props(t, "BackupScheduleRule")["Name"] = {"Fn::Sub": "${AWS::StackName}-backup"}
+
+
+def m_rule_target(t):
+    props(t, "BackupScheduleRule")["Targets"][0]["Input"] = "{}"
+
+
+def m_alarm_metric(t):
+    props(t, "FunctionErrorsAlarm")["MetricName"] = "Invocations"
+
+
+def m_alarm_action(t):
+    props(t, "FunctionErrorsAlarm")["AlarmActions"] = []
+
+
 MUTATIONS = [
     ("an extra EC2 action", m_action, c_iam_actions),
     ("log writes on every resource", m_star, c_iam_resources),
@@ -392,23 +649,38 @@ MUTATIONS = [
     ("a 10-year log retention", m_logs, c_log_group),
     ("a permission for any principal", m_perm, c_permission),
     ("a managed policy", m_managed, c_iam_actions),
+    ("CreateTags on any image", m_tags, c_iam_backup),
+    ("rotation of images the backup did not tag", m_rotate, c_iam_backup),
+    ("CreateImage on *", m_create_star, c_iam_resources),
+    ("a rule name not ending in ami-backup", m_rule_name, c_schedule),
+    ("a target that replaces the event", m_rule_target, c_schedule),
+    ("an alarm on Invocations", m_alarm_metric, c_alarm),
+    ("an alarm that notifies no one", m_alarm_action, c_alarm),
+    ("console output of every instance", m_console_star, c_iam_console),
+    ("console output without a tag condition", m_console_untagged, c_iam_console),
+    ("invoking any function", m_invoke_any, c_iam_resources),
+    ("metrics in any namespace", m_metric_any_namespace, c_iam_resources),
+    ("searching every log group", m_logs_any_group, c_iam_resources),
+    ("a schedule not named ...lambda-storage", m_schedule_name, c_storage_schedule),
+    ("an alarm at 95 %", m_alarm, c_storage_alarm),
+    ("a webhook URL that echoes", m_echo, c_secrets),
 ]
 
 
 def main():
+    t = Tap()
     try:
         tpl = yaml.load(open(TEMPLATE, encoding="utf-8"), Loader=CfnLoader)
     except (OSError, yaml.YAMLError) as ex:
-        tap(False, "deploy/template.yaml parses", ex)
-        print("1..%d" % n)
-        return 1
-    tap(isinstance(tpl, dict) and "Resources" in tpl, "deploy/template.yaml parses")
+        t.ok(False, "deploy/template.yaml parses", ex)
+        return t.done()
+    t.ok(isinstance(tpl, dict) and "Resources" in tpl, "deploy/template.yaml parses")
     for name, fn in CHECKS:
         try:
             why = fn(tpl)
         except Exception as ex:  # a check that crashes is a failure with its reason
             why = "%s: %s" % (type(ex).__name__, ex)
-        tap(why is None, name, why)
+        t.ok(why is None, name, why)
     for name, mutate, fn in MUTATIONS:
         broken = copy.deepcopy(tpl)
         mutate(broken)
@@ -416,9 +688,8 @@ def main():
             why = fn(broken)
         except Exception as ex:
             why = "%s: %s" % (type(ex).__name__, ex)
-        tap(why is not None, "%s rejects %s" % (fn.__name__, name))
-    print("1..%d" % n)
-    return 0
+        t.ok(why is not None, "%s rejects %s" % (fn.__name__, name))
+    return t.done()
 
 
 if __name__ == "__main__":

@@ -8,12 +8,10 @@ Prints TAP."""
 import http.client
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -27,6 +25,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import route_cases  # noqa: E402
+from api_server import ApiServer  # noqa: E402
+from child import sanitizer_clean  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 from route_cases import SECRETS, aws_env  # noqa: E402
 from tap import Tap  # noqa: E402
@@ -35,29 +35,8 @@ KEY = "Th1s-is-the-4PI-key-0123456789"
 FORBIDDEN = b'{"message":"Forbidden"}'
 
 
-class Server:
-    """ebssh-api as a child process; reads its "listening on" line for the port."""
-
-    def __init__(self, args, env):
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([API, *args], env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        self.host = self.port = None
-        deadline = time.time() + 10
-        while time.time() < deadline and self.proc.poll() is None:
-            m = re.search(r"listening on (\[[0-9a-f:.]+\]|[0-9.]+):(\d+)", self.stderr())
-            if m:
-                self.host, self.port = m.group(1).strip("[]"), int(m.group(2))
-                break
-            time.sleep(0.02)
-        if self.port is None:
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("ebssh-api did not start: %s" % self.stderr())
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
+class Server(ApiServer):
+    """ebssh-api as a child process, with requests to it."""
 
     def request(self, method, path, headers=None, body=None, query=None, conn=None):
         """(status, headers lowercase, body bytes)."""
@@ -74,20 +53,6 @@ class Server:
         finally:
             if own:
                 conn.close()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return "timeout"
-
-
-def sanitizer_clean(text):
-    return "Sanitizer" not in text and "runtime error:" not in text
 
 
 def test_api_key(tap, srv):

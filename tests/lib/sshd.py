@@ -27,11 +27,9 @@ an environment with a throw-away HOME and XDG directories, and no ssh-agent.
 """
 
 import atexit
-import ctypes
 import json
 import os
 import pwd
-import re
 import shlex
 import shutil
 import signal
@@ -45,6 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 
+from api_server import ApiServer  # noqa: E402
+from child import die_with_parent, stop_process  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 from route_cases import aws_env  # noqa: E402
 
@@ -52,16 +52,6 @@ SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 BUILD = os.environ.get("EBSSH_BUILD", os.path.join(ROOT, "build"))
 API_KEY = "e2e-key-0123456789abcdef"
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-
 
 def missing_tools():
     """What this machine lacks for a fleet (empty when all is there)."""
@@ -98,20 +88,6 @@ def free_common_port(ips, tries=50):
         if all(_port_free(ip, port) for ip in ips[1:]):
             return port
     raise RuntimeError("no port free on all of %s" % ", ".join(ips))
-
-
-def stop_process(proc, timeout=5):
-    """SIGTERM, then SIGKILL; returns the exit status (None if proc is None)."""
-    if proc is None:
-        return None
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 class SshdInstance:
@@ -167,7 +143,7 @@ class SshdInstance:
         log = open(self.log, "ab")
         try:
             self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, preexec_fn=_die_with_parent)
+                                         stdout=log, stderr=log, preexec_fn=die_with_parent)
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -212,6 +188,7 @@ class Fleet:
         self.user = pwd.getpwuid(os.getuid()).pw_name
         self.dir = None
         self.instances = []
+        self.configs = 0
 
     # -- life cycle -----------------------------------------------------------
 
@@ -293,10 +270,13 @@ class Fleet:
     def clear_cache(self):
         shutil.rmtree(self.cache_dir(), ignore_errors=True)
 
-    def aliases(self, name):
-        """{alias: instance} for NAME.N and NAMEN of each instance, NAME for the first."""
-        out = {name: self.instances[0]}
-        for i, inst in enumerate(self.instances, 1):
+    def aliases(self, name, order=None):
+        """{alias: instance} for NAME.N and NAMEN of each instance, NAME for
+        the first; order: the instances as the environment lists them
+        (default the fleet's order)."""
+        order = order or self.instances
+        out = {name: order[0]}
+        for i, inst in enumerate(order, 1):
             out["%s%d" % (name, i)] = inst
             out["%s.%d" % (name, i)] = inst
         return out
@@ -323,18 +303,18 @@ class Fleet:
             argv += ["--api-key", api_key]
         return " ".join(shlex.quote(a) for a in list(argv) + list(extra)) + " %h %p"
 
-    def write_ssh_config(self, pattern, proxy_command, names=None, path=None, extra=()):
-        """An ssh_config for Host pattern through proxy_command; known_hosts holds
-        the aliases of each environment in names (default: pattern without
-        its trailing '*'). Returns the config's path."""
-        if names is None:
-            names = [pattern.rstrip("*")]
-        n = len([p for p in os.listdir(self.dir) if p.startswith("ssh_config")])
-        path = path or os.path.join(self.dir, "ssh_config%d" % n)
+    def write_ssh_config(self, pattern, proxy_command, names=None, aliases=None, path=None, extra=()):
+        """An ssh_config for Host pattern through proxy_command (extra: more
+        lines for the Host block). Its known_hosts holds aliases ({alias:
+        instance}), else the aliases of each environment in names (default:
+        pattern without its trailing '*'). Returns the config's path."""
+        if aliases is None:
+            aliases = {}
+            for name in names or [pattern.rstrip("*")]:
+                aliases.update(self.aliases(name))
+        self.configs += 1
+        path = path or os.path.join(self.dir, "ssh_config%d" % self.configs)
         known = path + ".known_hosts"
-        aliases = {}
-        for name in names:
-            aliases.update(self.aliases(name))
         self.write_known_hosts(known, aliases)
         lines = [
             "Host %s" % pattern,
@@ -404,7 +384,7 @@ class LookupService:
         self.key = api_key
         self.threads = threads
         self.aws = None
-        self.proc = None
+        self.api = None
         self.port = 0
         self.url = None
         self.logfile = None
@@ -427,40 +407,21 @@ class LookupService:
 
     def start_api(self, timeout=10):
         """Starts ebssh-api (on the port it had before, if any)."""
-        argv = [os.path.join(BUILD, "ebssh-api"), "--listen", "127.0.0.1:%d" % self.port,
-                "--threads", str(self.threads)]
-        env = aws_env(self.aws)
+        args = ["--listen", "127.0.0.1:%d" % self.port, "--threads", str(self.threads)]
         if self.key:
-            argv += ["--api-key", self.key]
-        log = open(self.logfile, "ab")
-        start = log.tell()
-        try:
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=log, preexec_fn=_die_with_parent)
-        finally:
-            log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            with open(self.logfile, "rb") as f:
-                f.seek(start)
-                m = re.search(rb"listening on ([0-9.]+):(\d+)", f.read())
-            if m:
-                self.port = int(m.group(2))
-                self.url = "http://127.0.0.1:%d" % self.port
-                return self.url
-            time.sleep(0.02)
-        stop_process(self.proc)
-        self.proc = None
-        with open(self.logfile, errors="replace") as f:
-            raise RuntimeError("ebssh-api did not start: " + f.read()[-500:])
+            args += ["--api-key", self.key]
+        self.api = ApiServer(args, aws_env(self.aws), timeout=timeout, log_path=self.logfile)
+        self.port = self.api.port
+        self.url = "http://127.0.0.1:%d" % self.port
+        return self.url
 
     def stop_api(self):
-        proc, self.proc = self.proc, None
-        return stop_process(proc, timeout=10)
+        api, self.api = self.api, None
+        return api.stop() if api else None
 
     @property
     def pid(self):
-        return self.proc.pid if self.proc else None
+        return self.api.proc.pid if self.api else None
 
     def stop(self):
         self.stop_api()

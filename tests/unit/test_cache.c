@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proxy/cache.h"
@@ -362,6 +363,170 @@ TEST_CASE(default_dir_follows_xdg)
 	free(p);
 }
 
+TEST_CASE(lock_is_single_flight_and_bounded)
+{
+	struct cache c;
+	struct err e;
+	char dir[128], key[CACHE_KEY_LEN + 1];
+	int fd = -1, fd2 = -1, status = 0, ready[2];
+	pid_t child;
+	char byte;
+
+	path_in(dir, sizeof(dir), "lock");
+	CHECK_INT(cache_open(&c, dir, &e), 0);
+	key_of(key, "my-env");
+	CHECK_INT(cache_lock(&c, "not-a-key", 100, &fd, &e), ERR_INVALID);
+	CHECK_INT(fd, -1);
+	CHECK_INT(pipe(ready), 0);
+	child = fork();
+	if (child == 0) {
+		/* holds the lock for 300 ms, as a slow lookup would */
+		int held = -1;
+
+		if (cache_lock(&c, key, 1000, &held, NULL) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep(300 * 1000);
+		cache_unlock(held);
+		_exit(0);
+	}
+	CHECK_INT(read(ready[0], &byte, 1), 1);
+	/* a second process gives up after its timeout ... */
+	CHECK_INT(cache_lock(&c, key, 50, &fd, &e), ERR_TIMEOUT);
+	CHECK_INT(fd, -1);
+	CHECK(strstr(e.message, "still running") != NULL);
+	/* ... or waits until the first is done */
+	CHECK_INT(cache_lock(&c, key, 5000, &fd, &e), 0);
+	CHECK(fd >= 0);
+	CHECK_INT(waitpid(child, &status, 0), child);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* another key is another lock */
+	key_of(key, "other-env");
+	CHECK_INT(cache_lock(&c, key, 50, &fd2, &e), 0);
+	cache_unlock(fd2);
+	cache_unlock(fd);
+	cache_unlock(-1);
+	close(ready[0]);
+	close(ready[1]);
+	cache_close(&c);
+}
+
+/* A text entry of the tests' own format: "T <time>\n<word>\n". */
+struct word {
+	char text[32];
+};
+
+static int parse_word(const char *text, size_t len, void *value, long long *stored_at)
+{
+	struct word *w = value;
+	const char *nl = memchr(text, '\n', len);
+	size_t n;
+
+	if (len < 3 || memcmp(text, "T ", 2) != 0 || !nl || text[len - 1] != '\n' ||
+	    cache_parse_time(text + 2, (size_t)(nl - text - 2), stored_at) != 0)
+		return -1;
+	n = len - (size_t)(nl + 1 - text) - 1;
+	if (n >= sizeof(w->text) || memchr(nl + 1, '\n', n))
+		return -1;
+	memcpy(w->text, nl + 1, n);
+	w->text[n] = '\0';
+	return 0;
+}
+
+TEST_CASE(text_entries)
+{
+	static const char entry[] = "T 1700000000\nhello\n";
+	struct cache c;
+	struct cache_entry ent;
+	struct word w;
+	struct err e;
+	char dir[128], key[CACHE_KEY_LEN + 1], other[CACHE_KEY_LEN + 1], file[256];
+	long long age = -1;
+	int fd = -1;
+
+	path_in(dir, sizeof(dir), "text");
+	CHECK_INT(cache_open(&c, dir, &e), 0);
+	CHECK_INT(cache_key(key, "https://a", "eb", "my-env", 1, "words", NULL), 0);
+	snprintf(file, sizeof(file), "%s/%s", dir, key);
+	CHECK_INT(cache_get_text(&c, key, T0, 30, 64, parse_word, &w, &age, &e), ERR_NOT_FOUND);
+	CHECK_STR(e.message, "no cached answer");
+	CHECK_INT(age, 0);
+
+	umask(0);
+	CHECK_INT(cache_put_text(&c, key, entry, strlen(entry), &e), 0);
+	umask(022);
+	CHECK_INT(mode_of(file), 0600);
+	CHECK_INT(count_entries(dir), 1);
+	{
+		char *text = test_read_file(file, NULL);
+
+		CHECK_STR(text, entry);
+		free(text);
+	}
+	memset(&w, 0, sizeof(w));
+	CHECK_INT(cache_get_text(&c, key, T0 + 7, 30, 64, parse_word, &w, &age, &e), 0);
+	CHECK_STR(w.text, "hello");
+	CHECK_INT(age, 7);
+	/* the age rules of every entry */
+	CHECK_INT(cache_get_text(&c, key, T0 + 30, 30, 64, parse_word, &w, &age, &e),
+	          ERR_NOT_FOUND);
+	CHECK_STR(e.message, "cached answer is 30s old (limit 30s)");
+	CHECK_INT(age, 0);
+	CHECK_INT(cache_get_text(&c, key, T0 - 1, 30, 64, parse_word, &w, &age, &e), ERR_NOT_FOUND);
+	CHECK_STR(e.message, "cached answer is from the future: ignored");
+	CHECK_INT(cache_get_text(&c, key, T0, 0, 64, parse_word, &w, &age, &e), ERR_NOT_FOUND);
+	CHECK_STR(e.message, "cache not asked (ttl 0)");
+	/* the size cap: a file over max_len is not read */
+	CHECK_INT(cache_get_text(&c, key, T0, 30, strlen(entry), parse_word, &w, &age, &e), 0);
+	CHECK_INT(cache_get_text(&c, key, T0, 30, strlen(entry) - 1, parse_word, &w, &age, &e),
+	          ERR_NOT_FOUND);
+	CHECK(strstr(e.message, "not a small private file") != NULL);
+	/* what the parser refuses is a miss */
+	CHECK_INT(cache_put_text(&c, key, "T 1700000000\ntwo\nlines\n", 23, &e), 0);
+	CHECK_INT(cache_get_text(&c, key, T0, 30, 64, parse_word, &w, &age, &e), ERR_NOT_FOUND);
+	CHECK_STR(e.message, "cache entry is malformed: ignored");
+	/* an address entry and a text entry of another format never meet */
+	CHECK_INT(cache_put_text(&c, key, entry, strlen(entry), &e), 0);
+	CHECK_INT(cache_get(&c, key, T0, 30, &ent, &e), ERR_NOT_FOUND);
+	key_of(other, "my-env");
+	ent.addr = ip("192.0.2.9");
+	CHECK_INT(cache_put(&c, other, &ent.addr, T0, &e), 0);
+	CHECK_INT(cache_get_text(&c, other, T0, 64, 64, parse_word, &w, &age, &e), ERR_NOT_FOUND);
+	/* single flight works for any key, and its lock file is not the entry */
+	CHECK_INT(cache_lock(&c, key, 50, &fd, &e), 0);
+	CHECK_INT(cache_get_text(&c, key, T0, 30, 64, parse_word, &w, &age, &e), 0);
+	cache_unlock(fd);
+	/* bad keys, no text, a closed cache */
+	CHECK_INT(cache_put_text(&c, "../x", entry, strlen(entry), &e), ERR_INVALID);
+	CHECK_INT(cache_put_text(&c, key, NULL, 0, &e), ERR_INVALID);
+	CHECK_INT(cache_get_text(&c, "../x", T0, 30, 64, parse_word, &w, &age, &e), ERR_INVALID);
+	cache_close(&c);
+	CHECK_INT(cache_get_text(&c, key, T0, 30, 64, parse_word, &w, &age, &e), ERR_NOT_FOUND);
+	CHECK_INT(cache_put_text(&c, key, entry, strlen(entry), &e), ERR_INVALID);
+}
+
+TEST_CASE(stored_times)
+{
+	static const char *bad[] = {"", "01", "-5", "+5", "12a", " 1", "1234567890123"};
+	long long t = -1;
+	size_t i;
+
+	CHECK_INT(cache_parse_time("0", 1, &t), 0);
+	CHECK_INT(t, 0);
+	CHECK_INT(cache_parse_time("1700000000", 10, &t), 0);
+	CHECK_INT(t, 1700000000LL);
+	CHECK_INT(cache_parse_time("999999999999", 12, &t), 0);
+	CHECK_INT(t, 999999999999LL);
+	CHECK_INT(cache_parse_time("17000000009", 10, &t), 0); /* only len bytes are read */
+	CHECK_INT(t, 1700000000LL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = -1;
+		CHECK_INT(cache_parse_time(bad[i], strlen(bad[i]), &t), -1);
+		CHECK_INT(t, -1);
+	}
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -377,6 +542,9 @@ int main(void)
 	RUN(symlinks_and_unsafe_entries_refused);
 	RUN(malformed_entries_are_misses);
 	RUN(default_dir_follows_xdg);
+	RUN(lock_is_single_flight_and_bounded);
+	RUN(text_entries);
+	RUN(stored_times);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", tmpdir);

@@ -658,6 +658,18 @@ TEST_CASE(events_through_the_router)
 	json_decref(j);
 }
 
+TEST_CASE(kind_names)
+{
+	CHECK_STR(event_kind_name(EVENT_HTTP), "http");
+	CHECK_STR(event_kind_name(EVENT_SCHEDULED), "scheduled");
+	CHECK_STR(event_kind_name(EVENT_CODEPIPELINE), "codepipeline");
+	CHECK_STR(event_kind_name(EVENT_EVENTBRIDGE), "eventbridge");
+	CHECK_STR(event_kind_name(EVENT_LOGS), "logs");
+	CHECK_STR(event_kind_name(EVENT_CODEPIPELINE_JOB), "codepipeline-job");
+	CHECK_STR(event_kind_name((enum event_kind)0), "unknown");
+	CHECK_STR(event_kind_name((enum event_kind)99), "unknown");
+}
+
 int main(void)
 {
 	RUN(rest_v1_sample);
@@ -674,5 +686,6 @@ int main(void)
 	RUN(malformed_events);
 	RUN(response_formats);
 	RUN(events_through_the_router);
+	RUN(kind_names);
 	return TEST_DONE();
 }

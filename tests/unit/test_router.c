@@ -768,7 +768,7 @@ static struct aws_client *no_client(struct router_context *ctx, struct err *e)
 
 TEST_CASE(missing_aws_client)
 {
-	struct router_context ctx = {NULL, no_client, NULL, NULL};
+	struct router_context ctx = {.aws_get = no_client};
 	struct router_request req;
 	struct router_response resp;
 
@@ -854,6 +854,45 @@ TEST_CASE(name_checks)
 	CHECK_INT(routes_check_asg_name("a\nb", NULL), ERR_INVALID);
 }
 
+TEST_CASE(success_answers)
+{
+	struct router_response resp;
+
+	router_response_init(&resp);
+	CHECK_INT(router_pair_add(&resp.headers, &resp.n_headers, "X-Kept", "1"), 0);
+	CHECK_INT(buf_append_str(&resp.body, "a b\n"), 0);
+	CHECK_INT(router_answer(&resp, 200, ROUTER_TEXT_PLAIN), 0);
+	CHECK_INT(resp.status, 200);
+	CHECK_STR(resp.content_type, "text/plain; charset=utf-8");
+	CHECK_STR(buf_str(&resp.body), "a b\n");
+	/* a JSON answer replaces the body and the type, keeps the headers */
+	CHECK_INT(router_answer_json(&resp, 502, json_pack("{s:s, s:i}", "k", "v\n", "n", 2)), 0);
+	CHECK_INT(resp.status, 502);
+	CHECK_STR(resp.content_type, "application/json");
+	CHECK_STR(buf_str(&resp.body), "{\"k\":\"v\\n\",\"n\":2}\n");
+	CHECK_INT(resp.n_headers, 1);
+	CHECK_STR(resp.headers[0].value, "1");
+	/* no document: out of memory, and no status given */
+	resp.status = 0;
+	CHECK_INT(router_answer_json(&resp, 200, NULL), ERR_NOMEM);
+	CHECK_INT(resp.status, 0);
+	router_response_free(&resp);
+	/* a body over the buffer's cap: out of memory too, the document freed */
+	router_response_init(&resp);
+	buf_init(&resp.body, 4);
+	CHECK_INT(router_answer_json(&resp, 200, json_pack("{s:s}", "long", "value")), ERR_NOMEM);
+	CHECK_INT(resp.status, 0);
+	router_response_free(&resp);
+}
+
+TEST_CASE(target_names)
+{
+	CHECK_STR(routes_target_key(ROUTES_EB), "environment");
+	CHECK_STR(routes_target_key(ROUTES_ASG), "group");
+	CHECK_STR(routes_target_noun(ROUTES_EB), "Elastic Beanstalk environment");
+	CHECK_STR(routes_target_noun(ROUTES_ASG), "Auto Scaling group");
+}
+
 int main(void)
 {
 	RUN(health_answers_ok_without_aws);
@@ -876,5 +915,7 @@ int main(void)
 	RUN(pairs_query_and_headers);
 	RUN(error_helpers);
 	RUN(name_checks);
+	RUN(success_answers);
+	RUN(target_names);
 	return TEST_DONE();
 }

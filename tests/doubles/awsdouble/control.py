@@ -13,13 +13,22 @@ Bodies and answers are JSON.
   DELETE /__control/requests   empties the log
   POST /__control/credentials  {"access_key": ..., "secret_key": ..., "token": ...} adds a key
   GET  /__control/config       the tunables (page_size, short_pages, empty_last_page,
-  POST /__control/config       max_skew, chunked); POST changes the ones given
-  POST /__control/reset        faults, log, tokens, fixture, credentials and config
-                               back to what the command line set
+  POST /__control/config       max_skew, chunked, and the image store's: see state.py);
+                               POST changes the ones given
+  POST /__control/console      {"instance_id": ..., "console_output"|"host_keys"|"nitro": ...}
+                               replaces one instance's console (ec2_console.py)
+  GET  /__control/images       {"images": [...], "snapshots": [...]}: every AMI (live and
+                               deregistered; State, NoReboot, Tags, BlockDeviceMappings,
+                               ...) and snapshot (Deleted true once deleted), boto3's shapes
+  POST /__control/images       seeds images and snapshots (format in images.py)
+  DELETE /__control/images     forgets every image and snapshot
+  POST /__control/reset        faults, log, tokens, fixture, credentials, config, images
+                               and snapshots back to what the command line set
 """
 
 import json
 
+from . import ec2_console
 from .ec2 import check_fixture
 from .fixtures import Fixture, FixtureError
 
@@ -27,12 +36,19 @@ from .fixtures import Fixture, FixtureError
 def handle(state, method, path, body):
     """Returns (status, JSON-able answer)."""
     route = path[len("/__control/") :].rstrip("/")
+    return call(body, lambda data: _route(state, method, route, data))
+
+
+def call(body, route):
+    """(status, answer) of route(data), data being the JSON body (None when
+    empty); 400 for a body that is not JSON, or a ValueError, TypeError or
+    KeyError route raises."""
     try:
         data = json.loads(body.decode("utf-8")) if body else None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         return 400, {"error": f"bad JSON: {e}"}
     try:
-        return _route(state, method, route, data)
+        return route(data)
     except (ValueError, TypeError, KeyError) as e:
         return 400, {"error": str(e)}
 
@@ -67,12 +83,21 @@ def _route(state, method, route, data):
         state.credentials.add(data["access_key"], data["secret_key"], data.get("token"))
         return 200, {"access_keys": state.credentials.access_keys()}
     if route == "config" and method == "GET":
-        return 200, state.config()
+        return 200, dict(state.config(), **state.images.config())
     if route == "config" and method == "POST":
         if not isinstance(data, dict):
             raise ValueError("want an object of config keys")
         return 200, state.update_config(data)
+    if route == "images" and method == "GET":
+        return 200, state.images.view()
+    if route == "images" and method == "POST":
+        return 200, state.images.seed(data, state.fixture.owner_id)
+    if route == "images" and method == "DELETE":
+        state.images.clear()
+        return 200, {"ok": True}
     if route == "reset" and method == "POST":
         state.reset()
         return 200, {"ok": True}
+    if route == "console" and method == "POST":
+        return 200, ec2_console.set_console(state, data)
     return 404, {"error": f"no control route {method} /__control/{route}"}

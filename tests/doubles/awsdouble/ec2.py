@@ -16,16 +16,30 @@ vpc-id, subnet-id, key-name, launch-time) with EC2's wildcards (* and ?,
 backslash escapes), InstanceId.N, DryRun, MaxResults (5..1000, not with
 InstanceId), and pagination by the double's page size with opaque
 nextTokens.
+
+CreateImage, DescribeImages, DeregisterImage, DescribeSnapshots,
+DeleteSnapshot and CreateTags keep AMIs and snapshots in state across
+calls (images.py: what they model, and the seeds). DescribeImages takes
+Owner.N ("self" is the fixture's owner), ImageId.N, ExecutableBy.N (ignored)
+and the filters image-id, name, state, owner-id, description,
+source-instance-id, block-device-mapping.{snapshot-id,device-name,
+volume-size,volume-type}, root-device-type, root-device-name, image-type,
+architecture, is-public, creation-date, hypervisor, virtualization-type,
+tag:KEY, tag-key, tag-value; DescribeSnapshots Owner.N, SnapshotId.N and
+snapshot-id, volume-id, status, owner-id, description, start-time,
+volume-size, progress, tag:KEY, tag-key, tag-value. Both paginate like
+DescribeInstances (MaxResults 5..1000, not with ids; the double's page size).
+Answers without an output shape (DeleteSnapshot, CreateTags) carry
+<return>true</return>, as EC2's do.
 """
 
 import base64
 import re
 import secrets
-import uuid
 
-from . import ec2proto, models
-from .ec2proto import ProtocolError
+from . import ec2_console, ec2proto, models
 from .fixtures import STATE_CODES, FixtureError
+from .service import Service, ServiceError, request_id
 
 VERSION = "2016-11-15"
 XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -33,19 +47,8 @@ _INSTANCE_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
 _CONTROL_PARAMS = ("Action", "Version")
 
 
-class Response:
-    def __init__(self, status, body, content_type="text/xml;charset=UTF-8", headers=None):
-        self.status = status
-        self.body = body
-        self.headers = [("Content-Type", content_type)] + list(headers or [])
-
-
-class Ec2Error(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class Ec2Error(ServiceError):
+    """An error answer of the ec2 protocol."""
 
 
 def wildcard(pattern):
@@ -92,15 +95,71 @@ _FIELDS = {
 }
 
 
-def _filter_fn(name, values):
+def _filter_fn(name, values, fields=None, tags_of=None):
+    """A test of one Filter. fields maps filter names to a function giving an
+    item's values; tags_of gives an item's [(key, value)] (the defaults:
+    DescribeInstances' over fixture instances)."""
+    fields = _FIELDS if fields is None else fields
+    tags_of = tags_of or (lambda i: i.tags)
     patterns = [wildcard(v) for v in values]
     if name.startswith("tag:") and len(name) > 4:
         key = name[4:]
-        return lambda i: _matches([v for k, v in i.tags if k == key], patterns)
-    field = _FIELDS.get(name)
+        return lambda i: _matches([v for k, v in tags_of(i) if k == key], patterns)
+    if name == "tag-key":
+        return lambda i: _matches([k for k, _ in tags_of(i)], patterns)
+    if name == "tag-value":
+        return lambda i: _matches([v for _, v in tags_of(i)], patterns)
+    field = fields.get(name)
     if field is None:
         raise Ec2Error("InvalidParameterValue", f"The filter '{name}' is invalid")
     return lambda i: _matches(field(i), patterns)
+
+
+def _boto_tags(item):
+    return [(t["Key"], t["Value"]) for t in item.get("Tags") or []]
+
+
+def _ebs(item, key):
+    return [str(d["Ebs"][key]) for d in item.get("BlockDeviceMappings") or [] if "Ebs" in d and key in d["Ebs"]]
+
+
+def _text(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return None if v is None else str(v)
+
+
+_IMAGE_FIELDS = {
+    "image-id": lambda i: [i["ImageId"]],
+    "name": lambda i: [i.get("Name")],
+    "state": lambda i: [i["State"]],
+    "owner-id": lambda i: [i["OwnerId"]],
+    "description": lambda i: [i.get("Description")],
+    "source-instance-id": lambda i: [i.get("SourceInstanceId")],
+    "block-device-mapping.snapshot-id": lambda i: _ebs(i, "SnapshotId"),
+    "block-device-mapping.volume-size": lambda i: _ebs(i, "VolumeSize"),
+    "block-device-mapping.volume-type": lambda i: _ebs(i, "VolumeType"),
+    "block-device-mapping.device-name": lambda i: [d["DeviceName"] for d in i.get("BlockDeviceMappings") or []],
+    "root-device-type": lambda i: [i.get("RootDeviceType")],
+    "root-device-name": lambda i: [i.get("RootDeviceName")],
+    "image-type": lambda i: [i.get("ImageType")],
+    "architecture": lambda i: [i.get("Architecture")],
+    "is-public": lambda i: [_text(i.get("Public"))],
+    "creation-date": lambda i: [i.get("CreationDate")],
+    "hypervisor": lambda i: [i.get("Hypervisor")],
+    "virtualization-type": lambda i: [i.get("VirtualizationType")],
+}
+
+_SNAPSHOT_FIELDS = {
+    "snapshot-id": lambda s: [s["SnapshotId"]],
+    "volume-id": lambda s: [s.get("VolumeId")],
+    "status": lambda s: [s["State"]],
+    "owner-id": lambda s: [s["OwnerId"]],
+    "description": lambda s: [s.get("Description")],
+    "start-time": lambda s: [s.get("StartTime")],
+    "volume-size": lambda s: [_text(s.get("VolumeSize"))],
+    "progress": lambda s: [s.get("Progress")],
+}
 
 
 def check_fixture(fixture):
@@ -117,64 +176,48 @@ def check_fixture(fixture):
         raise FixtureError(str(e)) from None
 
 
-class Ec2Service:
+class Ec2Service(Service):
     name = "ec2"
+    FAULTS = {
+        "throttle": ("RequestLimitExceeded", "Request limit exceeded.", 503),
+        "500": ("InternalError", "An internal error has occurred", 500),
+        "unavailable": ("Unavailable", "The server is overloaded and can't handle the request.", 503),
+        "authfailure": ("AuthFailure", "AWS was not able to validate the provided access credentials", 401),
+    }
+    AUTH = {
+        "MissingAuthenticationToken": (
+            "MissingAuthenticationToken",
+            "Request must contain either a valid (registered) AWS access key ID or X.509 certificate.",
+            401,
+        ),
+        "RequestExpired": ("RequestExpired", "Request has expired.", 400),
+        None: ("AuthFailure", "AWS was not able to validate the provided access credentials", 401),
+    }
 
     def __init__(self, state):
-        self.state = state
-        self._ops = {"DescribeInstances": self.describe_instances}
+        super().__init__(state)
+        self._ops = {
+            "DescribeInstances": self.describe_instances,
+            "GetConsoleOutput": lambda args: ec2_console.get_console_output(self.state, args),
+            "CreateImage": self.create_image,
+            "DescribeImages": self.describe_images,
+            "DeregisterImage": self.deregister_image,
+            "DescribeSnapshots": self.describe_snapshots,
+            "DeleteSnapshot": self.delete_snapshot,
+            "CreateTags": self.create_tags,
+        }
 
-    # -- what the server asks of every service ---------------------------
-
-    def action(self, req):
-        """The operation a request names (its Action), or ""."""
-        return req.params.get("Action", "")
-
-    def error(self, code, message, status):
-        rid = str(uuid.uuid4())
-        return Response(status, ec2proto.error_document(code, message, rid), headers=self._headers(rid))
-
-    def auth_error(self, verdict):
-        if verdict.code == "MissingAuthenticationToken":
-            return self.error(
-                "MissingAuthenticationToken",
-                "Request must contain either a valid (registered) AWS access key ID or X.509 certificate.",
-                401,
-            )
-        if verdict.code == "RequestExpired":
-            return self.error("RequestExpired", "Request has expired.", 400)
-        return self.error("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
-
-    def fault(self, fault):
-        if fault.kind == "throttle":
-            return self.error("RequestLimitExceeded", "Request limit exceeded.", 503)
-        if fault.kind == "500":
-            return self.error("InternalError", "An internal error has occurred", 500)
-        if fault.kind == "unavailable":
-            return self.error("Unavailable", "The server is overloaded and can't handle the request.", 503)
-        if fault.kind == "authfailure":
-            return self.error("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
-        if fault.kind == "error":
-            return self.error(fault.code, fault.message, fault.status)
-        raise ValueError(f"{fault} is not an answer")
-
-    def handle(self, req):
-        """Answers a request whose signature checked out."""
-        try:
-            return self._handle(req)
-        except Ec2Error as e:
-            return self.error(e.code, e.message, e.status)
-        except ProtocolError as e:
-            return self.error(e.code, e.message, 400)
-
-    # -- the Query API -----------------------------------------------------
-
-    def _headers(self, rid):
+    def headers(self, rid):
         return [
             ("x-amzn-RequestId", rid),
             ("Cache-Control", "no-cache, no-store"),
             ("Vary", "accept-encoding"),
         ]
+
+    def error_body(self, code, message, rid, status):
+        return ec2proto.error_document(code, message, rid)
+
+    # -- the Query API -----------------------------------------------------
 
     def _handle(self, req):
         params = req.params
@@ -196,10 +239,13 @@ class Ec2Service:
             raise Ec2Error("UnsupportedOperation", f"The test double does not implement {action}.")
         if args.get("DryRun"):
             raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
-        rid = str(uuid.uuid4())
+        rid = request_id()
         result = handler(args)
-        body = ec2proto.document(f"{action}Response", XMLNS, rid, op.output_shape, result, extra=Ec2Service._extra(op))
-        return Response(200, body, headers=self._headers(rid))
+        if op.output_shape is None:
+            body = ec2proto.return_document(f"{action}Response", XMLNS, rid)
+        else:
+            body = ec2proto.document(f"{action}Response", XMLNS, rid, op.output_shape, result, extra=Ec2Service._extra(op))
+        return self.answer(200, body, rid)
 
     @staticmethod
     def _extra(op):
@@ -217,32 +263,11 @@ class Ec2Service:
         filters = args.get("Filters") or []
         max_results = args.get("MaxResults")
         token = args.get("NextToken")
-        if ids and max_results is not None:
-            raise Ec2Error(
-                "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults"
-            )
-        if max_results is not None and max_results < 5:
-            raise Ec2Error(
-                "InvalidParameterValue",
-                f"Value ( {max_results} ) for parameter maxResults is invalid. Expecting a value greater than 5.",
-            )
-        if max_results is not None and max_results > 1000:
-            raise Ec2Error(
-                "InvalidParameterValue",
-                f"Value ( {max_results} ) for parameter maxResults is invalid. Expecting a value less than 1000.",
-            )
+        self._check_max_results(max_results, ids, "instancesSet")
         for i in ids:
             if not _INSTANCE_ID.match(i):
                 raise Ec2Error("InvalidInstanceID.Malformed", f'Invalid id: "{i}"')
-        tests = []
-        for f in filters:
-            name = f.get("Name")
-            if not name:
-                raise Ec2Error("InvalidParameterValue", "The filter 'null' is invalid")
-            values = f.get("Values")
-            if not values:
-                raise Ec2Error("InvalidParameterValue", f"The filter '{name}' must have at least one value")
-            tests.append(_filter_fn(name, values))
+        tests = self._filters(filters, _FIELDS, lambda i: i.tags)
 
         fixture = self.state.fixture
         if ids:
@@ -255,7 +280,34 @@ class Ec2Service:
         wanted = set(ids)
         matched = [i for i in fixture.ordered if (not wanted or i.id in wanted) and all(t(i) for t in tests)]
 
-        query = (tuple(sorted(wanted)), repr(filters))
+        page, next_token = self._paginate("DescribeInstances", matched, max_results, token, (tuple(sorted(wanted)), repr(filters)))
+        return {"Reservations": fixture.reservations(page), "NextToken": next_token}
+
+    # -- pagination, shared by the Describe calls ----------------------------------
+
+    @staticmethod
+    def _check_max_results(max_results, ids, ids_param):
+        if ids and max_results is not None:
+            raise Ec2Error(
+                "InvalidParameterCombination", f"The parameter {ids_param} cannot be used with the parameter maxResults"
+            )
+        if max_results is not None and max_results < 5:
+            raise Ec2Error(
+                "InvalidParameterValue",
+                f"Value ( {max_results} ) for parameter maxResults is invalid. Expecting a value greater than 5.",
+            )
+        if max_results is not None and max_results > 1000:
+            raise Ec2Error(
+                "InvalidParameterValue",
+                f"Value ( {max_results} ) for parameter maxResults is invalid. Expecting a value less than 1000.",
+            )
+
+    def _paginate(self, action, matched, max_results, token, query):
+        """One page of matched and the nextToken after it (or None): pages of
+        min(MaxResults, the double's page size); short_pages and
+        empty_last_page as configured. A token is good for the same action
+        and query only."""
+        query = (action, query)
         offset, page_no = 0, 0
         if token is not None:
             got = self.state.token_get(token)
@@ -264,7 +316,6 @@ class Ec2Service:
                     "InvalidParameterValue", f"Value ( {token} ) for parameter nextToken is invalid. The token is invalid."
                 )
             offset, page_no = got[0], got[1]
-
         cfg = self.state.config()
         limits = [n for n in (max_results, cfg.get("page_size")) if n]
         limit = min(limits) if limits else None
@@ -277,4 +328,86 @@ class Ec2Service:
         if more:
             next_token = base64.b64encode(secrets.token_bytes(48)).decode()
             self.state.token_put(next_token, (end, page_no + 1, query))
-        return {"Reservations": fixture.reservations(page), "NextToken": next_token}
+        return page, next_token
+
+    def _filters(self, filters, fields, tags_of=_boto_tags):
+        tests = []
+        for f in filters or []:
+            name = f.get("Name")
+            if not name:
+                raise Ec2Error("InvalidParameterValue", "The filter 'null' is invalid")
+            values = f.get("Values")
+            if not values:
+                raise Ec2Error("InvalidParameterValue", f"The filter '{name}' must have at least one value")
+            tests.append(_filter_fn(name, values, fields, tags_of))
+        return tests
+
+    # -- images and snapshots (state in images.py) ----------------------------------
+
+    def create_image(self, args):
+        inst_id = args.get("InstanceId")
+        if not inst_id:
+            raise Ec2Error("MissingParameter", "The request must contain the parameter instanceId")
+        if not _INSTANCE_ID.match(inst_id):
+            raise Ec2Error("InvalidInstanceID.Malformed", f'Invalid id: "{inst_id}"')
+        fixture = self.state.fixture
+        inst = next((i for i in fixture.instances if i.id == inst_id), None)
+        if inst is None:
+            raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{inst_id}' does not exist")
+        if args.get("BlockDeviceMappings"):
+            raise Ec2Error("UnsupportedOperation", "The test double does not take BlockDeviceMapping in CreateImage.")
+        return self.state.images.create_image(inst, args, fixture.owner_id)
+
+    def describe_images(self, args):
+        ids = args.get("ImageIds") or []
+        max_results = args.get("MaxResults")
+        self._check_max_results(max_results, ids, "imagesSet")
+        tests = self._filters(args.get("Filters"), _IMAGE_FIELDS)
+        page_key = (tuple(sorted(ids)), tuple(args.get("Owners") or []), repr(args.get("Filters")))
+        token = args.get("NextToken")
+        if token is not None:  # a later page lists what the first one saw
+            got = self.state.token_get(token)
+            matched = got[3] if got and len(got) > 3 else []
+        else:
+            matched = self.state.images.describe_images(args.get("Owners"), ids, tests, self.state.fixture.owner_id)
+        page, next_token = self._paginate("DescribeImages", matched, max_results, token, page_key)
+        if next_token is not None:
+            self.state.token_put(next_token, self.state.token_get(next_token) + (matched,))
+        return {"Images": page, "NextToken": next_token}
+
+    def describe_snapshots(self, args):
+        ids = args.get("SnapshotIds") or []
+        max_results = args.get("MaxResults")
+        self._check_max_results(max_results, ids, "snapshotSet")
+        tests = self._filters(args.get("Filters"), _SNAPSHOT_FIELDS)
+        page_key = (tuple(sorted(ids)), tuple(args.get("OwnerIds") or []), repr(args.get("Filters")))
+        token = args.get("NextToken")
+        if token is not None:
+            got = self.state.token_get(token)
+            matched = got[3] if got and len(got) > 3 else []
+        else:
+            matched = self.state.images.describe_snapshots(args.get("OwnerIds"), ids, tests, self.state.fixture.owner_id)
+        page, next_token = self._paginate("DescribeSnapshots", matched, max_results, token, page_key)
+        if next_token is not None:
+            self.state.token_put(next_token, self.state.token_get(next_token) + (matched,))
+        return {"Snapshots": page, "NextToken": next_token}
+
+    def deregister_image(self, args):
+        if not args.get("ImageId"):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter imageId")
+        if args.get("DeleteAssociatedSnapshots"):
+            raise Ec2Error("UnsupportedOperation", "The test double does not take DeleteAssociatedSnapshots.")
+        return self.state.images.deregister_image(args["ImageId"])
+
+    def delete_snapshot(self, args):
+        if not args.get("SnapshotId"):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter snapshotId")
+        return self.state.images.delete_snapshot(args["SnapshotId"])
+
+    def create_tags(self, args):
+        if not args.get("Resources"):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter resourceIdSet")
+        if not args.get("Tags"):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter tagSet")
+        ids = {i.id for i in self.state.fixture.instances}
+        return self.state.images.create_tags(args["Resources"], args["Tags"], ids)

@@ -29,14 +29,13 @@ import math
 import re
 import xml.etree.ElementTree as ET
 
+from .service import ServiceError
+
 _INDEX = re.compile(r"^[1-9][0-9]*$")
 
 
-class ProtocolError(Exception):
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ProtocolError(ServiceError):
+    """A parameter the operation's input shape refuses (status 400)."""
 
 
 def serialized_name(member_name, shape):
@@ -223,6 +222,15 @@ def _bytes(root, pretty):
     # in ElementTree's text or attributes, so this touches only empty tags.
     body = body.replace(" />", "/>")
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode("utf-8")
+
+
+def return_document(root_name, xmlns, request_id):
+    """The answer of an action without an output shape (DeleteSnapshot,
+    CreateTags): EC2 still says <return>true</return>."""
+    root = ET.Element(root_name, {"xmlns": xmlns})
+    ET.SubElement(root, "requestId").text = request_id
+    ET.SubElement(root, "return").text = "true"
+    return _bytes(root, pretty=True)
 
 
 def error_document(code, message, request_id):

@@ -23,6 +23,9 @@ A fixture is a list of instances, or {"owner_id": ..., "instances": [...]}
                 "tags": {...}}]
                 default: one interface at device 0 carrying the instance's
                 own addresses (none when the instance has no private IP).
+  volumes       [{"device": "/dev/xvda", "size": 8, "volume_id": "vol-...",
+                "type": "gp3"}]: the EBS volumes (1 to 16) CreateImage snapshots;
+                default one 8 GiB /dev/xvda. The first is the root device.
 
 Interface tags are not part of EC2's DescribeInstances model; they are
 rendered (as a tagSet inside the interface item) only when the fixture gives
@@ -32,6 +35,8 @@ them, so a parser can prove it reads only the instance's own tagSet.
 import hashlib
 import json
 import re
+
+from .images import instance_volumes
 
 STATE_CODES = {
     "pending": 0,
@@ -113,6 +118,10 @@ class Instance:
         if not isinstance(nis, list):
             raise FixtureError(f"{self.id}: network_interfaces must be a list")
         self.network_interfaces = nis
+        try:
+            self.volumes = instance_volumes(self)
+        except ValueError as e:
+            raise FixtureError(str(e)) from None
 
     def tag(self, key):
         for k, v in self.tags:
@@ -229,14 +238,15 @@ class Instance:
             if terminated
             else [
                 {
-                    "DeviceName": "/dev/xvda",
+                    "DeviceName": v["device"],
                     "Ebs": {
-                        "VolumeId": "vol-0" + _hexof("vol" + self.id, 16),
+                        "VolumeId": v["volume_id"],
                         "Status": "attached",
                         "AttachTime": self.launch_time,
-                        "DeleteOnTermination": True,
+                        "DeleteOnTermination": n == 0,
                     },
                 }
+                for n, v in enumerate(self.volumes)
             ],
             "VirtualizationType": "hvm",
             "ClientToken": "",

@@ -19,7 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 from . import control, sigcheck
+from .cloudwatch import CloudWatchService
 from .ec2 import Ec2Service
+from .lambda_ import LambdaService
+from .logs import LogsService
 
 MAX_BODY = 16 * 1024 * 1024
 
@@ -53,7 +56,24 @@ class DoubleServer(ThreadingHTTPServer):
         self.state = state
         self.verbose = verbose
         self.services = {"ec2": Ec2Service(state)}
+        # Further services by signing name; each keeps its own fixture and
+        # answers /__control/<signing name>/... itself (see their modules).
+        for svc in (LogsService(state), LambdaService(state), CloudWatchService(state)):
+            self.services[svc.name] = svc
         self.default_service = "ec2"
+
+    def service_control(self, method, path, body):
+        """/__control/<service>/<route> of a service with its own control
+        routes: (status, answer), or None when no service claims the path."""
+        head, _, route = path[len("/__control/") :].partition("/")
+        svc = self.services.get(head)
+        if svc is None or not hasattr(svc, "control"):
+            return None
+        return control.call(body, lambda data: svc.control(method, route.rstrip("/"), data))
+
+    def reset_services(self):
+        for svc in self.services.values():
+            svc.reset()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -62,6 +82,13 @@ class Handler(BaseHTTPRequestHandler):
     # for the client's delayed ACK (40 ms) about every other request.
     disable_nagle_algorithm = True
     server_version = "AmazonEC2"
+
+    def setup(self):
+        super().setup()
+        # An answer is written in two sends (headers, body): without NODELAY
+        # the body waits for the client's delayed ACK (~40 ms) on every
+        # request after a keep-alive connection's first.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def version_string(self):
         return self.server_version
@@ -139,8 +166,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         path, _, raw_query = self.path.partition("?")
         if path.startswith("/__control/"):
-            status, obj = control.handle(self.server.state, self.command, path, body)
-            self._send_json(status, obj)
+            answer = self.server.service_control(self.command, path, body)
+            if answer is None:
+                answer = control.handle(self.server.state, self.command, path, body)
+                if path.rstrip("/") == "/__control/reset" and answer[0] == 200:
+                    self.server.reset_services()
+            self._send_json(*answer)
             return
         req = Request(self.command, path, raw_query, list(self.headers.items()), body)
         try:
@@ -174,7 +205,7 @@ class Handler(BaseHTTPRequestHandler):
                 "query": req.raw_query,
                 "service": service.name,
                 "action": action,
-                "params": {k: v for k, v in req.params.items()},
+                "params": service.params(req),
                 "content_type": req.header("Content-Type"),
                 "user_agent": req.header("User-Agent"),
                 **verdict.as_dict(),

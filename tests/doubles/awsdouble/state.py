@@ -1,6 +1,6 @@
 """What the double remembers between requests: the fixture, known
-credentials, queued faults, the request log, pagination tokens and the
-tunable config. Every piece is safe to use from the server's threads.
+credentials, queued faults, the request log, pagination tokens, the
+tunable config and the AMIs and snapshots (images.py). Every piece is safe to use from the server's threads.
 POST /__control/reset brings it all back to how the command line set it.
 """
 
@@ -8,6 +8,7 @@ import copy
 import threading
 import time
 
+from . import images as images_mod
 from .faults import FaultQueue
 from .sigcheck import CredentialStore
 
@@ -18,12 +19,20 @@ DEFAULT_CONFIG = {
     "max_skew": 900,  # seconds of clock skew allowed (None: not checked)
     "chunked": False,  # answer with Transfer-Encoding: chunked
 }
+# Further keys of /__control/config that the image store keeps (images.py):
+# image_pending_describes, image_invisible_describes,
+# deregistered_visible_describes, snapshot_inuse_after_deregister,
+# snapshot_pending_describes, clock (epoch seconds or ISO time of new
+# images and snapshots; null: real time).
+IMAGE_KEYS = set(images_mod.CONFIG) | {"clock"}
 LOG_CAP = 10000
 
 
 def check_config(changes):
     """Validates a config update; returns it or raises ValueError."""
     for k, v in changes.items():
+        if k in IMAGE_KEYS:
+            continue
         if k not in DEFAULT_CONFIG:
             raise ValueError(f"unknown config key {k!r}")
         if k in ("page_size", "max_skew"):
@@ -42,6 +51,7 @@ class State:
         self._initial_config = dict(DEFAULT_CONFIG, **check_config(dict(config)))
         self.credentials = CredentialStore()
         self.faults = FaultQueue()
+        self.images = images_mod.ImageStore()
         self._seq = 0
         self.reset()
 
@@ -55,6 +65,7 @@ class State:
         for ak, sk, tok in self._initial_credentials:
             self.credentials.add(ak, sk, tok)
         self.faults.clear()
+        self.images.reset()
 
     def set_fixture(self, fixture):
         with self._lock:
@@ -66,9 +77,11 @@ class State:
 
     def update_config(self, changes):
         check_config(changes)
+        image_changes = {k: v for k, v in changes.items() if k in IMAGE_KEYS}
+        self.images.update_config(image_changes)
         with self._lock:
-            self._config.update(changes)
-            return dict(self._config)
+            self._config.update({k: v for k, v in changes.items() if k not in IMAGE_KEYS})
+            return dict(self._config, **self.images.config())
 
     def token_put(self, token, value):
         with self._lock:

@@ -1,0 +1,105 @@
+/* cli: what ebssh-proxy's two commands share; see cli.h. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../util/buf.h"
+
+int cli_verbose;
+
+void cli_say(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, CLI_PROG ": %s\n", line);
+}
+
+int cli_parse_alias(const char *host, int asg, unsigned index, struct alias *out, struct err *e)
+{
+	enum alias_kind kind = asg ? ALIAS_ASG : ALIAS_EB;
+
+	return index ? alias_parse_name(host, kind, index, out, e)
+	             : alias_parse_kind(host, kind, out, e);
+}
+
+int cli_config(const char *flag_endpoint, const char *flag_api_key, struct config *cfg)
+{
+	struct config_inputs in = {0};
+	char *path = config_default_path(NULL);
+	struct err e;
+	int rc;
+
+	in.flag_endpoint = flag_endpoint;
+	in.flag_api_key = flag_api_key;
+	in.env_endpoint = getenv("EBSSH_ENDPOINT");
+	in.env_api_key = getenv("EBSSH_API_KEY");
+	in.path = path;
+	rc = config_resolve(&in, cfg, &e);
+	if (rc)
+		cli_say("%s", e.message);
+	else if (cfg->file_insecure)
+		cli_say("warning: %s holds an api_key and others may read it (chmod 600 it)", path);
+	free(path);
+	return rc;
+}
+
+int cli_cache(struct cache *c, char key[CACHE_KEY_LEN + 1], const char *endpoint,
+              const struct alias *a, const char *field)
+{
+	char *dir;
+	struct err e;
+	int ok;
+
+	dir = cache_default_dir(&e);
+	ok = dir && cache_open(c, dir, &e) == 0;
+	free(dir);
+	if (!ok) {
+		cli_say("warning: cache disabled: %s", e.message);
+		return 0;
+	}
+	if (cache_key(key, endpoint, lookup_kind_name(a->kind), a->name, a->index, field, &e) !=
+	    0) {
+		CLI_STEP("cache disabled: %s", e.message);
+		cache_close(c);
+		return 0;
+	}
+	return 1;
+}
+
+void cli_step_get(const struct lookup_query *q, const char *route)
+{
+	struct buf url;
+
+	if (!cli_verbose)
+		return;
+	buf_init(&url, 0);
+	if (lookup_route_url(q, route, &url, NULL) == 0)
+		cli_say("GET %s", buf_str(&url));
+	buf_free(&url);
+}
+
+struct http_client *cli_http_new(struct err *e)
+{
+	struct http_client *c;
+
+	if (http_global_init(e) != 0)
+		return NULL;
+	c = http_client_new(e);
+	if (!c)
+		http_global_cleanup();
+	return c;
+}
+
+void cli_http_free(struct http_client *c)
+{
+	if (!c)
+		return;
+	http_client_free(c);
+	http_global_cleanup();
+}

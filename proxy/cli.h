@@ -1,0 +1,65 @@
+/*
+ * cli: what the two commands of ebssh-proxy share, the ProxyCommand
+ * (main.c) and --known-hosts (known_hosts.c): messages on stderr, one line
+ * each starting "ebssh-proxy: " (the steps only with -v); the alias from
+ * HOST and the flags; the configuration from the flags, the environment
+ * and the default file (config.h); the cache and the key of the lookup's
+ * entry (cache.h); and the HTTP client of one run.
+ */
+#ifndef EBSSH_PROXY_CLI_H
+#define EBSSH_PROXY_CLI_H
+
+#include "../aws/http.h"
+#include "../util/err.h"
+#include "alias.h"
+#include "cache.h"
+#include "config.h"
+#include "lookup.h"
+
+#define CLI_PROG "ebssh-proxy"
+
+/* -v: CLI_STEP says its line only when this is set. */
+extern int cli_verbose;
+
+/* Says "ebssh-proxy: <message>\n" on stderr (the message cut at 1 KiB). */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define CLI_STEP(...)                                                                              \
+	do {                                                                                       \
+		if (cli_verbose)                                                                   \
+			cli_say(__VA_ARGS__);                                                      \
+	} while (0)
+
+/* The alias of host: instance index of the name host when index is not 0
+ * (--index), else host parsed as NAME[.]N; an Auto Scaling group with asg. */
+int cli_parse_alias(const char *host, int asg, unsigned index, struct alias *out, struct err *e);
+
+/*
+ * Resolves cfg (config_init'ed) from the flags (NULL when not given),
+ * EBSSH_ENDPOINT and EBSSH_API_KEY, and the default configuration file.
+ * Says the error on failure, and a warning when the file holds an API key
+ * that others may read.
+ */
+int cli_config(const char *flag_endpoint, const char *flag_api_key, struct config *cfg);
+
+/*
+ * Opens the default cache directory into c (closed on entry) and makes in
+ * key the key of the entry of alias a at endpoint, field telling the kind
+ * of entry (cache_key's address field: "public", "private", or another kind
+ * such as "hostkeys-public"). 1 when the cache can be used; else 0 after
+ * saying why, with c closed: the run goes on without a cache.
+ */
+int cli_cache(struct cache *c, char key[CACHE_KEY_LEN + 1], const char *endpoint,
+              const struct alias *a, const char *field);
+
+/* With -v, says "GET <the URL of q's route>". */
+void cli_step_get(const struct lookup_query *q, const char *route);
+
+/* http_global_init and a new client; NULL with err, having cleaned up. */
+struct http_client *cli_http_new(struct err *e);
+
+/* Frees a client of cli_http_new and cleans up after http_global_init;
+ * NULL is ignored. */
+void cli_http_free(struct http_client *c);
+
+#endif
