@@ -83,13 +83,6 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "AmazonEC2"
 
-    def setup(self):
-        super().setup()
-        # An answer is written in two sends (headers, body): without NODELAY
-        # the body waits for the client's delayed ACK (~40 ms) on every
-        # request after a keep-alive connection's first.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
     def version_string(self):
         return self.server_version
 
