@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "http.h"
 #include "sigv4.h"
+#include "../util/env.h"
 
 #define MAX_ATTEMPTS               3
 #define DEFAULT_TIMEOUT_MS         7000L /* per attempt: 3 attempts fit API Gateway's 29 s */
@@ -36,18 +37,6 @@ struct aws_client {
 	int retry_tokens;
 	uint64_t rng;
 };
-
-static long env_ms(const char *name, long fallback)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return fallback;
-	n = strtol(v, &end, 10);
-	return *end || n < 0 ? fallback : n;
-}
 
 struct aws_client *aws_client_new(struct err *e)
 {

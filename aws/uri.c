@@ -32,7 +32,7 @@ int uri_encode(struct buf *out, const char *s, size_t n, int keep_slash)
 	return rc;
 }
 
-static int hex_value(char c)
+int uri_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -52,8 +52,8 @@ int uri_decode(struct buf *out, const char *s, size_t n, int plus_is_space)
 		char c = s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+			int hi = i + 2 < n ? uri_hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < n ? uri_hex_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				buf_free(out);

@@ -14,6 +14,9 @@
 /* Appends s[0..n) percent-encoded; '/' kept as is when keep_slash. */
 int uri_encode(struct buf *out, const char *s, size_t n, int keep_slash);
 
+/* The value of one hex digit (either case), or -1. */
+int uri_hex_value(char c);
+
 /* Decodes %XX in s[0..n) (and '+' as space when plus_is_space) into out.
  * ERR_INVALID on a malformed escape. */
 int uri_decode(struct buf *out, const char *s, size_t n, int plus_is_space);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../aws/uri.h"
+
 void event_init(struct event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -220,17 +222,6 @@ static int add_map(json_t *root, const char *multi, const char *single, struct r
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..len) once into a new string; invalid escapes and %00 stay as they are. */
 static char *percent_decode(const char *s, size_t len, int plus_is_space)
 {
@@ -241,8 +232,8 @@ static char *percent_decode(const char *s, size_t len, int plus_is_space)
 		return NULL;
 	for (i = 0; i < len; i++) {
 		int hi, lo;
-		if (s[i] == '%' && i + 2 < len && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0 && (hi | lo) != 0) {
+		if (s[i] == '%' && i + 2 < len && (hi = uri_hex_value(s[i + 1])) >= 0 &&
+		    (lo = uri_hex_value(s[i + 2])) >= 0 && (hi | lo) != 0) {
 			*p++ = (char)(hi * 16 + lo);
 			i += 2;
 		} else if (plus_is_space && s[i] == '+') {

@@ -15,6 +15,7 @@
 
 #include "../aws/http.h"
 #include "../aws/uri.h"
+#include "../util/env.h"
 
 #define SLACK_BASE_BACKOFF_MS 500L
 #define SLACK_POST_TIMEOUT_MS 5000L
@@ -422,19 +423,6 @@ int slack_check_url(const char *url, int is_response_url, struct err *e)
 			return err_set(e, ERR_INVALID, "the response_url is not Slack's");
 	}
 	return 0;
-}
-
-static long env_ms(const char *name, long fallback)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return fallback;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	return *end || n < 0 || errno ? fallback : n;
 }
 
 static void sleep_ms(long ms)

@@ -9,6 +9,7 @@
 #ifndef EBSSH_TEST_H
 #define EBSSH_TEST_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,42 @@ static inline const char *test_vectors_dir(void)
 {
 	const char *v = getenv("EBSSH_VECTORS");
 	return v && *v ? v : "../shared/vectors";
+}
+
+static inline int test_cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted names of the files of $EBSSH_VECTORS/subdir ending in suffix
+ * (malloc'd array of malloc'd names, count in *n); NULL when the directory
+ * cannot be read, so a missing vector set is a failure, not zero cases. */
+static inline char **test_list_vectors(const char *subdir, const char *suffix, size_t *n)
+{
+	char dir[1024], **names = NULL, **p;
+	size_t len, slen = strlen(suffix);
+	struct dirent *de;
+	DIR *d;
+
+	*n = 0;
+	snprintf(dir, sizeof(dir), "%s/%s", test_vectors_dir(), subdir);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		len = strlen(de->d_name);
+		if (len <= slen || strcmp(de->d_name + len - slen, suffix) != 0)
+			continue;
+		p = realloc(names, (*n + 1) * sizeof(*names));
+		if (!p)
+			break;
+		names = p;
+		names[(*n)++] = strdup(de->d_name);
+	}
+	closedir(d);
+	if (names)
+		qsort(names, *n, sizeof(*names), test_cmp_names);
+	return names;
 }
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer; NULL on failure. */

@@ -10,7 +10,6 @@
  */
 #include "test.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <stdint.h>
 
@@ -240,40 +239,6 @@ static void check_vector_file(const char *name)
 	CHECK(token == NULL);
 	ec2_instance_list_free(&list);
 	free(xml);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The sorted names of the ec2 XML samples; count in *n. */
-static char **xml_vectors(size_t *n)
-{
-	char dir[1024], **names = NULL, **p;
-	DIR *d;
-	struct dirent *de;
-	size_t len;
-
-	*n = 0;
-	snprintf(dir, sizeof(dir), "%s/ec2", test_vectors_dir());
-	d = opendir(dir);
-	if (!d)
-		return NULL;
-	while ((de = readdir(d))) {
-		len = strlen(de->d_name);
-		if (len < 5 || strcmp(de->d_name + len - 4, ".xml") != 0)
-			continue;
-		p = realloc(names, (*n + 1) * sizeof(*names));
-		if (!p)
-			break;
-		names = p;
-		names[(*n)++] = strdup(de->d_name);
-	}
-	closedir(d);
-	if (names)
-		qsort(names, *n, sizeof(*names), cmp_str);
-	return names;
 }
 
 TEST_CASE(jclouds_latest)
@@ -839,7 +804,7 @@ TEST_CASE(describe_errors_leave_the_list_alone)
 int main(void)
 {
 	size_t n = 0, i;
-	char **names = xml_vectors(&n), label[512];
+	char **names = test_list_vectors("ec2", ".xml", &n), label[512];
 
 	RUN(botocore_sample_matches_expected_json);
 	RUN_NAMED("vectors found", CHECK(n >= 10));

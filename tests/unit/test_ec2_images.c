@@ -9,7 +9,6 @@
  */
 #include "test.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <stdint.h>
 
@@ -483,39 +482,6 @@ TEST_CASE(return_answers)
 
 /* ---- every sample, and hostile XML ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char **xml_vectors(size_t *n)
-{
-	char dir[1024], **names = NULL, **p;
-	DIR *d;
-	struct dirent *de;
-	size_t len;
-
-	*n = 0;
-	snprintf(dir, sizeof(dir), "%s/ec2", test_vectors_dir());
-	d = opendir(dir);
-	if (!d)
-		return NULL;
-	while ((de = readdir(d))) {
-		len = strlen(de->d_name);
-		if (len < 5 || strcmp(de->d_name + len - 4, ".xml") != 0)
-			continue;
-		p = realloc(names, (*n + 1) * sizeof(*names));
-		if (!p)
-			break;
-		names = p;
-		names[(*n)++] = strdup(de->d_name);
-	}
-	closedir(d);
-	if (names)
-		qsort(names, *n, sizeof(*names), cmp_str);
-	return names;
-}
-
 /* Each sample parses with its own parser, and every other parser refuses
  * it; every strict prefix of it is refused by its own. */
 static void check_vector(const char *name)
@@ -829,7 +795,7 @@ TEST_CASE(deregister_delete_and_tag_requests)
 int main(void)
 {
 	size_t n = 0, i;
-	char **names = xml_vectors(&n), label[300];
+	char **names = test_list_vectors("ec2", ".xml", &n), label[300];
 
 	RUN(jclouds_describe_images);
 	RUN(describe_images_fields_devices_and_tags);
