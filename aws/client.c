@@ -15,6 +15,7 @@
 #include "http.h"
 #include "sigv4.h"
 #include "../util/env.h"
+#include "../util/monotime.h"
 
 #define MAX_ATTEMPTS               3
 #define DEFAULT_TIMEOUT_MS         7000L /* per attempt: 3 attempts fit API Gateway's 29 s */
@@ -103,14 +104,6 @@ static long backoff_ms(struct aws_client *c, int attempt)
 	if (cap > MAX_BACKOFF_MS)
 		cap = MAX_BACKOFF_MS;
 	return (long)(next_random(c) * cap);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static void sleep_ms(long ms)
@@ -240,7 +233,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 	struct prepared p = {NULL, NULL, {NULL, 0, 0, 0}};
 	struct http_response resp;
 	struct err attempt_err;
-	long started = now_ms();
+	long long started = monotime_ms();
 	int attempt, rc, retryable, cost;
 
 	if (call->n_extra_headers > MAX_EXTRA_HEADERS)
@@ -283,7 +276,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 		{
 			long delay = backoff_ms(c, attempt);
 
-			if (now_ms() - started + delay + c->timeout_ms > TOTAL_BUDGET_MS) {
+			if (monotime_ms() - started + delay + c->timeout_ms > TOTAL_BUDGET_MS) {
 				if (e)
 					*e = attempt_err;
 				err_prefix(e, "after %d attempts (time budget spent)", attempt);

@@ -30,6 +30,7 @@
 #include "dispatch.h"
 #include "event.h"
 #include "router.h"
+#include "../util/monotime.h"
 
 #define PROG               "bootstrap"
 #define API_VERSION        "2018-06-01"
@@ -89,15 +90,6 @@ static char *url_of(const char *host, const char *path)
 	if (buf_appendf(&b, "http://%s/" API_VERSION "/runtime/%s", host, path))
 		return NULL;
 	return buf_take(&b);
-}
-
-static double elapsed_ms(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 /* One exchange with the Runtime API, retried once on a network failure (a
@@ -325,9 +317,10 @@ out:
 
 static void log_invocation(const struct invocation *inv, const struct outcome *out)
 {
-	json_t *line = json_pack("{s:s, s:s?, s:s?, s:i, s:f}", "request_id", inv->request_id,
-	                         "route", out->route, "method", out->method[0] ? out->method : NULL,
-	                         "status", out->status, "duration_ms", elapsed_ms(&inv->start));
+	json_t *line =
+	    json_pack("{s:s, s:s?, s:s?, s:i, s:f}", "request_id", inv->request_id, "route",
+	              out->route, "method", out->method[0] ? out->method : NULL, "status",
+	              out->status, "duration_ms", monotime_elapsed_ms(&inv->start));
 	char *text;
 
 	if (!line)

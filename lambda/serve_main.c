@@ -36,6 +36,7 @@
 #include "../aws/http.h"
 #include "async.h"
 #include "router.h"
+#include "../util/monotime.h"
 
 #ifndef EBSSH_VERSION
 #define EBSSH_VERSION "0.1.0"
@@ -141,15 +142,6 @@ static void free_contexts(struct server *srv)
 	srv->contexts = NULL;
 }
 
-static double elapsed_ms(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
-}
-
 static void client_address(struct MHD_Connection *conn, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -198,8 +190,8 @@ static void access_log(struct MHD_Connection *conn, const char *method, const ch
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s?, s:s?}", "time", when, "remote",
 	                 remote, "method", clean_method, "path", clean_path, "status", status,
-	                 "bytes", (json_int_t)bytes, "duration_ms", elapsed_ms(&x->start), "route",
-	                 route, "request_id", request_id);
+	                 "bytes", (json_int_t)bytes, "duration_ms", monotime_elapsed_ms(&x->start),
+	                 "route", route, "request_id", request_id);
 	if (!line)
 		return;
 	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));

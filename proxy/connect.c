@@ -1,6 +1,8 @@
 /* connect: non-blocking connect with a timeout; see connect.h. */
 #include "connect.h"
 
+#include "../util/monotime.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -12,14 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int net_error(int err)
 {
 	return err == ETIMEDOUT ? ERR_TIMEOUT : ERR_NETWORK;
@@ -28,13 +22,13 @@ static int net_error(int err)
 /* Waits for the pending connect on fd; 0 or a negative err code. */
 static int wait_connected(int fd, long timeout_ms, int *sys_err)
 {
-	long long deadline = now_ms() + timeout_ms, left;
+	long long deadline = monotime_ms() + timeout_ms, left;
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	socklen_t len = sizeof(*sys_err);
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - monotime_ms();
 		if (left <= 0)
 			return ERR_TIMEOUT;
 		n = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
@@ -121,7 +115,7 @@ int connect_tcp_name(const char *host, unsigned port, long timeout_ms, struct er
 {
 	struct addrinfo *ai = NULL, *p;
 	char where[320];
-	long long deadline = now_ms() + timeout_ms, left;
+	long long deadline = monotime_ms() + timeout_ms, left;
 	int rc, gai;
 
 	if (!host || !*host || port < 1 || port > 65535 || timeout_ms <= 0)
@@ -134,7 +128,7 @@ int connect_tcp_name(const char *host, unsigned port, long timeout_ms, struct er
 		               gai ? gai_strerror(gai) : "no address");
 	rc = ERR_NETWORK;
 	for (p = ai; p; p = p->ai_next) {
-		left = deadline - now_ms();
+		left = deadline - monotime_ms();
 		if (left <= 0) {
 			rc = err_set(e, ERR_TIMEOUT, "%s: no answer within %ld ms", where,
 			             timeout_ms);

@@ -38,6 +38,7 @@
 #include "known_hosts.h"
 #include "lookup.h"
 #include "relay.h"
+#include "../util/monotime.h"
 
 #define PROG                CLI_PROG
 #define EBSSH_PROXY_VERSION "0.1.0"
@@ -84,14 +85,6 @@ struct run {
 	struct addr addr;
 	enum source source;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void usage(FILE *f)
 {
@@ -369,11 +362,11 @@ static int ask_service(struct run *r, struct addr *out, struct err *e)
 			return e && e->code ? e->code : ERR_NOMEM;
 	}
 	cli_step_get(&q, LOOKUP_ROUTE_IP);
-	t0 = now_ms();
+	t0 = monotime_ms();
 	rc = lookup_fetch(r->http, &q, out, e);
 	if (rc)
 		return rc;
-	CLI_STEP("the service answered %s in %lld ms", out->text, now_ms() - t0);
+	CLI_STEP("the service answered %s in %lld ms", out->text, monotime_ms() - t0);
 	if (r->have_cache) {
 		if (cache_put(&r->cache, r->key, out, time(NULL), &ce) != 0)
 			CLI_STEP("could not record the answer: %s", ce.message);
@@ -479,7 +472,7 @@ static int open_and_run(struct run *r)
 	long long t0;
 	int rc;
 
-	t0 = now_ms();
+	t0 = monotime_ms();
 	rc = open_transport(r, &t, &e);
 	if (rc && r->source == FROM_CACHE && (rc == ERR_NETWORK || rc == ERR_TIMEOUT)) {
 		/* The cached answer may be out of date (instance replaced):
@@ -494,7 +487,7 @@ static int open_and_run(struct run *r)
 		cli_say("%s: %s", r->o.host, e.message);
 		return EXIT_CONNECT;
 	}
-	CLI_STEP("connected in %lld ms", now_ms() - t0);
+	CLI_STEP("connected in %lld ms", monotime_ms() - t0);
 	if (r->o.fdpass) {
 		rc = fdpass_send(STDOUT_FILENO, t.sock, &e);
 		close(t.sock);
