@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs, from Debian's packages, what the build, the tests and the demo need,
-# then the npm tools pinned in tools/package-lock.json (the OpenAPI linter).
+# then the npm tools pinned in tools/package-lock.json (the OpenAPI linter),
+# then, only when no Python on the machine has them, the Python tools of
+# tests/requirements-tools.txt (moto, boto3, cfn-lint, openapi-spec-validator)
+# into a virtual environment under build/pyvenv.
 # Idempotent: quiet and quick when everything is already there; one
 # `apt-get update` when something is missing; sudo when not root.
 set -eu
@@ -55,4 +58,32 @@ fi
 if [ ! -x "$root/tools/node_modules/.bin/spectral" ] || [ "$have" != "$want" ]; then
 	echo "deps: installing @stoplight/spectral-cli $want (npm ci in tools/)"
 	(cd "$root/tools" && npm ci --silent --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# The Python tools nobody here wrote (moto's server, boto3, cfn-lint with the
+# SAM translator, openapi-spec-validator). Where a Python on the machine has
+# them all (scripts/tools-python.sh), nothing is downloaded. Otherwise (a plain
+# Debian 12): pip installs the pinned versions into build/pyvenv, made from
+# Debian's python3; only the tests use it.
+if tools_py=$("$root/scripts/tools-python.sh"); then
+	echo "deps: Python tools from $tools_py"
+else
+	if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ]; then
+		if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+		echo "deps: installing python3-venv python3-pip"
+		export DEBIAN_FRONTEND=noninteractive
+		$SUDO apt-get update -qq
+		$SUDO apt-get install -y -qq --no-install-recommends python3-venv python3-pip >/dev/null
+	fi
+	echo "deps: installing tests/requirements-tools.txt into build/pyvenv (pip)"
+	rm -rf "$root/build/pyvenv"
+	mkdir -p "$root/build"
+	/usr/bin/python3 -m venv "$root/build/pyvenv"
+	"$root/build/pyvenv/bin/pip" install --quiet --disable-pip-version-check \
+		-r "$root/tests/requirements-tools.txt"
+	if ! tools_py=$("$root/scripts/tools-python.sh"); then
+		echo "deps: build/pyvenv was made but still lacks a tool of tests/requirements-tools.txt" >&2
+		exit 1
+	fi
+	echo "deps: Python tools from $tools_py"
 fi

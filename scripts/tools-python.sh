@@ -1,0 +1,23 @@
+#!/bin/sh
+# Prints the path of the Python interpreter that the tests run the tools
+# nobody here wrote with: moto's server, boto3/botocore, cfn-lint with the SAM
+# translator, openapi-spec-validator (tests/requirements-tools.txt). The first
+# one that imports them all wins:
+#   1. build/pyvenv, the virtual environment `make deps` makes on a machine
+#      whose Python lacks them (a plain Debian 12);
+#   2. the `python3` on PATH (on the development machines a Python 3.11 that
+#      ships them, so nothing is downloaded);
+#   3. Debian's /usr/bin/python3.
+# Exits 1, printing nothing, when none has them.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+probe='import moto.server, boto3, botocore, cfnlint, samtranslator, openapi_spec_validator, yaml, sys; print(sys.executable)'
+for py in "$root/build/pyvenv/bin/python3" "$(command -v python3 2>/dev/null || true)" /usr/bin/python3; do
+	[ -n "$py" ] && [ -x "$py" ] || continue
+	# The interpreter's own path, not a shim's: tests start it many times.
+	if exe=$("$py" -c "$probe" 2>/dev/null) && [ -n "$exe" ]; then
+		echo "$exe"
+		exit 0
+	fi
+done
+exit 1
