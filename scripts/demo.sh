@@ -16,19 +16,38 @@
 # ~/.ssh, ~/.cache or ~/.config: HOME and the XDG directories point into the
 # temporary directory. Works as root and as a normal user.
 #
+# Every piece it starts (the AWS backend, each sshd, ebssh-api) is watched
+# while it starts and at every step. When one exits, or is not ready within
+# DEMO_START_TIMEOUT seconds, or ebssh-api does not answer a first lookup,
+# the demo says which piece, how it ended (its exit status) and the last 20
+# lines of its log, stops everything else it started and exits 1. Each
+# piece's output goes to its own log (aws.log, sshd1.log.., api.log) in a
+# directory of its own: removed when the demo ends well or is interrupted,
+# kept (and named) when it fails.
+#
 # Environment: DEMO_NONINTERACTIVE=1 (or no terminal) runs the steps without
 # pausing; DEMO_PORT (default 2222); BUILD (default build); DEMO_SKIP_BUILD=1
-# uses the programs as they are instead of running make.
+# uses the programs as they are instead of running make; DEMO_AWS, the AWS
+# backend: "double" (the default, and the only one so far: the project's
+# AWS double); DEMO_START_TIMEOUT, the seconds each piece has to become
+# ready (default 15).
+#
+# Test hooks (tests/e2e/demo.sh breaks pieces on purpose with them):
+# DEMO_AWS_DOUBLE=PROGRAM is run as "PROGRAM --port 0 --fixture FILE" in
+# place of the AWS double, DEMO_SSHD=PROGRAM in place of /usr/sbin/sshd.
+# ebssh-api and ebssh-proxy are BUILD's.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 PY=/usr/bin/python3
-SSHD=/usr/sbin/sshd
+SSHD=${DEMO_SSHD:-/usr/sbin/sshd}
 ENV_NAME=demo-env
 API_KEY=demo-api-key-0123456789
 IPS="127.0.0.2 127.0.0.3 127.0.0.4"
+aws_mode=${DEMO_AWS:-double}
+start_timeout=${DEMO_START_TIMEOUT:-15}
 
 if [ -n "${DEMO_NONINTERACTIVE:-}" ] || ! [ -t 0 ] || ! [ -t 1 ]; then
 	interactive=0
@@ -42,6 +61,10 @@ die() {
 	exit 1
 }
 
+case "$start_timeout" in
+'' | *[!0-9]* | 0) die "DEMO_START_TIMEOUT=$start_timeout: want a number of seconds, at least 1" ;;
+esac
+
 # --- what the demo needs ------------------------------------------------------
 missing=""
 for p in "$SSHD" /usr/lib/openssh/sftp-server "$PY"; do
@@ -50,9 +73,14 @@ done
 for c in ssh scp ssh-keygen curl; do
 	command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 done
-if [ -x "$PY" ] && ! "$PY" -c 'import botocore' 2>/dev/null; then
-	missing="$missing python3-botocore"
-fi
+case "$aws_mode" in
+double)
+	if [ -z "${DEMO_AWS_DOUBLE:-}" ] && [ -x "$PY" ] && ! "$PY" -c 'import botocore' 2>/dev/null; then
+		missing="$missing python3-botocore"
+	fi
+	;;
+*) die "DEMO_AWS=$aws_mode: no such AWS backend (known: double)" ;;
+esac
 [ -z "$missing" ] || die "missing:$missing (run: make deps)"
 
 if [ "${DEMO_SKIP_BUILD:-}" != 1 ]; then
@@ -63,31 +91,163 @@ for p in ebssh-proxy ebssh-api; do
 	[ -x "$build/$p" ] || die "no $build/$p (run: make)"
 done
 
-# --- clean up whatever happens --------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/ebssh-demo.XXXXXX")
+# --- the pieces it starts -------------------------------------------------------
+# Each piece has a key (aws, sshd1, sshd2, sshd3, api), a name and a PID
+# (piece_name_KEY, piece_pid_KEY), and a log, $logs/KEY.log, with its stdout
+# and stderr. $pieces lists the keys, $pids the PIDs, in the order started.
+pieces=""
 pids=""
+told="" # a piece's failure has been told
+p_pid="" p_name="" p_log="" # set by piece()
+
+# start_piece KEY NAME COMMAND...: starts COMMAND in the background as piece
+# KEY (COMMAND is the process itself: a program, or a function that execs one).
+start_piece() {
+	sp_key=$1 sp_name=$2
+	shift 2
+	"$@" </dev/null >"$logs/$sp_key.log" 2>&1 &
+	eval "piece_pid_$sp_key=\$! piece_name_$sp_key=\$sp_name piece_told_$sp_key="
+	pieces="$pieces $sp_key"
+	pids="$pids $!"
+	say "  started $sp_name (pid $!)"
+}
+
+# piece KEY: sets p_pid, p_name and p_log to piece KEY's.
+piece() {
+	eval "p_pid=\$piece_pid_$1 p_name=\$piece_name_$1"
+	p_log="$logs/$1.log"
+}
+
+# alive PID: the process runs. An exited child nobody has waited for yet (a
+# zombie) does not count, though kill -0 says yes to it: the shell reaps its
+# children only now and then, and never from a $(...) subshell.
+alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	[ -e "/proc/$1/stat" ] || return 0
+	{ read -r al_stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	al_stat=${al_stat##*) }
+	[ "${al_stat%% *}" != Z ]
+}
+
+# show_log KEY: the last 20 lines of piece KEY's log, on stderr.
+show_log() {
+	piece "$1"
+	if [ -s "$p_log" ]; then
+		say "demo: the last lines of $p_name's log ($p_log):" >&2
+		sl_text=$(tail -n 20 "$p_log") || sl_text="(tail could not read it)"
+		sed 's/^/  | /' >&2 <<EOF
+$sl_text
+EOF
+	else
+		say "demo: $p_name's log ($p_log) is empty" >&2
+	fi
+}
+
+# report KEY WHAT: says on stderr that piece KEY WHAT (e.g. "exited at
+# start"), how it ended, and its log's last lines; once per piece.
+report() {
+	piece "$1"
+	eval "[ -z \"\$piece_told_$1\" ]" || return 0
+	eval "piece_told_$1=1"
+	told=1
+	if alive "$p_pid"; then
+		rp_how="it was still running; stopping it"
+	else
+		rp_status=0
+		wait "$p_pid" 2>/dev/null || rp_status=$?
+		rp_how="exit status $rp_status"
+		# The shell reports a kill by signal N as 128+N.
+		if [ "$rp_status" -gt 128 ] && rp_sig=$(kill -l "$rp_status" 2>/dev/null); then
+			rp_how="$rp_how: killed by SIG$rp_sig"
+		fi
+	fi
+	say "demo: $p_name $2 ($rp_how)" >&2
+	show_log "$1"
+}
+
+# fail KEY WHAT: report KEY WHAT, then stop the demo (the EXIT trap stops the
+# rest and keeps the logs).
+fail() {
+	report "$@"
+	exit 1
+}
+
+# check_pieces: every piece still runs; the first that does not stops the demo.
+check_pieces() {
+	for cp_key in $pieces; do
+		piece "$cp_key"
+		alive "$p_pid" || fail "$cp_key" "exited"
+	done
+}
+
+# await KEY READY...: runs READY (in this shell: it may set variables) until
+# it succeeds, watching piece KEY meanwhile: if KEY exits first, or READY
+# still fails after $start_timeout seconds, stops the demo saying so.
+await() {
+	aw_key=$1
+	shift
+	piece "$aw_key"
+	aw_pid=$p_pid
+	aw_deadline=$(($(date +%s) + start_timeout))
+	until "$@"; do
+		alive "$aw_pid" || fail "$aw_key" "exited at start"
+		[ "$(date +%s)" -lt "$aw_deadline" ] ||
+			fail "$aw_key" "did not become ready within $start_timeout s"
+		sleep 0.05
+	done
+}
+
+# has_line FILE REGEX: a line of FILE matches; sets line to the first.
+has_line() {
+	line=$(grep -E -m1 -- "$2" "$1" 2>/dev/null)
+}
+
+# --- clean up whatever happens --------------------------------------------------
+work=""
+logs=""
+step_n=0
+# cleanup STATUS [interrupted]: stops every piece (by PID), removes the
+# directory; the logs too, unless the demo failed: then it says which piece
+# no longer runs (if nothing said so yet) and where the logs are.
 cleanup() {
+	cl_status=$1
 	trap - EXIT INT TERM HUP
+	if [ "$cl_status" != 0 ] && [ -z "${2:-}" ]; then
+		[ -n "$told" ] || [ "$step_n" = 0 ] || say "demo: step $step_n failed (exit status $cl_status)" >&2
+		for cl_key in $pieces; do
+			piece "$cl_key"
+			alive "$p_pid" || report "$cl_key" "exited"
+		done
+	fi
 	for pid in $pids; do
 		kill "$pid" 2>/dev/null || :
 	done
 	for pid in $pids; do
 		i=0
-		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do
+		while alive "$pid" && [ "$i" -lt 50 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
 		kill -9 "$pid" 2>/dev/null || :
 		wait "$pid" 2>/dev/null || :
 	done
-	rm -rf "$work"
+	[ -z "$work" ] || rm -rf "$work"
 	say ""
 	say "demo: stopped everything it started (pids:${pids:- none}) and removed $work"
+	if [ -n "$logs" ]; then
+		if [ "$cl_status" = 0 ] || [ -n "${2:-}" ] || [ -z "$(ls -A "$logs")" ]; then
+			rm -rf "$logs"
+		else
+			say "demo: failed; the logs are kept in $logs" >&2
+		fi
+	fi
 }
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
+trap 'cleanup $?' EXIT
+trap 'cleanup 130 interrupted; exit 130' INT
+trap 'cleanup 143 interrupted; exit 143' TERM
+trap 'cleanup 129 interrupted; exit 129' HUP
+work=$(mktemp -d "${TMPDIR:-/tmp}/ebssh-demo.XXXXXX")
+logs=$(mktemp -d "${TMPDIR:-/tmp}/ebssh-demo-logs.XXXXXX")
 
 # Children get a private HOME and XDG directories, and nothing of the user's
 # ssh-agent, AWS or ebssh settings.
@@ -98,27 +258,6 @@ unset SSH_AUTH_SOCK EBSSH_ENDPOINT EBSSH_API_KEY AWS_PROFILE AWS_ENDPOINT_URL AW
 	AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN 2>/dev/null || :
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 user=$(id -un)
-
-# started NAME PID: records a child to stop at the end.
-started() {
-	pids="$pids $2"
-	say "  started $1 (pid $2)"
-}
-
-# wait_for FILE REGEX SECONDS PID: until a line of FILE matches (printed).
-wait_for() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		if line=$(grep -E -m1 "$2" "$1" 2>/dev/null); then
-			printf '%s\n' "$line"
-			return 0
-		fi
-		kill -0 "$4" 2>/dev/null || break
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # port_state IP PORT: "free", "taken" or "open" (something answers).
 port_state() {
@@ -138,6 +277,9 @@ except OSError:
         print("taken")
 EOF
 }
+
+# is_open IP PORT: something answers there.
+is_open() { [ "$(port_state "$1" "$2")" = open ]; }
 
 free_port() {
 	# shellcheck disable=SC2086 # one argument per address
@@ -159,10 +301,10 @@ for _ in range(100):
 EOF
 }
 
-step_n=0
 # step TITLE EXPLANATION...: a heading and what is about to happen; pauses
-# for Enter when interactive.
+# for Enter when interactive. Every piece must still run, before and after.
 step() {
+	check_pieces
 	step_n=$((step_n + 1))
 	say ""
 	say "== Step $step_n: $1"
@@ -171,6 +313,7 @@ step() {
 	if [ "$interactive" = 1 ]; then
 		printf '   [Enter to run it, Ctrl-C to stop] '
 		read -r _ || :
+		check_pieces
 	fi
 }
 
@@ -182,23 +325,21 @@ show() {
 
 say "demo: working in $work (this script is pid $$)"
 
-# --- the AWS double and its instances -------------------------------------------
-port=${DEMO_PORT:-2222}
-if [ "$port" = 0 ]; then
-	port=$(free_port)
-else
-	for ip in $IPS; do
-		if [ "$(port_state "$ip" "$port")" != free ]; then
-			[ -z "${DEMO_PORT:-}" ] || die "port $port is in use on $ip; choose another with DEMO_PORT"
-			port=$(free_port)
-			say "demo: port 2222 is in use; using $port"
-			break
-		fi
-	done
-fi
-[ -n "$port" ] || die "found no free port"
+# --- the AWS backend -------------------------------------------------------------
+# aws_double ARGS...: execs the project's AWS double (or DEMO_AWS_DOUBLE).
+aws_double() {
+	[ -z "${DEMO_AWS_DOUBLE:-}" ] || exec "$DEMO_AWS_DOUBLE" "$@"
+	exec "$PY" -B "$root/tests/doubles/aws_double.py" "$@"
+}
 
-cat >"$work/fixture.json" <<EOF
+# start_aws: starts the AWS backend DEMO_AWS names, as piece "aws", holding
+# demo-env: three running instances whose public IPs are $IPS (launched in
+# that order) and a stopped one. Sets aws_endpoint (the EC2 endpoint's URL)
+# and aws_akid, aws_secret (credentials it accepts).
+start_aws() {
+	case "$aws_mode" in
+	double)
+		cat >"$work/fixture.json" <<EOF
 {"instances": [
  {"id": "i-0de00000000000003", "state": "running", "launch_time": "2024-06-03T09:00:00.000Z",
   "az": "us-east-1c", "public_ip": "127.0.0.4", "private_ip": "10.0.3.13",
@@ -214,15 +355,34 @@ cat >"$work/fixture.json" <<EOF
   "tags": {"elasticbeanstalk:environment-name": "$ENV_NAME", "Name": "$ENV_NAME"}}
 ]}
 EOF
+		say "demo: starting the AWS double (EC2 DescribeInstances on loopback, SigV4 checked)"
+		start_piece aws "the AWS double" aws_double --port 0 --fixture "$work/fixture.json"
+		await aws has_line "$logs/aws.log" '^PORT [0-9]+$'
+		aws_endpoint="http://127.0.0.1:${line#PORT }"
+		aws_akid=AKIDEXAMPLE
+		aws_secret=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+		;;
+	esac
+}
 
-say "demo: starting the AWS double (EC2 DescribeInstances on loopback, SigV4 checked)"
-"$PY" -B "$root/tests/doubles/aws_double.py" --port 0 --fixture "$work/fixture.json" \
-	>"$work/aws.out" 2>"$work/aws.log" </dev/null &
-started "the AWS double" $!
-aws_pid=$!
-aws_port=$(wait_for "$work/aws.out" '^PORT [0-9]+$' 15 "$aws_pid" | cut -d' ' -f2) ||
-	die "the AWS double did not start: $(tail -n 5 "$work/aws.log")"
+port=${DEMO_PORT:-2222}
+if [ "$port" = 0 ]; then
+	port=$(free_port) || die "found no free port"
+else
+	for ip in $IPS; do
+		if [ "$(port_state "$ip" "$port")" != free ]; then
+			[ -z "${DEMO_PORT:-}" ] || die "port $port is in use on $ip; choose another with DEMO_PORT"
+			port=$(free_port) || die "found no free port"
+			say "demo: port 2222 is in use; using $port"
+			break
+		fi
+	done
+fi
+[ -n "$port" ] || die "found no free port"
 
+start_aws
+
+# --- the instances ------------------------------------------------------------------
 say "demo: starting three sshd \"instances\" on port $port"
 ssh-keygen -q -t ed25519 -N "" -C "ebssh-demo" -f "$work/id_ed25519" </dev/null
 cp "$work/id_ed25519.pub" "$work/authorized_keys"
@@ -248,36 +408,53 @@ KbdInteractiveAuthentication no
 PrintMotd no
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
-	"$SSHD" -D -e -f "$work/sshd$n.conf" </dev/null >"$work/sshd$n.log" 2>&1 &
-	started "sshd for $id on $ip:$port" $!
-	sshd_pid=$!
+	start_piece "sshd$n" "sshd for $id on $ip:$port" "$SSHD" -D -e -f "$work/sshd$n.conf"
 	# The known_hosts ssh will check: each instance's host key under the
 	# names that reach it (we made the keys, so we know them).
-	key=$(cut -d' ' -f1,2 "$work/host$n.pub")
+	read -r key_type key_data _ <"$work/host$n.pub"
 	names="[$ENV_NAME$n]:$port,[$ENV_NAME.$n]:$port"
 	[ "$n" != 1 ] || names="[$ENV_NAME]:$port,$names"
-	say "$names $key" >>"$work/known_hosts"
-	i=0
-	until [ "$(port_state "$ip" "$port")" = open ]; do
-		if ! kill -0 "$sshd_pid" 2>/dev/null || [ "$i" -ge 100 ]; then
-			die "sshd on $ip:$port did not start: $(tail -n 5 "$work/sshd$n.log")"
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
+	say "$names $key_type $key_data" >>"$work/known_hosts"
+	await "sshd$n" is_open "$ip" "$port"
 done
 
-say "demo: starting ebssh-api, the lookup service, against the AWS double"
-env AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
-	AWS_REGION=us-east-1 AWS_ENDPOINT_URL_EC2="http://127.0.0.1:$aws_port" \
+# --- the lookup service ---------------------------------------------------------------
+say "demo: starting ebssh-api, the lookup service, against the AWS backend"
+start_piece api "ebssh-api" env AWS_ACCESS_KEY_ID="$aws_akid" AWS_SECRET_ACCESS_KEY="$aws_secret" \
+	AWS_REGION=us-east-1 AWS_ENDPOINT_URL_EC2="$aws_endpoint" \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
-	"$build/ebssh-api" --listen 127.0.0.1:0 --api-key "$API_KEY" </dev/null >/dev/null 2>"$work/api.log" &
-started "ebssh-api" $!
-api_pid=$!
-listen=$(wait_for "$work/api.log" 'listening on [0-9.]+:[0-9]+' 15 "$api_pid") ||
-	die "ebssh-api did not start: $(tail -n 5 "$work/api.log")"
-api_port=$(printf '%s\n' "$listen" | sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p')
+	"$build/ebssh-api" --listen 127.0.0.1:0 --api-key "$API_KEY"
+await api has_line "$logs/api.log" 'listening on [0-9.]+:[0-9]+'
+api_port=${line##*listening on }
+api_port=${api_port#*:}
+api_port=${api_port%%[!0-9]*}
 URL="http://127.0.0.1:$api_port"
+
+# A first lookup, through ebssh-api to the AWS backend and back: every piece
+# but the sshd is in it.
+say "demo: a first lookup (GET /eb/$ENV_NAME/ip) to check that the pieces talk to each other"
+# shellcheck disable=SC2086 # one line per address
+want=$(printf '%s\n' $IPS)
+why=""
+first_http=$(curl -sS --max-time 30 -o "$work/first.txt" -w '%{http_code}' -H "x-api-key: $API_KEY" \
+	"$URL/eb/$ENV_NAME/ip" 2>"$work/first.err") || why="curl could not ask it: $(cat "$work/first.err")"
+if [ -z "$why" ]; then
+	first_got=$(cat "$work/first.txt")
+	if [ "$first_http" != 200 ]; then
+		why="it answered HTTP $first_http: $first_got"
+	elif [ "$first_got" != "$want" ]; then
+		why="it answered $(tr '\n' ' ' <"$work/first.txt")instead of $IPS"
+	fi
+fi
+if [ -n "$why" ]; then
+	check_pieces # a piece that died is the better explanation
+	say "demo: ebssh-api does not answer a lookup: $why" >&2
+	show_log api
+	show_log aws
+	exit 1
+fi
+# The lookups ebssh-api has answered so far (the steps count theirs).
+lookups_before=$(grep -c '"path":"/eb/' "$logs/api.log" || :)
 
 # ebssh-proxy's own configuration file, as a user would write it.
 cat >"$XDG_CONFIG_HOME/ebssh/config" <<EOF
@@ -302,6 +479,7 @@ Host $ENV_NAME*
     LogLevel ERROR
 EOF
 
+check_pieces
 say "demo: ready. The lookup service is $URL (API key $API_KEY)."
 
 # --- the steps --------------------------------------------------------------------
@@ -353,17 +531,19 @@ SHOW="scp -F $work/ssh_config hello.bin ${ENV_NAME}.3:$work/remote/hello.bin"
 show scp -q -F "$work/ssh_config" "$work/hello.bin" "${ENV_NAME}.3:$work/remote/hello.bin" </dev/null
 SHOW="scp -F $work/ssh_config ${ENV_NAME}3:$work/remote/hello.bin back.bin"
 show scp -q -F "$work/ssh_config" "${ENV_NAME}3:$work/remote/hello.bin" "$work/back.bin" </dev/null
-sent=$(sha256sum <"$work/hello.bin" | cut -d' ' -f1)
-got=$(sha256sum <"$work/back.bin" | cut -d' ' -f1)
+sent=$(sha256sum <"$work/hello.bin")
+sent=${sent%% *}
+got=$(sha256sum <"$work/back.bin")
+got=${got%% *}
 [ "$sent" = "$got" ] || die "the file came back different ($sent, $got)"
 say "sha256 $got, sent and received: intact"
 SHOW="ssh -F $work/ssh_config ${ENV_NAME}.3 'echo \$INSTANCE has the file'"
 # shellcheck disable=SC2016
 show ssh -F "$work/ssh_config" "${ENV_NAME}.3" 'echo $INSTANCE has the file' </dev/null
 
-# Three of the requests were curl's; ebssh-proxy ran five times (--print,
-# two ssh, two scp).
-asked=$(($(grep -c '"path":"/eb/' "$work/api.log" || :) - 3))
+# Three of the requests since the first lookup were curl's; ebssh-proxy ran
+# five times (--print, two ssh, two scp).
+asked=$(($(grep -c '"path":"/eb/' "$logs/api.log" || :) - lookups_before - 3))
 say ""
 say "== Done. ebssh-proxy ran 5 times but asked ebssh-api only $asked times: its cache"
 say "   ($XDG_CACHE_HOME/ebssh) answered the rest. For real use: deploy the"

@@ -1,8 +1,14 @@
 #!/bin/sh
 # `make demo` driven as a newcomer would: once to the end without a terminal
-# (each step's expected output), then on a terminal (script(1) gives it a
-# pty) interrupted with Ctrl-C at the second step's prompt, then sent
-# SIGTERM while it waits at the first, then with its port taken. Every time,
+# (each step's expected output); then with one piece broken on purpose (the
+# script's test hooks, or a BUILD whose ebssh-api fails): the AWS double
+# exiting at start, never saying its port, sending ebssh-api to a port nobody
+# listens on, an sshd and ebssh-api exiting at start, an unknown DEMO_AWS;
+# each time the demo must stop at once, name the piece, how it ended and its
+# log's last lines, and keep the logs; then on a terminal (script(1) gives it
+# a pty) interrupted with Ctrl-C at the second step's prompt, then sent
+# SIGTERM while it waits at the first, then with an sshd killed while it waits
+# there (named at the next step), then with its port taken. Every time,
 # no process it started survives (the PIDs it printed, and anything whose
 # command line names its directory), its directory is gone, and the HOME it
 # was given stays empty. Prints TAP.
@@ -134,6 +140,128 @@ check "ebssh-proxy's cache: five runs, two lookups" "$out" \
 	grep -q "ebssh-proxy ran 5 times but asked ebssh-api only 2 times" "$out"
 check "it says it stopped everything" "$out" grep -q "^demo: stopped everything it started (pids: [0-9 ]*)" "$out"
 check "no process it started survives; its directory is gone; HOME untouched" "$out" gone "$out"
+check "it keeps no logs when all went well" "$out" sh -c '! grep -q "logs are kept" "$1"' - "$out"
+
+# --- 2. a piece that fails at start ---------------------------------------------------
+# broken OUT ENV...: make demo with ENV, no terminal, its temporary
+# directories under $tmp/tmpdir; timeout(1) stops it after 120 s if it hangs.
+# Sets rc.
+mkdir -p "$tmp/tmpdir" "$tmp/bin"
+broken() {
+	out=$1
+	shift
+	demo_env TMPDIR="$tmp/tmpdir" DEMO_PORT=0 DEMO_NONINTERACTIVE=1 "$@" \
+		timeout -k 5 120 make -s --no-print-directory -C "$EBSSH_ROOT" demo </dev/null >"$out" 2>&1
+	rc=$?
+}
+# fails_cleanly LABEL OUT MESSAGE KEY LOGLINE: the demo whose output is OUT
+# exited non-zero on its own (timeout(1) did not stop it), printed a line
+# matching MESSAGE and, quoted, a line of piece KEY's log matching LOGLINE
+# (both extended regexes), never said ready, left nothing running, and kept
+# its logs where it said (KEY.log has LOGLINE; removed here once checked).
+fails_cleanly() {
+	label=$1 out=$2 message=$3 key=$4 logline=$5
+	check "$label: exits non-zero, and did not hang" "$out" \
+		sh -c '[ "$1" -ne 0 ] && [ "$1" -ne 124 ] && [ "$1" -ne 137 ]' - "$rc"
+	check "$label: names the piece and how it ended" "$out" grep -qE -- "$message" "$out"
+	check "$label: prints the last lines of its log" "$out" grep -qE -- "^  \| .*$logline" "$out"
+	check "$label: never says ready, runs no step" "$out" sh -c '! grep -qE "^demo: ready|^== Step" "$1"' - "$out"
+	check "$label: nothing it started is left running; its directory is gone" "$out" gone "$out"
+	kept=$(sed -n 's/^demo: failed; the logs are kept in //p' "$out")
+	check "$label: keeps the logs and says where" "$out" \
+		sh -c '[ -n "$1" ] && [ -d "$1" ] && grep -qE -- "$3" "$1/$2.log"' - "$kept" "$key" "$logline"
+	[ -z "$kept" ] || rm -rf "$kept"
+}
+
+# The AWS double exits at once after 30 lines on stderr. A start timeout of
+# 600 s: the demo must notice the exit, not wait the time out.
+cat >"$tmp/bin/broken-aws" <<'EOF'
+#!/bin/sh
+i=1
+while [ "$i" -le 30 ]; do
+	echo "broken-aws: line $i" >&2
+	i=$((i + 1))
+done
+exit 3
+EOF
+chmod +x "$tmp/bin/broken-aws"
+broken "$tmp/aws-dies.out" DEMO_AWS_DOUBLE="$tmp/bin/broken-aws" DEMO_START_TIMEOUT=600
+fails_cleanly "the AWS double exits at start" "$tmp/aws-dies.out" \
+	'^demo: the AWS double exited at start \(exit status 3\)$' aws 'broken-aws: line 30$'
+check "the AWS double exits at start: its last 20 lines, not more" "$tmp/aws-dies.out" \
+	sh -c 'grep -qx "  | broken-aws: line 11" "$1" && ! grep -qx "  | broken-aws: line 10" "$1"' - "$tmp/aws-dies.out"
+check "the AWS double exits at start: nothing else was started" "$tmp/aws-dies.out" \
+	test "$(pids_of "$tmp/aws-dies.out" | wc -l)" -eq 1
+
+# The AWS double runs but never says its port.
+cat >"$tmp/bin/stuck-aws" <<'EOF'
+#!/bin/sh
+echo "stuck-aws: never says PORT" >&2
+exec sleep 300
+EOF
+chmod +x "$tmp/bin/stuck-aws"
+broken "$tmp/aws-stuck.out" DEMO_AWS_DOUBLE="$tmp/bin/stuck-aws" DEMO_START_TIMEOUT=2
+fails_cleanly "the AWS double never gets ready" "$tmp/aws-stuck.out" \
+	'^demo: the AWS double did not become ready within 2 s \(it was still running; stopping it\)$' \
+	aws 'stuck-aws: never says PORT$'
+
+# The AWS double says a port nobody listens on: every piece starts, but
+# ebssh-api cannot reach AWS (the issue's "ready", then AwsUnreachable).
+cat >"$tmp/bin/unreachable-aws" <<EOF
+#!/bin/sh
+port=\$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "PORT \$port"
+echo "unreachable-aws: said PORT \$port, listens on nothing" >&2
+exec sleep 300
+EOF
+chmod +x "$tmp/bin/unreachable-aws"
+broken "$tmp/aws-unreachable.out" DEMO_AWS_DOUBLE="$tmp/bin/unreachable-aws" DEMO_START_TIMEOUT=600
+fails_cleanly "AWS unreachable" "$tmp/aws-unreachable.out" \
+	'^demo: ebssh-api does not answer a lookup: it answered HTTP 502: .*"AwsUnreachable"' \
+	api '"path":"/eb/demo-env/ip","status":502,'
+check "AWS unreachable: the AWS double's log is shown too" "$tmp/aws-unreachable.out" \
+	grep -qE '^  \| unreachable-aws: said PORT [0-9]+, listens on nothing$' "$tmp/aws-unreachable.out"
+
+# The second sshd exits at start; the first one and the AWS double run.
+cat >"$tmp/bin/sshd-but-3" <<'EOF'
+#!/bin/sh
+# /usr/sbin/sshd, but the one on 127.0.0.3 fails as a misconfigured sshd does.
+for conf; do :; done
+if grep -q '^ListenAddress 127\.0\.0\.3:' "$conf"; then
+	echo "sshd-but-3: $conf: line 1: Bad configuration option: Injected" >&2
+	exit 255
+fi
+exec /usr/sbin/sshd "$@"
+EOF
+chmod +x "$tmp/bin/sshd-but-3"
+broken "$tmp/sshd-dies.out" DEMO_SSHD="$tmp/bin/sshd-but-3" DEMO_START_TIMEOUT=600
+fails_cleanly "an sshd exits at start" "$tmp/sshd-dies.out" \
+	'^demo: sshd for i-0de00000000000002 on 127\.0\.0\.3:[0-9]+ exited at start \(exit status 255\)$' \
+	sshd2 'sshd-but-3: .*: Bad configuration option: Injected$'
+check "an sshd exits at start: the AWS double and the first sshd had started" "$tmp/sshd-dies.out" \
+	test "$(pids_of "$tmp/sshd-dies.out" | wc -l)" -eq 3
+
+# ebssh-api exits at start: a build whose ebssh-api fails.
+mkdir -p "$tmp/build"
+ln -s "$EBSSH_BUILD/ebssh-proxy" "$tmp/build/ebssh-proxy"
+cat >"$tmp/build/ebssh-api" <<'EOF'
+#!/bin/sh
+echo "ebssh-api: cannot listen on 127.0.0.1:0: Injected failure" >&2
+exit 1
+EOF
+chmod +x "$tmp/build/ebssh-api"
+broken "$tmp/api-dies.out" BUILD="$tmp/build" DEMO_START_TIMEOUT=600
+fails_cleanly "ebssh-api exits at start" "$tmp/api-dies.out" \
+	'^demo: ebssh-api exited at start \(exit status 1\)$' api 'ebssh-api: cannot listen on 127\.0\.0\.1:0: Injected failure$'
+check "ebssh-api exits at start: the four pieces before it had started" "$tmp/api-dies.out" \
+	test "$(pids_of "$tmp/api-dies.out" | wc -l)" -eq 5
+
+broken "$tmp/aws-unknown.out" DEMO_AWS=nonesuch
+check "DEMO_AWS=nonesuch: says so, exits non-zero, starts nothing" "$tmp/aws-unknown.out" \
+	sh -c '[ "$2" -ne 0 ] && grep -qx "demo: DEMO_AWS=nonesuch: no such AWS backend (known: double)" "$1" &&
+		! grep -q "started" "$1"' - "$tmp/aws-unknown.out" "$rc"
+check "the failed demos left nothing in TMPDIR but the logs they named" "$tmp/tmpdir" \
+	test -z "$(ls -A "$tmp/tmpdir")"
 
 if ! command -v script >/dev/null 2>&1; then
 	ok 0 "interrupted on a terminal # SKIP no script(1)"
@@ -149,10 +277,11 @@ on_tty() {
 	script -qfec "$*" /dev/null >"$out" 2>&1
 }
 quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+mkdir -p "$tmp/tmpdir-tty"
 make_demo="cd $(quote "$EBSSH_ROOT") && exec env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL HOME=$(quote "$tmp/home") \
-BUILD=$(quote "$EBSSH_BUILD") DEMO_SKIP_BUILD=1 DEMO_PORT=0 make -s --no-print-directory demo"
+TMPDIR=$(quote "$tmp/tmpdir-tty") BUILD=$(quote "$EBSSH_BUILD") DEMO_SKIP_BUILD=1 DEMO_PORT=0 make -s --no-print-directory demo"
 
-# --- 2. Ctrl-C at the second step's prompt ------------------------------------------
+# --- 3. Ctrl-C at the second step's prompt ------------------------------------------
 out="$tmp/int.out"
 {
 	wait_text "$out" 'Enter to run it' && printf '\n'
@@ -169,7 +298,7 @@ check "Ctrl-C at step 2's prompt: step 2 never ran, make demo exits non-zero" "$
 check "Ctrl-C: it says it stopped everything" "$out" grep -q "^demo: stopped everything it started" "$out"
 check "Ctrl-C: no process it started survives; its directory is gone" "$out" gone "$out"
 
-# --- 3. SIGTERM to the script while it waits at the first prompt -----------------------
+# --- 4. SIGTERM to the script while it waits at the first prompt -----------------------
 out="$tmp/term.out"
 {
 	wait_text "$out" 'Enter to run it' &&
@@ -182,8 +311,29 @@ tr -d '\r' <"$out" >"$out.txt" && out="$out.txt"
 check "SIGTERM at step 1's prompt: stops everything, exits non-zero" "$out" \
 	sh -c '[ "$2" -ne 0 ] && grep -q "^demo: stopped everything it started" "$1"' - "$out" "$rc"
 check "SIGTERM: no process it started survives; its directory is gone" "$out" gone "$out"
+check "interrupted, it keeps no logs: nothing of it is left in TMPDIR" "$out" test -z "$(ls -A "$tmp/tmpdir-tty")"
 
-# --- 4. the port taken -----------------------------------------------------------
+# --- 5. an sshd killed while the demo waits at the first prompt ---------------------
+out="$tmp/killed.out"
+{
+	wait_text "$out" 'Enter to run it' &&
+		kill "$(sed -n 's/.*started sshd for i-0de00000000000002 .*(pid \([0-9]*\)).*/\1/p' "$out" | head -n 1)"
+	printf '\n'
+	wait_text "$out" 'stopped everything' 20
+	sleep 0.2
+} | on_tty "$out" "$make_demo"
+rc=$?
+tr -d '\r' <"$out" >"$out.txt" && out="$out.txt"
+check "an sshd killed during the demo: named at the next step, exits non-zero" "$out" \
+	sh -c '[ "$2" -ne 0 ] &&
+		grep -qE "^demo: sshd for i-0de00000000000002 on 127\.0\.0\.3:[0-9]+ exited \(exit status [0-9]+" "$1" &&
+		! grep -q "^== Step 2: " "$1"' - "$out" "$rc"
+check "an sshd killed during the demo: nothing left running; its directory is gone" "$out" gone "$out"
+kept=$(sed -n 's/^demo: failed; the logs are kept in //p' "$out")
+check "an sshd killed during the demo: its log is kept" "$out" test -n "$kept" -a -s "$kept/sshd2.log"
+[ -z "$kept" ] || rm -rf "$kept"
+
+# --- 6. the port taken -----------------------------------------------------------
 port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.3", 0)); print(s.getsockname()[1])')
 "$PY" -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
