@@ -6,8 +6,8 @@ Runs under the tools' Python (scripts/tools-python.sh: moto 5.2 with its
 server extras). Prints "PORT <n>" on its first stdout line once it listens
 (like the project's doubles), serves until SIGTERM or SIGINT.
 
-    python3 tests/doubles/moto_server.py [--port 0] [--port-file PATH]
-                                         [--default-amis] [--verbose]
+    python3 tests/doubles/moto_server.py [--host 127.0.0.1] [--port 0]
+                 [--port-file PATH] [--default-amis] [--verbose]
 
 Every AWS service moto has answers on the one port; a request goes to the
 service named by its SigV4 credential scope (moto's own dispatch).
@@ -32,12 +32,14 @@ Neither control path is logged: they are not AWS requests.
 
 import argparse
 import datetime
+import io
 import json
 import logging
 import os
 import re
 import sys
 import threading
+from urllib.parse import parse_qsl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -140,7 +142,8 @@ class Operations:
     def _find_model(self, signing_name):
         loader = self._session.get_component("data_loader")
         # The service whose name is the signing name is the usual case
-        # (ec2, logs, lambda, sts); CloudWatch signs as "monitoring".
+        # (ec2, logs, lambda, sts); else every model is looked at once (only
+        # REST protocols need a model: Query and JSON name their action).
         candidates = [signing_name] + [s for s in loader.list_available_services("service-2") if s != signing_name]
         for name in candidates:
             try:
@@ -170,10 +173,7 @@ class Operations:
     def name(self, signing_name, method, path, query, body, target):
         params = dict(query)
         if body and not target:
-            try:
-                params.update(_form(body))
-            except ValueError:
-                pass
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         if params.get("Action"):
             return params["Action"]
         if target:
@@ -185,12 +185,6 @@ class Operations:
             if op_method == method and regex.match(path):
                 return op_name
         return ""
-
-
-def _form(body):
-    from urllib.parse import parse_qsl
-
-    return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
 
 
 # -- the WSGI application ----------------------------------------------------
@@ -231,9 +225,6 @@ class Application:
     def describe(self, environ):
         """(signing name, operation name) of a request; reads the body
         once and puts it back for moto."""
-        import io
-        from urllib.parse import parse_qsl
-
         match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = match.group(2) if match else ""
         try:

@@ -136,7 +136,8 @@ def filter_snapshots_by_owner():
     "Scopes the results to snapshots with the specified owners. You can
     specify a combination of AWS account IDs, self, and amazon." moto 5.2.1
     ignores the parameter and answers every snapshot, the public ones of
-    its AMI catalogue included.
+    its AMI catalogue included. Here "amazon" keeps the snapshots of other
+    owners: in moto those are only its catalogue's, which are Amazon's.
     """
     from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 

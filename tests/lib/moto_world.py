@@ -23,11 +23,12 @@ prints what was made as JSON ({"instances": [{"id", "tags", "state",
 
     {"instances": [{"tags": {...}, "state": "running"|"stopped"|"terminated",
                     "launch_time": "ISO 8601", "count": 1, "private_ip": "10.0.0.5",
-                    "public_ip": true}],
-     "logs": {"<function>": [{"timestamp_ms": n, "stream": "...", "message": "..."}]},
+                    "public_ip": true | false | "<address>"}],
+     "logs": {"<function>": [{"timestamp_ms": n | "seconds_ago": s, "stream": "...", "message": "..."}]},
      "functions": [{"name": "...", "versions": [bytes, ...], "latest": bytes}]}
 
-"public_ip": false launches without a public address. "private_ip" launches
+"public_ip": false launches without a public address; an address string
+("127.0.0.2") gives the instance that Elastic IP (moto takes any address). "private_ip" launches
 into the subnet whose range holds it (moto's default VPC is 172.31.0.0/16),
 or into a VPC made of the address's /16 with a subnet of its /24. Instances
 are launched in spec order; "launch_time" stops the launcher's clock there
@@ -40,6 +41,7 @@ import ipaddress
 import json
 import os
 import sys
+import time
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,12 +124,13 @@ class World:
 
     def launch(self, tags, count=1, launch_time=None, public_ip=True, private_ip=None):
         """Launches count instances tagged tags (RunInstances with
-        TagSpecifications), with a public address or not, at private_ip
-        when given; launch_time (ISO 8601) stops the launcher's clock there
+        TagSpecifications), with a public address or not (public_ip True
+        or False; an address string: that Elastic IP), at private_ip when
+        given; launch_time (ISO 8601) stops the launcher's clock there
         for the launch, then gives the real time back. Returns the ids."""
-        if private_ip and count != 1:
-            raise ValueError("private_ip names one instance")
-        interface = {"DeviceIndex": 0, "SubnetId": self.subnet(private_ip), "AssociatePublicIpAddress": bool(public_ip)}
+        if (private_ip or isinstance(public_ip, str)) and count != 1:
+            raise ValueError("an address names one instance")
+        interface = {"DeviceIndex": 0, "SubnetId": self.subnet(private_ip), "AssociatePublicIpAddress": public_ip is True}
         if private_ip:
             interface["PrivateIpAddress"] = private_ip
         args = {
@@ -141,11 +144,21 @@ class World:
         if launch_time is not None:
             self.moto.set_clock(launch_time)
         try:
-            made = self.ec2.run_instances(**args)["Instances"]
+            made = [i["InstanceId"] for i in self.ec2.run_instances(**args)["Instances"]]
         finally:
             if launch_time is not None:
                 self.moto.set_clock(None)
-        return [i["InstanceId"] for i in made]
+        if isinstance(public_ip, str):
+            self.elastic_ip(made, public_ip)
+        return made
+
+    def elastic_ip(self, ids, address):
+        """Gives the one instance of ids the public address address, as an
+        Elastic IP (AllocateAddress with Address, then AssociateAddress)."""
+        if len(ids) != 1:
+            raise ValueError("an address names one instance")
+        allocation = self.ec2.allocate_address(Domain="vpc", Address=address)["AllocationId"]
+        self.ec2.associate_address(AllocationId=allocation, InstanceId=ids[0])
 
     def stop(self, ids):
         self.ec2.stop_instances(InstanceIds=list(ids))
@@ -243,7 +256,10 @@ class World:
                 raise ValueError(f"state is running, stopped or terminated, not {state!r}")
             made += ids
         for function, events in spec.get("logs", {}).items():
-            self.log_events(function, [(e["timestamp_ms"], e["stream"], e["message"]) for e in events])
+            now_ms = int(time.time() * 1000)
+            self.log_events(function, [
+                (e["timestamp_ms"] if "timestamp_ms" in e else now_ms - int(e["seconds_ago"] * 1000), e["stream"], e["message"])
+                for e in events])
         for fn in spec.get("functions", []):
             self.function(fn["name"], fn.get("versions", ()), fn.get("latest"))
         return self.describe(made)
