@@ -17,7 +17,7 @@ BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 DESTDIR   ?=
 BUILD     ?= build
-VECTORS   ?= $(CURDIR)/../shared/vectors
+VECTORS   ?= $(CURDIR)/tests/vectors
 FUZZ_SECONDS ?= 60
 
 CC        ?= cc

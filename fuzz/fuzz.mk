@@ -6,8 +6,9 @@
 # $(FUZZ_BUILD)/fuzz_<name>, and run for FUZZ_SECONDS. A new target needs
 # nothing but its .c file; optional companions:
 #   fuzz/seeds/fuzz_<name>/          seed files kept in the repository
-#   fuzz/seeds/fuzz_<name>.vectors   globs under $(VECTORS), one a line, taken
-#                                    as seeds at run time ('#' starts a comment)
+#   fuzz/seeds/fuzz_<name>.vectors   globs under $(VECTORS) (the test vectors,
+#                                    tests/vectors), one a line, taken as
+#                                    seeds at run time ('#' starts a comment)
 #   fuzz/fuzz_<name>.dict            a libFuzzer dictionary
 # What the fuzzer finds grows $(FUZZ_BUILD)/corpus-fuzz_<name>, kept between
 # runs. A finding (crash, leak, undefined behaviour, timeout, out of memory)
@@ -15,7 +16,7 @@
 # and the log's tail printed. Replay one: $(FUZZ_BUILD)/fuzz_<name> <file>.
 
 FUZZ_SECONDS ?= 60
-VECTORS      ?= $(CURDIR)/../shared/vectors
+VECTORS      ?= $(CURDIR)/tests/vectors
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_CC      ?= clang
 AR           ?= ar

@@ -27,7 +27,7 @@ from http.server import ThreadingHTTPServer
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("EBSSH_BUILD") or os.path.join(ROOT, "build")
-VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(ROOT, "..", "shared", "vectors")
+VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(ROOT, "tests", "vectors")
 PYTHON = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 

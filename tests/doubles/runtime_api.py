@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """A double of the AWS Lambda Runtime API, for tests of build/bootstrap.
 
-Serves /2018-06-01/runtime/... on 127.0.0.1 as runtime-api.yaml (in the
-shared vectors) describes, strictly: other paths answer 404, other methods
+Serves /2018-06-01/runtime/... on 127.0.0.1 as AWS's runtime-api.yaml (the
+OpenAPI description of the Runtime API published with the Lambda developer
+guide) describes, strictly: other paths answer 404, other methods
 405, unknown or already answered request ids 400, a /response body over the
 payload cap 413, each with the documented ErrorResponse JSON body.
 

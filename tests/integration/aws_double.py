@@ -29,7 +29,7 @@ sys.dont_write_bytecode = True
 ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(os.path.dirname(ROOT), "shared", "vectors")
+VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(ROOT, "tests", "vectors")
 
 # Nothing from the user's own AWS setup may reach boto3.
 import harness  # noqa: E402

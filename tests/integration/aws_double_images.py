@@ -29,7 +29,7 @@ from harness import SESSION, AwsDouble, ControlError, boto3_client  # noqa: E402
 from tap import Tap  # noqa: E402
 
 FIXTURE = os.path.join(ROOT, "tests", "doubles", "fixtures", "backup.json")
-VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(os.path.dirname(ROOT), "shared", "vectors")
+VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(ROOT, "tests", "vectors")
 NS = "{http://ec2.amazonaws.com/doc/2016-11-15/}"
 WEB, DB, NONAME, OFF, TERMINATED = (
     "i-0b0000000000000a1",

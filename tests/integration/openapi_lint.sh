@@ -1,12 +1,13 @@
 #!/bin/sh
 # openapi/ebssh.yaml: passes Spectral's OpenAPI rules (the linter pinned in
 # tools/package-lock.json, installed by `make deps`), the linter rejects broken
-# copies of it (so a pass means something), every route of SPEC.md's "Routes"
-# table is described, and every operation carries what API Gateway needs.
+# copies of it (so a pass means something), every route the router serves
+# (lambda/router.c) is described, and every operation carries what API Gateway
+# needs.
 # TAP on stdout.
 set -u
 root=${EBSSH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-spec_md="$root/../shared/SPEC.md"
+router="$root/lambda/router.c"
 api="$root/openapi/ebssh.yaml"
 spectral="$root/tools/node_modules/.bin/spectral"
 ruleset="$root/tools/spectral.yaml"
@@ -87,28 +88,17 @@ for f in extra-field bad-type undeclared dangling; do
 	fi
 done
 
-# Routes of SPEC.md's table (rows like "| `GET /asg/{group}/ip[/{n}]` | ..."),
-# between "## Routes" and the next "## "; "[/{n}]" stands for both forms.
-if [ -f "$spec_md" ]; then
-	sed -n '/^## Routes/,/^## /p' "$spec_md" |
-		sed -n 's/^| `\([A-Z]*\) \(\/[^`]*\)` |.*/\1 \2/p' >"$tmp/routes.raw"
-	src="SPEC.md"
-else
-	printf '%s\n' 'GET /eb/{env}/ip' 'GET /eb/{env}/ip/{n}' 'GET /asg/{group}/ip[/{n}]' \
-		'GET /eb/{env}/instances' 'GET /health' >"$tmp/routes.raw"
-	src="the built-in route list (no ../shared/SPEC.md)"
-fi
-while read -r method path; do
-	case "$path" in
-	*'[/{n}]') echo "$method ${path%\[/\{n\}\]}"; echo "$method ${path%\[/\{n\}\]}/{n}" ;;
-	*) echo "$method $path" ;;
-	esac
-done <"$tmp/routes.raw" >"$tmp/routes"
+# The routes the router serves: the rows of lambda/router.c's route_table,
+# like '    {"GET", "/eb/{env}/ip/{n}", routes_ip, ROUTES_EB},'. API Gateway
+# forwards only the paths and methods the OpenAPI describes, so a route
+# missing there cannot be reached once deployed.
+sed -n '/^static const struct route route_table\[\] = {$/,/^};$/p' "$router" |
+	sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\(\/[^"]*\)",.*/\1 \2/p' >"$tmp/routes"
 count=$(wc -l <"$tmp/routes")
 if [ "$count" -ge 6 ]; then
-	ok "read $count routes from $src"
+	ok "read $count routes from lambda/router.c"
 else
-	not_ok "read $count routes from $src (expected at least 6)"
+	not_ok "read $count routes from lambda/router.c's route_table (expected at least 6)"
 	sed 's/^/# /' "$tmp/routes"
 fi
 
@@ -146,7 +136,8 @@ tap(str(doc.get("openapi", "")).startswith("3.0."), "OpenAPI 3.0.x", doc.get("op
 paths = doc.get("paths", {})
 want = [line.split() for line in open(routes_path) if line.strip()]
 missing = [" ".join(r) for r in want if r[0].lower() not in paths.get(r[1], {})]
-tap(not missing, "every SPEC route is described (%d)" % len(want), "missing: %s" % missing)
+tap(not missing, "every route lambda/router.c serves is described (%d)" % len(want),
+    "missing: %s" % missing)
 
 tap(doc.get("x-amazon-apigateway-api-key-source") == "HEADER",
     "x-amazon-apigateway-api-key-source is HEADER")

@@ -19,7 +19,7 @@ sys.dont_write_bytecode = True
 ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 BUILD = os.environ["EBSSH_BUILD"]
-VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(ROOT, "..", "shared", "vectors")
+VECTORS = os.environ.get("EBSSH_VECTORS") or os.path.join(ROOT, "tests", "vectors")
 BOOTSTRAP = os.path.join(BUILD, "bootstrap")
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))

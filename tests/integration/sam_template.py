@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """deploy/template.yaml: valid YAML (CloudFormation's short tags included) with
-the resources SPEC and issues 3 and 6 ask for (the AMI backup's schedule,
-IAM and error alarm), least-privilege IAM, and references that all resolve;
+the resources the product and issues 3 and 6 ask for (the AMI backup's schedule,
+IAM and error alarm), the configuration build/bootstrap reads from its
+environment, least-privilege IAM, and references that all resolve;
 then the same checks against broken copies, to show that each of them can
 fail. TAP on stdout. Needs python3-yaml (make deps)."""
 
 import copy
+import glob
 import os
 import re
 import sys
@@ -15,7 +17,11 @@ import yaml
 ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "deploy", "template.yaml")
-SPEC = os.path.join(ROOT, "..", "shared", "SPEC.md")
+# The sources linked into build/bootstrap (the Makefile's UTIL_SRC, AWS_SRC,
+# LAMBDA_SRC and lambda/runtime_main.c): whatever configuration they read
+# from the environment, the template must set.
+BOOTSTRAP_SRC = ("util/*.c", "aws/*.c", "lambda/*.c", "lambda/routes/*.c")
+BOOTSTRAP_SRC_OUT = {"lambda/serve_main.c"}  # build/ebssh-api's main
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 from tap import Tap  # noqa: E402
@@ -101,15 +107,26 @@ def props(t, name):
     return res(t, name).get("Properties", {})
 
 
+# Names build/bootstrap reads that are not the template's to set: those the
+# Lambda runtime sets or reserves (AWS_*, _X_AMZN_TRACE_ID, LAMBDA_TASK_ROOT,
+# TZ: "Defined runtime environment variables" in the Lambda developer guide),
+# the system's (HOME, TZDIR, SSL_CERT_FILE), and ebssh's EBSSH_* tuning for
+# tests (aws/client.h; docs/notifications.md: "For tests only").
+NOT_CONFIG = re.compile(r"AWS_|_X_AMZN_|LAMBDA_|EBSSH_|(HOME|TZ|TZDIR|SSL_CERT_FILE)$")
+
+
 def config_vars():
-    """SPEC's "Configuration comes from the environment (the SAM template sets
-    it): `A`, `B`, ..." names; those Lambda itself sets are not ours to set."""
-    try:
-        text = open(SPEC, encoding="utf-8").read()
-    except OSError:
-        return ["SLACK_SIGNING_SECRET", "SLACK_WEBHOOK_URL", "NOTIFY_TZ", "BACKUP_TAG_KEY"]
-    m = re.search(r"Configuration comes from the environment.*?:(.*?)\.\s", text, re.S)
-    return re.findall(r"`([A-Z][A-Z0-9_]+)`", m.group(1)) if m else []
+    """The environment variables build/bootstrap's sources read by name
+    (getenv("NAME"), env_ms("NAME", ...)), less NOT_CONFIG: the function's
+    configuration, which the template must set."""
+    names = set()
+    for pattern in BOOTSTRAP_SRC:
+        for path in glob.glob(os.path.join(ROOT, pattern)):
+            if os.path.relpath(path, ROOT) in BOOTSTRAP_SRC_OUT:
+                continue
+            with open(path, encoding="utf-8") as f:
+                names.update(re.findall(r'\b(?:getenv|env_ms)\("([A-Za-z_][A-Za-z0-9_]*)"', f.read()))
+    return sorted(n for n in names if not NOT_CONFIG.match(n))
 
 
 # --- The checks: each returns None when good, else why not ------------------------
@@ -161,10 +178,10 @@ def c_codeuri(t):
 
 def c_env(t):
     have = props(t, "LookupFunction").get("Environment", {}).get("Variables", {})
-    want = [v for v in config_vars() if not v.startswith("AWS_")]
+    want = config_vars()
     missing = [v for v in want if v not in have]
     if not want:
-        return "found no configuration variables in SPEC.md"
+        return "found no configuration variables in build/bootstrap's sources"
     if missing:
         return "missing %s (have %s)" % (missing, sorted(have))
     reserved = [v for v in have if v.startswith("AWS_") or v.startswith("_")]
@@ -506,7 +523,7 @@ CHECKS = [
     ("function: provided.al2023, x86_64, bootstrap, 128 MB, 28 s", c_function),
     ("function times out before API Gateway's 29 s", c_timeout),
     ("function code is build/lambda.zip", c_codeuri),
-    ("function environment sets SPEC's configuration variables", c_env),
+    ("function environment sets every variable build/bootstrap reads as configuration", c_env),
     ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
     ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
     ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the backup's calls, "

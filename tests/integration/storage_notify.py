@@ -9,7 +9,7 @@ import os
 import sys
 
 ROOT = os.environ.get("EBSSH_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-VECTORS = os.environ.get("EBSSH_VECTORS", os.path.join(os.path.dirname(ROOT), "shared", "vectors"))
+VECTORS = os.environ.get("EBSSH_VECTORS", os.path.join(ROOT, "tests", "vectors"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 

@@ -73,11 +73,12 @@ static int test_count;
 		}                                                                                  \
 	} while (0)
 
-/* The directory of the shared test vectors ($EBSSH_VECTORS, else ../shared/vectors). */
+/* The directory of the test vectors: $EBSSH_VECTORS, else tests/vectors
+ * relative to the working directory (the checkout's root). */
 static inline const char *test_vectors_dir(void)
 {
 	const char *v = getenv("EBSSH_VECTORS");
-	return v && *v ? v : "../shared/vectors";
+	return v && *v ? v : "tests/vectors";
 }
 
 static inline int test_cmp_names(const void *a, const void *b)

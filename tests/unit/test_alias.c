@@ -11,7 +11,7 @@ struct alias_case {
 };
 
 static const struct alias_case eb_cases[] = {
-    /* the forms of SPEC */
+    /* the forms docs/ebssh-proxy.1 describes (Aliases) */
     {"my-env-production", "my-env-production", 1, NULL},
     {"my-env-production2", "my-env-production", 2, NULL},
     {"my-env-production.2", "my-env-production", 2, NULL},

@@ -1,4 +1,5 @@
-/* Unit tests of lambda/event over the shared sample events and made-up variations. */
+/* Unit tests of lambda/event over the sample events of the test vectors
+ * (tests/vectors/events) and made-up variations. */
 #include "test.h"
 
 #include <dirent.h>

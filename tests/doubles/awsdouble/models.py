@@ -3,7 +3,7 @@
 botocore's own definitions (Debian's python3-botocore) are the base. Where
 the newer subset in $EBSSH_VECTORS/service-models/ has an operation, its
 definition wins: Debian's EC2 model predates, for one, DescribeImages
-pagination (see vectors/README.md).
+pagination (see tests/vectors/README.md).
 """
 
 import json
@@ -22,13 +22,12 @@ _cache = {}
 
 
 def vectors_dir():
-    """The shared test vectors: $EBSSH_VECTORS, else ../shared/vectors next
-    to the checkout."""
+    """The test vectors: $EBSSH_VECTORS, else the checkout's tests/vectors."""
     env = os.environ.get("EBSSH_VECTORS")
     if env:
         return env
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    return os.path.join(os.path.dirname(root), "shared", "vectors")
+    return os.path.join(root, "tests", "vectors")
 
 
 def _load(service):
