@@ -121,6 +121,12 @@ def parse_table(text):
             continue
         if not permissions:
             problems.append(f"{where}: {service} {action} names no IAM permission (`service:Action`)")
+        for col in [HEADER[3]] + list(DOUBLE_COLUMNS.values()):
+            cell = cells[HEADER.index(col)]
+            rest = re.sub(r"`(?:%s)/[^`]+`" % "|".join(SUITE_DIRS), "", cell).replace(",", "").strip()
+            if not cell or (col != HEADER[3] and rest not in ("", "—")):
+                problems.append(f"{where}: {service} {action}: the {col!r} cell {cell!r} is not "
+                                + ("filled" if col == HEADER[3] else "`suite`, ... or —"))
         if (service, action) in seen:
             problems.append(f"{where}: {service} {action} has a row already, line {seen[(service, action)]}")
         seen[(service, action)] = i + 1
@@ -456,6 +462,24 @@ def _line(action, suite="integration/a.py", service="ec2", double="ebssh", agent
             "user_agent": agent}
 
 
+def self_test_table(t):
+    head = "| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER) + "\n"
+    good = "| `ec2` | `CreateImage` | `ec2:CreateImage`, `ec2:CreateTags` | aws/x.c | why | `integration/a.py` | — |\n"
+    rows, problems = parse_table("# T\n\n" + head + good + "\nafter\n")
+    t.ok(not problems and len(rows) == 1 and rows[0].permissions == ["ec2:CreateImage", "ec2:CreateTags"]
+         and rows[0].suites == {"ebssh": ["integration/a.py"], "moto": []} and rows[0].line == 5,
+         "self-test: a table row reads as service, action, permissions and suites", (problems, rows))
+    bad = {
+        "a row given twice": good + good,
+        "a row of six cells": "| `ec2` | `CreateImage` | `ec2:CreateImage` | x | y | — |\n",
+        "a suite not in backticks": good.replace("`integration/a.py`", "integration/a.py"),
+        "no permission": good.replace("`ec2:CreateImage`, `ec2:CreateTags`", "CreateImage"),
+    }
+    for what, body in bad.items():
+        t.ok(parse_table(head + body)[1], f"self-test: the table parser refuses {what}")
+    t.ok(parse_table("no table here\n")[1], "self-test: a document without the table is refused")
+
+
 def self_test(t):
     rows = [_row("ec2", "DescribeInstances", ["ec2:DescribeInstances"], ebssh=["integration/a.py"]),
             _row("ec2", "CreateImage", ["ec2:CreateImage", "ec2:CreateTags"], moto=["integration/m.py"])]
@@ -619,6 +643,7 @@ def broken_copies(t, rows, lines, template, openapi):
 
 def main():
     t = Tap()
+    t.run(self_test_table)
     t.run(self_test)
     t.run(audit)
     return t.done()
