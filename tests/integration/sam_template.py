@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""deploy/template.yaml: valid YAML (CloudFormation's short tags included) with
-the resources the product and issues 3 and 6 ask for (the AMI backup's schedule,
-IAM and error alarm), the configuration build/bootstrap reads from its
-environment, least-privilege IAM, and references that all resolve;
-then the same checks against broken copies, to show that each of them can
-fail. TAP on stdout. Needs python3-yaml (make deps)."""
+"""deploy/template.yaml: valid YAML (CloudFormation's short tags included; no
+key twice, tests/lib/strict_yaml.py) with the resources the product and issues
+3 and 6 ask for (the AMI backup's schedule, IAM and error alarm), the
+configuration build/bootstrap reads from its environment, least-privilege IAM,
+and references that all resolve; then the same checks against broken copies,
+to show that each of them can fail. TAP on stdout. Needs python3-yaml (make
+deps)."""
 
 import copy
 import glob
@@ -24,35 +25,8 @@ BOOTSTRAP_SRC = ("util/*.c", "aws/*.c", "lambda/*.c", "lambda/routes/*.c")
 BOOTSTRAP_SRC_OUT = {"lambda/serve_main.c"}  # build/ebssh-api's main
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
+import strict_yaml  # noqa: E402
 from tap import Tap  # noqa: E402
-
-
-# --- CloudFormation YAML: short-form tags become their long form ---------------
-
-class CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct(tag):
-    name = tag if tag in ("Ref", "Condition") else "Fn::" + tag
-
-    def construct(loader, node):
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if tag == "GetAtt":
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {name: value}
-    return construct
-
-
-for _tag in ("Ref", "Condition", "Sub", "GetAtt", "Join", "Select", "Split", "If", "Equals",
-             "Not", "And", "Or", "FindInMap", "ImportValue", "Base64", "Cidr", "GetAZs",
-             "Transform", "Length", "ToJsonString"):
-    CfnLoader.add_constructor("!" + _tag, _construct(_tag))
 
 
 PSEUDO = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition",
@@ -207,7 +181,7 @@ def c_api(t):
 def c_openapi_refs(t):
     """The OpenAPI file's Fn::Sub variables name resources and pseudo parameters of this
     template (the include makes them part of it)."""
-    doc = yaml.safe_load(open(os.path.join(ROOT, "openapi", "ebssh.yaml"), encoding="utf-8"))
+    doc = strict_yaml.load_file(os.path.join(ROOT, "openapi", "ebssh.yaml"))
     refs = references(doc)
     if not refs:
         return "the OpenAPI file refers to nothing of the template"
@@ -687,7 +661,7 @@ MUTATIONS = [
 def main():
     t = Tap()
     try:
-        tpl = yaml.load(open(TEMPLATE, encoding="utf-8"), Loader=CfnLoader)
+        tpl = strict_yaml.load_file(TEMPLATE, cfn=True)
     except (OSError, yaml.YAMLError) as ex:
         t.ok(False, "deploy/template.yaml parses", ex)
         return t.done()

@@ -3,6 +3,7 @@
   server.py    HTTP on loopback; control API routing; fault application
   state.py     fixture, credentials, faults, request log, tokens, config
   sigcheck.py  SigV4 verification with botocore's signer
+  calllog.py   the run's call log ($EBSSH_CALL_LOG) and operation names by protocol
   faults.py    fault specs and their per-action queues
   control.py   /__control/ (never signed)
   models.py    botocore service models, the vectors' newer subsets first

@@ -6,7 +6,8 @@ service name; EC2 when there is none).
 For an AWS request, in order: the signature is checked (sigcheck.py) and
 the request logged; a queued fault for its action, if any, is applied
 (faults.py); then an unverified request gets the service's credential
-error; else the service answers.
+error; else the service answers. Once answered, the request goes to the
+run's call log (calllog.py) when tests/run keeps one ($EBSSH_CALL_LOG).
 """
 
 import json
@@ -18,7 +19,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-from . import control, sigcheck
+from . import calllog, control, sigcheck
 from .cloudwatch import CloudWatchService
 from .ec2 import Ec2Service
 from .lambda_ import LambdaService
@@ -61,6 +62,7 @@ class DoubleServer(ThreadingHTTPServer):
         for svc in (LogsService(state), LambdaService(state), CloudWatchService(state)):
             self.services[svc.name] = svc
         self.default_service = "ec2"
+        self.calls = calllog.CallLog.from_environment()
 
     def service_control(self, method, path, body):
         """/__control/<service>/<route> of a service with its own control
@@ -167,8 +169,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(*answer)
             return
         req = Request(self.command, path, raw_query, list(self.headers.items()), body)
+        call = {}  # service, status and whether noted, as _aws() learns them
         try:
-            self._aws(req)
+            self._aws(req, call)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:
@@ -176,10 +179,28 @@ class Handler(BaseHTTPRequestHandler):
             # client takes for AWS's own.
             text = traceback.format_exc()
             sys.stderr.write(f"aws double: internal bug\n{text}")
+            call["status"] = 500
+            self._note_call(req, call)
             self._send(500, [("Content-Type", "text/plain")], b"aws double: internal bug, see its stderr\n")
             self.close_connection = True
 
-    def _aws(self, req):
+    def _note_call(self, req, call):
+        """The request's line in the run's call log (calllog.py), if any:
+        written before the answer goes out, so a client that has its
+        answer finds its line there even if the double is stopped at once."""
+        calls = self.server.calls
+        if calls is None or call.get("noted"):
+            return
+        call["noted"] = True
+        service = call.get("service") or self.server.default_service
+        target = req.header("X-Amz-Target")
+        action = calllog.operation(service, req.method, req.path, req.params, target)
+        calls.record(service, action, call["status"], req.header("User-Agent"))
+
+    def _aws(self, req, call):
+        """Answers an AWS request, noting it in the call log first: call
+        holds its "service" (the signing name the request names, else the
+        one that answers) and "status" (0: the connection was reset)."""
         state = self.server.state
         cfg = state.config()
         verdict = sigcheck.verify(
@@ -190,6 +211,7 @@ class Handler(BaseHTTPRequestHandler):
             service = self.server.services[self.server.default_service]
             if verdict.ok:
                 verdict.fail("AuthFailure", f"the double does not serve {verdict.service}")
+        call["service"] = verdict.service or service.name
         action = service.action(req)
         entry = state.log_append(
             {
@@ -212,6 +234,8 @@ class Handler(BaseHTTPRequestHandler):
             state.log_update(entry, fault=fault.spec)
             if fault.kind == "reset":
                 state.log_update(entry, status="reset")
+                call["status"] = 0
+                self._note_call(req, call)
                 self._reset_connection()
                 return
             if fault.kind == "slow":
@@ -221,9 +245,13 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 resp = service.fault(fault)
                 state.log_update(entry, status=resp.status)
+                call["status"] = resp.status
+                self._note_call(req, call)
                 self._send(resp.status, resp.headers, resp.body)
                 return
         resp = service.handle(req) if verdict.ok else service.auth_error(verdict)
         status = 200 if cut else resp.status
         state.log_update(entry, status=status)
+        call["status"] = status
+        self._note_call(req, call)
         self._send(status, resp.headers, resp.body, cut=cut)
