@@ -14,7 +14,8 @@ service named by its SigV4 credential scope (moto's own dispatch).
 
 This module owns:
   - the call log: for every AWS API request it answers, one JSON line
-    {"double": "moto", "suite", "service", "action", "status"} appended to
+    {"double": "moto", "suite", "service", "action", "status", "user_agent"}
+    appended to
     $EBSSH_CALL_LOG/moto-<pid>.jsonl (only when EBSSH_CALL_LOG is set);
     service is the SigV4 signing name of the request's credential scope,
     action the operation's name as botocore's service model gives it.
@@ -111,11 +112,12 @@ class CallLog:
             path = os.path.join(directory, f"moto-{os.getpid()}.jsonl")
             self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
-    def note(self, service, action, status):
+    def note(self, service, action, status, user_agent=""):
         if self.fd is None:
             return
         line = json.dumps(
-            {"double": "moto", "suite": self.suite, "service": service, "action": action, "status": status}
+            {"double": "moto", "suite": self.suite, "service": service, "action": action, "status": status,
+             "user_agent": user_agent}
         )
         os.write(self.fd, (line + "\n").encode())
 
@@ -208,6 +210,7 @@ class Application:
         if environ.get("HTTP_X_EBSSH_HARNESS"):
             return self.moto_app(environ, start_response)
         service, action = self.describe(environ)
+        agent = environ.get("HTTP_USER_AGENT", "")
         status = {}
 
         def recording_start_response(status_line, headers, exc_info=None):
@@ -217,9 +220,9 @@ class Application:
         try:
             result = self.moto_app(environ, recording_start_response)
         except Exception:
-            self.log.note(service, action, 500)
+            self.log.note(service, action, 500, agent)
             raise
-        self.log.note(service, action, status.get("code", 500))
+        self.log.note(service, action, status.get("code", 500), agent)
         return result
 
     def describe(self, environ):
