@@ -5,13 +5,13 @@ tests/doubles/moto_shims.py) holds a world built with boto3, and what
 build/ebssh-api answers, and what build/bootstrap does with the scheduled
 events under the Runtime API double, is compared with what boto3 reads back
 from the same moto. Expected answers are derived from boto3's reading by the
-documented rules (SPEC.md's routes, docs/backup.md, docs/logsearch.md,
+documented rules (openapi/ebssh.yaml's routes, docs/backup.md, docs/logsearch.md,
 docs/notifications.md), never written down as literals.
 
 Cross-checked: /eb/{env}/ip, /eb/{env}/ip/{n}, ?address=private, Accept:
 application/json, /asg/{group}/ip[/{n}], /eb/{env}/instances, the 404s
 (unknown environment, stopped-only environment, no public address, n past
-the end), /logs/{function}/{request_id} (text, JSON, window, 404s),
+the end), /eb/{env}/hostkeys/{n} (GetConsoleOutput), /logs/{function}/{request_id} (text, JSON, window, 404s),
 /lambda/storage, POST /backup/ami (dry run, a run, a second run that
 rotates), and the schedules <stack>-ami-backup and <stack>-lambda-storage
 (images and the metric land in moto). TAP.
@@ -157,8 +157,8 @@ def running(ec2, key, name):
 
 
 def ordered(instances, field):
-    """SPEC: oldest launch first, ties by instance id; instances without the
-    asked address are left out of the ordering."""
+    """The documented order (openapi/ebssh.yaml): oldest launch first, ties
+    by instance id; instances without the asked address are left out."""
     with_address = [i for i in instances if i.get(field)]
     return sorted(with_address, key=lambda i: (i["LaunchTime"], i["InstanceId"]))
 
@@ -296,6 +296,33 @@ def check_lookup_errors(t, ec2, api):
     a = call(api, "GET", f"/eb/{Fleet.ENV_INTERNAL}/ip?address=private")
     t.eq((a.status, a.lines()), (200, [i["PrivateIpAddress"] for i in ordered(internal, "PrivateIpAddress")]),
          "/eb/{env}/ip?address=private: their private addresses")
+
+
+# -- host keys ---------------------------------------------------------------------
+
+
+HOSTKEYS_BEGIN = "-----BEGIN SSH HOST KEY KEYS-----"  # cloud-init's block (docs/security.md)
+
+
+def check_hostkeys(t, ec2, api):
+    """/eb/{env}/hostkeys/{n} reads the n-th instance's console through
+    GetConsoleOutput. moto's console is a fixed boot log: boto3 reads it, and
+    whether it holds cloud-init's host key block decides the answer."""
+    import base64
+
+    want = ordered(running(ec2, EB_TAG, Fleet.ENV), "PublicIpAddress")
+    t.ok(want, "boto3: the environment has a running instance with a public address", want)
+    for n, inst in enumerate(want[:2], start=1):
+        out = ec2.get_console_output(InstanceId=inst["InstanceId"])
+        text = base64.b64decode(out.get("Output", "")).decode("utf-8", "replace")
+        a = call(api, "GET", f"/eb/{Fleet.ENV}/hostkeys/{n}")
+        if HOSTKEYS_BEGIN in text:
+            keys = text.split(HOSTKEYS_BEGIN, 1)[1].split("-----END", 1)[0].split()
+            t.ok(a.status == 200 and all(k in a.body for k in keys[:2]),
+                 f"/eb/{{env}}/hostkeys/{n}: the keys boto3 reads on the console", a)
+        else:
+            t.eq((a.status, (a.json() or {}).get("code")), (404, "NoHostKeys"),
+                 f"/eb/{{env}}/hostkeys/{n}: a console without cloud-init's host keys (as boto3 reads it) is 404 NoHostKeys")
 
 
 # -- log search --------------------------------------------------------------------
@@ -667,8 +694,10 @@ def check_call_log(t, directory):
                  ("logs", "FilterLogEvents"), ("lambda", "ListVersionsByFunction"), ("lambda", "GetAccountSettings"),
                  ("monitoring", "PutMetricData")):
         t.ok(want in seen, f"call log: {want[0]} {want[1]} answered 200", sorted(seen))
-    t.ok(all(set(x) == {"double", "suite", "service", "action", "status"} and x["double"] == "moto" for x in mine),
+    t.ok(all(set(x) == {"double", "suite", "service", "action", "status", "user_agent"} and x["double"] == "moto" for x in mine),
          "call log: every line has the shared format", mine[:3])
+    t.ok(mine and all(x["user_agent"].startswith("ebssh/") for x in mine),
+         "call log: every call logged is the code's (its User-Agent)", sorted({x["user_agent"] for x in mine}))
     harness_only = {("ec2", "RunInstances"), ("iam", "CreateRole"), ("lambda", "CreateFunction"), ("logs", "PutLogEvents")}
     t.eq(sorted(harness_only & {(x["service"], x["action"]) for x in mine}), [], "call log: the test's own boto3 calls are not in it")
 
@@ -692,6 +721,7 @@ def main():
         try:
             t.run(check_lookups, ec2, api)
             t.run(check_lookup_errors, ec2, api)
+            t.run(check_hostkeys, ec2, api)
             t.run(check_logs, moto.client("logs"), api)
             t.run(check_storage, lam, api, moto.region)
             t.run(check_backup, ec2, world, api, ids)
