@@ -512,8 +512,10 @@ for i in sorted(mine, key=lambda i: i["launch_time"]):
 ids = []
 for ip in ips:
     at = [i["id"] for i in mine if i["state"] == "running" and i["public_ip"] == ip]
-    if len(at) != 1 or not re.fullmatch(r"i-[0-9a-f]+", at[0]):
+    if len(at) != 1:
         sys.exit(f"{len(at)} running instances of {env} at {ip} ({' '.join(at) or 'none'}), not one")
+    if not re.fullmatch(r"i-[0-9a-f]+", at[0]):
+        sys.exit(f"the instance of {env} at {ip} has the id {at[0]!r}, not i- and hex digits")
     ids.append(at[0])
 with open(ids_file, "w", encoding="utf-8") as f:
     f.write("".join(i + "\n" for i in ids))
