@@ -2,13 +2,14 @@
 # make demo: the whole ebssh flow on this machine, with no AWS account.
 #
 # Starts, all on loopback and all in a temporary directory:
-#   - the AWS double (tests/doubles/aws_double.py) holding an Elastic
-#     Beanstalk environment "demo-env" of three running instances whose
-#     public IPs are 127.0.0.2, 127.0.0.3 and 127.0.0.4 (and a stopped one);
+#   - an AWS backend (DEMO_AWS, below) holding an Elastic Beanstalk
+#     environment "demo-env" of three running instances whose public IPs are
+#     127.0.0.2, 127.0.0.3 and 127.0.0.4, launched in that order (and a
+#     stopped one launched before them);
 #   - three real OpenSSH sshd, one on each of those addresses, port 2222
 #     (DEMO_PORT; 0 picks a free port), each telling its sessions its
 #     instance id in $INSTANCE;
-#   - build/ebssh-api, the lookup service, in front of the AWS double;
+#   - build/ebssh-api, the lookup service, in front of the AWS backend;
 # then shows curl, ebssh-proxy --print, ssh and scp going through
 # build/ebssh-proxy to the right instance, one step at a time. It stops
 # everything it started (by the PIDs it recorded) and removes its directory
@@ -16,21 +17,37 @@
 # ~/.ssh, ~/.cache or ~/.config: HOME and the XDG directories point into the
 # temporary directory. Works as root and as a normal user.
 #
+# DEMO_AWS chooses the AWS backend; the steps are the same for both:
+#   double  (the default) the project's AWS double, tests/doubles/aws_double.py,
+#           given demo-env as a fixture (instance ids i-0de00000000000001..);
+#   moto    moto's server, an AWS emulator nobody here wrote, through the
+#           launcher tests/doubles/moto_server.py under the tools' Python
+#           (scripts/tools-python.sh; none: the demo stops at once and says
+#           to run make deps). demo-env is built in it through EC2's own API
+#           by tests/lib/moto_world.py: RunInstances with the tags, the
+#           launcher's clock stopped at each launch time, the public IPs as
+#           Elastic IPs, StopInstances. The instance ids are moto's; the demo
+#           prints them, as DescribeInstances reads them back, and tells each
+#           sshd the id of the instance at its address.
+#
 # Every piece it starts (the AWS backend, each sshd, ebssh-api) is watched
 # while it starts and at every step. When one exits, or is not ready within
 # DEMO_START_TIMEOUT seconds, or ebssh-api does not answer a first lookup,
 # the demo says which piece, how it ended (its exit status) and the last 20
-# lines of its log, stops everything else it started and exits 1. Each
-# piece's output goes to its own log (aws.log, sshd1.log.., api.log) in a
-# directory of its own: removed when the demo ends well or is interrupted,
-# kept (and named) when it fails.
+# lines of its log, stops everything else it started and exits 1. Building
+# demo-env in moto is watched the same way (world.log). Each piece's output
+# goes to its own log (aws.log, sshd1.log.., api.log) in a directory of its
+# own: removed when the demo ends well or is interrupted, kept (and named)
+# when it fails.
 #
 # Environment: DEMO_NONINTERACTIVE=1 (or no terminal) runs the steps without
 # pausing; DEMO_PORT (default 2222); BUILD (default build); DEMO_SKIP_BUILD=1
 # uses the programs as they are instead of running make; DEMO_AWS, the AWS
-# backend: "double" (the default, and the only one so far: the project's
-# AWS double); DEMO_START_TIMEOUT, the seconds each piece has to become
-# ready (default 15).
+# backend: double (the default) or moto; DEMO_START_TIMEOUT, the seconds
+# each piece has to become ready (default 15; 60 for moto's server and for
+# building demo-env in it: moto takes seconds to import). With
+# EBSSH_CALL_LOG set (the test runner sets it), moto's server notes every
+# AWS request ebssh-api makes in $EBSSH_CALL_LOG/moto-<pid>.jsonl.
 #
 # Test hooks (tests/e2e/demo.sh breaks pieces on purpose with them):
 # DEMO_AWS_DOUBLE=PROGRAM is run as "PROGRAM --port 0 --fixture FILE" in
@@ -48,6 +65,9 @@ API_KEY=demo-api-key-0123456789
 IPS="127.0.0.2 127.0.0.3 127.0.0.4"
 aws_mode=${DEMO_AWS:-double}
 start_timeout=${DEMO_START_TIMEOUT:-15}
+# moto's server imports for seconds before it listens, and building demo-env
+# in it is a few dozen AWS requests: they get longer by default.
+slow_timeout=${DEMO_START_TIMEOUT:-60}
 
 if [ -n "${DEMO_NONINTERACTIVE:-}" ] || ! [ -t 0 ] || ! [ -t 1 ]; then
 	interactive=0
@@ -73,13 +93,22 @@ done
 for c in ssh scp ssh-keygen curl; do
 	command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 done
+tools_py=""
 case "$aws_mode" in
 double)
 	if [ -z "${DEMO_AWS_DOUBLE:-}" ] && [ -x "$PY" ] && ! "$PY" -c 'import botocore' 2>/dev/null; then
 		missing="$missing python3-botocore"
 	fi
 	;;
-*) die "DEMO_AWS=$aws_mode: no such AWS backend (known: double)" ;;
+moto)
+	# The Python that has moto's server and boto3 (scripts/tools-python.sh
+	# prints it, or nothing when no Python here has them).
+	if ! tools_py=$("$root/scripts/tools-python.sh") || [ -z "$tools_py" ]; then
+		die "DEMO_AWS=moto: no Python here has moto's server and boto3" \
+			"(scripts/tools-python.sh found none; run: make deps)"
+	fi
+	;;
+*) die "DEMO_AWS=$aws_mode: no such AWS backend (known: double, moto)" ;;
 esac
 [ -z "$missing" ] || die "missing:$missing (run: make deps)"
 
@@ -95,21 +124,32 @@ done
 # Each piece has a key (aws, sshd1, sshd2, sshd3, api), a name and a PID
 # (piece_name_KEY, piece_pid_KEY), and a log, $logs/KEY.log, with its stdout
 # and stderr. $pieces lists the keys, $pids the PIDs, in the order started.
+# A job (building demo-env in moto: key world) is a piece that runs to its
+# end: it has a name, a PID and a log, but is not in $pieces, and its PID
+# leaves $pids once it has ended.
 pieces=""
 pids=""
 told="" # a piece's failure has been told
 p_pid="" p_name="" p_log="" # set by piece()
 
-# start_piece KEY NAME COMMAND...: starts COMMAND in the background as piece
-# KEY (COMMAND is the process itself: a program, or a function that execs one).
-start_piece() {
-	sp_key=$1 sp_name=$2
+# launch KEY NAME COMMAND...: starts COMMAND in the background as KEY, its
+# output in $logs/KEY.log, its PID in $pids (COMMAND is the process itself:
+# a program, or a function that execs one).
+launch() {
+	# shellcheck disable=SC2034 # la_name is read in the eval
+	la_key=$1 la_name=$2
 	shift 2
-	"$@" </dev/null >"$logs/$sp_key.log" 2>&1 &
-	eval "piece_pid_$sp_key=\$! piece_name_$sp_key=\$sp_name piece_told_$sp_key="
-	pieces="$pieces $sp_key"
+	"$@" </dev/null >"$logs/$la_key.log" 2>&1 &
+	eval "piece_pid_$la_key=\$! piece_name_$la_key=\$la_name piece_told_$la_key="
 	pids="$pids $!"
-	say "  started $sp_name (pid $!)"
+}
+
+# start_piece KEY NAME COMMAND...: launches COMMAND as piece KEY, to run
+# until the demo ends.
+start_piece() {
+	launch "$@"
+	pieces="$pieces $1"
+	say "  started $2 (pid $!)"
 }
 
 # piece KEY: sets p_pid, p_name and p_log to piece KEY's.
@@ -183,18 +223,56 @@ check_pieces() {
 # await KEY READY...: runs READY (in this shell: it may set variables) until
 # it succeeds, watching piece KEY meanwhile: if KEY exits first, or READY
 # still fails after $start_timeout seconds, stops the demo saying so.
-await() {
-	aw_key=$1
-	shift
+await() { await_within "$start_timeout" "$@"; }
+
+# await_within SECONDS KEY READY...: await, with SECONDS to get ready.
+await_within() {
+	aw_secs=$1 aw_key=$2
+	shift 2
 	piece "$aw_key"
 	aw_pid=$p_pid
-	aw_deadline=$(($(date +%s) + start_timeout))
+	aw_deadline=$(($(date +%s) + aw_secs))
 	until "$@"; do
 		alive "$aw_pid" || fail "$aw_key" "exited at start"
 		[ "$(date +%s)" -lt "$aw_deadline" ] ||
-			fail "$aw_key" "did not become ready within $start_timeout s"
+			fail "$aw_key" "did not become ready within $aw_secs s"
 		sleep 0.05
 	done
+}
+
+# run_job KEY NAME WATCH SECONDS COMMAND...: launches COMMAND as job KEY and
+# waits for its end, watching piece WATCH meanwhile. Stops the demo, saying
+# so, when WATCH exits first, when COMMAND has not ended within SECONDS, or
+# when it ends with a non-zero status (WATCH having exited by then is the
+# better explanation, and told instead).
+run_job() {
+	rj_key=$1 rj_name=$2 rj_watch=$3 rj_secs=$4
+	shift 4
+	launch "$rj_key" "$rj_name" "$@"
+	rj_pid=$!
+	rj_deadline=$(($(date +%s) + rj_secs))
+	piece "$rj_watch"
+	rj_wpid=$p_pid
+	while alive "$rj_pid"; do
+		alive "$rj_wpid" || fail "$rj_watch" "exited"
+		[ "$(date +%s)" -lt "$rj_deadline" ] || fail "$rj_key" "did not end within $rj_secs s"
+		sleep 0.05
+	done
+	rj_status=0
+	wait "$rj_pid" 2>/dev/null || rj_status=$?
+	# Reaped: its PID may be anyone's now.
+	rj_left=""
+	for rj_p in $pids; do
+		[ "$rj_p" = "$rj_pid" ] || rj_left="$rj_left $rj_p"
+	done
+	pids=$rj_left
+	[ "$rj_status" = 0 ] && return 0
+	alive "$rj_wpid" || fail "$rj_watch" "exited"
+	told=1
+	say "demo: $rj_name failed (exit status $rj_status)" >&2
+	show_log "$rj_key"
+	show_log "$rj_watch"
+	exit 1
 }
 
 # has_line FILE REGEX: a line of FILE matches; sets line to the first.
@@ -326,43 +404,129 @@ show() {
 say "demo: working in $work (this script is pid $$)"
 
 # --- the AWS backend -------------------------------------------------------------
+# demo-env, one instance a line, in the order the backend is given them (not
+# launch order: the lookups sort by launch time): its number (N: instance N,
+# at 127.0.0.(N+1); 9 for the stopped one), state, launch time, zone, public
+# IP (- for none), private IP, as both backends get it.
+WORLD="3 running 2024-06-03T09:00:00.000Z us-east-1c 127.0.0.4 10.0.3.13
+1 running 2024-06-01T09:00:00.000Z us-east-1a 127.0.0.2 10.0.1.11
+9 stopped 2024-05-01T09:00:00.000Z us-east-1a - 10.0.1.19
+2 running 2024-06-02T09:00:00.000Z us-east-1b 127.0.0.3 10.0.2.12"
+
+# world_json BACKEND: $WORLD as the JSON BACKEND reads: the double's fixture
+# (ids and zones ours), or moto_world.py's spec (moto makes the ids and picks
+# the zones; a public IP is an Elastic IP, none is "public_ip": false).
+world_json() {
+	wj_sep=""
+	printf '{"instances": [\n'
+	while read -r wj_n wj_state wj_launched wj_az wj_public wj_private; do
+		wj_tags="{\"elasticbeanstalk:environment-name\": \"$ENV_NAME\", \"Name\": \"$ENV_NAME\"}"
+		if [ "$1" = double ]; then
+			[ "$wj_public" = - ] && wj_public=null || wj_public="\"$wj_public\""
+			printf '%s {"id": "i-0de0000000000000%s", "state": "%s", "launch_time": "%s", "az": "%s",\n' \
+				"$wj_sep" "$wj_n" "$wj_state" "$wj_launched" "$wj_az"
+		else
+			[ "$wj_public" = - ] && wj_public=false || wj_public="\"$wj_public\""
+			printf '%s {"state": "%s", "launch_time": "%s",\n' "$wj_sep" "$wj_state" "$wj_launched"
+		fi
+		printf '  "public_ip": %s, "private_ip": "%s", "tags": %s}\n' "$wj_public" "$wj_private" "$wj_tags"
+		wj_sep=","
+	done <<EOF
+$WORLD
+EOF
+	printf ']}\n'
+}
+
 # aws_double ARGS...: execs the project's AWS double (or DEMO_AWS_DOUBLE).
 aws_double() {
 	[ -z "${DEMO_AWS_DOUBLE:-}" ] || exec "$DEMO_AWS_DOUBLE" "$@"
 	exec "$PY" -B "$root/tests/doubles/aws_double.py" "$@"
 }
 
+# moto_server, moto_world ENDPOINT SPEC: exec moto's launcher, and the world
+# builder (what it made, read back, on stdout: $work/world.out), under the
+# tools' Python, with no AWS configuration file of the user's.
+moto_server() {
+	exec env AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		"$tools_py" -B "$root/tests/doubles/moto_server.py" --port 0
+}
+moto_world() {
+	exec env AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		"$tools_py" -B "$root/tests/lib/moto_world.py" --endpoint "$1" "$2" >"$work/world.out"
+}
+
 # start_aws: starts the AWS backend DEMO_AWS names, as piece "aws", holding
-# demo-env: three running instances whose public IPs are $IPS (launched in
-# that order) and a stopped one. Sets aws_endpoint (the EC2 endpoint's URL)
-# and aws_akid, aws_secret (credentials it accepts).
+# demo-env ($WORLD). Sets aws_endpoint (the EC2 endpoint's URL), aws_akid,
+# aws_secret (credentials it accepts) and aws_what (what to call it in the
+# steps), and writes $work/ids: the id of the instance at each of $IPS, one
+# a line.
 start_aws() {
 	case "$aws_mode" in
 	double)
-		cat >"$work/fixture.json" <<EOF
-{"instances": [
- {"id": "i-0de00000000000003", "state": "running", "launch_time": "2024-06-03T09:00:00.000Z",
-  "az": "us-east-1c", "public_ip": "127.0.0.4", "private_ip": "10.0.3.13",
-  "tags": {"elasticbeanstalk:environment-name": "$ENV_NAME", "Name": "$ENV_NAME"}},
- {"id": "i-0de00000000000001", "state": "running", "launch_time": "2024-06-01T09:00:00.000Z",
-  "az": "us-east-1a", "public_ip": "127.0.0.2", "private_ip": "10.0.1.11",
-  "tags": {"elasticbeanstalk:environment-name": "$ENV_NAME", "Name": "$ENV_NAME"}},
- {"id": "i-0de00000000000009", "state": "stopped", "launch_time": "2024-05-01T09:00:00.000Z",
-  "az": "us-east-1a", "public_ip": null, "private_ip": "10.0.1.19",
-  "tags": {"elasticbeanstalk:environment-name": "$ENV_NAME", "Name": "$ENV_NAME"}},
- {"id": "i-0de00000000000002", "state": "running", "launch_time": "2024-06-02T09:00:00.000Z",
-  "az": "us-east-1b", "public_ip": "127.0.0.3", "private_ip": "10.0.2.12",
-  "tags": {"elasticbeanstalk:environment-name": "$ENV_NAME", "Name": "$ENV_NAME"}}
-]}
-EOF
+		world_json double >"$work/fixture.json"
 		say "demo: starting the AWS double (EC2 DescribeInstances on loopback, SigV4 checked)"
 		start_piece aws "the AWS double" aws_double --port 0 --fixture "$work/fixture.json"
 		await aws has_line "$logs/aws.log" '^PORT [0-9]+$'
 		aws_endpoint="http://127.0.0.1:${line#PORT }"
 		aws_akid=AKIDEXAMPLE
 		aws_secret=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+		aws_what="the double"
+		printf 'i-0de0000000000000%s\n' 1 2 3 >"$work/ids"
+		;;
+	moto)
+		say "demo: starting moto's server (an AWS emulator nobody here wrote; $tools_py)"
+		start_piece aws "moto's server" moto_server
+		await_within "$slow_timeout" aws has_line "$logs/aws.log" '^PORT [0-9]+$'
+		aws_endpoint="http://127.0.0.1:${line#PORT }"
+		# moto takes any signature; these keys name its account 123456789012
+		# (tests/lib/moto_aws.py).
+		aws_akid=AKIAIOSFODNN7EXAMPLE
+		aws_secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+		aws_what="moto"
+		say "demo: building $ENV_NAME in it through EC2's API (tests/lib/moto_world.py)"
+		world_json moto >"$work/world.json"
+		run_job world "the world builder (tests/lib/moto_world.py)" aws "$slow_timeout" \
+			moto_world "$aws_endpoint" "$work/world.json"
+		moto_instances
 		;;
 	esac
+}
+
+# moto_instances: from what the world builder read back ($work/world.out),
+# prints demo-env's instances and writes $work/ids, the ids of the running
+# ones at $IPS; stops the demo if one of $IPS has not exactly one.
+moto_instances() {
+	mi_status=0
+	# shellcheck disable=SC2086 # one argument per address
+	"$PY" - "$work/world.out" "$work/ids" "$ENV_NAME" $IPS 2>"$work/world.err" <<'EOF' || mi_status=$?
+import json, re, sys
+
+world, ids_file, env, ips = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+with open(world, encoding="utf-8") as f:
+    instances = json.load(f)["instances"]
+mine = [i for i in instances if i["tags"].get("elasticbeanstalk:environment-name") == env]
+print(f"demo: {env} in moto's server, as DescribeInstances reads it back:")
+for i in sorted(mine, key=lambda i: i["launch_time"]):
+    print(f"  {i['id']}  {i['state']:<8} public {i['public_ip'] or '-':<10} private {i['private_ip']}"
+          f"  launched {i['launch_time']}")
+ids = []
+for ip in ips:
+    at = [i["id"] for i in mine if i["state"] == "running" and i["public_ip"] == ip]
+    if len(at) != 1:
+        sys.exit(f"{len(at)} running instances of {env} at {ip} ({' '.join(at) or 'none'}), not one")
+    if not re.fullmatch(r"i-[0-9a-f]+", at[0]):
+        sys.exit(f"the instance of {env} at {ip} has the id {at[0]!r}, not i- and hex digits")
+    ids.append(at[0])
+with open(ids_file, "w", encoding="utf-8") as f:
+    f.write("".join(i + "\n" for i in ids))
+EOF
+	if [ "$mi_status" != 0 ]; then
+		check_pieces
+		told=1
+		say "demo: moto's server does not hold $ENV_NAME as the demo needs it:" \
+			"$(cat "$work/world.err")" >&2
+		exit 1
+	fi
 }
 
 port=${DEMO_PORT:-2222}
@@ -392,7 +556,7 @@ chmod 600 "$work/authorized_keys"
 n=0
 for ip in $IPS; do
 	n=$((n + 1))
-	id="i-0de0000000000000$n"
+	id=$(sed -n "${n}p" "$work/ids")
 	ssh-keygen -q -t ed25519 -N "" -C "$id" -f "$work/host$n" </dev/null
 	cat >"$work/sshd$n.conf" <<EOF
 ListenAddress $ip:$port
@@ -484,7 +648,7 @@ say "demo: ready. The lookup service is $URL (API key $API_KEY)."
 
 # --- the steps --------------------------------------------------------------------
 step "ask the lookup service for $ENV_NAME's instances" \
-	"ebssh-api asks EC2 (here the double) for the running instances tagged" \
+	"ebssh-api asks EC2 (here $aws_what) for the running instances tagged" \
 	"elasticbeanstalk:environment-name=$ENV_NAME and answers their public IPs," \
 	"oldest launch first. The stopped instance is left out."
 SHOW="curl -sS -H 'x-api-key: $API_KEY' $URL/eb/$ENV_NAME/ip"

@@ -1,9 +1,12 @@
 #!/bin/sh
-# `make demo` driven as a newcomer would: once to the end without a terminal
-# (each step's expected output); then with one piece broken on purpose (the
-# script's test hooks, or a BUILD whose ebssh-api fails): the AWS double
+# `make demo` driven as a newcomer would: to the end without a terminal, once
+# against each AWS backend, the project's double and DEMO_AWS=moto (the same
+# checks of each step's output; with moto, also that moto answered ebssh-api's
+# DescribeInstances, by its call log); then with one piece broken on purpose
+# (the script's test hooks, or a BUILD whose ebssh-api fails): the AWS double
 # exiting at start, never saying its port, sending ebssh-api to a port nobody
-# listens on, an sshd and ebssh-api exiting at start, an unknown DEMO_AWS;
+# listens on, moto's server exiting at start, an sshd and ebssh-api exiting at
+# start, an unknown DEMO_AWS, DEMO_AWS=moto with no tools' Python;
 # each time the demo must stop at once, name the piece, how it ended and its
 # log's last lines, and keep the logs; then on a terminal (script(1) gives it
 # a pty) interrupted with Ctrl-C at the second step's prompt, then sent
@@ -110,37 +113,116 @@ gone() {
 	[ ! -e "$work" ] && [ -z "$(ls -A "$tmp/home")" ]
 }
 
-# --- 1. to the end, no terminal ------------------------------------------------
+# --- 1. to the end, no terminal, against each backend ----------------------------
+# listed OUT: the instances of step 3's JSON answer, one line each: index, ip,
+# instance id, launch time (nothing when there is no such answer).
+listed() {
+	"$PY" - "$1" <<'EOF' 2>/dev/null
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+start = next(n for n, l in enumerate(lines) if l.startswith("$ curl ") and "Accept: application/json" in l) + 1
+end = lines.index("}", start) + 1
+for i in json.loads("\n".join(lines[start:end]))["instances"]:
+    print(i["index"], i["ip"], i["instance_id"], i["launch_time"])
+EOF
+}
+# id_at OUT N: the instance id step 3's answer gives instance N.
+id_at() { listed "$1" | awk -v n="$2" '$1 == n { print $3 }'; }
+
+# walked LABEL OUT ERR RC: the checks of a demo run to the end without a
+# terminal (its stdout in OUT, stderr in ERR, exit status RC), whatever the
+# backend: each step's output, the ssh and scp landing on the sshd of the
+# instance the lookup answered, the cache, and nothing left behind. The ids
+# are the ones the lookup answered (step 3), so that both backends' are
+# checked the same way.
+walked() {
+	label=$1 out=$2 err=$3 rc=$4
+	cat "$err" >>"$out"
+	ok "$rc" "$label without a terminal runs to the end, exit 0" "$out"
+	check "$label: nothing on stderr" "$err" test ! -s "$err"
+	check "$label: it started the AWS backend, three sshd and ebssh-api, and printed their PIDs" "$out" \
+		test "$(pids_of "$out" | wc -l)" -eq 5
+	check "$label: seven steps, in order" "$out" \
+		test "$(grep -E '^== Step [0-9]+: ' "$out" | cut -d: -f1 | tr '\n' ' ')" = \
+		"== Step 1 == Step 2 == Step 3 == Step 4 == Step 5 == Step 6 == Step 7 "
+	check "$label: step 1: curl /eb/demo-env/ip answers the three instances, oldest first" "$out" \
+		after "$out" "\$ curl " 127.0.0.2 127.0.0.3 127.0.0.4
+	check "$label: step 2: curl /eb/demo-env/ip/2 answers 127.0.0.3" "$out" \
+		sh -c 'grep -A1 "^\$ curl .*/eb/demo-env/ip/2\$" "$1" | tail -n 1 | grep -qx 127.0.0.3' - "$out"
+	id2=$(id_at "$out" 2)
+	id3=$(id_at "$out" 3)
+	check "$label: step 3: the JSON answer names the environment and three instances at .2, .3, .4, launched in that order, with ids" "$out" \
+		sh -c 'grep -q "\"environment\": \"demo-env\"" "$1" &&
+			[ "$(printf "%s\n" "$2" | cut -d" " -f1,2 | tr "\n" " ")" = "1 127.0.0.2 2 127.0.0.3 3 127.0.0.4 " ] &&
+			[ "$(printf "%s\n" "$2" | cut -d" " -f4)" = "$(printf "%s\n" "$2" | cut -d" " -f4 | sort -u)" ] &&
+			[ "$(printf "%s\n" "$2" | cut -d" " -f3 | grep -c "^i-[0-9a-f]\{1,\}$")" -eq 3 ] &&
+			[ "$(printf "%s\n" "$2" | cut -d" " -f3 | sort -u | wc -l)" -eq 3 ]' - "$out" "$(listed "$out")"
+	check "$label: the sshd on 127.0.0.3 and .4 were told the ids the lookup answers there" "$out" \
+		sh -c '[ -n "$2" ] && [ -n "$3" ] &&
+			grep -qE "^  started sshd for $2 on 127\.0\.0\.3:[0-9]+ \(pid [0-9]+\)$" "$1" &&
+			grep -qE "^  started sshd for $3 on 127\.0\.0\.4:[0-9]+ \(pid [0-9]+\)$" "$1"' - "$out" "$id2" "$id3"
+	check "$label: step 4: ebssh-proxy --print demo-env2 prints 127.0.0.3" "$out" \
+		after "$out" "\$ ebssh-proxy --print demo-env2" 127.0.0.3
+	check "$label: step 5: the ssh_config shown uses ebssh-proxy and strict host key checking" "$out" \
+		sh -c 'grep -qE "^    ProxyCommand /.*/ebssh-proxy %h %p\$" "$1" && grep -qx "    StrictHostKeyChecking yes" "$1"' - "$out"
+	check "$label: step 6: ssh demo-env2 reaches instance 2 ($id2)" "$out" \
+		sh -c '[ -n "$2" ] && grep -A1 "^\$ ssh .* demo-env2 " "$1" | tail -n 1 | grep -qxF -- "$2"' - "$out" "$id2"
+	check "$label: step 7: scp to demo-env.3 and back, intact, and the file is on instance 3 ($id3)" "$out" \
+		sh -c '[ -n "$2" ] && grep -q "sent and received: intact\$" "$1" && grep -qxF -- "$2 has the file" "$1"' - "$out" "$id3"
+	check "$label: ebssh-proxy's cache: five runs, two lookups" "$out" \
+		grep -q "ebssh-proxy ran 5 times but asked ebssh-api only 2 times" "$out"
+	check "$label: it says it stopped everything" "$out" grep -q "^demo: stopped everything it started (pids: [0-9 ]*)" "$out"
+	check "$label: no process it started survives; its directory is gone; HOME untouched" "$out" gone "$out"
+	check "$label: it keeps no logs when all went well" "$out" sh -c '! grep -q "logs are kept" "$1"' - "$out"
+}
+
 out="$tmp/run.out"
 demo_env DEMO_PORT=0 make -s --no-print-directory -C "$EBSSH_ROOT" demo </dev/null >"$out" 2>"$tmp/run.err"
-rc=$?
-cat "$tmp/run.err" >>"$out"
-ok "$rc" "make demo without a terminal runs to the end, exit 0" "$out"
-check "nothing on stderr" "$tmp/run.err" test ! -s "$tmp/run.err"
-check "it started the AWS double, three sshd and ebssh-api, and printed their PIDs" "$out" \
-	test "$(pids_of "$out" | wc -l)" -eq 5
-check "seven steps, in order" "$out" \
-	test "$(grep -E '^== Step [0-9]+: ' "$out" | cut -d: -f1 | tr '\n' ' ')" = \
-	"== Step 1 == Step 2 == Step 3 == Step 4 == Step 5 == Step 6 == Step 7 "
-check "step 1: curl /eb/demo-env/ip answers the three instances, oldest first" "$out" \
-	after "$out" "\$ curl " 127.0.0.2 127.0.0.3 127.0.0.4
-check "step 2: curl /eb/demo-env/ip/2 answers 127.0.0.3" "$out" \
-	sh -c 'grep -A1 "^\$ curl .*/eb/demo-env/ip/2\$" "$1" | tail -n 1 | grep -qx 127.0.0.3' - "$out"
-check "step 3: the JSON answer names the environment and the instance ids" "$out" \
-	sh -c 'grep -q "\"environment\": \"demo-env\"" "$1" && grep -q "\"instance_id\": \"i-0de00000000000002\"" "$1"' - "$out"
-check "step 4: ebssh-proxy --print demo-env2 prints 127.0.0.3" "$out" \
-	after "$out" "\$ ebssh-proxy --print demo-env2" 127.0.0.3
-check "step 5: the ssh_config shown uses ebssh-proxy and strict host key checking" "$out" \
-	sh -c 'grep -qE "^    ProxyCommand /.*/ebssh-proxy %h %p\$" "$1" && grep -qx "    StrictHostKeyChecking yes" "$1"' - "$out"
-check "step 6: ssh demo-env2 reaches instance 2" "$out" \
-	sh -c 'grep -A1 "^\$ ssh .* demo-env2 " "$1" | tail -n 1 | grep -qx i-0de00000000000002' - "$out"
-check "step 7: scp to demo-env.3 and back, intact, and the file is on instance 3" "$out" \
-	sh -c 'grep -q "sent and received: intact\$" "$1" && grep -qx "i-0de00000000000003 has the file" "$1"' - "$out"
-check "ebssh-proxy's cache: five runs, two lookups" "$out" \
-	grep -q "ebssh-proxy ran 5 times but asked ebssh-api only 2 times" "$out"
-check "it says it stopped everything" "$out" grep -q "^demo: stopped everything it started (pids: [0-9 ]*)" "$out"
-check "no process it started survives; its directory is gone; HOME untouched" "$out" gone "$out"
-check "it keeps no logs when all went well" "$out" sh -c '! grep -q "logs are kept" "$1"' - "$out"
+walked "make demo" "$out" "$tmp/run.err" $?
+check "make demo: the AWS double answered: step 1 says so, the ids are its fixture's" "$out" \
+	sh -c 'grep -qx "   ebssh-api asks EC2 (here the double) for the running instances tagged" "$1" &&
+		[ "$2" = i-0de00000000000002 ] && [ "$3" = i-0de00000000000003 ]' - "$out" "$(id_at "$out" 2)" "$(id_at "$out" 3)"
+
+# DEMO_AWS=moto: the same walk, against moto's server. Its call log goes to
+# the run's (tests/run's EBSSH_CALL_LOG), or ours when run alone.
+tools_py=${EBSSH_TOOLS_PYTHON:-$("$EBSSH_ROOT/scripts/tools-python.sh")}
+if [ -z "$tools_py" ]; then
+	ok 0 "DEMO_AWS=moto make demo # SKIP no tools' Python (scripts/tools-python.sh; make deps)"
+else
+	calls=${EBSSH_CALL_LOG:-$tmp/calls}
+	mkdir -p "$calls"
+	out="$tmp/moto.out"
+	demo_env DEMO_AWS=moto DEMO_PORT=0 EBSSH_CALL_LOG="$calls" make -s --no-print-directory -C "$EBSSH_ROOT" demo \
+		</dev/null >"$out" 2>"$tmp/moto.err"
+	walked "DEMO_AWS=moto make demo" "$out" "$tmp/moto.err" $?
+	id2=$(id_at "$out" 2)
+	id3=$(id_at "$out" 3)
+	check "DEMO_AWS=moto: moto's server was started, step 1 says moto answers" "$out" \
+		sh -c 'grep -qE "^  started moto.s server \(pid [0-9]+\)$" "$1" &&
+			grep -qx "   ebssh-api asks EC2 (here moto) for the running instances tagged" "$1"' - "$out"
+	check "DEMO_AWS=moto: the ids are moto's (i- and 17 hex digits), none of the double's" "$out" \
+		sh -c 'for id in "$1" "$2"; do printf "%s\n" "$id" | grep -qx "i-[0-9a-f]\{17\}" || exit 1; done
+			! grep -q "i-0de0000000000000" "$3"' - "$id2" "$id3" "$out"
+	# The world as the demo printed it (moto's DescribeInstances, read back
+	# by the world builder), by launch time: one stopped instance, then the
+	# three running ones the lookup answered, at their addresses.
+	sed -n '/^demo: demo-env in moto.s server, as DescribeInstances reads it back:$/,/^demo: starting three sshd/p' "$out" |
+		sed -n 's/^  \(i-[0-9a-f]*\)  *\([a-z]*\)  *public \([0-9.-]*\) .*/\1 \2 \3/p' >"$tmp/world.got"
+	{
+		head -n 1 "$tmp/world.got" | awk '$2 == "stopped" && $3 == "-"'
+		listed "$out" | awk '{ print $3, "running", $2 }'
+	} >"$tmp/world.want"
+	check "DEMO_AWS=moto: the world it printed: one stopped instance, then the lookup's three running ones" "$out" \
+		sh -c '[ "$(wc -l <"$1")" -eq 4 ] && cmp -s "$1" "$2"' - "$tmp/world.got" "$tmp/world.want"
+	moto_pid=$(sed -n "s/^  started moto's server (pid \([0-9]*\))\$/\1/p" "$out")
+	check "DEMO_AWS=moto: moto's call log shows it answered ebssh-api's DescribeInstances, and nothing else" \
+		"$calls/moto-$moto_pid.jsonl" "$PY" - "$calls/moto-$moto_pid.jsonl" "${EBSSH_SUITE:-}" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+want = {"double": "moto", "suite": sys.argv[2], "service": "ec2", "action": "DescribeInstances", "status": 200}
+sys.exit(not (lines and all(l == want for l in lines)))
+EOF
+fi
 
 # --- 2. a piece that fails at start ---------------------------------------------------
 # broken OUT ENV...: make demo with ENV, no terminal, its temporary
@@ -256,10 +338,35 @@ fails_cleanly "ebssh-api exits at start" "$tmp/api-dies.out" \
 check "ebssh-api exits at start: the four pieces before it had started" "$tmp/api-dies.out" \
 	test "$(pids_of "$tmp/api-dies.out" | wc -l)" -eq 5
 
+# moto's server exits at start: its launcher cannot open its call log.
+if [ -n "$tools_py" ]; then
+	broken "$tmp/moto-dies.out" DEMO_AWS=moto EBSSH_CALL_LOG="$tmp/no-such-dir" DEMO_START_TIMEOUT=600
+	fails_cleanly "moto's server exits at start" "$tmp/moto-dies.out" \
+		"^demo: moto's server exited at start \\(exit status 1\\)\$" aws \
+		"FileNotFoundError: .*: '$tmp/no-such-dir/moto-[0-9]+\\.jsonl'\$"
+	check "moto's server exits at start: nothing else was started" "$tmp/moto-dies.out" \
+		test "$(pids_of "$tmp/moto-dies.out" | wc -l)" -eq 1
+else
+	ok 0 "moto's server exits at start # SKIP no tools' Python"
+fi
+
 broken "$tmp/aws-unknown.out" DEMO_AWS=nonesuch
 check "DEMO_AWS=nonesuch: says so, exits non-zero, starts nothing" "$tmp/aws-unknown.out" \
-	sh -c '[ "$2" -ne 0 ] && grep -qx "demo: DEMO_AWS=nonesuch: no such AWS backend (known: double)" "$1" &&
+	sh -c '[ "$2" -ne 0 ] && grep -qx "demo: DEMO_AWS=nonesuch: no such AWS backend (known: double, moto)" "$1" &&
 		! grep -q "started" "$1"' - "$tmp/aws-unknown.out" "$rc"
+
+# DEMO_AWS=moto where no Python has moto: with only the system's directories
+# on PATH, scripts/tools-python.sh finds none unless make deps made a virtual
+# environment (build/pyvenv) of the checkout.
+sys_path=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+if PATH=$sys_path "$EBSSH_ROOT/scripts/tools-python.sh" >/dev/null; then
+	ok 0 "DEMO_AWS=moto with no tools' Python # SKIP a Python on $sys_path has moto"
+else
+	broken "$tmp/moto-none.out" DEMO_AWS=moto PATH="$sys_path"
+	check "DEMO_AWS=moto with no tools' Python: says to run make deps, exits non-zero, starts nothing" "$tmp/moto-none.out" \
+		sh -c '[ "$2" -ne 0 ] && grep -qx "demo: DEMO_AWS=moto: no Python here has moto.s server and boto3 (scripts/tools-python.sh found none; run: make deps)" "$1" &&
+			! grep -q "started" "$1"' - "$tmp/moto-none.out" "$rc"
+fi
 check "the failed demos left nothing in TMPDIR but the logs they named" "$tmp/tmpdir" \
 	test -z "$(ls -A "$tmp/tmpdir")"
 
