@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "aws/client.h"
-#include "lambda/storage.h"
+#include "lambda/ops/storage.h"
 #include "util/buf.h"
 
 static struct {

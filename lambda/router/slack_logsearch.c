@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "../../aws/lambda.h"
-#include "../logsearch.h"
-#include "../routes.h"
-#include "../slack.h"
+#include "../ops/logsearch.h"
+#include "routes.h"
+#include "../ops/slack.h"
 
 /* 200 with an ephemeral message: how Slack shows the user a problem too. */
 static int ephemeral(struct router_response *resp, const char *text)
@@ -29,7 +29,7 @@ static int ephemeral(struct router_response *resp, const char *text)
 }
 
 /* On Lambda: the job as an asynchronous invocation of this very function. */
-static int invoke_self(struct router_context *ctx, const struct logsearch_job *job, struct err *e)
+static int invoke_self(struct service_context *ctx, const struct logsearch_job *job, struct err *e)
 {
 	const char *self = getenv("AWS_LAMBDA_FUNCTION_NAME");
 	char *payload;
@@ -49,7 +49,7 @@ static int invoke_self(struct router_context *ctx, const struct logsearch_job *j
 	return rc;
 }
 
-int routes_slack_logsearch(struct router_context *ctx, const struct router_request *req,
+int routes_slack_logsearch(struct service_context *ctx, const struct router_request *req,
                            const struct route_args *args, struct router_response *resp)
 {
 	char function[LAMBDA_MAX_NAME + 1], rid[LOGSEARCH_MAX_ID + 1], text[700];

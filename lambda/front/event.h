@@ -25,9 +25,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "router.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../router/message.h"
 
 #define EVENT_MAX_BYTES  ((size_t)6 * 1024 * 1024) /* Lambda's synchronous payload limit */
 #define EVENT_MAX_PATH   8192

@@ -16,10 +16,10 @@
 #ifndef EBSSH_LAMBDA_DISPATCH_H
 #define EBSSH_LAMBDA_DISPATCH_H
 
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "event.h"
-#include "router.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../front/event.h"
+#include "../service.h"
 
 struct dispatch_outcome {
 	const char *workflow;   /* static: "ami-backup", "lambda-storage", ... or NULL */
@@ -38,7 +38,7 @@ void dispatch_outcome_free(struct dispatch_outcome *o);
  * Function.StorageReportFailed, Function.NotifyFailed,
  * Function.LogSearchFailed, Runtime.OutOfMemory.
  */
-int dispatch_event(struct router_context *ctx, const struct event *ev, struct dispatch_outcome *o,
+int dispatch_event(struct service_context *ctx, const struct event *ev, struct dispatch_outcome *o,
                    struct err *e);
 
 #endif

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "../util/buf.h"
-#include "../util/err.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
 
 #define SLACK_MAX_SKEW                300 /* seconds a request timestamp may be off */
 #define SLACK_MAX_FORM                ((size_t)64 << 10) /* bytes of a slash command body */

@@ -2,11 +2,12 @@
 #include "dispatch.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "logsearch.h"
 #include "notify.h"
-#include "routes.h"
 #include "storage.h"
 
 void dispatch_outcome_init(struct dispatch_outcome *o)
@@ -43,27 +44,29 @@ static int summary(struct dispatch_outcome *o, const char *key, json_int_t n, st
 	return 0;
 }
 
-static int run_backup(struct router_context *ctx, const struct event *ev,
+/* The scheduled AMI backup: it fails when the run did not start or any
+ * instance failed; the report then becomes the error message (Lambda keeps
+ * it with the failed event) so that the function's Errors alarm fires. */
+static int run_backup(struct service_context *ctx, const struct event *ev,
                       struct dispatch_outcome *o, struct err *e)
 {
 	const char *time = json_string_value(json_object_get(ev->json, "time"));
-	struct router_response resp;
+	struct backup_opts opts;
+	struct backup_report rep;
+	char *text = NULL;
 	int rc;
 
-	router_response_init(&resp);
-	rc = routes_backup_scheduled(ctx, time, &resp);
-	if (rc) {
-		rc = fail(o, NULL, err_set(e, rc, "out of memory running the AMI backup"));
-	} else if (resp.status < 200 || resp.status > 299) {
-		/* The report names every instance's errors; it becomes the error
-		 * message (Lambda keeps it with the failed event) so the alarm fires. */
-		rc = fail(o, "Function.BackupFailed",
-		          err_set(e, ERR_AWS, "%s", resp.body.data ? resp.body.data : "failed"));
-	} else {
-		o->answer = resp.body;
-		buf_init(&resp.body, 0);
-	}
-	router_response_free(&resp);
+	backup_opts_scheduled(&opts, time);
+	rc = backup_run(ctx, &opts, &rep, e);
+	if (rc)
+		return fail(o, "Function.BackupFailed", rc);
+	text = json_dumps(rep.doc, JSON_COMPACT);
+	if (text && rep.failed)
+		rc = fail(o, "Function.BackupFailed", err_set(e, ERR_AWS, "%s", text));
+	else if (!text || buf_append_str(&o->answer, text) || buf_append_str(&o->answer, "\n"))
+		rc = fail(o, NULL, err_set(e, ERR_NOMEM, "out of memory"));
+	free(text);
+	backup_report_free(&rep);
 	return rc;
 }
 
@@ -73,14 +76,14 @@ static int is_logsearch_job(const struct event *ev)
 	       strcmp(ev->detail_type, LOGSEARCH_EVENT_TYPE) == 0;
 }
 
-int dispatch_event(struct router_context *ctx, const struct event *ev, struct dispatch_outcome *o,
+int dispatch_event(struct service_context *ctx, const struct event *ev, struct dispatch_outcome *o,
                    struct err *e)
 {
 	int rc;
 
 	switch (ev->kind) {
 	case EVENT_SCHEDULED:
-		if (routes_backup_rule_matches(ev->rule_name)) {
+		if (backup_rule_matches(ev->rule_name)) {
 			o->workflow = "ami-backup";
 			return run_backup(ctx, ev, o, e);
 		}

@@ -53,8 +53,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "../aws/ec2.h"
-#include "../util/hostkeys.h"
+#include "../../aws/ec2.h"
+#include "../../util/hostkeys.h"
+#include "../ops/backup.h"
 #include "router.h"
 
 #define ROUTES_MAX_PARAMS 4
@@ -79,21 +80,21 @@ struct route_args {
  * A handler fills resp, success or error answer (router_error*), and
  * returns 0; a negative code only when out of memory.
  */
-typedef int (*routes_handler)(struct router_context *ctx, const struct router_request *req,
+typedef int (*routes_handler)(struct service_context *ctx, const struct router_request *req,
                               const struct route_args *args, struct router_response *resp);
 
 /* GET /health: 200 "ok\n". */
-int routes_health(struct router_context *ctx, const struct router_request *req,
+int routes_health(struct service_context *ctx, const struct router_request *req,
                   const struct route_args *args, struct router_response *resp);
 /* GET /{eb,asg}/{name}/ip and /{eb,asg}/{name}/ip/{n}. */
-int routes_ip(struct router_context *ctx, const struct router_request *req,
+int routes_ip(struct service_context *ctx, const struct router_request *req,
               const struct route_args *args, struct router_response *resp);
 /* GET /{eb,asg}/{name}/instances. */
-int routes_instances(struct router_context *ctx, const struct router_request *req,
+int routes_instances(struct service_context *ctx, const struct router_request *req,
                      const struct route_args *args, struct router_response *resp);
 
 /* GET /{eb,asg}/{name}/hostkeys and /{eb,asg}/{name}/hostkeys/{n}. */
-int routes_hostkeys(struct router_context *ctx, const struct router_request *req,
+int routes_hostkeys(struct service_context *ctx, const struct router_request *req,
                     const struct route_args *args, struct router_response *resp);
 
 /*
@@ -105,7 +106,7 @@ int routes_hostkeys(struct router_context *ctx, const struct router_request *req
  * error answer (400, 404, AWS errors); a negative code only when out of
  * memory.
  */
-int routes_pick_instance(struct router_context *ctx, const struct router_request *req,
+int routes_pick_instance(struct service_context *ctx, const struct router_request *req,
                          const struct route_args *args, struct ec2_instance_list *list,
                          const struct ec2_instance **out, long *index,
                          struct router_response *resp);
@@ -126,7 +127,7 @@ int routes_hostkeys_answer(enum routes_target target, const char *name, long ind
  * before any AWS call, 404 NotFound for no such log group or no lines,
  * X-Ebssh-Truncated: true when the search or the answer stopped at a cap.
  */
-int routes_logs(struct router_context *ctx, const struct router_request *req,
+int routes_logs(struct service_context *ctx, const struct router_request *req,
                 const struct route_args *args, struct router_response *resp);
 /*
  * POST /slack/logsearch: the /logsearch slash command. 503 NotConfigured
@@ -134,11 +135,11 @@ int routes_logs(struct router_context *ctx, const struct router_request *req,
  * is no form or a response_url that is not Slack's; else 200 with an
  * ephemeral message (usage help, or "searching") and the search as a job.
  */
-int routes_slack_logsearch(struct router_context *ctx, const struct router_request *req,
+int routes_slack_logsearch(struct service_context *ctx, const struct router_request *req,
                            const struct route_args *args, struct router_response *resp);
 /* GET /lambda/storage: the code storage report (lambda/storage.h), JSON or
  * text on Accept: text/plain. */
-int routes_lambda_storage(struct router_context *ctx, const struct router_request *req,
+int routes_lambda_storage(struct service_context *ctx, const struct router_request *req,
                           const struct route_args *args, struct router_response *resp);
 
 /* The target's JSON key ("environment", "group") and its name in messages
@@ -169,78 +170,22 @@ int routes_instances_answer(enum routes_target target, const char *name,
                             const struct ec2_instance_list *list, struct router_response *resp);
 
 /*
- * AMI backup (routes/backup.c): POST /backup/ami[?dry_run=true], and the
- * same on an EventBridge schedule whose rule name ends in "ami-backup".
- *
- * Every running or stopped instance whose tag BACKUP_TAG_KEY (environment;
- * default "backup"; the key exact, EC2's tag keys are case-sensitive) is
- * "on" in any case gets CreateImage, NoReboot unless its tag backup-reboot
- * is "true" (any case), named "<Name tag or instance id>-<yyyymmddTHHMMZ of
- * the run's time, UTC>" made a valid AMI name (ec2_ami_name), the image and
- * its snapshots tagged ebssh:backup-of = instance id and ebssh:managed =
- * true. InvalidAMIName.Duplicate means an earlier attempt of the same run
- * made it: that image (same name, our tags) is this run's.
- *
- * Then, only when this run's image exists, rotation: among the instance's
- * backups (owner self, both tags, checked on each image), this run's image
- * and the newest generation-1 other available or pending ones are kept
- * (generation: the instance's tag "generation", 1..100, default 3; a bad
- * value is an error and nothing is rotated). Every other one is
- * deregistered, oldest first, then each snapshot of its block device
- * mappings that no other live image maps is deleted; InvalidSnapshot.InUse
- * is retried with backoff, InvalidAMIID.NotFound/.Unavailable and
- * InvalidSnapshot.NotFound mean already gone. A failed deregistration keeps
- * its snapshots. Last, snapshots an earlier run left behind (tagged ours,
- * "Created by CreateImage(<instance>) for <ami>" of an AMI that is gone,
- * mapped by no image, older than an hour before the run's time) are deleted.
- *
- * The answer, application/json:
- *   {"dry_run": false, "time": "20240501T0930Z", "tag_key": "backup", "failed": 0,
- *    "instances": [{"instance_id", "image_name", "image_created": "ami-..."|null,
- *       "already_existed", "generation", "no_reboot", "kept": [ids],
- *       "deregistered": [ids], "snapshots_deleted": [ids],
- *       "snapshots_in_use": [{"snapshot_id", "used_by"}],
- *       "errors": [{"step", "resource", "code", "message"}]}]}
- * 200 when every instance succeeded; 502 with the same body plus "code":
- * "BackupFailed" and "message" when any failed (so a scheduled run counts
- * as a function error). A dry run changes nothing: image_created is the
- * existing image of this run's name or null, and the lists say what a run
- * would do. DescribeInstances failing is the usual AWS error answer.
+ * POST /backup/ami[?dry_run=true|false] (else 400): the AMI backup
+ * (lambda/ops/backup.h) at the clock's time. 200 with its report, 502 with
+ * it when an instance failed; 500 ConfigError for a bad tag key; a failed
+ * DescribeInstances is the usual AWS error answer.
  */
-#define ROUTES_BACKUP_DEFAULT_TAG        "backup"
-#define ROUTES_BACKUP_DEFAULT_GENERATION 3
-
-struct routes_backup_opts {
-	time_t now;          /* the run's time: it names the images (default: now) */
-	int dry_run;         /* plan only */
-	const char *tag_key; /* NULL: $BACKUP_TAG_KEY, else "backup" */
-	long inuse_retry_ms; /* first wait after InvalidSnapshot.InUse, doubling; 0: 1000 */
-	int inuse_attempts;  /* DeleteSnapshot attempts while InUse; 0: 5 */
-};
-
-/* Defaults, with now = time(NULL). */
-void routes_backup_opts_init(struct routes_backup_opts *o);
-
-/* One backup run; fills resp as above. 0, or ERR_NOMEM. */
-int routes_backup_run(struct router_context *ctx, const struct routes_backup_opts *o,
-                      struct router_response *resp);
-
-/* POST /backup/ami: dry_run=true|false (else 400), the clock's time. */
-int routes_backup(struct router_context *ctx, const struct router_request *req,
+int routes_backup(struct service_context *ctx, const struct router_request *req,
                   const struct route_args *args, struct router_response *resp);
 
-/* 1 when an EventBridge rule name (resources[0] after its last '/') ends in
- * "ami-backup", else 0. */
-int routes_backup_rule_matches(const char *rule_name);
+/* One backup run with o, answered as POST /backup/ami answers it (for
+ * tests' drivers). 0, or ERR_NOMEM. */
+int routes_backup_run(struct service_context *ctx, const struct backup_opts *o,
+                      struct router_response *resp);
 
-/*
- * The scheduled run: the run's time is the event's "time"
- * ("2024-05-01T09:30:00Z"), the same on Lambda's retries of the event, so a
- * retried event makes no second image; the clock when it is NULL or
- * malformed. resp as routes_backup_run; a non-2xx status should become the
- * invocation's error so that the function's Errors alarm fires.
- */
-int routes_backup_scheduled(struct router_context *ctx, const char *event_time,
+/* The scheduled run of backup_opts_scheduled(event_time), answered the same
+ * way (for tests' drivers; the runtime's dispatch runs the workflow itself). */
+int routes_backup_scheduled(struct service_context *ctx, const char *event_time,
                             struct router_response *resp);
 
 #endif

@@ -24,13 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../aws/client.h"
-#include "../aws/http.h"
-#include "../aws/uri.h"
-#include "dispatch.h"
+#include "../../aws/client.h"
+#include "../../aws/http.h"
+#include "../../aws/uri.h"
+#include "../ops/dispatch.h"
 #include "event.h"
-#include "router.h"
-#include "../util/monotime.h"
+#include "../router/router.h"
+#include "../../util/monotime.h"
 
 #define PROG               "bootstrap"
 #define API_VERSION        "2018-06-01"
@@ -49,7 +49,7 @@ struct runtime {
 	char *url_next;           /* http://HOST/2018-06-01/runtime/invocation/next */
 	char *url_invocation;     /* http://HOST/2018-06-01/runtime/invocation/ */
 	char *url_init_error;     /* http://HOST/2018-06-01/runtime/init/error */
-	struct router_context ctx;
+	struct service_context ctx;
 };
 
 /* What /next said about one invocation; strings borrowed from next's headers. */
@@ -75,7 +75,7 @@ struct fatal {
 	char message[512];
 };
 
-static struct aws_client *runtime_aws(struct router_context *ctx, struct err *e)
+static struct aws_client *runtime_aws(struct service_context *ctx, struct err *e)
 {
 	if (!ctx->aws)
 		ctx->aws = aws_client_new(e);

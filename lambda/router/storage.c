@@ -3,8 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../routes.h"
-#include "../storage.h"
+#include "routes.h"
+#include "../ops/storage.h"
 
 /* Text only when an Accept header names text and prefers it to JSON. */
 static int wants_text(const struct router_request *req)
@@ -20,7 +20,7 @@ static int wants_text(const struct router_request *req)
 	return 0;
 }
 
-int routes_lambda_storage(struct router_context *ctx, const struct router_request *req,
+int routes_lambda_storage(struct service_context *ctx, const struct router_request *req,
                           const struct route_args *args, struct router_response *resp)
 {
 	struct storage_report report;

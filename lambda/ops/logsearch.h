@@ -9,7 +9,7 @@
  * call is made, so neither can reach the filter pattern's syntax.
  *
  * The Slack side answers a slash command at once and runs the search as a
- * job: on ebssh-api through router_context.run_async (logsearch_job_main),
+ * job: on ebssh-api through service_context.run_async (logsearch_job_main),
  * on Lambda by invoking its own function with InvocationType Event and a
  * payload shaped as an EventBridge event, which event_parse reads as
  * EVENT_EVENTBRIDGE with source "ebssh" and detail-type "ebssh.logsearch":
@@ -27,10 +27,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../aws/logs.h"
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "router.h"
+#include "../../aws/logs.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../service.h"
 
 #define LOGSEARCH_MAX_ID         64
 #define LOGSEARCH_DEFAULT_WINDOW (24LL * 3600 * 1000) /* ms */
@@ -116,12 +116,12 @@ struct logsearch_job *logsearch_job_from_json(const json_t *event, struct err *e
  * past SLACK_MAX_PARTS parts. 0 when the answer reached Slack; else the
  * error of the post (the search's own failure is what was posted).
  */
-int logsearch_job_run(struct router_context *ctx, const struct logsearch_job *job, struct err *e);
+int logsearch_job_run(struct service_context *ctx, const struct logsearch_job *job, struct err *e);
 
-/* router_context.run_async's fn for a job (arg: struct logsearch_job *). */
-void logsearch_job_main(struct router_context *worker, void *arg);
+/* service_context.run_async's fn for a job (arg: struct logsearch_job *). */
+void logsearch_job_main(struct service_context *worker, void *arg);
 
 /* For the runtime: runs the job of a self-invocation event (see above). */
-int logsearch_job_event(struct router_context *ctx, const json_t *event, struct err *e);
+int logsearch_job_event(struct service_context *ctx, const json_t *event, struct err *e);
 
 #endif

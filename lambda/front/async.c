@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../aws/client.h"
+#include "../../aws/client.h"
 
 struct job {
-	void (*fn)(struct router_context *worker, void *arg);
+	void (*fn)(struct service_context *worker, void *arg);
 	void *arg;
 	void (*free_arg)(void *arg);
 };
@@ -19,7 +19,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
 static int running;
 
-static struct aws_client *worker_aws(struct router_context *ctx, struct err *e)
+static struct aws_client *worker_aws(struct service_context *ctx, struct err *e)
 {
 	if (!ctx->aws)
 		ctx->aws = aws_client_new(e);
@@ -29,7 +29,7 @@ static struct aws_client *worker_aws(struct router_context *ctx, struct err *e)
 static void *job_main(void *p)
 {
 	struct job *job = p;
-	struct router_context worker = {0};
+	struct service_context worker = {0};
 
 	worker.aws_get = worker_aws;
 	job->fn(&worker, job->arg);
@@ -47,7 +47,7 @@ static void *job_main(void *p)
 	return NULL;
 }
 
-int async_run(struct router_context *ctx, void (*fn)(struct router_context *worker, void *arg),
+int async_run(struct service_context *ctx, void (*fn)(struct service_context *worker, void *arg),
               void *arg, void (*free_arg)(void *arg))
 {
 	struct job *job;

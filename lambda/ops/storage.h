@@ -19,9 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "router.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../service.h"
 
 #define STORAGE_RULE_SUFFIX    "lambda-storage"
 #define STORAGE_NAMESPACE      "ebssh"
@@ -74,6 +74,6 @@ int storage_put_metrics(struct aws_client *aws, const struct storage_report *r, 
 
 /* For the runtime, on a scheduled event whose rule storage_is_rule():
  * collect, then put the metrics. */
-int storage_scheduled(struct router_context *ctx, struct err *e);
+int storage_scheduled(struct service_context *ctx, struct err *e);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../aws/uri.h"
+#include "../../aws/uri.h"
 
 void event_init(struct event *ev)
 {

@@ -1,5 +1,5 @@
 /* routes/eb_ip: /health and the instance lookups of EB environments and ASGs; see routes.h. */
-#include "../routes.h"
+#include "routes.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -393,7 +393,7 @@ static char *filter_value(const char *name)
 }
 
 /* DescribeInstances of the running instances tagged name. */
-static int fetch(struct router_context *ctx, enum routes_target target, const char *name,
+static int fetch(struct service_context *ctx, enum routes_target target, const char *name,
                  struct ec2_instance_list *list, struct err *e)
 {
 	static const char *const running[] = {"running"};
@@ -434,7 +434,7 @@ out:
 	return rc;
 }
 
-int routes_ip(struct router_context *ctx, const struct router_request *req,
+int routes_ip(struct service_context *ctx, const struct router_request *req,
               const struct route_args *args, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
@@ -459,7 +459,7 @@ int routes_ip(struct router_context *ctx, const struct router_request *req,
 	return rc;
 }
 
-int routes_pick_instance(struct router_context *ctx, const struct router_request *req,
+int routes_pick_instance(struct service_context *ctx, const struct router_request *req,
                          const struct route_args *args, struct ec2_instance_list *list,
                          const struct ec2_instance **out, long *index, struct router_response *resp)
 {
@@ -505,7 +505,7 @@ int routes_pick_instance(struct router_context *ctx, const struct router_request
 	return rc;
 }
 
-int routes_instances(struct router_context *ctx, const struct router_request *req,
+int routes_instances(struct service_context *ctx, const struct router_request *req,
                      const struct route_args *args, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
@@ -528,7 +528,7 @@ int routes_instances(struct router_context *ctx, const struct router_request *re
 	return rc;
 }
 
-int routes_health(struct router_context *ctx, const struct router_request *req,
+int routes_health(struct service_context *ctx, const struct router_request *req,
                   const struct route_args *args, struct router_response *resp)
 {
 	(void)ctx;

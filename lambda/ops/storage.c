@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../aws/client.h"
-#include "../aws/cloudwatch.h"
-#include "../aws/lambda.h"
+#include "../../aws/client.h"
+#include "../../aws/cloudwatch.h"
+#include "../../aws/lambda.h"
 
 void storage_report_free(struct storage_report *r)
 {
@@ -247,7 +247,7 @@ int storage_put_metrics(struct aws_client *aws, const struct storage_report *r, 
 	return cloudwatch_put_metric_data(aws, STORAGE_NAMESPACE, data, n, e);
 }
 
-int storage_scheduled(struct router_context *ctx, struct err *e)
+int storage_scheduled(struct service_context *ctx, struct err *e)
 {
 	struct storage_report report;
 	int rc;

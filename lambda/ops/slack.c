@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../aws/http.h"
-#include "../aws/uri.h"
-#include "../util/env.h"
+#include "../../aws/http.h"
+#include "../../aws/uri.h"
+#include "../../util/env.h"
 
 #define SLACK_BASE_BACKOFF_MS 500L
 #define SLACK_POST_TIMEOUT_MS 5000L

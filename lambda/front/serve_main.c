@@ -32,11 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../aws/client.h"
-#include "../aws/http.h"
+#include "../../aws/client.h"
+#include "../../aws/http.h"
 #include "async.h"
-#include "router.h"
-#include "../util/monotime.h"
+#include "../router/router.h"
+#include "../../util/monotime.h"
 
 #ifndef EBSSH_VERSION
 #define EBSSH_VERSION "0.1.0"
@@ -69,7 +69,7 @@ struct options {
 
 /* A pool thread's router context; all of them are in the server's registry. */
 struct thread_ctx {
-	struct router_context rc;
+	struct service_context rc;
 	struct thread_ctx *next;
 };
 
@@ -102,7 +102,7 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
-static struct aws_client *context_aws(struct router_context *ctx, struct err *e)
+static struct aws_client *context_aws(struct service_context *ctx, struct err *e)
 {
 	if (!ctx->aws)
 		ctx->aws = aws_client_new(e);
@@ -110,7 +110,7 @@ static struct aws_client *context_aws(struct router_context *ctx, struct err *e)
 }
 
 /* This thread's context, created and registered on first use; NULL when out of memory. */
-static struct router_context *thread_context(struct server *srv)
+static struct service_context *thread_context(struct server *srv)
 {
 	struct thread_ctx *t = tls_ctx;
 
@@ -285,7 +285,7 @@ static enum MHD_Result answer_router(struct server *srv, struct MHD_Connection *
 {
 	struct router_request req;
 	struct router_response resp;
-	struct router_context *ctx = thread_context(srv);
+	struct service_context *ctx = thread_context(srv);
 	struct MHD_Response *r = NULL;
 	enum MHD_Result ok = MHD_NO;
 	size_t len, i;

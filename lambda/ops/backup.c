@@ -1,5 +1,5 @@
-/* routes/backup: POST /backup/ami and the scheduled AMI backup with rotation; see routes.h. */
-#include "../routes.h"
+/* ops/backup: the AMI backup with rotation, HTTP-free; see backup.h. */
+#include "backup.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "../../aws/ec2.h"
 #include "../../aws/ec2_images.h"
 
 #define TAG_BACKUP_OF     "ebssh:backup-of"
@@ -109,7 +110,7 @@ static int is_aws_code(const struct err *e, const char *code)
 
 struct run {
 	struct aws_client *aws;
-	const struct routes_backup_opts *o;
+	const struct backup_opts *o;
 	const char *tag_key;
 	char stamp[32]; /* "20240501T0930Z" */
 	long retry_ms;
@@ -162,7 +163,7 @@ static void add_error(struct run *r, struct result *res, const char *step, const
 	res->failed = 1;
 }
 
-static struct aws_client *client_of(struct router_context *ctx, struct err *e)
+static struct aws_client *client_of(struct service_context *ctx, struct err *e)
 {
 	struct aws_client *aws = ctx->aws;
 
@@ -660,7 +661,7 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 	struct ec2_image_list managed = {NULL, 0};
 	struct result res;
 	char *image_id = NULL;
-	int generation = gen_tag ? parse_generation(gen_tag) : ROUTES_BACKUP_DEFAULT_GENERATION;
+	int generation = gen_tag ? parse_generation(gen_tag) : BACKUP_DEFAULT_GENERATION;
 	int no_reboot = !(reboot && strcasecmp(reboot, "true") == 0);
 	int rotate_ok = generation > 0;
 	struct err e;
@@ -682,7 +683,7 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 		    r, &res, "Rotation", in->instance_id, NULL,
 		    "the generation tag is not a whole number from 1 to 100; the image is made "
 		    "but nothing is rotated");
-		generation = ROUTES_BACKUP_DEFAULT_GENERATION;
+		generation = BACKUP_DEFAULT_GENERATION;
 	}
 	if (r->o->dry_run) {
 		if (list_managed(r, in->instance_id, &managed, &e)) {
@@ -776,48 +777,61 @@ static int check_tag_key(const char *k, struct err *e)
 	return 0;
 }
 
-void routes_backup_opts_init(struct routes_backup_opts *o)
+void backup_opts_init(struct backup_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->now = time(NULL);
 }
 
-int routes_backup_run(struct router_context *ctx, const struct routes_backup_opts *o,
-                      struct router_response *resp)
+void backup_report_init(struct backup_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+}
+
+void backup_report_free(struct backup_report *rep)
+{
+	if (!rep)
+		return;
+	json_decref(rep->doc);
+	backup_report_init(rep);
+}
+
+/* Nothing ran: why, for the caller's answer; returns the code. */
+static int stopped(struct backup_report *rep, enum backup_stop why, int rc)
+{
+	rep->stop = why;
+	return rc;
+}
+
+/* The instances to back up, by instance id; *out borrows from list. */
+static int select_instances(const struct ec2_instance_list *list, const char *tag_key,
+                            const struct ec2_instance ***out, size_t *n)
+{
+	const struct ec2_instance **sel = calloc(list->n + 1, sizeof(const struct ec2_instance *));
+	size_t i;
+
+	*n = 0;
+	if (!sel)
+		return ERR_NOMEM;
+	for (i = 0; i < list->n; i++)
+		if (wants_backup(&list->items[i], tag_key))
+			sel[(*n)++] = &list->items[i];
+	qsort(sel, *n, sizeof(const struct ec2_instance *), by_instance_id);
+	*out = sel;
+	return 0;
+}
+
+/* The run's instances: tag_key present, running or stopped. */
+static int describe_tagged(struct run *r, struct ec2_instance_list *list, struct err *e)
 {
 	static const char *const states[] = {"running", "stopped"};
-	struct ec2_instance_list list = {NULL, 0};
-	const struct ec2_instance **sel = NULL;
 	struct ec2_filter filters[2];
 	const char *key_value[1];
-	char *key_literal = NULL;
-	struct run r;
-	struct tm tm;
-	struct err e;
-	json_t *root = NULL, *arr;
-	size_t i, n = 0;
-	int rc = 0, failed = 0, inst_failed;
+	char *key_literal = filter_literal(r->tag_key);
+	int rc;
 
-	err_clear(&e);
-	memset(&r, 0, sizeof(r));
-	r.o = o;
-	r.tag_key = o->tag_key ? o->tag_key : getenv("BACKUP_TAG_KEY");
-	if (!r.tag_key || !*r.tag_key)
-		r.tag_key = ROUTES_BACKUP_DEFAULT_TAG;
-	r.retry_ms = o->inuse_retry_ms > 0 ? o->inuse_retry_ms : INUSE_RETRY_MS;
-	r.attempts = o->inuse_attempts > 0 ? o->inuse_attempts : INUSE_ATTEMPTS;
-	if (check_tag_key(r.tag_key, &e)) {
-		resp->error = e;
-		return router_error(resp, 500, "ConfigError", "%s", e.message);
-	}
-	if (!gmtime_r(&o->now, &tm) || !strftime(r.stamp, sizeof(r.stamp), "%Y%m%dT%H%MZ", &tm))
-		return router_error(resp, 500, "InternalError", "the run's time cannot be written");
-	r.aws = client_of(ctx, &e);
-	if (!r.aws)
-		return router_error_from(resp, &e);
-	key_literal = filter_literal(r.tag_key);
 	if (!key_literal)
-		return ERR_NOMEM;
+		return err_set(e, ERR_NOMEM, "out of memory");
 	key_value[0] = key_literal;
 	filters[0].name = "tag-key";
 	filters[0].values = key_value;
@@ -825,72 +839,77 @@ int routes_backup_run(struct router_context *ctx, const struct routes_backup_opt
 	filters[1].name = "instance-state-name";
 	filters[1].values = states;
 	filters[1].n_values = 2;
-	if (ec2_describe_instances(r.aws, filters, 2, &list, &e)) {
-		rc = router_error_from(resp, &e);
-		goto out;
-	}
-	sel = calloc(list.n + 1, sizeof(const struct ec2_instance *));
-	root = json_pack("{s:b, s:s, s:s, s:[]}", "dry_run", o->dry_run, "time", r.stamp, "tag_key",
-	                 r.tag_key, "instances");
-	if (!sel || !root) {
-		rc = ERR_NOMEM;
-		goto out;
-	}
-	arr = json_object_get(root, "instances");
-	for (i = 0; i < list.n; i++)
-		if (wants_backup(&list.items[i], r.tag_key))
-			sel[n++] = &list.items[i];
-	qsort(sel, n, sizeof(const struct ec2_instance *), by_instance_id);
-	for (i = 0; i < n && !r.nomem; i++) {
-		inst_failed = 0;
-		if (json_array_append_new(arr, backup_instance(&r, sel[i], &inst_failed)) < 0)
-			r.nomem = 1;
-		failed += inst_failed;
-	}
-	if (r.nomem) {
-		rc = ERR_NOMEM;
-		goto out;
-	}
-	if (json_object_set_new(root, "failed", json_integer(failed)) < 0 ||
-	    (failed && (json_object_set_new(root, "code", json_string("BackupFailed")) < 0 ||
-	                json_object_set_new(root, "message",
-	                                    json_string("the backup of at least one instance "
-	                                                "failed; see errors")) < 0))) {
-		rc = ERR_NOMEM;
-		goto out;
-	}
-	rc = router_answer_json(resp, failed ? 502 : 200, root);
-	root = NULL; /* taken over */
-	if (rc)
-		goto out;
-	if (failed)
-		err_set(&resp->error, ERR_AWS, "AMI backup: %d instance(s) failed", failed);
-out:
-	json_decref(root);
-	free(sel);
+	rc = ec2_describe_instances(r->aws, filters, 2, list, e);
 	free(key_literal);
-	ec2_instance_list_free(&list);
 	return rc;
 }
 
-int routes_backup(struct router_context *ctx, const struct router_request *req,
-                  const struct route_args *args, struct router_response *resp)
+int backup_run(struct service_context *ctx, const struct backup_opts *o, struct backup_report *rep,
+               struct err *e)
 {
-	struct routes_backup_opts o;
-	const char *dry = router_query(req, "dry_run");
+	struct ec2_instance_list list = {NULL, 0};
+	const struct ec2_instance **sel = NULL;
+	struct run r;
+	struct tm tm;
+	json_t *arr;
+	size_t i, n = 0;
+	int rc, inst_failed;
 
-	(void)args;
-	routes_backup_opts_init(&o);
-	if (dry && strcmp(dry, "true") == 0)
-		o.dry_run = 1;
-	else if (dry && strcmp(dry, "false") != 0)
-		return router_error(resp, 400, "InvalidParameter", "dry_run is true or false");
-	return routes_backup_run(ctx, &o, resp);
+	err_clear(e);
+	backup_report_init(rep);
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.tag_key = o->tag_key ? o->tag_key : getenv("BACKUP_TAG_KEY");
+	if (!r.tag_key || !*r.tag_key)
+		r.tag_key = BACKUP_DEFAULT_TAG;
+	r.retry_ms = o->inuse_retry_ms > 0 ? o->inuse_retry_ms : INUSE_RETRY_MS;
+	r.attempts = o->inuse_attempts > 0 ? o->inuse_attempts : INUSE_ATTEMPTS;
+	rc = check_tag_key(r.tag_key, e);
+	if (rc)
+		return stopped(rep, BACKUP_STOP_CONFIG, rc);
+	if (!gmtime_r(&o->now, &tm) || !strftime(r.stamp, sizeof(r.stamp), "%Y%m%dT%H%MZ", &tm))
+		return stopped(rep, BACKUP_STOP_CLOCK,
+		               err_set(e, ERR_INTERNAL, "the run's time cannot be written"));
+	r.aws = client_of(ctx, e);
+	if (!r.aws)
+		return stopped(rep, BACKUP_STOP_AWS, e->code < 0 ? e->code : ERR_INTERNAL);
+	rc = describe_tagged(&r, &list, e);
+	if (rc)
+		return stopped(rep, BACKUP_STOP_AWS, rc);
+	rc = select_instances(&list, r.tag_key, &sel, &n);
+	if (!rc) {
+		rep->doc = json_pack("{s:b, s:s, s:s, s:[]}", "dry_run", o->dry_run, "time",
+		                     r.stamp, "tag_key", r.tag_key, "instances");
+		rc = rep->doc ? 0 : ERR_NOMEM;
+	}
+	arr = json_object_get(rep->doc, "instances");
+	for (i = 0; !rc && i < n && !r.nomem; i++) {
+		inst_failed = 0;
+		if (json_array_append_new(arr, backup_instance(&r, sel[i], &inst_failed)) < 0)
+			r.nomem = 1;
+		rep->failed += inst_failed;
+	}
+	if (!rc &&
+	    (r.nomem || json_object_set_new(rep->doc, "failed", json_integer(rep->failed)) < 0))
+		rc = ERR_NOMEM;
+	if (!rc && rep->failed &&
+	    (json_object_set_new(rep->doc, "code", json_string("BackupFailed")) < 0 ||
+	     json_object_set_new(rep->doc, "message",
+	                         json_string("the backup of at least one instance "
+	                                     "failed; see errors")) < 0))
+		rc = ERR_NOMEM;
+	free(sel);
+	ec2_instance_list_free(&list);
+	if (rc) {
+		backup_report_free(rep);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	return 0;
 }
 
-int routes_backup_rule_matches(const char *rule_name)
+int backup_rule_matches(const char *rule_name)
 {
-	static const char suffix[] = "ami-backup";
+	static const char suffix[] = BACKUP_RULE_SUFFIX;
 	size_t n;
 
 	if (!rule_name)
@@ -924,14 +943,11 @@ static time_t parse_event_time(const char *s)
 	return timegm(&tm);
 }
 
-int routes_backup_scheduled(struct router_context *ctx, const char *event_time,
-                            struct router_response *resp)
+void backup_opts_scheduled(struct backup_opts *o, const char *event_time)
 {
-	struct routes_backup_opts o;
 	time_t t = parse_event_time(event_time);
 
-	routes_backup_opts_init(&o);
+	backup_opts_init(o);
 	if (t != (time_t)-1)
-		o.now = t;
-	return routes_backup_run(ctx, &o, resp);
+		o->now = t;
 }

@@ -27,10 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "event.h"
-#include "router.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../front/event.h"
+#include "../service.h"
 #include "slack.h"
 
 #define NOTIFY_TIME_LEN     48
@@ -77,7 +77,7 @@ int notify_logs_messages(const char *json, size_t len, const char *tz, struct sl
  * ERR_INVALID without SLACK_WEBHOOK_URL or for a malformed event, or what
  * slack_post gave. The webhook URL never reaches e.
  */
-int notify_codepipeline_event(struct router_context *ctx, const struct event *ev, struct err *e);
-int notify_logs_event(struct router_context *ctx, const struct event *ev, struct err *e);
+int notify_codepipeline_event(struct service_context *ctx, const struct event *ev, struct err *e);
+int notify_logs_event(struct service_context *ctx, const struct event *ev, struct err *e);
 
 #endif

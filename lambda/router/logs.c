@@ -4,10 +4,10 @@
 #include <time.h>
 
 #include "../../aws/lambda.h"
-#include "../logsearch.h"
-#include "../routes.h"
+#include "../ops/logsearch.h"
+#include "routes.h"
 
-static struct aws_client *get_aws(struct router_context *ctx, struct err *e)
+static struct aws_client *get_aws(struct service_context *ctx, struct err *e)
 {
 	if (!ctx->aws && ctx->aws_get)
 		ctx->aws = ctx->aws_get(ctx, e);
@@ -16,7 +16,7 @@ static struct aws_client *get_aws(struct router_context *ctx, struct err *e)
 	return ctx->aws;
 }
 
-int routes_logs(struct router_context *ctx, const struct router_request *req,
+int routes_logs(struct service_context *ctx, const struct router_request *req,
                 const struct route_args *args, struct router_response *resp)
 {
 	struct logs_event_list list = {NULL, 0, 0};

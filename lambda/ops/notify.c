@@ -9,8 +9,8 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "../aws/client.h"
-#include "../aws/uri.h"
+#include "../../aws/client.h"
+#include "../../aws/uri.h"
 #include "logsearch.h"
 
 #define NEUTRAL_COLOR "#439FE0"
@@ -383,7 +383,7 @@ out:
 
 /* ---- posting ---- */
 
-static struct http_client *http_of(struct router_context *ctx, struct err *e)
+static struct http_client *http_of(struct service_context *ctx, struct err *e)
 {
 	if (!ctx->aws && ctx->aws_get)
 		ctx->aws = ctx->aws_get(ctx, e);
@@ -406,7 +406,7 @@ static const char *webhook(struct err *e)
 	return url;
 }
 
-int notify_codepipeline_event(struct router_context *ctx, const struct event *ev, struct err *e)
+int notify_codepipeline_event(struct service_context *ctx, const struct event *ev, struct err *e)
 {
 	const char *url = webhook(e);
 	struct http_client *http;
@@ -429,7 +429,7 @@ int notify_codepipeline_event(struct router_context *ctx, const struct event *ev
 	return rc ? rc : 1;
 }
 
-int notify_logs_event(struct router_context *ctx, const struct event *ev, struct err *e)
+int notify_logs_event(struct service_context *ctx, const struct event *ev, struct err *e)
 {
 	const char *url = webhook(e);
 	struct slack_parts parts = {NULL, 0, 0};

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../aws/client.h"
-#include "../aws/lambda.h"
-#include "../util/timefmt.h"
+#include "../../aws/client.h"
+#include "../../aws/lambda.h"
+#include "../../util/timefmt.h"
 #include "slack.h"
 
 #define LOG_GROUP_PREFIX "/aws/lambda/"
@@ -392,7 +392,7 @@ static void failure_text(const struct logsearch_job *job, const struct err *se, 
 		snprintf(out, cap, "The log search failed (%s).", err_code_name(se->code));
 }
 
-int logsearch_job_run(struct router_context *ctx, const struct logsearch_job *job, struct err *e)
+int logsearch_job_run(struct service_context *ctx, const struct logsearch_job *job, struct err *e)
 {
 	struct logs_event_list list = {NULL, 0, 0};
 	struct slack_parts parts = {NULL, 0, 0};
@@ -462,7 +462,7 @@ out:
 	return rc;
 }
 
-void logsearch_job_main(struct router_context *worker, void *arg)
+void logsearch_job_main(struct service_context *worker, void *arg)
 {
 	const struct logsearch_job *job = arg;
 	struct err e;
@@ -473,7 +473,7 @@ void logsearch_job_main(struct router_context *worker, void *arg)
 		        err_code_name(e.code), e.http_status);
 }
 
-int logsearch_job_event(struct router_context *ctx, const json_t *event, struct err *e)
+int logsearch_job_event(struct service_context *ctx, const json_t *event, struct err *e)
 {
 	struct logsearch_job *job = logsearch_job_from_json(event, e);
 	int rc;

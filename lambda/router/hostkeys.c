@@ -1,5 +1,5 @@
 /* routes/hostkeys: an instance's SSH host keys from its console output; see routes.h. */
-#include "../routes.h"
+#include "routes.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -65,7 +65,7 @@ int routes_hostkeys_answer(enum routes_target target, const char *name, long ind
 }
 
 /* One GetConsoleOutput, through the test seam when there is one. */
-static int console_call(struct router_context *ctx, const char *instance_id, int latest,
+static int console_call(struct service_context *ctx, const char *instance_id, int latest,
                         struct ec2_console *out, struct err *e)
 {
 	struct aws_client *aws;
@@ -100,8 +100,8 @@ static int console_keys(const struct ec2_console *console, struct hostkey_list *
  * have scrolled out of EC2's 64 KiB window). *found says whether a block
  * was seen; *timestamp gets the answer's timestamp (owned).
  */
-static int read_keys(struct router_context *ctx, const char *instance_id, struct hostkey_list *keys,
-                     int *found, char **timestamp, struct err *e)
+static int read_keys(struct service_context *ctx, const char *instance_id,
+                     struct hostkey_list *keys, int *found, char **timestamp, struct err *e)
 {
 	struct ec2_console c;
 	int rc;
@@ -149,7 +149,7 @@ nomem:
 	return err_set(e, ERR_NOMEM, "out of memory");
 }
 
-int routes_hostkeys(struct router_context *ctx, const struct router_request *req,
+int routes_hostkeys(struct service_context *ctx, const struct router_request *req,
                     const struct route_args *args, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
