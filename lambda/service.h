@@ -42,4 +42,12 @@ struct service_context {
 	                 void (*free_arg)(void *arg));
 };
 
+/*
+ * The context's AWS client, made by aws_get on first use and kept in
+ * ctx->aws (the front door frees it). NULL with e set when aws_get fails,
+ * ERR_INTERNAL "no AWS client" when there is no aws_get (or it failed
+ * without saying why).
+ */
+struct aws_client *service_aws(struct service_context *ctx, struct err *e);
+
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../../aws/client.h"
+#include "door.h"
 
 struct job {
 	void (*fn)(struct service_context *worker, void *arg);
@@ -19,19 +20,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
 static int running;
 
-static struct aws_client *worker_aws(struct service_context *ctx, struct err *e)
-{
-	if (!ctx->aws)
-		ctx->aws = aws_client_new(e);
-	return ctx->aws;
-}
-
 static void *job_main(void *p)
 {
 	struct job *job = p;
 	struct service_context worker = {0};
 
-	worker.aws_get = worker_aws;
+	worker.aws_get = door_aws_new;
 	job->fn(&worker, job->arg);
 	if (job->free_arg)
 		job->free_arg(job->arg);

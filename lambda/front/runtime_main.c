@@ -28,6 +28,7 @@
 #include "../../aws/http.h"
 #include "../../aws/uri.h"
 #include "../ops/dispatch.h"
+#include "door.h"
 #include "event.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
@@ -74,13 +75,6 @@ struct fatal {
 	int set;
 	char message[512];
 };
-
-static struct aws_client *runtime_aws(struct service_context *ctx, struct err *e)
-{
-	if (!ctx->aws)
-		ctx->aws = aws_client_new(e);
-	return ctx->aws;
-}
 
 static char *url_of(const char *host, const char *path)
 {
@@ -420,7 +414,7 @@ int main(void)
 	const char *host = getenv("AWS_LAMBDA_RUNTIME_API");
 
 	memset(&rt, 0, sizeof(rt));
-	rt.ctx.aws_get = runtime_aws;
+	rt.ctx.aws_get = door_aws_new;
 	use_bundled_zoneinfo();
 	err_clear(&e);
 	if (!host || !*host) {

@@ -35,6 +35,7 @@
 #include "../../aws/client.h"
 #include "../../aws/http.h"
 #include "async.h"
+#include "door.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
 
@@ -102,13 +103,6 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
-static struct aws_client *context_aws(struct service_context *ctx, struct err *e)
-{
-	if (!ctx->aws)
-		ctx->aws = aws_client_new(e);
-	return ctx->aws;
-}
-
 /* This thread's context, created and registered on first use; NULL when out of memory. */
 static struct service_context *thread_context(struct server *srv)
 {
@@ -119,7 +113,7 @@ static struct service_context *thread_context(struct server *srv)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->rc.aws_get = context_aws;
+	t->rc.aws_get = door_aws_new;
 	t->rc.run_async = async_run; /* the Slack log search's job */
 	pthread_mutex_lock(&srv->lock);
 	t->next = srv->contexts;

@@ -163,18 +163,6 @@ static void add_error(struct run *r, struct result *res, const char *step, const
 	res->failed = 1;
 }
 
-static struct aws_client *client_of(struct service_context *ctx, struct err *e)
-{
-	struct aws_client *aws = ctx->aws;
-
-	if (!aws && ctx->aws_get)
-		aws = ctx->aws_get(ctx, e);
-	if (!aws && e->code >= 0)
-		err_set(e, ERR_INTERNAL, "no AWS client");
-	ctx->aws = aws;
-	return aws;
-}
-
 /* The tag key as an EC2 filter value: its wildcards escaped. */
 static char *filter_literal(const char *s)
 {
@@ -870,7 +858,7 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 	if (!gmtime_r(&o->now, &tm) || !strftime(r.stamp, sizeof(r.stamp), "%Y%m%dT%H%MZ", &tm))
 		return stopped(rep, BACKUP_STOP_CLOCK,
 		               err_set(e, ERR_INTERNAL, "the run's time cannot be written"));
-	r.aws = client_of(ctx, e);
+	r.aws = service_aws(ctx, e);
 	if (!r.aws)
 		return stopped(rep, BACKUP_STOP_AWS, e->code < 0 ? e->code : ERR_INTERNAL);
 	rc = describe_tagged(&r, &list, e);

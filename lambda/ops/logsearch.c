@@ -396,7 +396,7 @@ int logsearch_job_run(struct service_context *ctx, const struct logsearch_job *j
 {
 	struct logs_event_list list = {NULL, 0, 0};
 	struct slack_parts parts = {NULL, 0, 0};
-	struct aws_client *aws = ctx->aws;
+	struct aws_client *aws;
 	struct http_client *http;
 	char from[40], to[40], text[600], when[40];
 	char **lines = NULL;
@@ -405,11 +405,9 @@ int logsearch_job_run(struct service_context *ctx, const struct logsearch_job *j
 	size_t i;
 	int rc;
 
-	if (!aws && ctx->aws_get)
-		aws = ctx->aws_get(ctx, e);
+	aws = service_aws(ctx, e);
 	if (!aws)
-		return e && e->code < 0 ? e->code : err_set(e, ERR_INTERNAL, "no AWS client");
-	ctx->aws = aws;
+		return e && e->code < 0 ? e->code : ERR_INTERNAL;
 	http = aws_client_http(aws);
 	err_clear(&se);
 	rc = logsearch_run(aws, job->function, job->request_id, job->start_ms, job->end_ms, &list,

@@ -385,14 +385,9 @@ out:
 
 static struct http_client *http_of(struct service_context *ctx, struct err *e)
 {
-	if (!ctx->aws && ctx->aws_get)
-		ctx->aws = ctx->aws_get(ctx, e);
-	if (!ctx->aws) {
-		if (e && e->code == 0)
-			err_set(e, ERR_INTERNAL, "no HTTP client");
-		return NULL;
-	}
-	return aws_client_http(ctx->aws);
+	struct aws_client *aws = service_aws(ctx, e);
+
+	return aws ? aws_client_http(aws) : NULL;
 }
 
 static const char *webhook(struct err *e)

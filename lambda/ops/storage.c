@@ -252,10 +252,8 @@ int storage_scheduled(struct service_context *ctx, struct err *e)
 	struct storage_report report;
 	int rc;
 
-	if (!ctx->aws && ctx->aws_get)
-		ctx->aws = ctx->aws_get(ctx, e);
-	if (!ctx->aws)
-		return e && e->code < 0 ? e->code : err_set(e, ERR_INTERNAL, "no AWS client");
+	if (!service_aws(ctx, e))
+		return e && e->code < 0 ? e->code : ERR_INTERNAL;
 	rc = storage_collect(ctx->aws, &report, e);
 	if (rc)
 		return rc;

@@ -418,14 +418,11 @@ static int fetch(struct service_context *ctx, enum routes_target target, const c
 		rc = ctx->describe_instances(ctx, filters, 2, list, e);
 		goto out;
 	}
-	aws = ctx->aws;
-	if (!aws && ctx->aws_get)
-		aws = ctx->aws_get(ctx, e);
+	aws = service_aws(ctx, e);
 	if (!aws) {
-		rc = e->code < 0 ? e->code : err_set(e, ERR_INTERNAL, "no AWS client");
+		rc = e->code;
 		goto out;
 	}
-	ctx->aws = aws;
 	rc = ec2_describe_instances(aws, filters, 2, list, e);
 out:
 	free(value);

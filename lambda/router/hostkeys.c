@@ -72,12 +72,9 @@ static int console_call(struct service_context *ctx, const char *instance_id, in
 
 	if (ctx->console_output)
 		return ctx->console_output(ctx, instance_id, latest, out, e);
-	aws = ctx->aws;
-	if (!aws && ctx->aws_get)
-		aws = ctx->aws_get(ctx, e);
+	aws = service_aws(ctx, e);
 	if (!aws)
-		return e->code < 0 ? e->code : err_set(e, ERR_INTERNAL, "no AWS client");
-	ctx->aws = aws;
+		return e->code;
 	return ec2_get_console_output(aws, instance_id, latest, out, e);
 }
 

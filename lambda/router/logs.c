@@ -7,15 +7,6 @@
 #include "../ops/logsearch.h"
 #include "routes.h"
 
-static struct aws_client *get_aws(struct service_context *ctx, struct err *e)
-{
-	if (!ctx->aws && ctx->aws_get)
-		ctx->aws = ctx->aws_get(ctx, e);
-	if (!ctx->aws && e->code == 0)
-		err_set(e, ERR_INTERNAL, "no AWS client");
-	return ctx->aws;
-}
-
 int routes_logs(struct service_context *ctx, const struct router_request *req,
                 const struct route_args *args, struct router_response *resp)
 {
@@ -38,7 +29,7 @@ int routes_logs(struct service_context *ctx, const struct router_request *req,
 	if (logsearch_window(router_query(req, "start"), router_query(req, "end"), time(NULL),
 	                     &start_ms, &end_ms, &e) != 0)
 		return router_error(resp, 400, "InvalidParameter", "%s", e.message);
-	aws = get_aws(ctx, &e);
+	aws = service_aws(ctx, &e);
 	if (!aws)
 		return router_error_from(resp, &e);
 	rc = logsearch_run(aws, function, rid, start_ms, end_ms, &list, &e);

@@ -37,10 +37,8 @@ static int invoke_self(struct service_context *ctx, const struct logsearch_job *
 
 	if (!self || !*self)
 		return err_set(e, ERR_INVALID, "no AWS_LAMBDA_FUNCTION_NAME and no worker threads");
-	if (!ctx->aws && ctx->aws_get)
-		ctx->aws = ctx->aws_get(ctx, e);
-	if (!ctx->aws)
-		return e->code < 0 ? e->code : err_set(e, ERR_INTERNAL, "no AWS client");
+	if (!service_aws(ctx, e))
+		return e->code;
 	payload = logsearch_job_payload(job);
 	if (!payload)
 		return err_set(e, ERR_NOMEM, "out of memory");

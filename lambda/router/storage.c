@@ -29,13 +29,8 @@ int routes_lambda_storage(struct service_context *ctx, const struct router_reque
 
 	(void)args;
 	err_clear(&e);
-	if (!ctx->aws && ctx->aws_get)
-		ctx->aws = ctx->aws_get(ctx, &e);
-	if (!ctx->aws) {
-		if (e.code == 0)
-			err_set(&e, ERR_INTERNAL, "no AWS client");
+	if (!service_aws(ctx, &e))
 		return router_error_from(resp, &e);
-	}
 	rc = storage_collect(ctx->aws, &report, &e);
 	if (rc)
 		return router_error_from(resp, &e);
