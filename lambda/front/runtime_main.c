@@ -27,6 +27,7 @@
 #include "../../aws/client.h"
 #include "../../aws/http.h"
 #include "../../aws/uri.h"
+#include "../config.h"
 #include "../ops/dispatch.h"
 #include "door.h"
 #include "event.h"
@@ -433,6 +434,9 @@ int main(void)
 		return init_failed(&rt, "out of memory");
 	rt.http = http_client_new(&e);
 	if (!rt.http)
+		return init_failed(&rt, e.message);
+	/* The configuration once, checked: a bad value is an init error. */
+	if (service_config_init(&e))
 		return init_failed(&rt, e.message);
 	/* The AWS client now, so that a missing region is an init error. */
 	if (!rt.ctx.aws_get(&rt.ctx, &e)) {

@@ -34,6 +34,7 @@
 
 #include "../../aws/client.h"
 #include "../../aws/http.h"
+#include "../config.h"
 #include "async.h"
 #include "door.h"
 #include "../router/router.h"
@@ -581,6 +582,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
 	err_clear(&e);
+	/* The configuration once, checked, before any thread starts. */
+	if (service_config_init(&e))
+		die("%s", e.message);
 	if (http_global_init(&e))
 		die("%s", e.message);
 	/* A missing region is a start-up error, not a failure of every request. */

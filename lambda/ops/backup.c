@@ -12,12 +12,12 @@
 
 #include "../../aws/ec2.h"
 #include "../../aws/ec2_images.h"
+#include "../config.h"
 
 #define TAG_BACKUP_OF     "ebssh:backup-of"
 #define TAG_MANAGED       "ebssh:managed"
 #define TAG_REBOOT        "backup-reboot"
 #define TAG_GENERATION    "generation"
-#define TAG_KEY_MAX       128
 #define GENERATION_MAX    100
 #define INUSE_RETRY_MS    1000 /* first wait after InvalidSnapshot.InUse; doubles */
 #define INUSE_ATTEMPTS    5    /* DeleteSnapshot attempts while InUse: waits 1+2+4+8 s */
@@ -752,19 +752,6 @@ static int by_instance_id(const void *a, const void *b)
 	              (*(const struct ec2_instance *const *)b)->instance_id);
 }
 
-static int check_tag_key(const char *k, struct err *e)
-{
-	size_t i, n = strlen(k);
-
-	if (n == 0 || n > TAG_KEY_MAX)
-		return err_set(e, ERR_INVALID, "BACKUP_TAG_KEY must have 1 to %d characters",
-		               TAG_KEY_MAX);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
-			return err_set(e, ERR_INVALID, "BACKUP_TAG_KEY has a control character");
-	return 0;
-}
-
 void backup_opts_init(struct backup_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -847,12 +834,12 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 	backup_report_init(rep);
 	memset(&r, 0, sizeof(r));
 	r.o = o;
-	r.tag_key = o->tag_key ? o->tag_key : getenv("BACKUP_TAG_KEY");
+	r.tag_key = o->tag_key ? o->tag_key : service_config_get().backup_tag_key;
 	if (!r.tag_key || !*r.tag_key)
 		r.tag_key = BACKUP_DEFAULT_TAG;
 	r.retry_ms = o->inuse_retry_ms > 0 ? o->inuse_retry_ms : INUSE_RETRY_MS;
 	r.attempts = o->inuse_attempts > 0 ? o->inuse_attempts : INUSE_ATTEMPTS;
-	rc = check_tag_key(r.tag_key, e);
+	rc = service_config_check_tag_key(r.tag_key, e);
 	if (rc)
 		return stopped(rep, BACKUP_STOP_CONFIG, rc);
 	if (!gmtime_r(&o->now, &tm) || !strftime(r.stamp, sizeof(r.stamp), "%Y%m%dT%H%MZ", &tm))

@@ -11,6 +11,7 @@
 
 #include "../../aws/client.h"
 #include "../../aws/uri.h"
+#include "../config.h"
 #include "logsearch.h"
 
 #define NEUTRAL_COLOR "#439FE0"
@@ -210,7 +211,7 @@ int notify_logs_inflate(const char *data, size_t len, char **out, size_t *out_le
 /* A zone name as IANA writes them, with its file in the zone directory. */
 static int zone_known(const char *tz)
 {
-	const char *dir = getenv("TZDIR");
+	const char *dir = service_config_get().tz_dir;
 	char path[512], magic[4];
 	struct stat st;
 	size_t i, n = strlen(tz);
@@ -392,7 +393,7 @@ static struct http_client *http_of(struct service_context *ctx, struct err *e)
 
 static const char *webhook(struct err *e)
 {
-	const char *url = getenv("SLACK_WEBHOOK_URL");
+	const char *url = service_config_get().slack_webhook_url;
 
 	if (!url || !*url) {
 		err_set(e, ERR_INVALID, "SLACK_WEBHOOK_URL is not set: notifications are off");
@@ -439,7 +440,7 @@ int notify_logs_event(struct service_context *ctx, const struct event *ev, struc
 		return err_set(e, ERR_INVALID, "no awslogs.data");
 	rc = notify_logs_inflate(ev->logs_data, strlen(ev->logs_data), &json, &len, e);
 	if (!rc)
-		rc = notify_logs_messages(json, len, getenv("NOTIFY_TZ"), &parts, e);
+		rc = notify_logs_messages(json, len, service_config_get().notify_tz, &parts, e);
 	free(json);
 	if (rc == ERR_NOT_FOUND) {
 		err_clear(e);

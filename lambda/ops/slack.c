@@ -16,6 +16,7 @@
 #include "../../aws/http.h"
 #include "../../aws/uri.h"
 #include "../../util/env.h"
+#include "../config.h"
 
 #define SLACK_BASE_BACKOFF_MS 500L
 #define SLACK_POST_TIMEOUT_MS 5000L
@@ -405,7 +406,7 @@ int slack_chunk_lines(const char *title, const char *const *lines, size_t n_line
 
 int slack_check_url(const char *url, int is_response_url, struct err *e)
 {
-	const char *prefix = getenv("EBSSH_SLACK_RESPONSE_URL_PREFIX");
+	const char *prefix = service_config_get().slack_response_prefix;
 	size_t i;
 
 	if (!url || !*url)

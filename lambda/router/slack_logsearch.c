@@ -13,6 +13,7 @@
 #include "../ops/logsearch.h"
 #include "routes.h"
 #include "../ops/slack.h"
+#include "../config.h"
 
 /* 200 with an ephemeral message: how Slack shows the user a problem too. */
 static int ephemeral(struct router_response *resp, const char *text)
@@ -31,7 +32,7 @@ static int ephemeral(struct router_response *resp, const char *text)
 /* On Lambda: the job as an asynchronous invocation of this very function. */
 static int invoke_self(struct service_context *ctx, const struct logsearch_job *job, struct err *e)
 {
-	const char *self = getenv("AWS_LAMBDA_FUNCTION_NAME");
+	const char *self = service_config_get().function_name;
 	char *payload;
 	int rc;
 
@@ -51,7 +52,7 @@ int routes_slack_logsearch(struct service_context *ctx, const struct router_requ
                            const struct route_args *args, struct router_response *resp)
 {
 	char function[LAMBDA_MAX_NAME + 1], rid[LOGSEARCH_MAX_ID + 1], text[700];
-	const char *secret = getenv("SLACK_SIGNING_SECRET"), *url;
+	const char *secret = service_config_get().slack_signing_secret, *url;
 	struct slack_form form = {NULL, 0};
 	struct logsearch_job *job = NULL;
 	int64_t start_ms, end_ms;
