@@ -4,13 +4,15 @@
  * A front door (lambda/front/) builds one service_context per thread and
  * hands it to the router (lambda/router/) and to the workflows
  * (lambda/ops/); none of them keeps state of its own between requests.
- * It holds the AWS client, made on first use, and the test seams that
- * replace AWS calls in unit tests and fuzz targets.
+ * It holds the AWS client, made on first use, the invocation's deadline,
+ * and the test seams that replace AWS calls in unit tests and fuzz targets.
+ * The configuration is lambda/config.h's, the same for every context.
  */
 #ifndef EBSSH_LAMBDA_SERVICE_H
 #define EBSSH_LAMBDA_SERVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../util/err.h"
 
@@ -19,8 +21,17 @@ struct ec2_console;
 struct ec2_filter;
 struct ec2_instance_list;
 
+/* Long work stops starting AWS calls this long before the deadline, so that
+ * its partial answer still goes out in time. */
+#define SERVICE_DEADLINE_MARGIN_MS 3000
+
 struct service_context {
 	struct aws_client *aws; /* owned by the front door; NULL until first needed */
+	/* The invocation's deadline, ms since the epoch (Lambda's
+	 * Lambda-Runtime-Deadline-Ms); 0: none (ebssh-api, tests). */
+	int64_t deadline_ms;
+	/* Test seam: now, ms since the epoch; NULL: the real clock. */
+	int64_t (*clock_ms)(struct service_context *ctx);
 	struct aws_client *(*aws_get)(struct service_context *ctx, struct err *e);
 	/* Test seam: when set, routes call it instead of ec2_describe_instances
 	 * (and never aws_get); same contract. NULL in production. */
@@ -49,5 +60,13 @@ struct service_context {
  * without saying why).
  */
 struct aws_client *service_aws(struct service_context *ctx, struct err *e);
+
+/*
+ * 1 when long work (a workflow's loop over instances or functions) should
+ * stop starting AWS calls: a deadline is set and less than
+ * SERVICE_DEADLINE_MARGIN_MS is left. 0 otherwise, and always for a NULL
+ * ctx. The work then reports what it did and what it left.
+ */
+int service_out_of_time(struct service_context *ctx);
 
 #endif

@@ -291,6 +291,7 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
 	struct err e;
 
 	err_clear(&e);
+	rt->ctx.deadline_ms = inv->deadline_ms > 0 ? (int64_t)inv->deadline_ms : 0;
 	if (event_parse(next->body.data ? next->body.data : "", next->body.len, &ev, &e)) {
 		out->route = "invalid-event";
 		report_error(rt, inv, e.code == ERR_NOMEM ? ERRTYPE_NOMEM : ERRTYPE_INVALID_EVENT,

@@ -796,6 +796,24 @@ static int select_instances(const struct ec2_instance_list *list, const char *ta
 	return 0;
 }
 
+/* The time ran out: the report says so and names the n instances left. */
+static int not_started(struct backup_report *rep, const struct ec2_instance *const *left, size_t n)
+{
+	json_t *ids = json_array();
+	size_t i;
+
+	rep->partial = 1;
+	for (i = 0; ids && i < n; i++)
+		if (json_array_append_new(ids, jstr(left[i]->instance_id)) < 0) {
+			json_decref(ids);
+			ids = NULL;
+		}
+	if (!ids || json_object_set_new(rep->doc, "not_started", ids) < 0 ||
+	    json_object_set_new(rep->doc, "partial", json_true()) < 0)
+		return ERR_NOMEM;
+	return 0;
+}
+
 /* The run's instances: tag_key present, running or stopped. */
 static int describe_tagged(struct run *r, struct ec2_instance_list *list, struct err *e)
 {
@@ -859,6 +877,10 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 	}
 	arr = json_object_get(rep->doc, "instances");
 	for (i = 0; !rc && i < n && !r.nomem; i++) {
+		if (service_out_of_time(ctx)) {
+			rc = not_started(rep, sel + i, n - i);
+			break;
+		}
 		inst_failed = 0;
 		if (json_array_append_new(arr, backup_instance(&r, sel[i], &inst_failed)) < 0)
 			r.nomem = 1;
@@ -872,6 +894,12 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 	     json_object_set_new(rep->doc, "message",
 	                         json_string("the backup of at least one instance "
 	                                     "failed; see errors")) < 0))
+		rc = ERR_NOMEM;
+	if (!rc && rep->partial && !rep->failed &&
+	    (json_object_set_new(rep->doc, "code", json_string("BackupPartial")) < 0 ||
+	     json_object_set_new(rep->doc, "message",
+	                         json_string("the invocation's time ran out before every "
+	                                     "instance was backed up; see not_started")) < 0))
 		rc = ERR_NOMEM;
 	free(sel);
 	ec2_instance_list_free(&list);

@@ -34,7 +34,11 @@
  *       "errors": [{"step", "resource", "code", "message"}]}]}
  * plus "code": "BackupFailed" and "message" when any instance failed (the
  * route answers it with 502, the schedule fails the invocation, so that the
- * function's Errors alarm fires). A dry run changes nothing: image_created
+ * function's Errors alarm fires). Before each instance the run checks the
+ * invocation's deadline (service_out_of_time): when the time has run out it
+ * starts no more, and the report adds "partial": true and "not_started":
+ * [instance ids], and "code": "BackupPartial" unless one failed; it counts
+ * as failed too. A dry run changes nothing: image_created
  * is the existing image of this run's name or null, and the lists say what
  * a run would do.
  */
@@ -70,6 +74,7 @@ enum backup_stop {
 struct backup_report {
 	json_t *doc;           /* owned: the report above; NULL when the run did not start */
 	int failed;            /* instances whose backup failed */
+	int partial;           /* the invocation's time ran out: some were not started */
 	enum backup_stop stop; /* why the run did not start */
 };
 
@@ -88,8 +93,9 @@ void backup_report_init(struct backup_report *rep);
 void backup_report_free(struct backup_report *rep);
 
 /*
- * One backup run. 0: it ran, rep->doc is its report and rep->failed counts
- * the instances that failed (each one's errors are in the report). Else a
+ * One backup run. 0: it ran, rep->doc is its report, rep->failed counts
+ * the instances that failed (each one's errors are in the report) and
+ * rep->partial says the deadline stopped it. Else a
  * negative code, e says why and rep->stop which step stopped it (ERR_NOMEM
  * at any point, with no report).
  */

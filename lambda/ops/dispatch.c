@@ -61,7 +61,7 @@ static int run_backup(struct service_context *ctx, const struct event *ev,
 	if (rc)
 		return fail(o, "Function.BackupFailed", rc);
 	text = json_dumps(rep.doc, JSON_COMPACT);
-	if (text && rep.failed)
+	if (text && (rep.failed || rep.partial))
 		rc = fail(o, "Function.BackupFailed", err_set(e, ERR_AWS, "%s", text));
 	else if (!text || buf_append_str(&o->answer, text) || buf_append_str(&o->answer, "\n"))
 		rc = fail(o, NULL, err_set(e, ERR_NOMEM, "out of memory"));

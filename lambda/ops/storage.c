@@ -81,6 +81,12 @@ static int add_item(struct storage_report *r, const struct lambda_function *f)
 
 int storage_collect(struct aws_client *aws, struct storage_report *r, struct err *e)
 {
+	return storage_collect_within(aws, NULL, r, e);
+}
+
+int storage_collect_within(struct aws_client *aws, struct service_context *ctx,
+                           struct storage_report *r, struct err *e)
+{
 	struct lambda_function_list functions = {NULL, 0}, versions = {NULL, 0};
 	struct lambda_account_settings settings;
 	size_t i, j;
@@ -94,6 +100,11 @@ int storage_collect(struct aws_client *aws, struct storage_report *r, struct err
 	for (i = 0; i < functions.n && !rc; i++) {
 		struct err ve;
 
+		if (service_out_of_time(ctx)) {
+			r->partial = 1;
+			r->functions_left = functions.n - i;
+			break;
+		}
 		err_clear(&ve);
 		rc = lambda_list_versions(aws, functions.items[i].name, &versions, &ve);
 		if (rc == ERR_AWS && strcmp(ve.aws_code, "ResourceNotFoundException") == 0) {
@@ -154,6 +165,13 @@ int storage_format_json(const struct storage_report *r, struct buf *out)
 	                        "account_usage_bytes", (json_int_t)r->account_usage, "functions",
 	                        (json_int_t)r->functions, "versions", list)
 	            : NULL;
+	if (root && r->partial &&
+	    (json_object_set_new(root, "partial", json_true()) < 0 ||
+	     json_object_set_new(root, "functions_left",
+	                         json_integer((json_int_t)r->functions_left)) < 0)) {
+		json_decref(root);
+		root = NULL;
+	}
 	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	if (text) {
@@ -219,6 +237,11 @@ int storage_format_text(const struct storage_report *r, struct buf *out)
 		rc = buf_appendf(out, "%10s  (%zu more version%s)\n", size, r->n - shown,
 		                 r->n - shown == 1 ? "" : "s");
 	}
+	if (!rc && r->partial)
+		rc = buf_appendf(out,
+		                 "(partial: the time ran out before %zu function%s could be "
+		                 "listed)\n",
+		                 r->functions_left, r->functions_left == 1 ? "" : "s");
 	return rc;
 }
 
@@ -254,10 +277,16 @@ int storage_scheduled(struct service_context *ctx, struct err *e)
 
 	if (!service_aws(ctx, e))
 		return e && e->code < 0 ? e->code : ERR_INTERNAL;
-	rc = storage_collect(ctx->aws, &report, e);
+	rc = storage_collect_within(ctx->aws, ctx, &report, e);
 	if (rc)
 		return rc;
-	rc = storage_put_metrics(ctx->aws, &report, e);
+	if (report.partial)
+		rc = err_set(e, ERR_TIMEOUT,
+		             "the invocation's time ran out with %zu of %zu functions not listed; "
+		             "no metric put",
+		             report.functions_left, report.functions);
+	else
+		rc = storage_put_metrics(ctx->aws, &report, e);
 	storage_report_free(&report);
 	return rc;
 }

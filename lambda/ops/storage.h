@@ -43,6 +43,8 @@ struct storage_report {
 	int64_t total;         /* sum of the items' code sizes */
 	int64_t limit;         /* AccountLimit.TotalCodeSize; 0 when unknown */
 	int64_t account_usage; /* AccountUsage.TotalCodeSize (layers included) */
+	int partial;           /* the invocation's time ran out: functions_left were not listed */
+	size_t functions_left; /* functions whose versions are missing (partial only) */
 };
 
 void storage_report_free(struct storage_report *r);
@@ -56,12 +58,19 @@ double storage_percent(const struct storage_report *r);
 /* Lists, sums and sorts; *r is filled (free it) on 0 and empty on error. */
 int storage_collect(struct aws_client *aws, struct storage_report *r, struct err *e);
 
+/* The same within ctx's deadline (service_out_of_time, checked before each
+ * function's versions): when time runs out, 0 with r->partial set, the
+ * functions listed so far and r->functions_left. ctx may be NULL. */
+int storage_collect_within(struct aws_client *aws, struct service_context *ctx,
+                           struct storage_report *r, struct err *e);
+
 /*
  * JSON: {"region", "total_bytes", "limit_bytes", "percent_of_limit",
  * "account_usage_bytes", "functions", "versions": [{"function", "version",
- * "code_size"}]}. Text: a head line with the total, the limit and the
- * share, then the STORAGE_TEXT_ROWS biggest as "SIZE  FUNCTION:VERSION"
- * and a line for the rest. ERR_NOMEM.
+ * "code_size"}]}, plus "partial": true and "functions_left" when the time
+ * ran out. Text: a head line with the total, the limit and the share, then
+ * the STORAGE_TEXT_ROWS biggest as "SIZE  FUNCTION:VERSION", a line for
+ * the rest, and one for a partial report. ERR_NOMEM.
  */
 int storage_format_json(const struct storage_report *r, struct buf *out);
 int storage_format_text(const struct storage_report *r, struct buf *out);
@@ -73,7 +82,9 @@ int storage_is_rule(const char *rule_name);
 int storage_put_metrics(struct aws_client *aws, const struct storage_report *r, struct err *e);
 
 /* For the runtime, on a scheduled event whose rule storage_is_rule():
- * collect, then put the metrics. */
+ * collect within the invocation's deadline, then put the metrics; a partial
+ * report puts none (its total would be too low): ERR_TIMEOUT saying how
+ * far it got. */
 int storage_scheduled(struct service_context *ctx, struct err *e);
 
 #endif

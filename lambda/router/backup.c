@@ -17,9 +17,12 @@ static int render(int rc, struct backup_report *rep, const struct err *e,
 		return router_error(resp, 500, "InternalError", "%s", e->message);
 	if (rc)
 		return router_error_from(resp, e);
-	rc = router_answer_json(resp, rep->failed ? 502 : 200, json_incref(rep->doc));
+	rc = router_answer_json(resp, rep->failed || rep->partial ? 502 : 200,
+	                        json_incref(rep->doc));
 	if (!rc && rep->failed)
 		err_set(&resp->error, ERR_AWS, "AMI backup: %d instance(s) failed", rep->failed);
+	else if (!rc && rep->partial)
+		err_set(&resp->error, ERR_TIMEOUT, "AMI backup: the time ran out");
 	return rc;
 }
 

@@ -31,7 +31,7 @@ int routes_lambda_storage(struct service_context *ctx, const struct router_reque
 	err_clear(&e);
 	if (!service_aws(ctx, &e))
 		return router_error_from(resp, &e);
-	rc = storage_collect(ctx->aws, &report, &e);
+	rc = storage_collect_within(ctx->aws, ctx, &report, &e);
 	if (rc)
 		return router_error_from(resp, &e);
 	rc = text ? storage_format_text(&report, &resp->body)
