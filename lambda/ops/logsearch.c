@@ -97,8 +97,15 @@ int logsearch_window(const char *start, const char *end, time_t now, int64_t *st
 	return 0;
 }
 
-int logsearch_run(struct aws_client *aws, const char *function, const char *request_id,
-                  int64_t start_ms, int64_t end_ms, struct logs_event_list *out, struct err *e)
+/* The pager's stop: the invocation's time is nearly up. */
+static int out_of_time(void *ctx)
+{
+	return service_out_of_time(ctx);
+}
+
+int logsearch_run(struct aws_client *aws, struct service_context *ctx, const char *function,
+                  const char *request_id, int64_t start_ms, int64_t end_ms,
+                  struct logs_event_list *out, struct err *e)
 {
 	char group[sizeof(LOG_GROUP_PREFIX) + LAMBDA_MAX_NAME];
 	char pattern[LOGSEARCH_MAX_ID + 3];
@@ -117,7 +124,7 @@ int logsearch_run(struct aws_client *aws, const char *function, const char *requ
 	f.filter_pattern = pattern;
 	f.start_ms = start_ms;
 	f.end_ms = end_ms;
-	return logs_filter_log_events(aws, &f, out, e);
+	return logs_filter_log_events_until(aws, &f, ctx ? out_of_time : NULL, ctx, out, e);
 }
 
 /* ---- answers ---- */
@@ -410,8 +417,8 @@ int logsearch_job_run(struct service_context *ctx, const struct logsearch_job *j
 		return e && e->code < 0 ? e->code : ERR_INTERNAL;
 	http = aws_client_http(aws);
 	err_clear(&se);
-	rc = logsearch_run(aws, job->function, job->request_id, job->start_ms, job->end_ms, &list,
-	                   &se);
+	rc = logsearch_run(aws, ctx, job->function, job->request_id, job->start_ms, job->end_ms,
+	                   &list, &se);
 	logsearch_format_time(job->start_ms, from, sizeof(from));
 	logsearch_format_time(job->end_ms, to, sizeof(to));
 	if (rc) {

@@ -60,9 +60,13 @@ void logsearch_format_time(int64_t ms, char *out, size_t cap);
 int logsearch_window(const char *start, const char *end, time_t now, int64_t *start_ms,
                      int64_t *end_ms, struct err *e);
 
-/* The search itself; *out zeroed. Errors as logs_filter_log_events. */
-int logsearch_run(struct aws_client *aws, const char *function, const char *request_id,
-                  int64_t start_ms, int64_t end_ms, struct logs_event_list *out, struct err *e);
+/* The search itself; *out zeroed. Errors as logs_filter_log_events. With
+ * a ctx, a page is asked only while service_out_of_time(ctx) is 0: when the
+ * invocation's time runs out, the lines so far with out->truncated, as at
+ * a cap. ctx may be NULL. */
+int logsearch_run(struct aws_client *aws, struct service_context *ctx, const char *function,
+                  const char *request_id, int64_t start_ms, int64_t end_ms,
+                  struct logs_event_list *out, struct err *e);
 
 /*
  * The answers over a sorted list. Text: one "timestamp<TAB>stream<TAB>

@@ -32,7 +32,7 @@ int routes_logs(struct service_context *ctx, const struct router_request *req,
 	aws = service_aws(ctx, &e);
 	if (!aws)
 		return router_error_from(resp, &e);
-	rc = logsearch_run(aws, function, rid, start_ms, end_ms, &list, &e);
+	rc = logsearch_run(aws, ctx, function, rid, start_ms, end_ms, &list, &e);
 	if (rc == ERR_AWS && strcmp(e.aws_code, "ResourceNotFoundException") == 0) {
 		logs_event_list_free(&list);
 		rc = router_error(resp, 404, "NotFound",
