@@ -42,8 +42,9 @@ ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
 # Sources: every .c of a folder belongs to its library, but for the mains.
 UTIL_SRC   := $(wildcard util/*.c)
 AWS_SRC    := $(wildcard aws/*.c)
-LAMBDA_SRC := $(filter-out lambda/runtime_main.c lambda/serve_main.c, \
-                $(wildcard lambda/*.c lambda/routes/*.c))
+LAMBDA_MAINS := lambda/front/runtime_main.c lambda/front/serve_main.c
+LAMBDA_SRC := $(filter-out $(LAMBDA_MAINS), \
+                $(wildcard lambda/*.c lambda/front/*.c lambda/router/*.c lambda/ops/*.c))
 PROXY_SRC  := $(filter-out proxy/main.c, $(wildcard proxy/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
@@ -80,10 +81,10 @@ $(LIB_PROXY): $(call obj,$(PROXY_SRC))
 $(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/ebssh-api: $(call obj,lambda/serve_main.c) $(LIB_LAMBDA) $(LIB_AWS)
+$(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_AWS)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/bootstrap: $(call obj,lambda/runtime_main.c) $(LIB_LAMBDA) $(LIB_AWS)
+$(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_AWS)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -151,9 +152,9 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 # Static analysis of the project's own C: cppcheck, then clang-tidy (.clang-tidy).
-LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c lambda/runtime_main.c lambda/serve_main.c
+LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c $(LAMBDA_MAINS)
 lint:
-	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h lambda/*.h proxy/*.h)
+	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h lambda/*.h lambda/*/*.h proxy/*.h)
 	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -I. util aws lambda proxy

@@ -258,6 +258,13 @@ static int one_page(struct aws_client *c, const struct logs_filter *f, const cha
 int logs_filter_log_events(struct aws_client *c, const struct logs_filter *f,
                            struct logs_event_list *out, struct err *e)
 {
+	return logs_filter_log_events_until(c, f, NULL, NULL, out, e);
+}
+
+int logs_filter_log_events_until(struct aws_client *c, const struct logs_filter *f,
+                                 int (*stop)(void *arg), void *stop_arg,
+                                 struct logs_event_list *out, struct err *e)
+{
 	struct logs_event_list all = {NULL, 0, 0};
 	char *token = NULL, *next = NULL;
 	int max_pages = f && f->max_pages > 0 ? f->max_pages : LOGS_DEFAULT_MAX_PAGES;
@@ -267,7 +274,8 @@ int logs_filter_log_events(struct aws_client *c, const struct logs_filter *f,
 	if (!c || !f || !out)
 		return err_set(e, ERR_INVALID, "FilterLogEvents: missing arguments");
 	for (pages = 0;; pages++) {
-		if (pages == max_pages || all.n >= max_events) {
+		if (pages == max_pages || all.n >= max_events ||
+		    (pages > 0 && stop && stop(stop_arg))) {
 			all.truncated = 1;
 			break;
 		}

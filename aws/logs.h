@@ -79,4 +79,11 @@ void logs_sort(struct logs_event_list *list);
 int logs_filter_log_events(struct aws_client *c, const struct logs_filter *f,
                            struct logs_event_list *out, struct err *e);
 
+/* The same, asking stop(stop_arg) before each page after the first:
+ * nonzero stops the pager as a cap does (out->truncated). For a caller's
+ * deadline; stop may be NULL. */
+int logs_filter_log_events_until(struct aws_client *c, const struct logs_filter *f,
+                                 int (*stop)(void *arg), void *stop_arg,
+                                 struct logs_event_list *out, struct err *e);
+
 #endif

@@ -2,7 +2,7 @@
 #
 # Each fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput. It is built with
 # clang, libFuzzer, ASan and UBSan, against one archive of the libraries'
-# sources (util, aws, lambda, lambda/routes, proxy; the mains left out), into
+# sources (util, aws, lambda and its folders, proxy; the mains left out), into
 # $(FUZZ_BUILD)/fuzz_<name>, and run for FUZZ_SECONDS. A new target needs
 # nothing but its .c file; optional companions:
 #   fuzz/seeds/fuzz_<name>/          seed files kept in the repository
@@ -33,8 +33,8 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN) -fsanitize=fuzzer-no
 FUZZ_LIBS  := $(PKG_LIBS) -lpthread -lz
 
 LIB_SRC := $(wildcard util/*.c aws/*.c) \
-           $(filter-out lambda/runtime_main.c lambda/serve_main.c, \
-             $(wildcard lambda/*.c lambda/routes/*.c)) \
+           $(filter-out lambda/front/runtime_main.c lambda/front/serve_main.c, \
+             $(wildcard lambda/*.c lambda/front/*.c lambda/router/*.c lambda/ops/*.c)) \
            $(filter-out proxy/main.c, $(wildcard proxy/*.c))
 LIB     := $(FUZZ_BUILD)/libebssh-fuzz.a
 TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))

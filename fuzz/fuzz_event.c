@@ -8,12 +8,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lambda/event.h"
-#include "lambda/router.h"
+#include "lambda/front/event.h"
+#include "lambda/router/router.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct aws_client *no_aws(struct router_context *ctx, struct err *e)
+static struct aws_client *no_aws(struct service_context *ctx, struct err *e)
 {
 	(void)ctx;
 	err_set(e, ERR_CREDENTIALS, "fuzzing: no AWS");
@@ -22,7 +22,7 @@ static struct aws_client *no_aws(struct router_context *ctx, struct err *e)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct router_context ctx = {.aws_get = no_aws};
+	struct service_context ctx = {.aws_get = no_aws};
 	struct router_response resp;
 	struct event ev;
 	struct buf out;

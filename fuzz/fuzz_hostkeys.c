@@ -19,8 +19,8 @@
 #include "aws/client.h"
 #include "aws/ec2.h"
 #include "aws/ec2_console.h"
-#include "lambda/router.h"
-#include "lambda/routes.h"
+#include "lambda/router/router.h"
+#include "lambda/router/routes.h"
 #include "util/b64.h"
 #include "util/buf.h"
 #include "util/hostkeys.h"
@@ -160,7 +160,7 @@ struct seam {
 	size_t size;
 };
 
-static int fake_describe(struct router_context *ctx, const struct ec2_filter *filters,
+static int fake_describe(struct service_context *ctx, const struct ec2_filter *filters,
                          size_t n_filters, struct ec2_instance_list *out, struct err *e)
 {
 	struct ec2_instance *in = calloc(1, sizeof(*in));
@@ -184,7 +184,7 @@ static int fake_describe(struct router_context *ctx, const struct ec2_filter *fi
 	return 0;
 }
 
-static int fake_console(struct router_context *ctx, const char *instance_id, int latest,
+static int fake_console(struct service_context *ctx, const char *instance_id, int latest,
                         struct ec2_console *out, struct err *e)
 {
 	struct seam *s = ctx->seam_data;
@@ -204,7 +204,7 @@ static int fake_console(struct router_context *ctx, const char *instance_id, int
 static void fuzz_route(const char *s, size_t n, int json)
 {
 	struct seam seam = {s, n};
-	struct router_context ctx;
+	struct service_context ctx;
 	struct router_request req;
 	struct router_response resp;
 	struct hostkey_list l = {NULL, 0};

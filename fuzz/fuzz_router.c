@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "aws/ec2.h"
-#include "lambda/router.h"
+#include "lambda/router/router.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,7 +24,7 @@ struct seam {
 	size_t size;
 };
 
-static struct aws_client *no_aws(struct router_context *ctx, struct err *e)
+static struct aws_client *no_aws(struct service_context *ctx, struct err *e)
 {
 	(void)ctx;
 	err_set(e, ERR_NETWORK, "fuzzing: no AWS");
@@ -40,7 +40,7 @@ static char *str(const char *fmt, unsigned v)
 }
 
 /* Up to 16 instances, 4 input bytes each: state, addresses, launch time, tag. */
-static int fake_describe(struct router_context *ctx, const struct ec2_filter *filters,
+static int fake_describe(struct service_context *ctx, const struct ec2_filter *filters,
                          size_t n_filters, struct ec2_instance_list *out, struct err *e)
 {
 	struct seam *s = ctx->seam_data;
@@ -109,7 +109,7 @@ static void parse_request(const char *text, struct router_request *req)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct router_context ctx = {.aws_get = no_aws};
+	struct service_context ctx = {.aws_get = no_aws};
 	struct router_request req;
 	struct router_response resp;
 	struct seam seam = {data, size};

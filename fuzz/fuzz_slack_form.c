@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "aws/lambda.h"
-#include "lambda/logsearch.h"
-#include "lambda/slack.h"
+#include "lambda/ops/logsearch.h"
+#include "lambda/ops/slack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -256,7 +256,7 @@ def test_bad_events(tap, s):
 
 
 def test_other_kinds(tap, s):
-    """The non-HTTP events go to lambda/dispatch.c's workflows; the detailed
+    """The non-HTTP events go to lambda/ops/dispatch.c's workflows; the detailed
     behaviour of each is tested in backup.py, storage_notify.py, logsearch.py."""
     cases = [
         ("a scheduled rule of no workflow (my-scheduled-rule)",

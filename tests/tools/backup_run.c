@@ -10,7 +10,7 @@
  *       router_handle with that request (QUERY "dry_run=true"), real clock
  *   backup_run --scheduled RULE TIME
  *       what the runtime does with a scheduled event: routes_backup_scheduled
- *       when routes_backup_rule_matches(RULE), else prints "NO-MATCH"
+ *       when backup_rule_matches(RULE), else prints "NO-MATCH"
  *
  * Exit 0 when an answer was printed (whatever its status), 2 on bad usage,
  * 1 when even the answer could not be built.
@@ -22,10 +22,10 @@
 
 #include "aws/client.h"
 #include "aws/http.h"
-#include "lambda/router.h"
-#include "lambda/routes.h"
+#include "lambda/router/router.h"
+#include "lambda/router/routes.h"
 
-static struct aws_client *get_client(struct router_context *ctx, struct err *e)
+static struct aws_client *get_client(struct service_context *ctx, struct err *e)
 {
 	(void)ctx;
 	return aws_client_new(e);
@@ -75,17 +75,17 @@ static int add_query(struct router_request *req, char *q)
 
 int main(int argc, char **argv)
 {
-	struct router_context ctx;
+	struct service_context ctx;
 	struct router_request req;
 	struct router_response resp;
-	struct routes_backup_opts o;
+	struct backup_opts o;
 	struct err e;
 	int i, rc = 0, mode = 0;
 
 	err_clear(&e);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.aws_get = get_client;
-	routes_backup_opts_init(&o);
+	backup_opts_init(&o);
 	router_request_init(&req);
 	router_response_init(&resp);
 	if (argc >= 4 && strcmp(argv[1], "--router") == 0) {
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 	if (mode == 1) {
 		rc = router_handle(&ctx, &req, &resp);
 	} else if (mode == 2) {
-		if (!routes_backup_rule_matches(argv[2])) {
+		if (!backup_rule_matches(argv[2])) {
 			printf("NO-MATCH\n");
 			goto out;
 		}

@@ -5,7 +5,7 @@
  *   ops_driver route METHOD PATH [-H 'Name: value']... [-q name=value]...
  *              [-d BODY | -f BODY_FILE] [--async]
  *       One router_handle with a context whose AWS client is made on first
- *       use; --async gives it run_async (lambda/async.h, as ebssh-api would)
+ *       use; --async gives it run_async (lambda/front/async.h, as ebssh-api would)
  *       and waits for the jobs before exiting. Prints one JSON object:
  *       {"status", "content_type", "route", "headers": {...}, "body"}.
  *
@@ -29,15 +29,15 @@
 
 #include "aws/client.h"
 #include "aws/http.h"
-#include "lambda/async.h"
-#include "lambda/dispatch.h"
-#include "lambda/event.h"
-#include "lambda/logsearch.h"
-#include "lambda/notify.h"
-#include "lambda/router.h"
-#include "lambda/storage.h"
+#include "lambda/front/async.h"
+#include "lambda/ops/dispatch.h"
+#include "lambda/front/event.h"
+#include "lambda/ops/logsearch.h"
+#include "lambda/ops/notify.h"
+#include "lambda/router/router.h"
+#include "lambda/ops/storage.h"
 
-static struct aws_client *lazy_aws(struct router_context *ctx, struct err *e)
+static struct aws_client *lazy_aws(struct service_context *ctx, struct err *e)
 {
 	if (!ctx->aws)
 		ctx->aws = aws_client_new(e);
@@ -83,7 +83,7 @@ static int usage(void)
 
 static int run_route(int argc, char **argv)
 {
-	struct router_context ctx = {0};
+	struct service_context ctx = {0};
 	struct router_request req;
 	struct router_response resp;
 	json_t *out, *headers;
@@ -172,7 +172,7 @@ static int posted(const struct dispatch_outcome *o)
 
 static int run_event(const char *path)
 {
-	struct router_context ctx = {0};
+	struct service_context ctx = {0};
 	struct dispatch_outcome o;
 	struct event ev;
 	struct err e;

@@ -6,8 +6,8 @@
 #include <openssl/evp.h>
 #include <jansson.h>
 
-#include "lambda/event.h"
-#include "lambda/router.h"
+#include "lambda/front/event.h"
+#include "lambda/router/router.h"
 
 static char *vector(const char *rel, size_t *len)
 {
@@ -619,7 +619,7 @@ TEST_CASE(response_formats)
 /* An event through the router and back, as the runtime will do it. */
 static json_t *round_trip(const char *event)
 {
-	struct router_context ctx;
+	struct service_context ctx;
 	struct router_response resp;
 	struct event ev;
 	struct err e;

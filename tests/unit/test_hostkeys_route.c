@@ -1,5 +1,5 @@
 /*
- * Unit tests of the hostkeys routes (lambda/routes/hostkeys.c) through the
+ * Unit tests of the hostkeys routes (lambda/router/hostkeys.c) through the
  * router's two seams: a fake DescribeInstances and a fake
  * GetConsoleOutput whose consoles are built from the keys of
  * tests/fixtures/console. Checks that hostkeys/{n} is the instance behind
@@ -15,8 +15,8 @@
 
 #include "aws/ec2.h"
 #include "aws/ec2_console.h"
-#include "lambda/router.h"
-#include "lambda/routes.h"
+#include "lambda/router/router.h"
+#include "lambda/router/routes.h"
 #include "util/buf.h"
 
 #define TAG_EB  "elasticbeanstalk:environment-name"
@@ -104,7 +104,7 @@ static void add_inst(struct ec2_instance_list *l, const char *id, const char *pu
 	in->n_tags = 1;
 }
 
-static int fake_describe(struct router_context *ctx, const struct ec2_filter *filters,
+static int fake_describe(struct service_context *ctx, const struct ec2_filter *filters,
                          size_t n_filters, struct ec2_instance_list *out, struct err *e)
 {
 	struct fake *f = ctx->seam_data;
@@ -122,7 +122,7 @@ static int fake_describe(struct router_context *ctx, const struct ec2_filter *fi
 	return 0;
 }
 
-static int fake_console(struct router_context *ctx, const char *instance_id, int latest,
+static int fake_console(struct service_context *ctx, const char *instance_id, int latest,
                         struct ec2_console *out, struct err *e)
 {
 	struct fake *f = ctx->seam_data;
@@ -213,7 +213,7 @@ static void fake_free(struct fake *f)
 /* ---- calls ---- */
 
 struct call {
-	struct router_context ctx;
+	struct service_context ctx;
 	struct router_request req;
 	struct router_response resp;
 	json_t *json;

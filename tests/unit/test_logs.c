@@ -328,6 +328,31 @@ TEST_CASE(pager_stops_at_the_caps)
 	fake_reset(NULL, 0);
 }
 
+/* A deadline that runs out once two pages were read. */
+static int after_two_pages(void *arg)
+{
+	(void)arg;
+	return fake.calls >= 2;
+}
+
+TEST_CASE(pager_stops_when_asked)
+{
+	struct logs_filter f = {"/aws/lambda/fn", NULL, 0, 0, 0, 0};
+	struct logs_event_list out = {NULL, 0, 0};
+	struct err e;
+
+	fake_reset(NULL, 0);
+	fake.endless = 1;
+	CHECK_INT(logs_filter_log_events_until((struct aws_client *)1, &f, after_two_pages, NULL,
+	                                       &out, &e),
+	          0);
+	CHECK_INT((int)fake.calls, 2);
+	CHECK_INT((int)out.n, 2);
+	CHECK_INT(out.truncated, 1);
+	logs_event_list_free(&out);
+	fake_reset(NULL, 0);
+}
+
 TEST_CASE(pager_refuses_a_repeated_token_and_keeps_errors)
 {
 	static const char *const same[] = {"{\"events\":[],\"nextToken\":\"A\"}"};
@@ -361,6 +386,7 @@ int main(void)
 	RUN(sorts_by_time_then_id_stably);
 	RUN(pager_follows_tokens_and_sorts);
 	RUN(pager_stops_at_the_caps);
+	RUN(pager_stops_when_asked);
 	RUN(pager_refuses_a_repeated_token_and_keeps_errors);
 	return TEST_DONE();
 }

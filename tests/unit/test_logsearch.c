@@ -9,8 +9,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "lambda/event.h"
-#include "lambda/logsearch.h"
+#include "lambda/front/event.h"
+#include "lambda/ops/logsearch.h"
 #include "util/buf.h"
 
 TEST_CASE(request_ids)

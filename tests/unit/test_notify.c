@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "lambda/event.h"
-#include "lambda/notify.h"
+#include "lambda/front/event.h"
+#include "lambda/ops/notify.h"
 #include "util/buf.h"
 
 /* AWS's documented example of the event (CodePipeline User Guide,

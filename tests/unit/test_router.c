@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 #include "aws/ec2.h"
-#include "lambda/router.h"
-#include "lambda/routes.h"
+#include "lambda/router/router.h"
+#include "lambda/router/routes.h"
 
 /* ---- a fake DescribeInstances ---- */
 
@@ -64,7 +64,7 @@ static void copy_list(struct ec2_instance_list *out, const struct ec2_instance_l
 	}
 }
 
-static int fake_describe(struct router_context *ctx, const struct ec2_filter *filters,
+static int fake_describe(struct service_context *ctx, const struct ec2_filter *filters,
                          size_t n_filters, struct ec2_instance_list *out, struct err *e)
 {
 	struct fake *f = ctx->seam_data;
@@ -117,7 +117,7 @@ static void fake_free(struct fake *f)
 /* ---- requests and answers ---- */
 
 struct call {
-	struct router_context ctx;
+	struct service_context ctx;
 	struct router_request req;
 	struct router_response resp;
 	json_t *json; /* the body parsed, when it is JSON */
@@ -759,7 +759,7 @@ TEST_CASE(aws_failures_map_to_statuses_without_secrets)
 	fake_free(&f);
 }
 
-static struct aws_client *no_client(struct router_context *ctx, struct err *e)
+static struct aws_client *no_client(struct service_context *ctx, struct err *e)
 {
 	(void)ctx;
 	err_set(e, ERR_CREDENTIALS, "no credentials in the environment");
@@ -768,7 +768,7 @@ static struct aws_client *no_client(struct router_context *ctx, struct err *e)
 
 TEST_CASE(missing_aws_client)
 {
-	struct router_context ctx = {.aws_get = no_client};
+	struct service_context ctx = {.aws_get = no_client};
 	struct router_request req;
 	struct router_response resp;
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "lambda/slack.h"
+#include "lambda/ops/slack.h"
 #include "util/buf.h"
 
 #define SLACK_TS 1531420618

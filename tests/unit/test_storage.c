@@ -3,8 +3,8 @@
  * ListVersionsByFunction (a function deleted between the calls is left
  * out) and GetAccountSettings against a fake AWS (aws_client_call and
  * aws_client_region as weak symbols, as in test_ec2.c), the order
- * biggest first, the JSON and text forms, the schedule's rule names and
- * the metric's PutMetricData body.
+ * biggest first, the JSON and text forms, the schedule's rule names, the
+ * metric's PutMetricData body, and a deadline that runs out mid-way.
  */
 #include "test.h"
 
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "aws/client.h"
-#include "lambda/storage.h"
+#include "lambda/ops/storage.h"
 #include "util/buf.h"
 
 static struct {
@@ -133,6 +133,64 @@ TEST_CASE(errors_leave_nothing)
 	fake.last_body = NULL;
 }
 
+/* A clock one second further on for each AWS call made so far. */
+#define DEADLINE_BASE_MS 1700000000000LL
+static int64_t clock_by_calls(struct service_context *ctx)
+{
+	(void)ctx;
+	return DEADLINE_BASE_MS + (int64_t)fake.calls * 1000;
+}
+
+TEST_CASE(deadline_mid_work_reports_partial)
+{
+	struct service_context ctx = {0};
+	struct storage_report r;
+	struct buf out;
+	struct err e;
+
+	/* Two ListFunctions pages, then function a's two pages of versions:
+	 * 4 s gone, and with the margin the next function is past the deadline. */
+	memset(&fake, 0, sizeof(fake));
+	ctx.deadline_ms = DEADLINE_BASE_MS + SERVICE_DEADLINE_MARGIN_MS + 2500;
+	ctx.clock_ms = clock_by_calls;
+	CHECK_INT(storage_collect_within((struct aws_client *)1, &ctx, &r, &e), 0);
+	CHECK_INT(r.partial, 1);
+	CHECK_INT((int)r.functions, 3);
+	CHECK_INT((int)r.functions_left, 2);
+	CHECK_INT((int)r.n, 3);
+	CHECK_INT(r.total, 100 + 700 + 300);
+	CHECK_INT(r.limit, 10000);
+	CHECK_INT((int)fake.calls, 5);
+	CHECK_STR(fake.paths[4], "GET /2016-08-19/account-settings/?");
+	buf_init(&out, 0);
+	CHECK_INT(storage_format_json(&r, &out), 0);
+	CHECK(strstr(buf_str(&out), "\"partial\":true,\"functions_left\":2}") != NULL);
+	buf_reset(&out);
+	CHECK_INT(storage_format_text(&r, &out), 0);
+	CHECK(strstr(buf_str(&out),
+	             "(partial: the time ran out before 2 functions could be listed)\n") != NULL);
+	buf_free(&out);
+	storage_report_free(&r);
+
+	/* The schedule puts no metric from a partial report and says so. */
+	memset(&fake, 0, sizeof(fake));
+	ctx.aws = (struct aws_client *)1;
+	CHECK_INT(storage_scheduled(&ctx, &e), ERR_TIMEOUT);
+	CHECK_STR(e.message, "the invocation's time ran out with 2 of 3 functions not listed; "
+	                     "no metric put");
+	CHECK_INT((int)fake.calls, 5);
+
+	/* No deadline: the whole report, as before. */
+	memset(&fake, 0, sizeof(fake));
+	ctx.deadline_ms = 0;
+	CHECK_INT(storage_collect_within((struct aws_client *)1, &ctx, &r, &e), 0);
+	CHECK_INT(r.partial, 0);
+	CHECK_INT((int)r.n, 4);
+	storage_report_free(&r);
+	free(fake.last_body);
+	fake.last_body = NULL;
+}
+
 static void sample(struct storage_report *r, struct storage_item *items)
 {
 	memset(r, 0, sizeof(*r));
@@ -245,6 +303,7 @@ int main(void)
 {
 	RUN(collects_every_version_biggest_first);
 	RUN(errors_leave_nothing);
+	RUN(deadline_mid_work_reports_partial);
 	RUN(json_form);
 	RUN(text_form);
 	RUN(rule_names);

@@ -1,0 +1,121 @@
+/* config: the environment the service reads, read and checked once; see config.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct service_config loaded;
+static int initialised;
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+void service_config_read(struct service_config *c)
+{
+	c->slack_webhook_url = env("SLACK_WEBHOOK_URL");
+	c->slack_signing_secret = env("SLACK_SIGNING_SECRET");
+	c->slack_response_prefix = env("EBSSH_SLACK_RESPONSE_URL_PREFIX");
+	c->notify_tz = env("NOTIFY_TZ");
+	c->tz_dir = env("TZDIR");
+	c->function_name = env("AWS_LAMBDA_FUNCTION_NAME");
+	c->backup_tag_key = env("BACKUP_TAG_KEY");
+}
+
+/* NULL when s is printable ASCII without spaces, else what is wrong. */
+static const char *token_problem(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return "holds a space, a control byte or a byte outside ASCII";
+	return NULL;
+}
+
+static int check_url(const char *name, const char *url, struct err *e)
+{
+	const char *why = token_problem(url);
+
+	if (why)
+		return err_set(e, ERR_INVALID, "%s %s", name, why);
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+		return err_set(e, ERR_INVALID, "%s is not an http(s) URL", name);
+	return 0;
+}
+
+int service_config_check_tag_key(const char *k, struct err *e)
+{
+	size_t i, n = strlen(k);
+
+	if (n == 0 || n > SERVICE_CONFIG_TAG_KEY_MAX)
+		return err_set(e, ERR_INVALID, "BACKUP_TAG_KEY must have 1 to %d characters",
+		               SERVICE_CONFIG_TAG_KEY_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+			return err_set(e, ERR_INVALID, "BACKUP_TAG_KEY has a control character");
+	return 0;
+}
+
+int service_config_check(const struct service_config *c, struct err *e)
+{
+	const char *why;
+
+	if (c->slack_webhook_url && check_url("SLACK_WEBHOOK_URL", c->slack_webhook_url, e))
+		return ERR_INVALID;
+	if (c->slack_response_prefix &&
+	    check_url("EBSSH_SLACK_RESPONSE_URL_PREFIX", c->slack_response_prefix, e))
+		return ERR_INVALID;
+	if (c->notify_tz && (why = token_problem(c->notify_tz)) != NULL)
+		return err_set(e, ERR_INVALID, "NOTIFY_TZ %s", why);
+	if (c->tz_dir && c->tz_dir[0] != '/')
+		return err_set(e, ERR_INVALID, "TZDIR is not an absolute path");
+	if (c->function_name && (why = token_problem(c->function_name)) != NULL)
+		return err_set(e, ERR_INVALID, "AWS_LAMBDA_FUNCTION_NAME %s", why);
+	if (c->backup_tag_key && service_config_check_tag_key(c->backup_tag_key, e))
+		return ERR_INVALID;
+	return 0;
+}
+
+/* *dst = a copy of src (NULL stays NULL); ERR_NOMEM. */
+static int keep(const char **dst, const char *src)
+{
+	char *copy = src ? strdup(src) : NULL;
+
+	if (src && !copy)
+		return ERR_NOMEM;
+	*dst = copy;
+	return 0;
+}
+
+int service_config_init(struct err *e)
+{
+	struct service_config c;
+	int rc;
+
+	service_config_read(&c);
+	rc = service_config_check(&c, e);
+	if (rc)
+		return rc;
+	/* Copies, kept for the process's life: the environment may change. */
+	if (keep(&loaded.slack_webhook_url, c.slack_webhook_url) ||
+	    keep(&loaded.slack_signing_secret, c.slack_signing_secret) ||
+	    keep(&loaded.slack_response_prefix, c.slack_response_prefix) ||
+	    keep(&loaded.notify_tz, c.notify_tz) || keep(&loaded.tz_dir, c.tz_dir) ||
+	    keep(&loaded.function_name, c.function_name) ||
+	    keep(&loaded.backup_tag_key, c.backup_tag_key))
+		return err_set(e, ERR_NOMEM, "out of memory");
+	initialised = 1;
+	return 0;
+}
+
+struct service_config service_config_get(void)
+{
+	struct service_config c;
+
+	if (initialised)
+		return loaded;
+	service_config_read(&c);
+	return c;
+}

@@ -1,0 +1,62 @@
+/*
+ * config: the service's configuration, every environment variable the
+ * router and the workflows read, in one place.
+ *
+ * A front door calls service_config_init once at start: it reads the environment,
+ * checks every value and refuses to start with a message naming the
+ * variable. From then on service_config_get answers that reading. Without
+ * service_config_init (unit tests, tests' drivers) service_config_get reads the
+ * environment at each call, unchecked, so that a test may change a
+ * variable between two calls.
+ *
+ *   SLACK_WEBHOOK_URL                notify's Slack webhook; unset: notifications off
+ *   SLACK_SIGNING_SECRET             the /logsearch command's secret; unset: 503
+ *   EBSSH_SLACK_RESPONSE_URL_PREFIX  (tests) response_url prefix instead of Slack's
+ *   NOTIFY_TZ                        the zone of notify's times; unset: UTC
+ *   TZDIR                            where zone files are; unset: /usr/share/zoneinfo
+ *   AWS_LAMBDA_FUNCTION_NAME         the function itself (Lambda sets it)
+ *   BACKUP_TAG_KEY                   the AMI backup's tag key; unset: "backup"
+ *
+ * (TZ is no setting of ours: notify sets it for a moment to format times.)
+ */
+#ifndef EBSSH_LAMBDA_CONFIG_H
+#define EBSSH_LAMBDA_CONFIG_H
+
+#include "../util/err.h"
+
+#define SERVICE_CONFIG_TAG_KEY_MAX 128 /* EC2's limit on a tag key */
+
+/* Borrowed strings (the environment's, or service_config_init's copies,
+ * kept for the process's life); NULL when unset or empty. */
+struct service_config {
+	const char *slack_webhook_url;
+	const char *slack_signing_secret;
+	const char *slack_response_prefix;
+	const char *notify_tz;
+	const char *tz_dir;
+	const char *function_name;
+	const char *backup_tag_key;
+};
+
+/* Reads the environment into *c, unchecked. */
+void service_config_read(struct service_config *c);
+
+/*
+ * Checks *c: 0, or ERR_INVALID with a message naming the variable and the
+ * rule it breaks (never its value: a URL or a secret).
+ */
+int service_config_check(const struct service_config *c, struct err *e);
+
+/* At start, before any thread: reads and checks the environment, and
+ * service_config_get answers that reading (copies) from then on. 0,
+ * ERR_INVALID or ERR_NOMEM. */
+int service_config_init(struct err *e);
+
+/* The configuration (see above). */
+struct service_config service_config_get(void);
+
+/* 0 when k is a valid tag key (1 to SERVICE_CONFIG_TAG_KEY_MAX characters, no
+ * control character), else ERR_INVALID naming BACKUP_TAG_KEY. */
+int service_config_check_tag_key(const char *k, struct err *e);
+
+#endif

@@ -1,0 +1,467 @@
+/*
+ * build/bootstrap: the Lambda custom runtime (provided.al2023).
+ *
+ * Speaks the Runtime API at $AWS_LAMBDA_RUNTIME_API: the endpoint URLs are
+ * built once, one http_client (one libcurl handle, its connection kept alive)
+ * carries every call, /next waits without a timeout and the other calls have
+ * short ones. Each invocation: GET /next, its headers (request id, deadline,
+ * function ARN, trace id into _X_AMZN_TRACE_ID), event_parse, one dispatch
+ * switch on the event kind (API Gateway and Function URL events go through
+ * router_handle and event_format_response), then POST .../response, or
+ * .../error in Lambda's error shape with Lambda-Runtime-Function-Error-Type
+ * Runtime.Xxx or Function.Xxx; the loop goes on. Init failures go to
+ * /runtime/init/error before a non-zero exit. A network failure on a call
+ * (a stale keep-alive connection) is retried once. A 500 from the Runtime
+ * API means the container is going away: free everything and exit.
+ *
+ * One JSON line per invocation on stderr: request id, route, method, status,
+ * duration; never headers, bodies, credentials or API keys.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../aws/client.h"
+#include "../../aws/http.h"
+#include "../../aws/uri.h"
+#include "../config.h"
+#include "../ops/dispatch.h"
+#include "door.h"
+#include "event.h"
+#include "../router/router.h"
+#include "../../util/monotime.h"
+
+#define PROG               "bootstrap"
+#define API_VERSION        "2018-06-01"
+#define POST_TIMEOUT_MS    10000L
+#define ERROR_CONTENT_TYPE "application/vnd.aws.lambda.error+json"
+#define ERROR_TYPE_HEADER  "Lambda-Runtime-Function-Error-Type"
+
+/* Error types reported to Lambda (Lambda-Runtime-Function-Error-Type). */
+#define ERRTYPE_INIT          "Runtime.InitError"
+#define ERRTYPE_INVALID_EVENT "Runtime.InvalidEvent"
+#define ERRTYPE_NOMEM         "Runtime.OutOfMemory"
+#define ERRTYPE_TOO_LARGE     "Function.ResponseSizeTooLarge"
+
+struct runtime {
+	struct http_client *http; /* the Runtime API's connection */
+	char *url_next;           /* http://HOST/2018-06-01/runtime/invocation/next */
+	char *url_invocation;     /* http://HOST/2018-06-01/runtime/invocation/ */
+	char *url_init_error;     /* http://HOST/2018-06-01/runtime/init/error */
+	struct service_context ctx;
+};
+
+/* What /next said about one invocation; strings borrowed from next's headers. */
+struct invocation {
+	struct http_response next; /* owns the event body and the headers */
+	const char *request_id;
+	const char *function_arn;
+	long long deadline_ms; /* Unix epoch ms; 0 when absent */
+	struct timespec start;
+};
+
+/* What the invocation log line says. */
+struct outcome {
+	const char *route;                 /* the router's route, an event kind, or NULL */
+	char method[EVENT_MAX_METHOD + 1]; /* the request's, "" for other events */
+	int status;                        /* HTTP status answered, 0 for none */
+	const char *error;                 /* error type reported to /error, or NULL */
+};
+
+/* A Runtime API that answers 500 or cannot be reached: exit promptly. */
+struct fatal {
+	int set;
+	char message[512];
+};
+
+static char *url_of(const char *host, const char *path)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (buf_appendf(&b, "http://%s/" API_VERSION "/runtime/%s", host, path))
+		return NULL;
+	return buf_take(&b);
+}
+
+/* One exchange with the Runtime API, retried once on a network failure (a
+ * keep-alive connection the other side had closed). */
+static int api_send(struct runtime *rt, const struct http_request *req, struct http_response *resp,
+                    struct err *e)
+{
+	int rc = http_send(rt->http, req, resp, e);
+
+	if (rc == ERR_NETWORK)
+		rc = http_send(rt->http, req, resp, e);
+	return rc;
+}
+
+/* Lambda's error document: {"errorMessage", "errorType", "stackTrace": []}.
+ * The message may quote the event: bytes outside printable ASCII become '?'. */
+static char *error_document(const char *type, const char *message)
+{
+	char clean[512];
+	size_t i;
+	json_t *doc;
+	char *text;
+
+	for (i = 0; i < sizeof(clean) - 1 && message[i]; i++)
+		clean[i] = (char)(message[i] >= 0x20 && message[i] < 0x7f ? message[i] : '?');
+	clean[i] = '\0';
+	doc = json_pack("{s:s, s:s, s:[]}", "errorMessage", clean, "errorType", type, "stackTrace");
+
+	if (!doc)
+		return NULL;
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return text;
+}
+
+/* POSTs to url; returns the HTTP status, or a negative code. */
+static long api_post(struct runtime *rt, const char *url, const struct http_header *headers,
+                     size_t n_headers, const char *body, size_t body_len, struct err *e)
+{
+	struct http_request req = {0};
+	struct http_response resp;
+	long status;
+	int rc;
+
+	req.method = "POST";
+	req.url = url;
+	req.headers = headers;
+	req.n_headers = n_headers;
+	req.body = body;
+	req.body_len = body_len;
+	req.timeout_ms = POST_TIMEOUT_MS;
+	req.max_response = (size_t)64 << 10;
+	http_response_init(&resp);
+	rc = api_send(rt, &req, &resp, e);
+	status = rc ? rc : resp.status;
+	http_response_free(&resp);
+	return status;
+}
+
+static long post_error_to(struct runtime *rt, const char *url, const char *type,
+                          const char *message, struct err *e)
+{
+	const struct http_header headers[] = {
+	    {"Content-Type", ERROR_CONTENT_TYPE},
+	    {ERROR_TYPE_HEADER, type},
+	};
+	char *doc = error_document(type, message);
+	long status;
+
+	if (!doc)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	status = api_post(rt, url, headers, 2, doc, strlen(doc), e);
+	free(doc);
+	return status;
+}
+
+/* URL of .../invocation/{id}/{what} with the id percent-encoded. */
+static char *invocation_url(const struct runtime *rt, const char *request_id, const char *what)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (buf_append_str(&b, rt->url_invocation) ||
+	    uri_encode(&b, request_id, strlen(request_id), 0) || buf_appendf(&b, "/%s", what))
+		return NULL;
+	return buf_take(&b);
+}
+
+/* A Runtime API that cannot be reached or answers 5xx is going away (fatal);
+ * other unexpected answers (400, 403) are logged and the loop goes on. */
+static void check_status(long status, const struct err *e, const char *what, struct fatal *f)
+{
+	if (status == 202)
+		return;
+	if (status < 0 || status >= 500) {
+		f->set = 1;
+		if (status < 0)
+			snprintf(f->message, sizeof(f->message), "posting %s failed: %.400s", what,
+			         e->message);
+		else
+			snprintf(f->message, sizeof(f->message),
+			         "the Runtime API answered %ld to %s", status, what);
+		return;
+	}
+	fprintf(stderr, PROG ": the Runtime API answered %ld to %s\n", status, what);
+}
+
+static void report_error(struct runtime *rt, const struct invocation *inv, const char *type,
+                         const char *message, struct outcome *out, struct fatal *f)
+{
+	char *url = invocation_url(rt, inv->request_id, "error");
+	long status;
+	struct err e;
+
+	err_clear(&e);
+	out->error = type;
+	status = url ? post_error_to(rt, url, type, message, &e)
+	             : err_set(&e, ERR_NOMEM, "out of memory");
+	free(url);
+	check_status(status, &e, "an error", f);
+}
+
+static void report_response(struct runtime *rt, const struct invocation *inv, const struct buf *doc,
+                            struct outcome *out, struct fatal *f)
+{
+	const struct http_header headers[] = {{"Content-Type", "application/json"}};
+	char *url = invocation_url(rt, inv->request_id, "response");
+	long status;
+	struct err e;
+
+	err_clear(&e);
+	status = url ? api_post(rt, url, headers, 1, buf_str(doc), doc->len, &e)
+	             : err_set(&e, ERR_NOMEM, "out of memory");
+	free(url);
+	if (status == 413) {
+		report_error(rt, inv, ERRTYPE_TOO_LARGE,
+		             "the response is larger than Lambda accepts", out, f);
+		return;
+	}
+	check_status(status, &e, "a response", f);
+}
+
+/* An API Gateway or Function URL request: the router, then the matching response shape. */
+static void handle_http(struct runtime *rt, const struct invocation *inv, struct event *ev,
+                        struct outcome *out, struct fatal *f)
+{
+	struct router_request *req = &ev->request;
+	struct router_response resp;
+	struct buf doc;
+	struct err e;
+
+	err_clear(&e);
+	router_response_init(&resp);
+	buf_init(&doc, 0);
+	snprintf(out->method, sizeof(out->method), "%s", req->method ? req->method : "");
+	free(req->request_id); /* API Gateway's; the log and the routes see Lambda's */
+	req->request_id = strdup(inv->request_id);
+	if (!req->request_id || router_handle(&rt->ctx, req, &resp)) {
+		report_error(rt, inv, ERRTYPE_NOMEM, "out of memory answering the request", out, f);
+		goto out;
+	}
+	out->route = resp.route;
+	out->status = resp.status;
+	if (event_format_response(ev->format, &resp, &doc, &e)) {
+		report_error(rt, inv, e.code == ERR_NOMEM ? ERRTYPE_NOMEM : ERRTYPE_TOO_LARGE,
+		             e.message, out, f);
+		goto out;
+	}
+	report_response(rt, inv, &doc, out, f);
+out:
+	buf_free(&doc);
+	router_response_free(&resp);
+}
+
+/* Schedules, notifications and the log search job: lambda/dispatch.c's table. */
+static void handle_workflow(struct runtime *rt, const struct invocation *inv,
+                            const struct event *ev, struct outcome *out, struct fatal *f)
+{
+	struct dispatch_outcome o;
+	struct err e;
+
+	err_clear(&e);
+	dispatch_outcome_init(&o);
+	if (dispatch_event(&rt->ctx, ev, &o, &e) == 0) {
+		out->status = 200;
+		report_response(rt, inv, &o.answer, out, f);
+	} else {
+		/* the whole message (a backup's report) on stderr; /error gets its start */
+		fprintf(stderr, PROG ": %s failed: %s\n",
+		        o.workflow ? o.workflow : event_kind_name(ev->kind), e.message);
+		report_error(rt, inv, o.error_type, e.message, out, f);
+	}
+	if (o.workflow)
+		out->route = o.workflow;
+	dispatch_outcome_free(&o);
+}
+
+/* The one dispatch on what kind of event arrived. */
+static void handle_event(struct runtime *rt, const struct invocation *inv, struct outcome *out,
+                         struct fatal *f)
+{
+	const struct http_response *next = &inv->next;
+	struct event ev;
+	struct err e;
+
+	err_clear(&e);
+	rt->ctx.deadline_ms = inv->deadline_ms > 0 ? (int64_t)inv->deadline_ms : 0;
+	if (event_parse(next->body.data ? next->body.data : "", next->body.len, &ev, &e)) {
+		out->route = "invalid-event";
+		report_error(rt, inv, e.code == ERR_NOMEM ? ERRTYPE_NOMEM : ERRTYPE_INVALID_EVENT,
+		             e.message, out, f);
+		goto out;
+	}
+	out->route = event_kind_name(ev.kind);
+	switch (ev.kind) {
+	case EVENT_HTTP:
+		handle_http(rt, inv, &ev, out, f);
+		break;
+	default:
+		handle_workflow(rt, inv, &ev, out, f);
+		break;
+	}
+out:
+	event_free(&ev);
+}
+
+static void log_invocation(const struct invocation *inv, const struct outcome *out)
+{
+	json_t *line =
+	    json_pack("{s:s, s:s?, s:s?, s:i, s:f}", "request_id", inv->request_id, "route",
+	              out->route, "method", out->method[0] ? out->method : NULL, "status",
+	              out->status, "duration_ms", monotime_elapsed_ms(&inv->start));
+	char *text;
+
+	if (!line)
+		return;
+	if (out->error)
+		json_object_set_new(line, "error", json_string(out->error));
+	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
+	json_decref(line);
+	if (text) {
+		fprintf(stderr, "%s\n", text);
+		free(text);
+	}
+}
+
+/* Waits for the next invocation; 0, or non-zero with f set. */
+static int next_invocation(struct runtime *rt, struct invocation *inv, struct fatal *f)
+{
+	struct http_request req = {0};
+	const char *deadline, *trace;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	req.method = "GET";
+	req.url = rt->url_next;
+	req.timeout_ms = -1; /* an invocation may be hours away */
+	rc = api_send(rt, &req, &inv->next, &e);
+	if (rc) {
+		f->set = 1;
+		snprintf(f->message, sizeof(f->message), "GET /next failed: %.400s", e.message);
+		return -1;
+	}
+	if (inv->next.status != 200) {
+		f->set = 1;
+		snprintf(f->message, sizeof(f->message), "the Runtime API answered %ld to /next",
+		         inv->next.status);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &inv->start);
+	inv->request_id = http_response_header(&inv->next, "Lambda-Runtime-Aws-Request-Id");
+	inv->function_arn = http_response_header(&inv->next, "Lambda-Runtime-Invoked-Function-Arn");
+	deadline = http_response_header(&inv->next, "Lambda-Runtime-Deadline-Ms");
+	inv->deadline_ms = deadline ? strtoll(deadline, NULL, 10) : 0;
+	trace = http_response_header(&inv->next, "Lambda-Runtime-Trace-Id");
+	if (trace && *trace)
+		setenv("_X_AMZN_TRACE_ID", trace, 1);
+	else
+		unsetenv("_X_AMZN_TRACE_ID");
+	return 0;
+}
+
+static void runtime_free(struct runtime *rt)
+{
+	aws_client_free(rt->ctx.aws);
+	http_client_free(rt->http);
+	free(rt->url_next);
+	free(rt->url_invocation);
+	free(rt->url_init_error);
+	memset(rt, 0, sizeof(*rt));
+}
+
+/* Tells Lambda init failed (best effort), then frees and returns 1 for exit(). */
+static int init_failed(struct runtime *rt, const char *message)
+{
+	fprintf(stderr, PROG ": %s\n", message);
+	if (rt->http && rt->url_init_error)
+		post_error_to(rt, rt->url_init_error, ERRTYPE_INIT, message, NULL);
+	runtime_free(rt);
+	http_global_cleanup();
+	return 1;
+}
+
+/*
+ * NOTIFY_TZ needs zone files. When the system has none (an empty root, or a
+ * runtime image without tzdata), use the ones the zip carries beside
+ * bootstrap ($LAMBDA_TASK_ROOT/zoneinfo, see scripts/package.sh). Before any
+ * thread starts, so setenv is safe.
+ */
+static void use_bundled_zoneinfo(void)
+{
+	const char *root = getenv("LAMBDA_TASK_ROOT");
+	char dir[512], probe[600];
+
+	if (getenv("TZDIR") || access("/usr/share/zoneinfo/UTC", R_OK) == 0 || !root || !*root)
+		return;
+	snprintf(dir, sizeof(dir), "%s/zoneinfo", root);
+	snprintf(probe, sizeof(probe), "%s/UTC", dir);
+	if (access(probe, R_OK) == 0)
+		setenv("TZDIR", dir, 1);
+}
+
+int main(void)
+{
+	struct runtime rt;
+	struct err e;
+	struct fatal f = {0};
+	const char *host = getenv("AWS_LAMBDA_RUNTIME_API");
+
+	memset(&rt, 0, sizeof(rt));
+	rt.ctx.aws_get = door_aws_new;
+	use_bundled_zoneinfo();
+	err_clear(&e);
+	if (!host || !*host) {
+		fputs(PROG ": AWS_LAMBDA_RUNTIME_API is not set (run me as a Lambda runtime)\n",
+		      stderr);
+		return 1;
+	}
+	if (http_global_init(&e)) {
+		fprintf(stderr, PROG ": %s\n", e.message);
+		return 1;
+	}
+	rt.url_next = url_of(host, "invocation/next");
+	rt.url_invocation = url_of(host, "invocation/");
+	rt.url_init_error = url_of(host, "init/error");
+	if (!rt.url_next || !rt.url_invocation || !rt.url_init_error)
+		return init_failed(&rt, "out of memory");
+	rt.http = http_client_new(&e);
+	if (!rt.http)
+		return init_failed(&rt, e.message);
+	/* The configuration once, checked: a bad value is an init error. */
+	if (service_config_init(&e))
+		return init_failed(&rt, e.message);
+	/* The AWS client now, so that a missing region is an init error. */
+	if (!rt.ctx.aws_get(&rt.ctx, &e)) {
+		err_prefix(&e, "AWS client");
+		return init_failed(&rt, e.message);
+	}
+
+	while (!f.set) {
+		struct invocation inv = {0};
+		struct outcome out = {0};
+
+		http_response_init(&inv.next);
+		if (next_invocation(&rt, &inv, &f) == 0) {
+			if (inv.request_id && *inv.request_id) {
+				handle_event(&rt, &inv, &out, &f);
+				log_invocation(&inv, &out);
+			} else {
+				fputs(PROG ": /next answered without a request id\n", stderr);
+			}
+		}
+		http_response_free(&inv.next);
+	}
+	fprintf(stderr, PROG ": %s; exiting\n", f.message);
+	runtime_free(&rt);
+	http_global_cleanup();
+	return 1;
+}

@@ -1,0 +1,635 @@
+/*
+ * build/ebssh-api: the lookup service's router as a local HTTP server.
+ *
+ * libmicrohttpd with its own polling threads (a pool of --threads) answers
+ * every request through router_handle, exactly the routes the Lambda side
+ * serves. Each pool thread lazily gets its own router context and AWS client
+ * (one libcurl handle per thread); a registry keeps them for the clean stop.
+ * With an API key (--api-key or EBSSH_API_KEY) every route but /health
+ * requires a matching x-api-key header and answers API Gateway's 403
+ * otherwise. Request bodies are capped, connections time out and are
+ * limited in number. One JSON access-log line per request goes to stderr,
+ * never with a header value. SIGTERM or SIGINT stops the daemon, frees
+ * everything and exits 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../aws/client.h"
+#include "../../aws/http.h"
+#include "../config.h"
+#include "async.h"
+#include "door.h"
+#include "../router/router.h"
+#include "../../util/monotime.h"
+
+#ifndef EBSSH_VERSION
+#define EBSSH_VERSION "0.1.0"
+#endif
+
+#define PROG                "ebssh-api"
+#define DEFAULT_LISTEN      "127.0.0.1:8080"
+#define DEFAULT_THREADS     4
+#define MAX_THREADS         256
+#define DEFAULT_TIMEOUT_S   30
+#define DEFAULT_CONNECTIONS 512
+#define MAX_BODY            ((size_t)1 << 20)  /* request bodies; larger ones get 413 */
+#define CONNECTION_MEMORY   ((size_t)64 << 10) /* request line and headers per connection */
+
+#define FORBIDDEN_BODY "{\"message\":\"Forbidden\"}"
+#define TOO_LARGE_BODY "{\"message\":\"Request body too large\",\"code\":\"PayloadTooLarge\"}"
+#define INTERNAL_BODY  "{\"message\":\"Internal server error\",\"code\":\"InternalError\"}"
+#define JSON_TYPE      "application/json"
+
+struct options {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	const char *listen;
+	unsigned threads;
+	unsigned timeout_s;
+	unsigned max_connections;
+	int api_key_set;
+	unsigned char api_key_sha[SHA256_DIGEST_LENGTH];
+};
+
+/* A pool thread's router context; all of them are in the server's registry. */
+struct thread_ctx {
+	struct service_context rc;
+	struct thread_ctx *next;
+};
+
+struct server {
+	struct options opt;
+	pthread_mutex_t lock; /* guards contexts */
+	struct thread_ctx *contexts;
+};
+
+/* One request in progress (MHD's per-request pointer). */
+struct exchange {
+	struct timespec start;
+	struct buf body;
+	int too_large;
+};
+
+static _Thread_local struct thread_ctx *tls_ctx;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* This thread's context, created and registered on first use; NULL when out of memory. */
+static struct service_context *thread_context(struct server *srv)
+{
+	struct thread_ctx *t = tls_ctx;
+
+	if (t)
+		return &t->rc;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->rc.aws_get = door_aws_new;
+	t->rc.run_async = async_run; /* the Slack log search's job */
+	pthread_mutex_lock(&srv->lock);
+	t->next = srv->contexts;
+	srv->contexts = t;
+	pthread_mutex_unlock(&srv->lock);
+	tls_ctx = t;
+	return &t->rc;
+}
+
+/* After MHD_stop_daemon joined every thread. */
+static void free_contexts(struct server *srv)
+{
+	struct thread_ctx *t = srv->contexts, *next;
+
+	for (; t; t = next) {
+		next = t->next;
+		aws_client_free(t->rc.aws);
+		free(t);
+	}
+	srv->contexts = NULL;
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, n, "-");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+		          (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          out, (socklen_t)n);
+}
+
+/* The decoded path may hold any byte: the log keeps printable ASCII. */
+static void printable(char *dst, size_t n, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i < n - 1 && src[i]; i++)
+		dst[i] = (char)(src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?');
+	dst[i] = '\0';
+}
+
+/* One access-log line, written with one write(2) so that threads do not interleave. */
+static void access_log(struct MHD_Connection *conn, const char *method, const char *path,
+                       int status, size_t bytes, const struct exchange *x, const char *route,
+                       const char *request_id)
+{
+	char remote[INET6_ADDRSTRLEN] = "-";
+	char clean_path[512], clean_method[32];
+	char when[32];
+	struct timespec now;
+	struct tm tm;
+	json_t *line;
+	char *text;
+
+	printable(clean_path, sizeof(clean_path), path);
+	printable(clean_method, sizeof(clean_method), method);
+	client_address(conn, remote, sizeof(remote));
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s?, s:s?}", "time", when, "remote",
+	                 remote, "method", clean_method, "path", clean_path, "status", status,
+	                 "bytes", (json_int_t)bytes, "duration_ms", monotime_elapsed_ms(&x->start),
+	                 "route", route, "request_id", request_id);
+	if (!line)
+		return;
+	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
+	json_decref(line);
+	if (text) {
+		size_t n = strlen(text);
+		ssize_t w;
+
+		text[n] = '\n'; /* over the NUL: written by length below */
+		w = write(STDERR_FILENO, text, n + 1);
+		(void)w;
+		free(text);
+	}
+}
+
+/* Queues a fixed answer (403, 413, 500). */
+static enum MHD_Result answer_static(struct MHD_Connection *conn, const char *method,
+                                     const char *path, const struct exchange *x, int status,
+                                     const char *body, const char *error_type)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ok;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE);
+	if (error_type)
+		MHD_add_response_header(r, "x-amzn-ErrorType", error_type);
+	ok = MHD_queue_response(conn, (unsigned)status, r);
+	MHD_destroy_response(r);
+	access_log(conn, method, path, status, strlen(body), x, NULL, NULL);
+	return ok;
+}
+
+static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+	struct router_request *req = cls;
+	int rc;
+
+	if (kind == MHD_GET_ARGUMENT_KIND)
+		rc = router_pair_add(&req->query, &req->n_query, key, value ? value : "");
+	else
+		rc = router_pair_add(&req->headers, &req->n_headers, key, value ? value : "");
+	return rc ? MHD_NO : MHD_YES;
+}
+
+static char *new_request_id(void)
+{
+	unsigned char raw[12];
+	char *id = malloc(2 * sizeof(raw) + 1);
+	size_t i;
+
+	if (!id)
+		return NULL;
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		memset(raw, 0, sizeof(raw));
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	return id;
+}
+
+static int fill_request(struct MHD_Connection *conn, const char *method, const char *url,
+                        struct exchange *x, struct router_request *req)
+{
+	int n;
+
+	req->method = strdup(method);
+	req->path = strdup(url);
+	req->request_id = new_request_id();
+	if (!req->method || !req->path || !req->request_id)
+		return ERR_NOMEM;
+	n = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_pair, req);
+	if (n < 0 || (size_t)n != req->n_query)
+		return ERR_NOMEM;
+	n = MHD_get_connection_values(conn, MHD_HEADER_KIND, add_pair, req);
+	if (n < 0 || (size_t)n != req->n_headers)
+		return ERR_NOMEM;
+	if (x->body.len) {
+		req->body_len = x->body.len;
+		req->body = buf_take(&x->body);
+		if (!req->body)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static enum MHD_Result answer_router(struct server *srv, struct MHD_Connection *conn,
+                                     const char *method, const char *url, struct exchange *x)
+{
+	struct router_request req;
+	struct router_response resp;
+	struct service_context *ctx = thread_context(srv);
+	struct MHD_Response *r = NULL;
+	enum MHD_Result ok = MHD_NO;
+	size_t len, i;
+	char *data = NULL;
+
+	router_request_init(&req);
+	router_response_init(&resp);
+	if (!ctx || fill_request(conn, method, url, x, &req) || router_handle(ctx, &req, &resp)) {
+		ok = answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                   INTERNAL_BODY, NULL);
+		goto out;
+	}
+	len = resp.body.len;
+	if (len) {
+		data = buf_take(&resp.body);
+		if (!data) {
+			ok = answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			                   INTERNAL_BODY, NULL);
+			goto out;
+		}
+	}
+	r = MHD_create_response_from_buffer(len, data,
+	                                    data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(data);
+		goto out;
+	}
+	if (resp.content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+	for (i = 0; i < resp.n_headers; i++)
+		MHD_add_response_header(r, resp.headers[i].name, resp.headers[i].value);
+	ok = MHD_queue_response(conn, (unsigned)resp.status, r);
+	MHD_destroy_response(r);
+	access_log(conn, method, url, resp.status, len, x, resp.route, req.request_id);
+out:
+	router_response_free(&resp);
+	router_request_free(&req);
+	return ok;
+}
+
+/* The x-api-key check: SHA-256 of both sides, compared in constant time. */
+static int api_key_ok(const struct options *opt, struct MHD_Connection *conn)
+{
+	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
+	unsigned char sha[SHA256_DIGEST_LENGTH];
+
+	if (!opt->api_key_set)
+		return 1;
+	if (!key)
+		return 0;
+	SHA256((const unsigned char *)key, strlen(key), sha);
+	return CRYPTO_memcmp(sha, opt->api_key_sha, sizeof(sha)) == 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	struct server *srv = cls;
+	struct exchange *x = *con_cls;
+	const char *length;
+
+	(void)version;
+	if (!x) {
+		/* First call: only the headers have arrived. */
+		x = calloc(1, sizeof(*x));
+		if (!x)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &x->start);
+		buf_init(&x->body, MAX_BODY);
+		*con_cls = x;
+		/* /slack/logsearch is Slack's, which sends no key but signs the request. */
+		if (strcmp(url, "/health") != 0 && strcmp(url, "/slack/logsearch") != 0 &&
+		    !api_key_ok(&srv->opt, conn))
+			return answer_static(conn, method, url, x, MHD_HTTP_FORBIDDEN,
+			                     FORBIDDEN_BODY, "ForbiddenException");
+		length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (length && strtoull(length, NULL, 10) > MAX_BODY)
+			return answer_static(conn, method, url, x, MHD_HTTP_CONTENT_TOO_LARGE,
+			                     TOO_LARGE_BODY, NULL);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		/* A chunked body past the cap: read on, answer 413 at the end. */
+		if (!x->too_large && buf_append(&x->body, upload_data, *upload_data_size))
+			x->too_large = 1;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (x->too_large)
+		return answer_static(conn, method, url, x, MHD_HTTP_CONTENT_TOO_LARGE,
+		                     TOO_LARGE_BODY, NULL);
+	return answer_router(srv, conn, method, url, x);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode why)
+{
+	struct exchange *x = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)why;
+	if (!x)
+		return;
+	buf_free(&x->body);
+	free(x);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	fprintf(stderr, PROG ": libmicrohttpd: %s\n", line);
+}
+
+/* "ADDR:PORT" or "[IPv6]:PORT" into opt->addr. */
+static int parse_listen(const char *s, struct options *opt)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *port_s;
+	size_t host_len;
+	char *end;
+	unsigned long port;
+
+	memset(&opt->addr, 0, sizeof(opt->addr));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		host_len = (size_t)(close - s - 1);
+		if (host_len >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, host_len);
+		port_s = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -1;
+		host_len = (size_t)(colon - s);
+		if (host_len >= sizeof(host))
+			return -1;
+		memcpy(host, s, host_len);
+		port_s = colon + 1;
+	}
+	host[host_len] = '\0';
+	errno = 0;
+	port = strtoul(port_s, &end, 10);
+	if (!*port_s || *end || errno || port > 65535 || *port_s == '-' || *port_s == '+')
+		return -1;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&opt->addr;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return -1;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((unsigned short)port);
+		opt->addr_len = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&opt->addr;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return -1;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((unsigned short)port);
+		opt->addr_len = sizeof(*a4);
+	}
+	return 0;
+}
+
+static unsigned parse_count(const char *s, const char *what, unsigned lo, unsigned hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || *s == '-' || *s == '+' || v < lo || v > hi)
+		die("%s must be a number from %u to %u: '%s'", what, lo, hi, s);
+	return (unsigned)v;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: " PROG " [--listen ADDR:PORT] [--threads N] [--api-key KEY]\n"
+	      "                 [--timeout SECONDS] [--max-connections N]\n"
+	      "\n"
+	      "Serves the ebssh lookup routes (/eb/{env}/ip[/{n}], /asg/{group}/ip[/{n}],\n"
+	      "/eb/{env}/instances, /eb/{env}/hostkeys[/{n}], /logs/{function}/{request_id},\n"
+	      "/slack/logsearch, /lambda/storage, /health) over HTTP, with\n"
+	      "the AWS credentials and region of the environment, the same way the\n"
+	      "Lambda function does.\n"
+	      "\n"
+	      "  -l, --listen ADDR:PORT    address to listen on; IPv6 as [ADDR]:PORT\n"
+	      "                            (default " DEFAULT_LISTEN "; port 0 picks one)\n"
+	      "  -t, --threads N           worker threads (default 4)\n"
+	      "  -k, --api-key KEY         require x-api-key: KEY on every route but /health\n"
+	      "                            and /slack/logsearch (Slack signs its requests)\n"
+	      "                            (default $EBSSH_API_KEY; none when unset)\n"
+	      "      --timeout SECONDS     idle connection timeout (default 30)\n"
+	      "      --max-connections N   concurrent connections (default 512)\n"
+	      "  -h, --help                this help\n"
+	      "  -V, --version             the version\n"
+	      "\n"
+	      "Stops cleanly on SIGTERM or SIGINT. One JSON access-log line per request\n"
+	      "goes to stderr.\n",
+	      f);
+}
+
+static void parse_args(int argc, char **argv, struct options *opt)
+{
+	static const struct option longopts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"api-key", required_argument, NULL, 'k'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"max-connections", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *api_key = getenv("EBSSH_API_KEY");
+	int c;
+
+	opt->listen = DEFAULT_LISTEN;
+	opt->threads = DEFAULT_THREADS;
+	opt->timeout_s = DEFAULT_TIMEOUT_S;
+	opt->max_connections = DEFAULT_CONNECTIONS;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:t:k:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			opt->listen = optarg;
+			break;
+		case 't':
+			opt->threads = parse_count(optarg, "--threads", 1, MAX_THREADS);
+			break;
+		case 'k':
+			api_key = optarg;
+			break;
+		case 'T':
+			opt->timeout_s = parse_count(optarg, "--timeout", 1, 3600);
+			break;
+		case 'C':
+			opt->max_connections = parse_count(optarg, "--max-connections", 1, 65536);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			puts(PROG " " EBSSH_VERSION);
+			exit(0);
+		case ':':
+			die("%s needs a value (see --help)", argv[optind - 1]);
+		default:
+			die("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (parse_listen(opt->listen, opt))
+		die("--listen wants ADDR:PORT or [IPv6]:PORT, not '%s'", opt->listen);
+	if (api_key && *api_key) {
+		opt->api_key_set = 1;
+		SHA256((const unsigned char *)api_key, strlen(api_key), opt->api_key_sha);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct server srv;
+	struct MHD_Daemon *d;
+	struct aws_client *probe;
+	const union MHD_DaemonInfo *info;
+	unsigned flags;
+	sigset_t stop;
+	struct err e;
+	int sig = 0;
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	memset(&srv, 0, sizeof(srv));
+	parse_args(argc, argv, &srv.opt);
+	pthread_mutex_init(&srv.lock, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* The daemon's threads inherit this mask: only sigwait below sees the signals. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+	err_clear(&e);
+	/* The configuration once, checked, before any thread starts. */
+	if (service_config_init(&e))
+		die("%s", e.message);
+	if (http_global_init(&e))
+		die("%s", e.message);
+	/* A missing region is a start-up error, not a failure of every request. */
+	probe = aws_client_new(&e);
+	if (!probe) {
+		http_global_cleanup();
+		die("%s", e.message);
+	}
+	aws_client_free(probe);
+
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	if (srv.opt.addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER,
+	                     on_mhd_log, NULL, /* must come first */
+	                     MHD_OPTION_SOCK_ADDR, &srv.opt.addr, MHD_OPTION_THREAD_POOL_SIZE,
+	                     srv.opt.threads, MHD_OPTION_CONNECTION_TIMEOUT, srv.opt.timeout_s,
+	                     MHD_OPTION_CONNECTION_LIMIT, srv.opt.max_connections,
+	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
+	if (!d) {
+		http_global_cleanup();
+		die("cannot listen on %s: %s", srv.opt.listen,
+		    errno ? strerror(errno) : "libmicrohttpd failed to start");
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (srv.opt.addr.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&srv.opt.addr)->sin6_addr, host,
+		          sizeof(host));
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&srv.opt.addr)->sin_addr, host,
+		          sizeof(host));
+	fprintf(stderr, PROG ": listening on %s%s%s:%u with %u threads%s\n",
+	        srv.opt.addr.ss_family == AF_INET6 ? "[" : "", host,
+	        srv.opt.addr.ss_family == AF_INET6 ? "]" : "", info ? (unsigned)info->port : 0u,
+	        srv.opt.threads, srv.opt.api_key_set ? ", API key required" : "");
+
+	while (sigwait(&stop, &sig) != 0)
+		;
+	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	MHD_stop_daemon(d);
+	if (async_drain(30000) > 0)
+		fprintf(stderr, PROG ": stopping with jobs still running\n");
+	free_contexts(&srv);
+	pthread_mutex_destroy(&srv.lock);
+	http_global_cleanup();
+	return 0;
+}

@@ -1,0 +1,63 @@
+/*
+ * router: the lookup service's one table of routes.
+ *
+ * A front door (the Lambda runtime's event parser, or ebssh-api's
+ * libmicrohttpd handler) fills a router_request (message.h), calls
+ * router_handle and sends the router_response back in its own shape. The
+ * router knows nothing of events, sockets or Lambda; its routes reach AWS
+ * only through aws/ and the workflows of lambda/ops/.
+ */
+#ifndef EBSSH_LAMBDA_ROUTER_H
+#define EBSSH_LAMBDA_ROUTER_H
+
+#include <stddef.h>
+
+#include "../../util/err.h"
+#include "../service.h"
+#include "message.h"
+
+struct json_t;
+
+/*
+ * Success answers, for routes. router_answer finishes an answer whose body
+ * the route wrote into resp->body: status, and Content-Type (a copy,
+ * replacing any). router_answer_json first makes the body root as one line
+ * of compact JSON ("...\n"); it takes root over (decrefs it), and NULL means
+ * out of memory. Headers already in resp stay. Return 0, or ERR_NOMEM.
+ */
+int router_answer(struct router_response *resp, int status, const char *content_type);
+int router_answer_json(struct router_response *resp, int status, struct json_t *root);
+
+/*
+ * Error answers, for routes. Both replace whatever resp held (but route)
+ * with a JSON body {"message": "...", "code": "..."}, its status and
+ * Content-Type application/json; bytes of the message outside printable
+ * ASCII become '?'. Return 0, or ERR_NOMEM.
+ *
+ * router_error_from maps an error of the AWS layer to an answer that leaks
+ * no internals, and keeps *e in resp->error for the log:
+ *   ERR_INVALID      400 InvalidRequest    ERR_NOT_FOUND    404 NotFound
+ *   ERR_AWS          502 AwsError          AWS's code, HTTP status and request id in the
+ *                                          message; never AWS's free text (it may echo a header)
+ *   ERR_THROTTLED    503 Throttled         the same, plus Retry-After: 1
+ *   ERR_NETWORK      502 AwsUnreachable    ERR_TIMEOUT      504 AwsTimeout
+ *   ERR_CREDENTIALS  502 CredentialsError  ERR_PARSE, ERR_TOO_LARGE  502 AwsBadAnswer
+ *   ERR_NOMEM and anything else  500 InternalError ("out of memory" or "internal error")
+ */
+int router_error(struct router_response *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int router_error_from(struct router_response *resp, const struct err *e);
+
+/*
+ * Answers one request. Always fills resp (an error becomes a JSON error
+ * body with its status); returns 0, or a negative code only when even
+ * that could not be built (out of memory).
+ *
+ * Unknown paths answer 404 NotFound; a known path asked with another method
+ * 405 MethodNotAllowed with an Allow header; a path over 8 KiB 414. Every
+ * answer carries Cache-Control: no-store.
+ */
+int router_handle(struct service_context *ctx, const struct router_request *req,
+                  struct router_response *resp);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * Unit tests of lambda/config: every variable read in one place, empty as
+ * unset, each rule checked with a message that names the variable and
+ * never echoes its value, and service_config_init's reading kept after
+ * the environment changes.
+ */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lambda/config.h"
+
+static const char *const names[] = {
+    "SLACK_WEBHOOK_URL",
+    "SLACK_SIGNING_SECRET",
+    "EBSSH_SLACK_RESPONSE_URL_PREFIX",
+    "NOTIFY_TZ",
+    "TZDIR",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "BACKUP_TAG_KEY",
+};
+
+static void clear_env(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unsetenv(names[i]);
+}
+
+TEST_CASE(reads_every_variable)
+{
+	struct service_config c;
+	struct err e;
+
+	clear_env();
+	setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/x", 1);
+	setenv("SLACK_SIGNING_SECRET", "s3cret", 1);
+	setenv("EBSSH_SLACK_RESPONSE_URL_PREFIX", "http://127.0.0.1:", 1);
+	setenv("NOTIFY_TZ", "Europe/Paris", 1);
+	setenv("TZDIR", "/usr/share/zoneinfo", 1);
+	setenv("AWS_LAMBDA_FUNCTION_NAME", "ebssh-lookup", 1);
+	setenv("BACKUP_TAG_KEY", "backup", 1);
+	service_config_read(&c);
+	CHECK_STR(c.slack_webhook_url, "https://hooks.slack.com/services/T/B/x");
+	CHECK_STR(c.slack_signing_secret, "s3cret");
+	CHECK_STR(c.slack_response_prefix, "http://127.0.0.1:");
+	CHECK_STR(c.notify_tz, "Europe/Paris");
+	CHECK_STR(c.tz_dir, "/usr/share/zoneinfo");
+	CHECK_STR(c.function_name, "ebssh-lookup");
+	CHECK_STR(c.backup_tag_key, "backup");
+	CHECK_INT(service_config_check(&c, &e), 0);
+	clear_env();
+}
+
+TEST_CASE(empty_is_unset)
+{
+	struct service_config c;
+	struct err e;
+	size_t i;
+
+	clear_env();
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		setenv(names[i], "", 1);
+	service_config_read(&c);
+	CHECK(c.slack_webhook_url == NULL);
+	CHECK(c.slack_signing_secret == NULL);
+	CHECK(c.slack_response_prefix == NULL);
+	CHECK(c.notify_tz == NULL);
+	CHECK(c.tz_dir == NULL);
+	CHECK(c.function_name == NULL);
+	CHECK(c.backup_tag_key == NULL);
+	CHECK_INT(service_config_check(&c, &e), 0);
+	clear_env();
+}
+
+TEST_CASE(bad_values_name_the_variable)
+{
+	static const struct {
+		const char *name, *value, *message;
+	} bad[] = {
+	    {"SLACK_WEBHOOK_URL", "ftp://hooks.slack.com/x",
+	     "SLACK_WEBHOOK_URL is not an http(s) URL"},
+	    {"SLACK_WEBHOOK_URL", "https://hooks.slack.com/a b",
+	     "SLACK_WEBHOOK_URL holds a space, a control byte or a byte outside ASCII"},
+	    {"EBSSH_SLACK_RESPONSE_URL_PREFIX",
+	     "127.0.0.1:", "EBSSH_SLACK_RESPONSE_URL_PREFIX is not an http(s) URL"},
+	    {"NOTIFY_TZ", "Europe/Paris\n",
+	     "NOTIFY_TZ holds a space, a control byte or a byte outside ASCII"},
+	    {"TZDIR", "zoneinfo", "TZDIR is not an absolute path"},
+	    {"AWS_LAMBDA_FUNCTION_NAME", "my function",
+	     "AWS_LAMBDA_FUNCTION_NAME holds a space, a control byte or a byte outside ASCII"},
+	    {"BACKUP_TAG_KEY", "back\tup", "BACKUP_TAG_KEY has a control character"},
+	};
+	char long_key[SERVICE_CONFIG_TAG_KEY_MAX + 2];
+	struct service_config c;
+	struct err e;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		clear_env();
+		setenv(bad[i].name, bad[i].value, 1);
+		service_config_read(&c);
+		CHECK_INT(service_config_check(&c, &e), ERR_INVALID);
+		CHECK_STR(e.message, bad[i].message);
+	}
+	memset(long_key, 'k', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	clear_env();
+	setenv("BACKUP_TAG_KEY", long_key, 1);
+	service_config_read(&c);
+	CHECK_INT(service_config_check(&c, &e), ERR_INVALID);
+	CHECK_STR(e.message, "BACKUP_TAG_KEY must have 1 to 128 characters");
+	long_key[SERVICE_CONFIG_TAG_KEY_MAX] = '\0';
+	CHECK_INT(service_config_check_tag_key(long_key, &e), 0);
+	clear_env();
+}
+
+TEST_CASE(init_refuses_then_keeps_its_reading)
+{
+	struct service_config c;
+	struct err e;
+
+	clear_env();
+	setenv("TZDIR", "relative", 1);
+	CHECK_INT(service_config_init(&e), ERR_INVALID);
+	CHECK_STR(e.message, "TZDIR is not an absolute path");
+	/* Not initialised: each call reads the environment again. */
+	setenv("TZDIR", "/opt/zones", 1);
+	CHECK_STR(service_config_get().tz_dir, "/opt/zones");
+	setenv("BACKUP_TAG_KEY", "nightly", 1);
+	CHECK_INT(service_config_init(&e), 0);
+	setenv("BACKUP_TAG_KEY", "other", 1);
+	unsetenv("TZDIR");
+	c = service_config_get();
+	CHECK_STR(c.backup_tag_key, "nightly");
+	CHECK_STR(c.tz_dir, "/opt/zones");
+}
+
+int main(void)
+{
+	RUN(reads_every_variable);
+	RUN(empty_is_unset);
+	RUN(bad_values_name_the_variable);
+	RUN(init_refuses_then_keeps_its_reading);
+	return TEST_DONE();
+}
