@@ -2,12 +2,12 @@
 # openapi/ebssh.yaml: passes Spectral's OpenAPI rules (the linter pinned in
 # tools/package-lock.json, installed by `make deps`), the linter rejects broken
 # copies of it (so a pass means something), every route the router serves
-# (lambda/router.c) is described, and every operation carries what API Gateway
+# (lambda/router/router.c) is described, and every operation carries what API Gateway
 # needs.
 # TAP on stdout.
 set -u
 root=${EBSSH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-router="$root/lambda/router.c"
+router="$root/lambda/router/router.c"
 api="$root/openapi/ebssh.yaml"
 spectral="$root/tools/node_modules/.bin/spectral"
 ruleset="$root/tools/spectral.yaml"
@@ -88,7 +88,7 @@ for f in extra-field bad-type undeclared dangling; do
 	fi
 done
 
-# The routes the router serves: the rows of lambda/router.c's route_table,
+# The routes the router serves: the rows of lambda/router/router.c's route_table,
 # like '    {"GET", "/eb/{env}/ip/{n}", routes_ip, ROUTES_EB},'. API Gateway
 # forwards only the paths and methods the OpenAPI describes, so a route
 # missing there cannot be reached once deployed.
@@ -96,9 +96,9 @@ sed -n '/^static const struct route route_table\[\] = {$/,/^};$/p' "$router" |
 	sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\(\/[^"]*\)",.*/\1 \2/p' >"$tmp/routes"
 count=$(wc -l <"$tmp/routes")
 if [ "$count" -ge 6 ]; then
-	ok "read $count routes from lambda/router.c"
+	ok "read $count routes from lambda/router/router.c"
 else
-	not_ok "read $count routes from lambda/router.c's route_table (expected at least 6)"
+	not_ok "read $count routes from lambda/router/router.c's route_table (expected at least 6)"
 	sed 's/^/# /' "$tmp/routes"
 fi
 
@@ -139,7 +139,7 @@ tap(str(doc.get("openapi", "")).startswith("3.0."), "OpenAPI 3.0.x", doc.get("op
 paths = doc.get("paths", {})
 want = [line.split() for line in open(routes_path) if line.strip()]
 missing = [" ".join(r) for r in want if r[0].lower() not in paths.get(r[1], {})]
-tap(not missing, "every route lambda/router.c serves is described (%d)" % len(want),
+tap(not missing, "every route lambda/router/router.c serves is described (%d)" % len(want),
     "missing: %s" % missing)
 
 tap(doc.get("x-amazon-apigateway-api-key-source") == "HEADER",

@@ -19,10 +19,11 @@ ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.d
     os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "deploy", "template.yaml")
 # The sources linked into build/bootstrap (the Makefile's UTIL_SRC, AWS_SRC,
-# LAMBDA_SRC and lambda/runtime_main.c): whatever configuration they read
+# LAMBDA_SRC and lambda/front/runtime_main.c): whatever configuration they read
 # from the environment, the template must set.
-BOOTSTRAP_SRC = ("util/*.c", "aws/*.c", "lambda/*.c", "lambda/routes/*.c")
-BOOTSTRAP_SRC_OUT = {"lambda/serve_main.c"}  # build/ebssh-api's main
+BOOTSTRAP_SRC = ("util/*.c", "aws/*.c", "lambda/*.c", "lambda/front/*.c", "lambda/router/*.c",
+                 "lambda/ops/*.c")
+BOOTSTRAP_SRC_OUT = {"lambda/front/serve_main.c"}  # build/ebssh-api's main
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import strict_yaml  # noqa: E402
@@ -91,7 +92,8 @@ NOT_CONFIG = re.compile(r"AWS_|_X_AMZN_|LAMBDA_|EBSSH_|(HOME|TZ|TZDIR|SSL_CERT_F
 
 def config_vars():
     """The environment variables build/bootstrap's sources read by name
-    (getenv("NAME"), env_ms("NAME", ...)), less NOT_CONFIG: the function's
+    (getenv("NAME"), env_ms("NAME", ...), lambda/config.c's env("NAME")),
+    less NOT_CONFIG: the function's
     configuration, which the template must set."""
     names = set()
     for pattern in BOOTSTRAP_SRC:
@@ -99,7 +101,7 @@ def config_vars():
             if os.path.relpath(path, ROOT) in BOOTSTRAP_SRC_OUT:
                 continue
             with open(path, encoding="utf-8") as f:
-                names.update(re.findall(r'\b(?:getenv|env_ms)\("([A-Za-z_][A-Za-z0-9_]*)"', f.read()))
+                names.update(re.findall(r'\b(?:getenv|env_ms|env)\("([A-Za-z_][A-Za-z0-9_]*)"', f.read()))
     return sorted(n for n in names if not NOT_CONFIG.match(n))
 
 
