@@ -440,7 +440,7 @@ int main(void)
 	if (service_config_init(&e))
 		return init_failed(&rt, e.message);
 	/* The AWS client now, so that a missing region is an init error. */
-	if (!rt.ctx.aws_get(&rt.ctx, &e)) {
+	if (!service_aws(&rt.ctx, &e)) {
 		err_prefix(&e, "AWS client");
 		return init_failed(&rt, e.message);
 	}

@@ -308,13 +308,11 @@ def check_hostkeys(t, ec2, api):
     """/eb/{env}/hostkeys/{n} reads the n-th instance's console through
     GetConsoleOutput. moto's console is a fixed boot log: boto3 reads it, and
     whether it holds cloud-init's host key block decides the answer."""
-    import base64
-
     want = ordered(running(ec2, EB_TAG, Fleet.ENV), "PublicIpAddress")
     t.ok(want, "boto3: the environment has a running instance with a public address", want)
     for n, inst in enumerate(want[:2], start=1):
-        out = ec2.get_console_output(InstanceId=inst["InstanceId"])
-        text = base64.b64decode(out.get("Output", "")).decode("utf-8", "replace")
+        # botocore decodes the base64 Output itself (its decode_console_output handler).
+        text = ec2.get_console_output(InstanceId=inst["InstanceId"]).get("Output", "")
         a = call(api, "GET", f"/eb/{Fleet.ENV}/hostkeys/{n}")
         if HOSTKEYS_BEGIN in text:
             keys = text.split(HOSTKEYS_BEGIN, 1)[1].split("-----END", 1)[0].split()
