@@ -106,14 +106,6 @@ static long backoff_ms(struct aws_client *c, int attempt)
 	return (long)(next_random(c) * cap);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /* The URL and signed headers of one attempt. */
 struct prepared {
 	char *base; /* endpoint without trailing slash */
@@ -282,7 +274,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 				err_prefix(e, "after %d attempts (time budget spent)", attempt);
 				break;
 			}
-			sleep_ms(delay);
+			monotime_sleep_ms(delay);
 		}
 	}
 	http_response_free(&resp);

@@ -389,3 +389,18 @@ int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *filter
 	ec2_instance_list_free(&all);
 	return rc;
 }
+
+char *ec2_filter_literal(const char *s)
+{
+	char *v = malloc(2 * strlen(s) + 1), *p = v;
+
+	if (!v)
+		return NULL;
+	for (; *s; s++) {
+		if (*s == '*' || *s == '?' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = '\0';
+	return v;
+}

@@ -94,6 +94,13 @@ int ec2_tag_close(struct ec2_tag *tags, size_t *n);
  * wins). 0 or ERR_NOMEM. */
 int ec2_take_field(char **slot, struct buf *text);
 
+/*
+ * A filter value that matches s literally: EC2's filter wildcards '*' and
+ * '?', and '\\', escaped with a backslash. A new string (free it), or NULL
+ * when out of memory.
+ */
+char *ec2_filter_literal(const char *s);
+
 /* Appends Filter.N.Name / Filter.N.Value.M for n filters. */
 int ec2_form_filters(struct buf *form, const struct ec2_filter *filters, size_t n);
 

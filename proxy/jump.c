@@ -637,6 +637,7 @@ int jump_relay(struct jump *j, int in_fd, int out_fd, struct relay_stats *stats,
 
 	memset(&r, 0, sizeof(r));
 	r.j = j;
+	relay_ignore_sigpipe();
 	end_init(&r.in, in_fd);
 	end_init(&r.out, out_fd);
 	r.up = malloc(JUMP_BUF_SIZE);

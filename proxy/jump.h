@@ -58,7 +58,10 @@ int jump_open(const struct jump_opts *o, const char *ip, unsigned port, struct j
 /*
  * Relays in_fd to the channel and the channel to out_fd until both
  * directions end (see relay.h for the half-close rules). out_fd is closed
- * when the channel ends, as relay_run does. stats may be NULL.
+ * when the channel ends, as relay_run does; SIGPIPE is ignored as
+ * relay_run ignores it (relay_ignore_sigpipe), so ssh going away first
+ * ends the down direction and the channel still gets its EOF and close.
+ * stats may be NULL.
  */
 int jump_relay(struct jump *j, int in_fd, int out_fd, struct relay_stats *stats, struct err *e);
 

@@ -358,7 +358,7 @@ static int dir_step(struct relay *r, struct dir *d, const struct pollfd *fds)
 	return step_buffered(r, d, src_ready, dst_ready);
 }
 
-static void ignore_sigpipe(void)
+void relay_ignore_sigpipe(void)
 {
 	struct sigaction sa;
 
@@ -396,7 +396,7 @@ int relay_run(int in_fd, int out_fd, int sock, const struct relay_opts *opts,
 	                      .src_kind = KIND_SOCKET,
 	                      .dst_kind = kind_of(out_fd),
 	                      .pipe = {-1, -1}};
-	ignore_sigpipe();
+	relay_ignore_sigpipe();
 	rc = dir_setup(&r.up, opts, e);
 	if (!rc)
 		rc = dir_setup(&r.down, opts, e);

@@ -59,6 +59,14 @@ struct relay_stats {
  * in_fd and sock stay open. 0, or ERR_NETWORK / ERR_IO / ERR_NOMEM with the
  * failing direction and its cause in err.
  */
+/*
+ * The set-up every relay shares (relay_run and jump_relay call it first):
+ * SIGPIPE ignored when its disposition is the default, so that a write to
+ * a reader that went away fails with EPIPE, which the relay handles,
+ * instead of killing the process before it can close its end.
+ */
+void relay_ignore_sigpipe(void);
+
 int relay_run(int in_fd, int out_fd, int sock, const struct relay_opts *opts,
               struct relay_stats *stats, struct err *e);
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "../../aws/uri.h"
+#include "../../util/b64.h"
 
 void event_init(struct event *ev)
 {
@@ -48,12 +49,6 @@ const char *event_kind_name(enum event_kind kind)
 
 /* ---- base64 ---- */
 
-static int is_b64(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '+' || c == '/';
-}
-
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -61,10 +56,6 @@ static int is_space(char c)
 
 int event_base64_decode(const char *in, size_t len, char **out, size_t *out_len, struct err *e)
 {
-	size_t i, pad = 0;
-	unsigned char *dec;
-	int n;
-
 	*out = NULL;
 	*out_len = 0;
 	while (len && is_space(in[0])) {
@@ -75,25 +66,7 @@ int event_base64_decode(const char *in, size_t len, char **out, size_t *out_len,
 		len--;
 	if (len % 4 != 0 || len > EVENT_MAX_BYTES * 2)
 		return err_set(e, ERR_INVALID, "base64 text of %zu characters is not padded", len);
-	while (pad < 2 && pad < len && in[len - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < len - pad; i++)
-		if (!is_b64(in[i]))
-			return err_set(e, ERR_INVALID,
-			               "not base64: a stray character at offset %zu", i);
-	dec = malloc(len / 4 * 3 + 1);
-	if (!dec)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	n = len ? EVP_DecodeBlock(dec, (const unsigned char *)in, (int)len) : 0;
-	if (n < 0 || (size_t)n < pad) {
-		free(dec);
-		return err_set(e, ERR_INVALID, "not base64");
-	}
-	n -= (int)pad;
-	dec[n] = '\0';
-	*out = (char *)dec;
-	*out_len = (size_t)n;
-	return 0;
+	return b64_decode(in, len, 0, EVENT_MAX_BYTES * 2, (unsigned char **)out, out_len, e);
 }
 
 /* ---- reading the event ---- */

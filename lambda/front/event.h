@@ -80,9 +80,9 @@ int event_format_response(enum event_format format, const struct router_response
                           struct buf *out, struct err *e);
 
 /*
- * Decodes padded standard base64 (whitespace around it ignored) into a
- * malloc'd NUL-terminated buffer; *out_len excludes the NUL. ERR_INVALID
- * when malformed.
+ * Decodes padded standard base64 (util/b64's strict rules; whitespace
+ * around it ignored) into a malloc'd NUL-terminated buffer; *out_len
+ * excludes the NUL. ERR_INVALID when malformed.
  */
 int event_base64_decode(const char *in, size_t len, char **out, size_t *out_len, struct err *e);
 

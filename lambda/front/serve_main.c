@@ -3,10 +3,12 @@
  *
  * libmicrohttpd with its own polling threads (a pool of --threads) answers
  * every request through router_handle, exactly the routes the Lambda side
- * serves. Each pool thread lazily gets its own router context and AWS client
+ * serves. Each pool thread lazily gets its own service context and AWS client
  * (one libcurl handle per thread); a registry keeps them for the clean stop.
- * With an API key (--api-key or EBSSH_API_KEY) every route but /health
- * requires a matching x-api-key header and answers API Gateway's 403
+ * With an API key (--api-key or EBSSH_API_KEY) every route the router's
+ * table does not mark open (router_needs_key: all but /health and Slack's
+ * signed command) requires a matching x-api-key header and answers API
+ * Gateway's 403
  * otherwise. Request bodies are capped, connections time out and are
  * limited in number. One JSON access-log line per request goes to stderr,
  * never with a header value. SIGTERM or SIGINT stops the daemon, frees
@@ -352,9 +354,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		clock_gettime(CLOCK_MONOTONIC, &x->start);
 		buf_init(&x->body, MAX_BODY);
 		*con_cls = x;
-		/* /slack/logsearch is Slack's, which sends no key but signs the request. */
-		if (strcmp(url, "/health") != 0 && strcmp(url, "/slack/logsearch") != 0 &&
-		    !api_key_ok(&srv->opt, conn))
+		/* The route table says which paths are open (/health, and Slack's
+		 * command, which Slack signs instead). */
+		if (router_needs_key(url) && !api_key_ok(&srv->opt, conn))
 			return answer_static(conn, method, url, x, MHD_HTTP_FORBIDDEN,
 			                     FORBIDDEN_BODY, "ForbiddenException");
 		length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -472,22 +474,35 @@ static unsigned parse_count(const char *s, const char *what, unsigned lo, unsign
 	return (unsigned)v;
 }
 
+/* The routes, from the router's table: "  GET  /eb/{env}/ip" a line, '*'
+ * after the ones that need no API key. */
+static void usage_routes(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < router_route_count(); i++) {
+		const struct router_route *r = router_route_at(i);
+		fprintf(f, "  %-5s %s%s\n", r->method, r->pattern,
+		        r->access == ROUTER_OPEN ? "  *" : "");
+	}
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [--listen ADDR:PORT] [--threads N] [--api-key KEY]\n"
 	      "                 [--timeout SECONDS] [--max-connections N]\n"
 	      "\n"
-	      "Serves the ebssh lookup routes (/eb/{env}/ip[/{n}], /asg/{group}/ip[/{n}],\n"
-	      "/eb/{env}/instances, /eb/{env}/hostkeys[/{n}], /logs/{function}/{request_id},\n"
-	      "/slack/logsearch, /lambda/storage, /health) over HTTP, with\n"
-	      "the AWS credentials and region of the environment, the same way the\n"
-	      "Lambda function does.\n"
-	      "\n"
+	      "Serves the ebssh lookup routes over HTTP, with the AWS credentials and\n"
+	      "region of the environment, the same way the Lambda function does\n"
+	      "(* needs no API key):\n",
+	      f);
+	usage_routes(f);
+	fputs("\n"
 	      "  -l, --listen ADDR:PORT    address to listen on; IPv6 as [ADDR]:PORT\n"
 	      "                            (default " DEFAULT_LISTEN "; port 0 picks one)\n"
 	      "  -t, --threads N           worker threads (default 4)\n"
-	      "  -k, --api-key KEY         require x-api-key: KEY on every route but /health\n"
-	      "                            and /slack/logsearch (Slack signs its requests)\n"
+	      "  -k, --api-key KEY         require x-api-key: KEY on every route but the\n"
+	      "                            ones marked * (Slack signs its requests)\n"
 	      "                            (default $EBSSH_API_KEY; none when unset)\n"
 	      "      --timeout SECONDS     idle connection timeout (default 30)\n"
 	      "      --max-connections N   concurrent connections (default 512)\n"

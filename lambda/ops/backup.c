@@ -1,7 +1,6 @@
 /* ops/backup: the AMI backup with rotation, HTTP-free; see backup.h. */
 #include "backup.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +11,8 @@
 
 #include "../../aws/ec2.h"
 #include "../../aws/ec2_images.h"
+#include "../../util/monotime.h"
+#include "../../util/timefmt.h"
 #include "../config.h"
 
 #define TAG_BACKUP_OF     "ebssh:backup-of"
@@ -89,18 +90,6 @@ static json_t *jstr(const char *s)
 	return j;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static int is_aws_code(const struct err *e, const char *code)
 {
 	return e->code == ERR_AWS && strcmp(e->aws_code, code) == 0;
@@ -161,23 +150,6 @@ static void add_error(struct run *r, struct result *res, const char *step, const
 	if (json_array_append_new(res->errors, o) < 0)
 		r->nomem = 1;
 	res->failed = 1;
-}
-
-/* The tag key as an EC2 filter value: its wildcards escaped. */
-static char *filter_literal(const char *s)
-{
-	size_t n = strlen(s), i, j = 0;
-	char *out = malloc(2 * n + 1);
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '*' || s[i] == '?' || s[i] == '\\')
-			out[j++] = '\\';
-		out[j++] = s[i];
-	}
-	out[j] = '\0';
-	return out;
 }
 
 /* A strict "1".."100"; 0 when not. */
@@ -294,7 +266,7 @@ static int delete_snapshot(struct run *r, const char *snap, struct err *e)
 			return 0;
 		if (!is_aws_code(e, "InvalidSnapshot.InUse") || attempt == r->attempts)
 			break;
-		sleep_ms(wait);
+		monotime_sleep_ms(wait);
 		wait *= 2;
 	}
 	return rc;
@@ -820,7 +792,7 @@ static int describe_tagged(struct run *r, struct ec2_instance_list *list, struct
 	static const char *const states[] = {"running", "stopped"};
 	struct ec2_filter filters[2];
 	const char *key_value[1];
-	char *key_literal = filter_literal(r->tag_key);
+	char *key_literal = ec2_filter_literal(r->tag_key);
 	int rc;
 
 	if (!key_literal)
@@ -921,29 +893,17 @@ int backup_rule_matches(const char *rule_name)
 	return n >= sizeof(suffix) - 1 && strcmp(rule_name + n - (sizeof(suffix) - 1), suffix) == 0;
 }
 
-/* "2024-05-01T09:30:00Z" (seconds and fraction optional) as a time_t; -1 when not. */
+/* "2024-05-01T09:30:00Z" (seconds and fraction optional, 'Z' required,
+ * 1970 or later) as a time_t; -1 when not. */
 static time_t parse_event_time(const char *s)
 {
-	struct tm tm;
-	const char *p;
+	size_t n = s ? strlen(s) : 0;
+	int64_t ms;
 
-	if (!s)
+	if (n < 2 || !strchr(s, 'T') || s[n - 1] != 'Z' ||
+	    timefmt_parse_iso8601(s, TIMEFMT_REDUCED, &ms, NULL) || ms < 0)
 		return (time_t)-1;
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-	if (!p)
-		return (time_t)-1;
-	if (*p == ':') {
-		p = strptime(p, ":%S", &tm);
-		if (!p)
-			return (time_t)-1;
-		if (*p == '.')
-			for (p++; *p >= '0' && *p <= '9'; p++)
-				;
-	}
-	if (strcmp(p, "Z") != 0 || tm.tm_year < 70)
-		return (time_t)-1;
-	return timegm(&tm);
+	return (time_t)(ms / 1000);
 }
 
 void backup_opts_scheduled(struct backup_opts *o, const char *event_time)

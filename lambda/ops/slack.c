@@ -16,6 +16,7 @@
 #include "../../aws/http.h"
 #include "../../aws/uri.h"
 #include "../../util/env.h"
+#include "../../util/monotime.h"
 #include "../config.h"
 
 #define SLACK_BASE_BACKOFF_MS 500L
@@ -426,14 +427,6 @@ int slack_check_url(const char *url, int is_response_url, struct err *e)
 	return 0;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* Retry-After as whole seconds in ms, or -1 when absent or not a number. */
 static long retry_after_ms(const struct http_response *resp)
 {
@@ -529,7 +522,7 @@ int slack_post(struct http_client *http, const char *url, const char *json, size
 			err_prefix(e, "after %d attempts", i);
 			break;
 		}
-		sleep_ms(wait);
+		monotime_sleep_ms(wait);
 	}
 	http_response_free(&resp);
 	return rc;

@@ -376,22 +376,6 @@ static int instance_args(const struct router_request *req, const struct route_ar
 	return 0;
 }
 
-/* The filter value for name: EC2 filter wildcards escaped with a backslash. */
-static char *filter_value(const char *name)
-{
-	char *v = malloc(2 * strlen(name) + 1), *p = v;
-
-	if (!v)
-		return NULL;
-	for (; *name; name++) {
-		if (*name == '*' || *name == '?' || *name == '\\')
-			*p++ = '\\';
-		*p++ = *name;
-	}
-	*p = '\0';
-	return v;
-}
-
 /* DescribeInstances of the running instances tagged name. */
 static int fetch(struct service_context *ctx, enum routes_target target, const char *name,
                  struct ec2_instance_list *list, struct err *e)
@@ -403,7 +387,7 @@ static int fetch(struct service_context *ctx, enum routes_target target, const c
 	char *value;
 	int rc;
 
-	value = filter_value(name);
+	value = ec2_filter_literal(name);
 	if (!value)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	values[0] = value;

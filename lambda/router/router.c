@@ -15,28 +15,31 @@
 #define ROUTER_MAX_MESSAGE  400
 
 struct route {
-	const char *method;
-	const char *pattern; /* "/eb/{env}/ip": literal segments and {params}; also the log name */
+	struct router_route pub; /* what front doors and tests see */
 	routes_handler handler;
 	int variant;
 };
 
+/* Every route, once: method, pattern, name, who may call it, handler. */
 static const struct route route_table[] = {
-    {"GET", "/health", routes_health, 0},
-    {"GET", "/eb/{env}/ip", routes_ip, ROUTES_EB},
-    {"GET", "/eb/{env}/ip/{n}", routes_ip, ROUTES_EB},
-    {"GET", "/eb/{env}/instances", routes_instances, ROUTES_EB},
-    {"GET", "/asg/{group}/ip", routes_ip, ROUTES_ASG},
-    {"GET", "/asg/{group}/ip/{n}", routes_ip, ROUTES_ASG},
-    {"GET", "/asg/{group}/instances", routes_instances, ROUTES_ASG},
-    {"GET", "/eb/{env}/hostkeys", routes_hostkeys, ROUTES_EB},
-    {"GET", "/eb/{env}/hostkeys/{n}", routes_hostkeys, ROUTES_EB},
-    {"GET", "/asg/{group}/hostkeys", routes_hostkeys, ROUTES_ASG},
-    {"GET", "/asg/{group}/hostkeys/{n}", routes_hostkeys, ROUTES_ASG},
-    {"POST", "/backup/ami", routes_backup, 0},
-    {"GET", "/logs/{function}/{request_id}", routes_logs, 0},
-    {"POST", "/slack/logsearch", routes_slack_logsearch, 0},
-    {"GET", "/lambda/storage", routes_lambda_storage, 0},
+    {{"GET", "/health", "health", ROUTER_OPEN}, routes_health, 0},
+    {{"GET", "/eb/{env}/ip", "eb-ip", ROUTER_KEY}, routes_ip, ROUTES_EB},
+    {{"GET", "/eb/{env}/ip/{n}", "eb-ip-n", ROUTER_KEY}, routes_ip, ROUTES_EB},
+    {{"GET", "/eb/{env}/instances", "eb-instances", ROUTER_KEY}, routes_instances, ROUTES_EB},
+    {{"GET", "/asg/{group}/ip", "asg-ip", ROUTER_KEY}, routes_ip, ROUTES_ASG},
+    {{"GET", "/asg/{group}/ip/{n}", "asg-ip-n", ROUTER_KEY}, routes_ip, ROUTES_ASG},
+    {{"GET", "/asg/{group}/instances", "asg-instances", ROUTER_KEY}, routes_instances, ROUTES_ASG},
+    {{"GET", "/eb/{env}/hostkeys", "eb-hostkeys", ROUTER_KEY}, routes_hostkeys, ROUTES_EB},
+    {{"GET", "/eb/{env}/hostkeys/{n}", "eb-hostkeys-n", ROUTER_KEY}, routes_hostkeys, ROUTES_EB},
+    {{"GET", "/asg/{group}/hostkeys", "asg-hostkeys", ROUTER_KEY}, routes_hostkeys, ROUTES_ASG},
+    {{"GET", "/asg/{group}/hostkeys/{n}", "asg-hostkeys-n", ROUTER_KEY},
+     routes_hostkeys,
+     ROUTES_ASG},
+    {{"POST", "/backup/ami", "backup-ami", ROUTER_KEY}, routes_backup, 0},
+    {{"GET", "/logs/{function}/{request_id}", "logs", ROUTER_KEY}, routes_logs, 0},
+    /* Slack sends no key but signs the request (routes_slack_logsearch checks it). */
+    {{"POST", "/slack/logsearch", "slack-logsearch", ROUTER_OPEN}, routes_slack_logsearch, 0},
+    {{"GET", "/lambda/storage", "lambda-storage", ROUTER_KEY}, routes_lambda_storage, 0},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
@@ -198,7 +201,7 @@ static int split_path(char *path, char **seg, size_t max)
 static int route_matches(const struct route *rt, char *const *seg, int n_seg,
                          struct route_args *args)
 {
-	const char *p = rt->pattern + 1;
+	const char *p = rt->pub.pattern + 1;
 	int i = 0;
 
 	memset(args, 0, sizeof(*args));
@@ -249,16 +252,16 @@ static int dispatch(struct service_context *ctx, const struct router_request *re
 		const struct route *rt = &route_table[i];
 		if (!route_matches(rt, seg, n_seg, &args))
 			continue;
-		if (strcmp(rt->method, method) == 0) {
-			resp->route = rt->pattern;
+		if (strcmp(rt->pub.method, method) == 0) {
+			resp->route = rt->pub.pattern;
 			rc = rt->handler(ctx, req, &args, resp);
 			free(path);
 			return rc;
 		}
-		if (!strstr(allow, rt->method)) {
+		if (!strstr(allow, rt->pub.method)) {
 			size_t used = strlen(allow);
 			snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
-			         rt->method);
+			         rt->pub.method);
 		}
 	}
 	free(path);
@@ -296,4 +299,39 @@ int router_handle(struct service_context *ctx, const struct router_request *req,
 		}
 	}
 	return 0;
+}
+
+size_t router_route_count(void)
+{
+	return N_ROUTES;
+}
+
+const struct router_route *router_route_at(size_t i)
+{
+	return i < N_ROUTES ? &route_table[i].pub : NULL;
+}
+
+int router_needs_key(const char *path)
+{
+	char *seg[ROUTER_MAX_SEGMENTS];
+	struct route_args args;
+	char *copy;
+	size_t i;
+	int n_seg, matched = 0, keyed = 0;
+
+	if (!path || path[0] != '/' || strlen(path) > ROUTER_MAX_PATH)
+		return 1;
+	copy = strdup(path);
+	if (!copy)
+		return 1;
+	n_seg = split_path(copy, seg, ROUTER_MAX_SEGMENTS);
+	for (i = 0; n_seg > 0 && i < N_ROUTES; i++) {
+		if (!route_matches(&route_table[i], seg, n_seg, &args))
+			continue;
+		matched = 1;
+		if (route_table[i].pub.access == ROUTER_KEY)
+			keyed = 1;
+	}
+	free(copy);
+	return !matched || keyed;
 }

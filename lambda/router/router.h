@@ -60,4 +60,35 @@ int router_error_from(struct router_response *resp, const struct err *e);
 int router_handle(struct service_context *ctx, const struct router_request *req,
                   struct router_response *resp);
 
+/* Who may call a route when the front door has an API key. */
+enum router_access {
+	ROUTER_KEY = 0, /* the caller sends the key (x-api-key) */
+	ROUTER_OPEN = 1 /* anyone: /health, and Slack's command, which Slack signs */
+};
+
+/*
+ * The route table, the one list of routes: ebssh-api's --help and its API
+ * key check, and the tests that enumerate routes, read it. A route added to
+ * the table appears everywhere.
+ */
+struct router_route {
+	const char *method;  /* "GET" */
+	const char *pattern; /* "/eb/{env}/ip/{n}": literal segments and {params}; also
+	                        the name in the access log (router_response.route) */
+	const char *name;    /* short and stable: "eb-ip-n" */
+	enum router_access access;
+};
+
+/* How many routes; the i-th (0-based, table order), NULL past the end. */
+size_t router_route_count(void);
+const struct router_route *router_route_at(size_t i);
+
+/*
+ * 1 when a request for path needs the API key: every path does but those
+ * whose every matching route is ROUTER_OPEN (any method: a wrong method on
+ * an open path answers 405 without the key). Unknown and malformed paths
+ * need it, so that nothing about them leaks without the key.
+ */
+int router_needs_key(const char *path);
+
 #endif

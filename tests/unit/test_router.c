@@ -793,6 +793,75 @@ TEST_CASE(missing_aws_client)
 	router_request_free(&req);
 }
 
+/* pattern with each {param} made a valid value, into out. */
+static void concrete_path(const char *pattern, char *out, size_t cap)
+{
+	static const struct {
+		const char *param, *value;
+	} values[] = {{"{env}", "my-env"},
+	              {"{group}", "my-group"},
+	              {"{n}", "1"},
+	              {"{function}", "my-fn"},
+	              {"{request_id}", "abcdefgh-1"}};
+	size_t n = 0, i;
+
+	while (*pattern && n + 1 < cap) {
+		for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+			if (strncmp(pattern, values[i].param, strlen(values[i].param)) == 0)
+				break;
+		if (i < sizeof(values) / sizeof(values[0])) {
+			n += (size_t)snprintf(out + n, cap - n, "%s", values[i].value);
+			pattern += strlen(values[i].param);
+		} else {
+			out[n++] = *pattern++;
+		}
+	}
+	out[n < cap ? n : cap - 1] = '\0';
+}
+
+/* Every route of the table is reached by its method and path, answers 405
+ * to another method, has a unique name, and needs the API key unless open. */
+TEST_CASE(every_route_of_the_table)
+{
+	struct service_context ctx = {.aws_get = no_client};
+	size_t i, j, n = router_route_count();
+	char path[256];
+
+	CHECK(n >= 15);
+	CHECK(router_route_at(n) == NULL);
+	for (i = 0; i < n; i++) {
+		const struct router_route *r = router_route_at(i);
+		const char *other = strcmp(r->method, "GET") == 0 ? "DELETE" : "GET";
+		struct router_request req;
+		struct router_response resp;
+
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(router_route_at(j)->name, r->name) != 0);
+		concrete_path(r->pattern, path, sizeof(path));
+		router_request_init(&req);
+		router_response_init(&resp);
+		req.method = strdup(r->method);
+		req.path = strdup(path);
+		CHECK_INT(router_handle(&ctx, &req, &resp), 0);
+		CHECK_STR(resp.route, r->pattern);
+		router_response_free(&resp);
+		free(req.method);
+		req.method = strdup(other);
+		router_response_init(&resp);
+		CHECK_INT(router_handle(&ctx, &req, &resp), 0);
+		CHECK_INT(resp.status, 405);
+		router_response_free(&resp);
+		router_request_free(&req);
+		CHECK_INT(router_needs_key(path), r->access == ROUTER_KEY);
+	}
+	CHECK_INT(router_needs_key("/health"), 0);
+	CHECK_INT(router_needs_key("/slack/logsearch"), 0);
+	CHECK_INT(router_needs_key("/health/"), 1);
+	CHECK_INT(router_needs_key("/nowhere"), 1);
+	CHECK_INT(router_needs_key("health"), 1);
+	CHECK_INT(router_needs_key(NULL), 1);
+}
+
 TEST_CASE(pairs_query_and_headers)
 {
 	struct router_request r;
@@ -912,6 +981,7 @@ int main(void)
 	RUN(long_paths_are_414);
 	RUN(aws_failures_map_to_statuses_without_secrets);
 	RUN(missing_aws_client);
+	RUN(every_route_of_the_table);
 	RUN(pairs_query_and_headers);
 	RUN(error_helpers);
 	RUN(name_checks);
