@@ -26,6 +26,10 @@ This module owns:
     the clock of EC2's instances, images, volumes and snapshots at that time
     (LaunchTime, CreationDate, StartTime of what is made from then on);
     {"now": null} gives the real time back. GET answers {"now": ...};
+  - consoles: POST /__control/console {"instance_id": "i-...", "output":
+    "<console text>"} is what GetConsoleOutput answers for that instance
+    from then on (moto gives every instance one fixed kernel log; a real
+    one's holds what it booted, cloud-init's host keys among it);
   - GET /__control/health answers {"ok": true}.
 moto's own /moto-api/ (reset, data.json, ...) stays as moto serves it.
 Neither control path is logged: they are not AWS requests.
@@ -95,6 +99,54 @@ def install_clock():
     for module in (instances, amis, elastic_block_store):
         module.utcnow = clock.now
     return clock
+
+
+# -- consoles ----------------------------------------------------------------
+
+
+class Consoles:
+    """What GetConsoleOutput answers per instance. moto answers every
+    instance with one fixed kernel log; a real instance's console is what it
+    booted, and cloud-init prints the SSH host keys there
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetConsoleOutput.html:
+    "the console output for the specified instance", base64-encoded). The
+    test gives an instance its boot log; others keep moto's."""
+
+    def __init__(self):
+        self._text = {}
+        self._lock = threading.Lock()
+
+    def set(self, instance_id, text):
+        if not isinstance(instance_id, str) or not instance_id.startswith("i-"):
+            raise ValueError(f"instance_id {instance_id!r} is not an instance id")
+        if not isinstance(text, str):
+            raise ValueError("output must be the console text (a string)")
+        with self._lock:
+            self._text[instance_id] = text
+
+    def get(self, instance_id):
+        with self._lock:
+            return self._text.get(instance_id)
+
+
+def install_consoles():
+    """Makes moto's GetConsoleOutput answer an instance's own console when
+    the test gave it one; returns the Consoles."""
+    from moto.ec2.responses import general
+    from moto.ec2.utils import Base64EncodedString
+
+    consoles = Consoles()
+    moto_answer = general.General.get_console_output
+
+    def get_console_output(self):
+        result = moto_answer(self)  # moto's own checks (an unknown instance)
+        text = consoles.get(self._get_param("InstanceId"))
+        if text is not None:
+            result.result["Output"] = Base64EncodedString.from_raw_string(text)
+        return result
+
+    general.General.get_console_output = get_console_output
+    return consoles
 
 
 # -- the call log ------------------------------------------------------------
@@ -195,9 +247,10 @@ class Operations:
 class Application:
     """moto's application behind the controls and the call log."""
 
-    def __init__(self, moto_app, clock, log):
+    def __init__(self, moto_app, clock, log, consoles=None):
         self.moto_app = moto_app
         self.clock = clock
+        self.consoles = consoles
         self.log = log
         self.operations = Operations()
 
@@ -264,6 +317,16 @@ class Application:
             except (ValueError, TypeError, AttributeError) as e:
                 return _json(start_response, 400, {"error": str(e)})
             return _json(start_response, 200, {"now": self.clock.describe()})
+        if route == "console" and method == "POST" and self.consoles is not None:
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                doc = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                if not isinstance(doc, dict):
+                    raise ValueError('the body is {"instance_id": "i-...", "output": "<console text>"}')
+                self.consoles.set(doc.get("instance_id"), doc.get("output"))
+            except (ValueError, TypeError) as e:
+                return _json(start_response, 400, {"error": str(e)})
+            return _json(start_response, 200, {"instance_id": doc["instance_id"]})
         return _json(start_response, 404, {"error": f"no control {method} /__control/{route}"})
 
 
@@ -286,7 +349,8 @@ def make_app():
     moto_shims.apply()
     clock = install_clock()
     log = CallLog(os.environ.get("EBSSH_CALL_LOG"), os.environ.get("EBSSH_SUITE", ""))
-    return Application(DomainDispatcherApplication(create_backend_app), clock, log), clock
+    consoles = install_consoles()
+    return Application(DomainDispatcherApplication(create_backend_app), clock, log, consoles), clock
 
 
 def main(argv=None):

@@ -150,6 +150,11 @@ class MotoAws:
         real time back (None); see moto_server.py."""
         return self.control("clock", {"now": when})
 
+    def set_console(self, instance_id, text):
+        """What GetConsoleOutput answers for that instance from now on (the
+        decoded console text); see moto_server.py's Consoles."""
+        return self.control("console", {"instance_id": instance_id, "output": text})
+
     def reset(self):
         """moto's own reset: every service's state is forgotten."""
         return self._call("/moto-api/reset", {}, "POST", decode=False)
