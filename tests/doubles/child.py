@@ -5,6 +5,7 @@
   stop_process(proc)       SIGTERM (or another signal), then SIGKILL after a
                            timeout; returns the exit status
   read_port(proc, ...)     waits for a double's first stdout line "PORT <n>"
+  start_double(args, ...)  starts a double and reads its port: (proc, port)
   serve_until_signal(srv)  a double's main loop: prints "PORT <n>", serves
                            until SIGTERM or SIGINT, then shuts down
   sanitizer_clean(text)    no ASan/UBSan report in a C program's stderr
@@ -66,6 +67,19 @@ def read_port(proc, timeout, what):
     if not text.startswith("PORT "):
         raise RuntimeError(f"{what} said {text!r}, not PORT <n>")
     return int(text.split()[1])
+
+
+def start_double(args, timeout, what):
+    """Starts the double args (stdin closed, stdout a pipe, dying with the
+    test) and waits for its "PORT <n>" line; returns (proc, port). When it
+    does not start, it is stopped and RuntimeError names `what`."""
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=die_with_parent)
+    try:
+        return proc, read_port(proc, timeout, what)
+    except RuntimeError:
+        stop_process(proc)
+        proc.stdout.close()
+        raise
 
 
 def serve_until_signal(server, port_file=None):

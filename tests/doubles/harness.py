@@ -20,12 +20,11 @@ import atexit
 import json
 import os
 import signal
-import subprocess
 import sys
 import urllib.error
 import urllib.request
 
-from child import die_with_parent, read_port, stop_process
+from child import start_double, stop_process
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "aws_double.py")
@@ -110,15 +109,8 @@ class AwsDouble:
         """Starts the double and waits for its PORT line; returns self."""
         if self.proc is not None:
             return self
-        self.proc = subprocess.Popen(
-            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=die_with_parent
-        )
+        self.proc, self.port = start_double(self.args, self.start_timeout, f"the AWS double ({' '.join(self.args)})")
         atexit.register(self.stop)
-        try:
-            self.port = read_port(self.proc, self.start_timeout, f"the AWS double ({' '.join(self.args)})")
-        except RuntimeError:
-            self.stop()
-            raise
         self.url = f"http://127.0.0.1:{self.port}"
         return self
 

@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DOUBLES = os.path.join(ROOT, "tests", "doubles")
 sys.path.insert(0, DOUBLES)
 
-from child import die_with_parent, read_port, stop_process  # noqa: E402
+from child import start_double, stop_process  # noqa: E402
 from harness import isolate_aws  # noqa: E402
 
 SCRIPT = os.path.join(DOUBLES, "moto_server.py")
@@ -110,15 +110,8 @@ class MotoAws:
         (at once when it runs, or was attached to)."""
         if self.proc is not None or self.args is None:
             return self
-        self.proc = subprocess.Popen(
-            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=die_with_parent
-        )
+        self.proc, self.port = start_double(self.args, self.start_timeout, f"moto's server ({' '.join(self.args)})")
         atexit.register(self.stop)
-        try:
-            self.port = read_port(self.proc, self.start_timeout, f"moto's server ({' '.join(self.args)})")
-        except RuntimeError:
-            self.stop()
-            raise
         self.url = f"http://127.0.0.1:{self.port}"
         # moto may print to stdout later on; a pipe nobody reads would
         # fill up and stall the server. What it says goes to our stderr.
