@@ -38,6 +38,7 @@
 #include "known_hosts.h"
 #include "lookup.h"
 #include "relay.h"
+#include "../util/decimal.h"
 #include "../util/monotime.h"
 
 #define PROG                CLI_PROG
@@ -132,18 +133,11 @@ static void usage(FILE *f)
 /* A decimal number lo..hi, digits only. */
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
-	long v = 0;
+	int64_t v;
 
-	if (!s || !*s || strlen(s) > 9)
+	if (decimal_parse(s, s ? strlen(s) : 0, 9, 0, lo, hi, &v))
 		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v < lo || v > hi)
-		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 

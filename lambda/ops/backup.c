@@ -11,6 +11,7 @@
 
 #include "../../aws/ec2.h"
 #include "../../aws/ec2_images.h"
+#include "../../util/decimal.h"
 #include "../../util/monotime.h"
 #include "../../util/timefmt.h"
 #include "../config.h"
@@ -155,17 +156,11 @@ static void add_error(struct run *r, struct result *res, const char *step, const
 /* A strict "1".."100"; 0 when not. */
 static int parse_generation(const char *s)
 {
-	int v = 0;
-	size_t i, n = strlen(s);
+	int64_t v;
 
-	if (n == 0 || n > 3 || s[0] == '0')
+	if (decimal_parse(s, strlen(s), 3, DECIMAL_NO_LEADING_ZERO, 1, GENERATION_MAX, &v))
 		return 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v <= GENERATION_MAX ? v : 0;
+	return (int)v;
 }
 
 /* The images EC2 lists as this instance's backups: owner self, both tags. */
