@@ -11,6 +11,7 @@
 #include "query.h"
 #include "uri.h"
 #include "xml.h"
+#include "../util/decimal.h"
 
 #define EC2_MAX_RESULTS "1000"
 
@@ -169,17 +170,9 @@ void ec2_snapshot_list_free(struct ec2_snapshot_list *list)
 /* A decimal of at most 18 digits, or -1. */
 static int64_t parse_size(const char *s)
 {
-	int64_t v = 0;
-	size_t i, n = strlen(s);
+	int64_t v;
 
-	if (n == 0 || n > 18)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
+	return decimal_parse(s, strlen(s), 18, 0, 0, INT64_MAX, &v) ? -1 : v;
 }
 
 /* ---- AMI names ---- */

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "../util/decimal.h"
 #include "xdg.h"
 
 #define CACHE_MAGIC "ebssh-cache 1\n"
@@ -152,16 +153,10 @@ static int key_ok(const char *key)
 
 int cache_parse_time(const char *s, size_t len, long long *out)
 {
-	long long v = 0;
-	size_t i;
+	int64_t v;
 
-	if (len == 0 || len > CACHE_TIME_MAX_LEN || (s[0] == '0' && len > 1))
+	if (decimal_parse(s, len, CACHE_TIME_MAX_LEN, DECIMAL_NO_LEADING_ZERO, 0, INT64_MAX, &v))
 		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
 	*out = v;
 	return 0;
 }

@@ -103,3 +103,51 @@ void cli_http_free(struct http_client *c)
 	http_client_free(c);
 	http_global_cleanup();
 }
+
+/* A fresh entry; says why not with -v. */
+static int fresh(const struct cli_resolver *r)
+{
+	struct err ce;
+
+	err_clear(&ce);
+	if (r->cached(r->arg, r->cache_ttl, NULL, &ce) == 0)
+		return 1;
+	CLI_STEP("cache: %s", ce.message);
+	return 0;
+}
+
+int cli_resolve(const struct cli_resolver *r, enum cli_source *from, struct err *e)
+{
+	struct err ce, le;
+	int rc, lock_fd = -1;
+
+	if (r->cache) {
+		if (fresh(r)) {
+			*from = CLI_FROM_CACHE;
+			return 0;
+		}
+		/* A burst that all missed: one asks, the others wait and find its answer. */
+		if (r->cache_ttl > 0 && r->lock_timeout_ms > 0 &&
+		    cache_lock(r->cache, r->key, r->lock_timeout_ms, &lock_fd, &ce) != 0)
+			CLI_STEP("cache lock: %s", ce.message);
+		if (lock_fd >= 0 && fresh(r)) {
+			cache_unlock(lock_fd);
+			*from = CLI_FROM_CACHE;
+			return 0;
+		}
+	}
+	err_clear(&le);
+	rc = r->ask(r->arg, &le);
+	cache_unlock(lock_fd);
+	if (rc == 0) {
+		*from = CLI_FROM_SERVICE;
+		return 0;
+	}
+	if (lookup_service_unavailable(rc) && r->cache &&
+	    r->cached(r->arg, CACHE_STALE_MAX, &le, &ce) == 0) {
+		*from = CLI_FROM_STALE_CACHE;
+		return 0;
+	}
+	*e = le;
+	return rc;
+}

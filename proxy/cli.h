@@ -18,6 +18,16 @@
 
 #define CLI_PROG "ebssh-proxy"
 
+/* ebssh-proxy's exit statuses, both commands. */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAIL = 1,   /* relay, fdpass or stdout failed, or anything else */
+	CLI_EXIT_USAGE = 2,  /* bad flags, a malformed alias or HOST, bad configuration */
+	CLI_EXIT_LOOKUP = 3, /* no answer: not found, refused answer, service down and
+	                        nothing cached */
+	CLI_EXIT_CONNECT = 4 /* the instance did not accept the connection */
+};
+
 /* -v: CLI_STEP says its line only when this is set. */
 extern int cli_verbose;
 
@@ -61,5 +71,32 @@ struct http_client *cli_http_new(struct err *e);
 /* Frees a client of cli_http_new and cleans up after http_global_init;
  * NULL is ignored. */
 void cli_http_free(struct http_client *c);
+
+/*
+ * The one resolution of both commands: a fresh cache entry, else the
+ * service (with lock_timeout_ms, under the cache's single-flight lock, so
+ * that a burst that all missed asks once), else, when the service is unavailable
+ * (lookup_service_unavailable), an entry up to CACHE_STALE_MAX old.
+ * The caller's callbacks know its kind of answer:
+ *   cached(arg, max_age, why, e)  reads an entry at most max_age old into the
+ *       caller's answer: 0, else e says why. why is NULL for a fresh
+ *       answer, else the service's failure (for the caller's warning).
+ *   ask(arg, e)  asks the service and records a good answer: 0 or the code.
+ */
+enum cli_source { CLI_FROM_SERVICE, CLI_FROM_CACHE, CLI_FROM_STALE_CACHE };
+
+struct cli_resolver {
+	struct cache *cache;  /* NULL: no cache */
+	const char *key;      /* the entry's key */
+	long cache_ttl;       /* the freshest age accepted; 0: never fresh */
+	long lock_timeout_ms; /* the single-flight lock's wait; 0: no lock taken */
+	int (*cached)(void *arg, long max_age, const struct err *why, struct err *e);
+	int (*ask)(void *arg, struct err *e);
+	void *arg;
+};
+
+/* 0 with *from saying where the answer came from, else the service's code
+ * and e its error. */
+int cli_resolve(const struct cli_resolver *r, enum cli_source *from, struct err *e);
 
 #endif

@@ -22,9 +22,10 @@
  * The keys are cached next to the proxy's addresses (cache.h: the same
  * directory, keys made by cache_key with the address field
  * "hostkeys-public" / "hostkeys-private", so they never meet an address
- * entry), with the same rules: a fresh entry (--cache-ttl) is used without
- * asking; when the service is unavailable (network, timeout, 429, 5xx) an
- * entry up to CACHE_STALE_MAX old is used with a warning. An entry file is
+ * entry), with the same rules and the same code (cli_resolve): a fresh
+ * entry (--cache-ttl) is used without asking; when the service is unavailable (network,
+ * timeout, 429, 5xx) an entry up to CACHE_STALE_MAX old is used with a
+ * warning. An entry file is
  * "ebssh-hostkeys 1\n<unix time>\n" then the answer's lines, and is
  * checked as an answer is when read. Entries are read and written by
  * cache_get_text and cache_put_text, with the care of every cache entry
@@ -47,14 +48,6 @@
 
 #define KNOWN_HOSTS_RESPONSE_MAX ((size_t)128 * 1024)
 #define KNOWN_HOSTS_CACHE_MAX    ((size_t)(HOSTKEYS_MAX * (HOSTKEYS_B64_MAX + 32) + 64))
-
-/* Exit statuses of known_hosts_run (the proxy's own numbers). */
-enum known_hosts_exit {
-	KNOWN_HOSTS_OK = 0,
-	KNOWN_HOSTS_FAIL = 1,   /* stdout could not be written, anything else */
-	KNOWN_HOSTS_USAGE = 2,  /* a malformed HOST, bad configuration */
-	KNOWN_HOSTS_NO_KEYS = 3 /* not found, refused answer, service down and nothing cached */
-};
 
 /* What known_hosts_run needs from the command line. */
 struct known_hosts_opts {
@@ -96,7 +89,8 @@ int known_hosts_cache_get(const struct cache *c, const char *key, time_t now, lo
 int known_hosts_cache_put(const struct cache *c, const char *key, const struct hostkey_list *keys,
                           time_t now, struct err *e);
 
-/* The whole --known-hosts command; returns the exit status. */
+/* The whole --known-hosts command; returns its exit status (enum cli_exit:
+ * CLI_EXIT_LOOKUP when no keys could be had). */
 int known_hosts_run(const struct known_hosts_opts *o);
 
 #endif

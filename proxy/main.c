@@ -38,19 +38,11 @@
 #include "known_hosts.h"
 #include "lookup.h"
 #include "relay.h"
+#include "../util/decimal.h"
 #include "../util/monotime.h"
 
 #define PROG                CLI_PROG
 #define EBSSH_PROXY_VERSION "0.1.0"
-
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,  /* relay or fdpass failed, or anything else */
-	EXIT_USAGE = 2, /* bad flags, a malformed alias, bad configuration */
-	EXIT_LOOKUP =
-	    3, /* no address: not found, refused answer, service down and nothing cached */
-	EXIT_CONNECT = 4, /* the instance did not accept the connection */
-};
 
 struct opts {
 	const char *endpoint; /* --endpoint */
@@ -72,7 +64,6 @@ struct opts {
 };
 
 /* Where the address came from. */
-enum source { FROM_SERVICE, FROM_CACHE, FROM_STALE_CACHE };
 
 struct run {
 	struct opts o;
@@ -83,7 +74,7 @@ struct run {
 	char key[CACHE_KEY_LEN + 1];
 	struct http_client *http; /* made at the first question to the service */
 	struct addr addr;
-	enum source source;
+	enum cli_source source;
 };
 
 static void usage(FILE *f)
@@ -132,18 +123,11 @@ static void usage(FILE *f)
 /* A decimal number lo..hi, digits only. */
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
-	long v = 0;
+	int64_t v;
 
-	if (!s || !*s || strlen(s) > 9)
+	if (decimal_parse(s, s ? strlen(s) : 0, 9, 0, lo, hi, &v))
 		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v < lo || v > hi)
-		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 
@@ -374,59 +358,49 @@ static int ask_service(struct run *r, struct addr *out, struct err *e)
 	return 0;
 }
 
-/* 1 when the cache holds a fresh answer, now in r->addr. */
-static int from_fresh_cache(struct run *r)
+/* cli_resolver's cached: the entry at most max_age old into r->addr. */
+static int from_cache(void *arg, long max_age, const struct err *why, struct err *e)
 {
+	struct run *r = arg;
 	struct cache_entry ent;
-	struct err ce;
 	char age[32];
+	int rc;
 
-	if (cache_get(&r->cache, r->key, time(NULL), r->o.cache_ttl, &ent, &ce) != 0) {
-		CLI_STEP("cache: %s", ce.message);
-		return 0;
-	}
-	CLI_STEP("cached answer %s, %s old", ent.addr.text, age_text(ent.age, age, sizeof(age)));
+	rc = cache_get(&r->cache, r->key, time(NULL), max_age, &ent, e);
+	if (rc != 0)
+		return rc;
+	if (why)
+		cli_say("warning: %s; using the answer cached %s ago, %s", why->message,
+		        age_text(ent.age, age, sizeof(age)), ent.addr.text);
+	else
+		CLI_STEP("cached answer %s, %s old", ent.addr.text,
+		         age_text(ent.age, age, sizeof(age)));
 	r->addr = ent.addr;
-	r->source = FROM_CACHE;
-	return 1;
+	return 0;
 }
 
-/* Finds the address: fresh cache, service, or stale cache. */
+/* cli_resolver's ask. */
+static int from_service(void *arg, struct err *e)
+{
+	struct run *r = arg;
+
+	return ask_service(r, &r->addr, e);
+}
+
+/* Finds the address: fresh cache, service, or stale cache (cli_resolve). */
 static int resolve(struct run *r, struct err *e)
 {
-	struct cache_entry ent;
-	struct err ce, le;
-	char age[32];
-	int rc, lock_fd = -1;
+	struct cli_resolver res = {
+	    .cache = r->have_cache ? &r->cache : NULL,
+	    .key = r->key,
+	    .cache_ttl = r->o.cache_ttl,
+	    .lock_timeout_ms = r->o.timeout * 1000L,
+	    .cached = from_cache,
+	    .ask = from_service,
+	    .arg = r,
+	};
 
-	if (r->have_cache) {
-		if (from_fresh_cache(r))
-			return 0;
-		/* A burst that all missed: one asks, the others wait and find its answer. */
-		if (r->o.cache_ttl > 0 &&
-		    cache_lock(&r->cache, r->key, r->o.timeout * 1000L, &lock_fd, &ce) != 0)
-			CLI_STEP("cache lock: %s", ce.message);
-		if (lock_fd >= 0 && from_fresh_cache(r)) {
-			cache_unlock(lock_fd);
-			return 0;
-		}
-	}
-	rc = ask_service(r, &r->addr, &le);
-	cache_unlock(lock_fd);
-	if (rc == 0) {
-		r->source = FROM_SERVICE;
-		return 0;
-	}
-	if (lookup_service_unavailable(rc) && r->have_cache &&
-	    cache_get_stale(&r->cache, r->key, time(NULL), &ent, &ce) == 0) {
-		cli_say("warning: %s; using the answer cached %s ago, %s", le.message,
-		        age_text(ent.age, age, sizeof(age)), ent.addr.text);
-		r->addr = ent.addr;
-		r->source = FROM_STALE_CACHE;
-		return 0;
-	}
-	*e = le;
-	return rc;
+	return cli_resolve(&res, &r->source, e);
 }
 
 static void jump_log(const char *line)
@@ -474,7 +448,7 @@ static int open_and_run(struct run *r)
 
 	t0 = monotime_ms();
 	rc = open_transport(r, &t, &e);
-	if (rc && r->source == FROM_CACHE && (rc == ERR_NETWORK || rc == ERR_TIMEOUT)) {
+	if (rc && r->source == CLI_FROM_CACHE && (rc == ERR_NETWORK || rc == ERR_TIMEOUT)) {
 		/* The cached answer may be out of date (instance replaced):
 		 * ask again once, and try the new address if it differs. */
 		CLI_STEP("%s; asking the service again", e.message);
@@ -485,7 +459,7 @@ static int open_and_run(struct run *r)
 	}
 	if (rc) {
 		cli_say("%s: %s", r->o.host, e.message);
-		return EXIT_CONNECT;
+		return CLI_EXIT_CONNECT;
 	}
 	CLI_STEP("connected in %lld ms", monotime_ms() - t0);
 	if (r->o.fdpass) {
@@ -493,10 +467,10 @@ static int open_and_run(struct run *r)
 		close(t.sock);
 		if (rc) {
 			cli_say("%s", e.message);
-			return EXIT_FAIL;
+			return CLI_EXIT_FAIL;
 		}
 		CLI_STEP("socket handed to ssh");
-		return EXIT_OK;
+		return CLI_EXIT_OK;
 	}
 	if (t.jump) {
 		rc = jump_relay(t.jump, STDIN_FILENO, STDOUT_FILENO, &st, &e);
@@ -509,9 +483,9 @@ static int open_and_run(struct run *r)
 	         st.down_mode, st.up, st.down);
 	if (rc) {
 		cli_say("%s: %s", r->o.host, e.message);
-		return EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 	}
-	return EXIT_OK;
+	return CLI_EXIT_OK;
 }
 
 static void describe(const struct run *r)
@@ -531,7 +505,7 @@ int main(int argc, char **argv)
 {
 	struct run r;
 	struct err e;
-	int rc, status = EXIT_FAIL;
+	int rc, status = CLI_EXIT_FAIL;
 
 	ensure_std_fds();
 	memset(&r, 0, sizeof(r));
@@ -539,7 +513,7 @@ int main(int argc, char **argv)
 	config_init(&r.cfg);
 	rc = parse_args(argc, argv, &r.o);
 	if (rc)
-		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	cli_verbose = r.o.verbose;
 	if (r.o.known_hosts) {
 		struct known_hosts_opts ko = {
@@ -560,11 +534,11 @@ int main(int argc, char **argv)
 	rc = cli_parse_alias(r.o.host, r.o.asg, r.o.index, &r.alias, &e);
 	if (rc) {
 		cli_say("%s", e.message);
-		status = EXIT_USAGE;
+		status = CLI_EXIT_USAGE;
 		goto out;
 	}
 	if (cli_config(r.o.endpoint, r.o.api_key, &r.cfg) != 0) {
-		status = EXIT_USAGE;
+		status = CLI_EXIT_USAGE;
 		goto out;
 	}
 	describe(&r);
@@ -573,12 +547,12 @@ int main(int argc, char **argv)
 
 	if (resolve(&r, &e) != 0) {
 		cli_say("%s: %s", r.o.host, e.message);
-		status = EXIT_LOOKUP;
+		status = CLI_EXIT_LOOKUP;
 		goto out;
 	}
 	if (r.o.print) {
 		printf("%s\n", r.addr.text);
-		status = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+		status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 		goto out;
 	}
 	status = open_and_run(&r);

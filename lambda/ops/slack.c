@@ -16,6 +16,7 @@
 #include "../../aws/http.h"
 #include "../../aws/uri.h"
 #include "../../util/env.h"
+#include "../../util/decimal.h"
 #include "../../util/monotime.h"
 #include "../config.h"
 
@@ -27,16 +28,10 @@
 
 static int parse_timestamp(const char *ts, long long *out)
 {
-	long long v = 0;
-	size_t i, n = ts ? strlen(ts) : 0;
+	int64_t v;
 
-	if (n == 0 || n > 12)
+	if (decimal_parse(ts, ts ? strlen(ts) : 0, 12, 0, 0, INT64_MAX, &v))
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (ts[i] < '0' || ts[i] > '9')
-			return -1;
-		v = v * 10 + (ts[i] - '0');
-	}
 	*out = v;
 	return 0;
 }

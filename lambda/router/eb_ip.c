@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../../util/decimal.h"
+
 #define ACCEPT_MAX_RANGES 64 /* media ranges looked at per Accept header */
 
 static const char *target_tag(enum routes_target t)
@@ -69,22 +71,13 @@ int routes_check_asg_name(const char *name, struct err *e)
 
 int routes_parse_index(const char *s, long *out, struct err *e)
 {
-	long v = 0;
-	size_t i;
+	int64_t v;
 
-	if (s[0] < '1' || s[0] > '9')
-		goto bad;
-	for (i = 0; s[i]; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 4)
-			goto bad;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > ROUTES_MAX_INDEX)
-		goto bad;
-	*out = v;
+	if (decimal_parse(s, strlen(s), 4, DECIMAL_NO_LEADING_ZERO, 1, ROUTES_MAX_INDEX, &v))
+		return err_set(e, ERR_INVALID, "an index is a whole number from 1 to %d",
+		               ROUTES_MAX_INDEX);
+	*out = (long)v;
 	return 0;
-bad:
-	return err_set(e, ERR_INVALID, "an index is a whole number from 1 to %d", ROUTES_MAX_INDEX);
 }
 
 /* Trims spaces and tabs around [*b, *end). */
