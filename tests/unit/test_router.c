@@ -1,4 +1,4 @@
-/* Unit tests of lambda/router and lambda/routes through the describe_instances seam. */
+/* Unit tests of lambda/router (table, adapters) through the describe_instances seam. */
 #include "test.h"
 
 #include <jansson.h>
