@@ -186,10 +186,9 @@ static int resolve(struct run *r, struct err *e)
 	    .cache = r->have_cache ? &r->cache : NULL,
 	    .key = r->key,
 	    .cache_ttl = r->o->cache_ttl,
-	    /* No single-flight lock yet: its "<key>.lock" files would sit among
-	     * the host key entries, which tests/integration/hostkeys.py holds
-	     * to hashed names only; r->o->timeout * 1000L turns it on. */
-	    .lock_timeout_ms = 0,
+	    /* ssh runs KnownHostsCommand for every connection: a cold burst
+	     * makes one lookup, the others wait for its entry (bounded). */
+	    .lock_timeout_ms = r->o->timeout * 1000L,
 	    .cached = from_cache,
 	    .ask = from_service,
 	    .arg = r,

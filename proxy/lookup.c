@@ -92,7 +92,7 @@ int lookup_classify_error(long status, const char *body, size_t len, const char 
 		code = ERR_THROTTLED;
 		what = "too many requests";
 	} else if (status >= 500 && status <= 599) {
-		code = ERR_AWS;
+		code = ERR_SERVICE; /* the service's own failure; AWS's are its 502s' message */
 		what = "service error";
 	} else {
 		code = ERR_INVALID;
@@ -176,5 +176,5 @@ int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct add
 int lookup_service_unavailable(int code)
 {
 	return code == ERR_NETWORK || code == ERR_TIMEOUT || code == ERR_THROTTLED ||
-	       code == ERR_AWS;
+	       code == ERR_SERVICE;
 }

@@ -14,8 +14,8 @@
  *   404                                 ERR_NOT_FOUND (no such environment or instance)
  *   400                                 ERR_INVALID
  *   401, 403                            ERR_CREDENTIALS (API key missing or refused)
- *   429                                 ERR_THROTTLED          } "service unavailable":
- *   5xx                                 ERR_AWS, http_status   } the stale cache may
+ *   429                                 ERR_THROTTLED            } "service unavailable":
+ *   5xx                                 ERR_SERVICE, http_status } the stale cache may
  *   timeout, network failure            ERR_TIMEOUT, ERR_NETWORK } answer instead
  *   any other status                    ERR_INVALID
  *

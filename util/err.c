@@ -97,6 +97,8 @@ const char *err_code_name(int code)
 		return "too_large";
 	case ERR_IO:
 		return "io";
+	case ERR_SERVICE:
+		return "service_error";
 	default:
 		return "internal";
 	}

@@ -25,7 +25,9 @@ enum err_code {
 	ERR_CREDENTIALS = -9, /* no credentials, or a provider failed */
 	ERR_TOO_LARGE = -10,  /* a size bound was hit */
 	ERR_IO = -11,         /* a local system call failed (errno in the message) */
-	ERR_INTERNAL = -12    /* a bug: a state that should not happen */
+	ERR_INTERNAL = -12,   /* a bug: a state that should not happen */
+	ERR_SERVICE = -13     /* a service that is not AWS (ebssh's own lookup service) answered
+	                         a server error (5xx): http_status set */
 };
 
 struct err {

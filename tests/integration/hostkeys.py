@@ -9,6 +9,7 @@ of %H, the cache and its stale fallback, nothing printed on a refused or
 missing answer). Prints TAP."""
 
 import base64
+import concurrent.futures
 import copy
 import http.server
 import json
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 
 sys.dont_write_bytecode = True
@@ -288,8 +290,58 @@ def test_proxy(tap, aws, api, keys, tmp):
         tap.ok(rc == 3 and out == "" and "refused" in err,
                "proxy: a 200 with %s is refused whole, nothing printed" % name, (rc, out, err))
     entries = os.listdir(os.path.join(home, ".cache", "ebssh"))
-    tap.ok(entries and all(re.fullmatch(r"[0-9a-f]{64}", e) for e in entries),
-           "proxy: cache entries are hashed names only", entries)
+    tap.ok(entries and all(re.fullmatch(r"[0-9a-f]{64}(\.lock)?", e) for e in entries),
+           "proxy: cache entries (and their lookup locks) are hashed names only", entries)
+    test_proxy_burst(tap, keys, tmp)
+
+
+class SlowService:
+    """Answers every GET, after a pause, with one instance's key lines, and
+    counts the requests: a cold burst overlaps on it."""
+
+    def __init__(self, body, pause):
+        self.count = 0
+        lock = threading.Lock()
+        owner = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                with lock:
+                    owner.count += 1
+                time.sleep(pause)
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_proxy_burst(tap, keys, tmp):
+    """ssh runs KnownHostsCommand for every connection: five at once on a
+    cold cache make one lookup (the single-flight lock), and all five print
+    the same lines."""
+    home = tempfile.mkdtemp(dir=tmp)
+    lines = bare(keys[PROD_PUBLIC[0]])
+    slow = SlowService("".join(k + "\n" for k in lines), 0.5)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(5) as pool:
+            runs = list(pool.map(lambda _: known_hosts(home, slow.url, "burst-env1"), range(5)))
+    finally:
+        slow.stop()
+    want = "".join("burst-env1 %s\n" % k for k in lines)
+    tap.eq([(rc, out) for rc, out, _ in runs], [(0, want)] * 5, "proxy: a cold burst of five all print the keys")
+    tap.eq(slow.count, 1, "proxy: a cold burst of five --known-hosts makes one lookup")
 
 
 def main():

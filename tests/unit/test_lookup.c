@@ -69,11 +69,11 @@ static const struct answer_case answers[] = {
     {429, "{\"message\":\"Too Many Requests\"}", NULL, ERR_THROTTLED,
      "the lookup service answered 429 (too many requests): Too Many Requests"},
     {502, "{\"message\":\"AWS answered UnauthorizedOperation\",\"code\":\"AwsError\"}", NULL,
-     ERR_AWS,
+     ERR_SERVICE,
      "the lookup service answered 502 (service error): AWS answered UnauthorizedOperation"},
-    {503, "{\"message\":\"throttled\"}", NULL, ERR_AWS,
+    {503, "{\"message\":\"throttled\"}", NULL, ERR_SERVICE,
      "the lookup service answered 503 (service error): throttled"},
-    {500, "<html>Internal Server Error</html>", NULL, ERR_AWS,
+    {500, "<html>Internal Server Error</html>", NULL, ERR_SERVICE,
      "the lookup service answered 500 (service error)"},
     {302, "", NULL, ERR_INVALID, "the lookup service answered 302 (unexpected answer)"},
     /* the service's text is made printable, and cut */
@@ -128,7 +128,9 @@ TEST_CASE(which_failures_allow_the_stale_cache)
 	CHECK_INT(lookup_service_unavailable(ERR_NETWORK), 1);
 	CHECK_INT(lookup_service_unavailable(ERR_TIMEOUT), 1);
 	CHECK_INT(lookup_service_unavailable(ERR_THROTTLED), 1);
-	CHECK_INT(lookup_service_unavailable(ERR_AWS), 1);
+	CHECK_INT(lookup_service_unavailable(ERR_SERVICE), 1);
+	/* a 5xx of the service is its own failure, not an AWS error */
+	CHECK_STR(err_code_name(ERR_SERVICE), "service_error");
 	CHECK_INT(lookup_service_unavailable(ERR_NOT_FOUND), 0); /* 404: never from cache */
 	CHECK_INT(lookup_service_unavailable(ERR_INVALID), 0);
 	CHECK_INT(lookup_service_unavailable(ERR_CREDENTIALS), 0);
