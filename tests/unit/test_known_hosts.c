@@ -97,7 +97,7 @@ TEST_CASE(classify)
 	CHECK(strstr(e.message, "req-1") != NULL);
 	CHECK_INT(known_hosts_classify(403, "{\"message\":\"Forbidden\"}", 23, NULL, &l, &e),
 	          ERR_CREDENTIALS);
-	CHECK_INT(known_hosts_classify(502, "{}", 2, NULL, &l, &e), ERR_AWS);
+	CHECK_INT(known_hosts_classify(502, "{}", 2, NULL, &l, &e), ERR_SERVICE);
 	CHECK_INT(lookup_service_unavailable(e.code), 1);
 	CHECK_INT(known_hosts_classify(429, "", 0, NULL, &l, &e), ERR_THROTTLED);
 	buf_free(&b);
