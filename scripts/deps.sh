@@ -68,7 +68,7 @@ fi
 if tools_py=$("$root/scripts/tools-python.sh"); then
 	echo "deps: Python tools from $tools_py"
 else
-	if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ]; then
+	if ! /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
 		if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 		echo "deps: installing python3-venv python3-pip"
 		export DEBIAN_FRONTEND=noninteractive

@@ -7,12 +7,17 @@
 #      whose Python lacks them (a plain Debian 12);
 #   2. the `python3` on PATH (on the development machines a Python 3.11 that
 #      ships them, so nothing is downloaded);
-#   3. Debian's /usr/bin/python3.
+#   3. a pyenv's Pythons ($PYENV_ROOT, default ~/.pyenv), for a shell whose
+#      PATH lacks pyenv's (a non-interactive one does not read ~/.bashrc);
+#   4. /usr/local/bin/python3, then Debian's /usr/bin/python3.
 # Exits 1, printing nothing, when none has them.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 probe='import moto.server, boto3, botocore, cfnlint, samtranslator, openapi_spec_validator, yaml, sys; print(sys.executable)'
-for py in "$root/build/pyvenv/bin/python3" "$(command -v python3 2>/dev/null || true)" /usr/bin/python3; do
+pyenv_root=${PYENV_ROOT:-${HOME:-/root}/.pyenv}
+for py in "$root/build/pyvenv/bin/python3" "$(command -v python3 2>/dev/null || true)" \
+	"$pyenv_root"/shims/python3 "$pyenv_root"/versions/*/bin/python3 \
+	/usr/local/bin/python3 /usr/bin/python3; do
 	[ -n "$py" ] && [ -x "$py" ] || continue
 	# The interpreter's own path, not a shim's: tests start it many times.
 	if exe=$("$py" -c "$probe" 2>/dev/null) && [ -n "$exe" ]; then
