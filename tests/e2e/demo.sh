@@ -359,10 +359,12 @@ check "DEMO_AWS=nonesuch: says so, exits non-zero, starts nothing" "$tmp/aws-unk
 # on PATH, scripts/tools-python.sh finds none unless make deps made a virtual
 # environment (build/pyvenv) of the checkout.
 sys_path=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-if PATH=$sys_path "$EBSSH_ROOT/scripts/tools-python.sh" >/dev/null; then
+# EBSSH_TOOLS_PYTHON (tests/run's finding) is emptied, and HOME is the
+# demo's own (no ~/.pyenv there).
+if EBSSH_TOOLS_PYTHON= HOME="$tmp/home" PATH=$sys_path "$EBSSH_ROOT/scripts/tools-python.sh" >/dev/null; then
 	ok 0 "DEMO_AWS=moto with no tools' Python # SKIP a Python on $sys_path has moto"
 else
-	broken "$tmp/moto-none.out" DEMO_AWS=moto PATH="$sys_path"
+	broken "$tmp/moto-none.out" DEMO_AWS=moto PATH="$sys_path" EBSSH_TOOLS_PYTHON=
 	check "DEMO_AWS=moto with no tools' Python: says to run make deps, exits non-zero, starts nothing" "$tmp/moto-none.out" \
 		sh -c '[ "$2" -ne 0 ] && grep -qx "demo: DEMO_AWS=moto: no Python here has moto.s server and boto3 (scripts/tools-python.sh found none; run: make deps)" "$1" &&
 			! grep -q "started" "$1"' - "$tmp/moto-none.out" "$rc"
