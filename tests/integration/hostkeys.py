@@ -198,15 +198,25 @@ def test_api(tap, aws, api, keys):
 
 # ---- ebssh-proxy --known-hosts ----
 
-class BadService:
-    """Answers 200 with a body that is not only key lines."""
+class TextService:
+    """Answers every GET with 200 and one text body (after a pause, when
+    given), and counts the requests: a service that says what a test wants,
+    a bad body or a burst's one answer."""
 
-    def __init__(self, body):
+    def __init__(self, body, pause=0):
+        self.count = 0
+        lock = threading.Lock()
+        owner = self
+
         class H(http.server.BaseHTTPRequestHandler):
             def log_message(self, *a):
                 pass
 
             def do_GET(self):
+                with lock:
+                    owner.count += 1
+                if pause:
+                    time.sleep(pause)
                 data = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
@@ -282,7 +292,7 @@ def test_proxy(tap, aws, api, keys, tmp):
                        ("a truncated key", good[0][:-8] + "\n"),
                        ("an address", "127.0.0.2\n"),
                        ("CRLF", good[0] + "\r\n")):
-        bad = BadService(body)
+        bad = TextService(body)
         try:
             rc, out, err = known_hosts(home, bad.url, "my-env-production1", "--cache-ttl", "0")
         finally:
@@ -295,45 +305,13 @@ def test_proxy(tap, aws, api, keys, tmp):
     test_proxy_burst(tap, keys, tmp)
 
 
-class SlowService:
-    """Answers every GET, after a pause, with one instance's key lines, and
-    counts the requests: a cold burst overlaps on it."""
-
-    def __init__(self, body, pause):
-        self.count = 0
-        lock = threading.Lock()
-        owner = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                with lock:
-                    owner.count += 1
-                time.sleep(pause)
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-
-
 def test_proxy_burst(tap, keys, tmp):
     """ssh runs KnownHostsCommand for every connection: five at once on a
     cold cache make one lookup (the single-flight lock), and all five print
     the same lines."""
     home = tempfile.mkdtemp(dir=tmp)
     lines = bare(keys[PROD_PUBLIC[0]])
-    slow = SlowService("".join(k + "\n" for k in lines), 0.5)
+    slow = TextService("".join(k + "\n" for k in lines), 0.5)
     try:
         with concurrent.futures.ThreadPoolExecutor(5) as pool:
             runs = list(pool.map(lambda _: known_hosts(home, slow.url, "burst-env1"), range(5)))
