@@ -11,7 +11,7 @@
  * "/{stage}" prefix; query parameters decoded ('+' is a space); 1.0's
  * multi-value headers and query preferred to the single-value ones; 2.0's
  * cookies as one "Cookie" header; a base64 body decoded. request_id is API
- * Gateway's requestContext.requestId (the runtime may overwrite it).
+ * Gateway's requestContext.requestId (NULL when the event has none).
  *
  * event_format_response writes the router_response as the matching Lambda
  * proxy answer: 1.0 {"statusCode", "headers", "multiValueHeaders" (names
