@@ -478,7 +478,8 @@ void logsearch_job_main(struct service_context *worker, void *arg)
 		/* the code and AWS's HTTP status, never the message (it may quote an answer) */
 		log_fields_new(LOG_ERROR,
 		               json_pack("{s:s, s:s, s:I}", "job", "logsearch", "error",
-		                         err_code_name(e.code), (json_int_t)e.http_status),
+		                         err_code_name(e.code), "status",
+		                         (json_int_t)e.http_status),
 		               "log search job failed");
 }
 
