@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """deploy/template.yaml: valid YAML (CloudFormation's short tags included; no
 key twice, tests/lib/strict_yaml.py) with the resources the product and issues
-3 and 6 ask for (the AMI backup's schedule, IAM and error alarm), the
+3, 6 and 13 ask for (the alias, the deployment and its pre-traffic hook, the
+alarms and their topic, the refused self-subscription; every API URL of the
+docs on the template's stage) (the AMI backup's schedule, IAM and error alarm), the
 configuration build/bootstrap reads from its environment, least-privilege IAM,
 and references that all resolve; then the same checks against broken copies,
 to show that each of them can fail. TAP on stdout. Needs python3-yaml (make
@@ -637,6 +639,45 @@ def c_outputs(t):
         return "ApiKeyId's description does not say how to read the key's value"
 
 
+# Files whose URLs of the API must name the template's stage.
+STAGE_DOCS = ("README.md", "ssh_config.example", "docs/*.md", "docs/ebssh-proxy.1", "bench/README.md")
+
+
+def doc_texts():
+    out = {}
+    for pattern in STAGE_DOCS:
+        for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            with open(path, encoding="utf-8") as f:
+                out[os.path.relpath(path, ROOT)] = f.read()
+    return out
+
+
+URL = re.compile(r"https://[A-Za-z0-9.{}\\-]*execute\\?-api[A-Za-z0-9.{}\\-]*amazonaws\.com(/[^\s`'\"\\)]*)?")
+
+
+def stage_urls_wrong(t, texts):
+    """(how many, the wrong ones): the execute-api URLs of texts, and those
+    whose first path segment is not the template's stage (man pages escape
+    - as \-)."""
+    stage = props(t, "LookupApi").get("StageName")
+    bad, n = [], 0
+    for name, text in texts.items():
+        for url in URL.findall(text):
+            n += 1
+            first = url.split("/")[1] if url else ""
+            if first != stage:
+                bad.append("%s: %r, not /%s" % (name, url or "(no path)", stage))
+    return n, bad
+
+
+def c_stage_urls(t):
+    texts = doc_texts()
+    n, bad = stage_urls_wrong(t, texts)
+    if n < 3:
+        return "only %d execute-api URLs in %s" % (n, sorted(texts))
+    return "\n".join(bad) or None
+
+
 CHECKS = [
     ("Transform is AWS::Serverless-2016-10-31", c_transform),
     ("every resource has its type", c_types),
@@ -672,6 +713,7 @@ CHECKS = [
      c_deployment),
     ("every alarm notifies the topic (the stack's or AlarmTopicArn), ALARM and OK", c_alarm_actions),
     ("NotifyLogGroup = the function's own log group is refused", c_notify_self),
+    ("every API URL of the docs, ssh_config.example and the man page names the stage", c_stage_urls),
 ]
 
 
@@ -874,6 +916,12 @@ def main():
         except Exception as ex:
             why = "%s: %s" % (type(ex).__name__, ex)
         t.ok(why is not None, "%s rejects %s" % (fn.__name__, name))
+    stage = props(tpl, "LookupApi").get("StageName")
+    _, wrong = stage_urls_wrong(tpl, {"a.1": "\\fBhttps://abc.execute\\-api.eu\\-west\\-1.amazonaws.com/prod\\fR",
+                                   "b.md": "endpoint = https://x.execute-api.us-east-1.amazonaws.com/%s" % stage,
+                                   "c": "https://x.execute-api.us-east-1.amazonaws.com/prod/eb/e/ip"})
+    t.ok(len(wrong) == 2 and "a.1" in wrong[0] and "c:" in wrong[1],
+         "stage_urls_wrong rejects /prod URLs (a man page's too) and accepts /%s" % stage, wrong)
     return t.done()
 
 
