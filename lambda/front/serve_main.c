@@ -1,18 +1,31 @@
 /*
  * build/ebssh-api: the lookup service's router as a local HTTP server.
  *
- * libmicrohttpd with its own polling threads (a pool of --threads) answers
- * every request through router_handle, exactly the routes the Lambda side
- * serves. Each pool thread lazily gets its own service context and AWS client
- * (one libcurl handle per thread); a registry keeps them for the clean stop.
+ * libmicrohttpd with its own polling threads (a pool of --threads) reads
+ * every request and answers it through router_handle, exactly the routes
+ * the Lambda side serves. The lookup-class routes (router.h's
+ * ROUTER_LOOKUP) are answered on the polling thread; an ops-class request
+ * (a backup, a log search) has its connection suspended and runs on a
+ * small pool of its own (--ops-threads, opspool.h) that resumes it when
+ * done, so that it never holds up the lookups of its polling thread; past
+ * --ops-queue waiting ones it is answered 503 OpsBusy with Retry-After.
+ * Each thread lazily gets its own service context and AWS client (one
+ * libcurl handle per thread); a registry keeps them for the clean stop.
  * With an API key (--api-key or EBSSH_API_KEY) every route the router's
  * table does not mark open (router_needs_key: all but /health and Slack's
  * signed command) requires a matching x-api-key header and answers API
- * Gateway's 403
- * otherwise. Request bodies are capped, connections time out and are
- * limited in number. One JSON access-log line per request goes to stderr,
- * never with a header value. SIGTERM or SIGINT stops the daemon, frees
- * everything and exits 0.
+ * Gateway's 403 otherwise. Request bodies are capped (413). A request's
+ * headers must be complete within --header-timeout of the connection's
+ * start (or of its previous request's end) and its body within
+ * --body-timeout of the headers, however steadily they trickle in: a
+ * janitor closes the connection otherwise (connwatch.h) and logs a JSON
+ * line; --timeout is the idle timeout besides, and connections are limited
+ * in number. Every answer, the fixed 403/413/500/503 ones too, carries its
+ * request id in x-amzn-RequestId (API Gateway's header, which ebssh-proxy
+ * quotes in its errors), and the one JSON access-log line per request on
+ * stderr names the same id, never a header value. SIGTERM or SIGINT stops
+ * the daemon: the waiting ops requests get 503, the running ones finish,
+ * then everything is freed and the exit status is 0.
  */
 #include <arpa/inet.h>
 #include <errno.h>
