@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """build/ebssh-api over HTTP against the AWS double: every route case of
 tests/doubles/route_cases.py, the API key (403 as API Gateway answers it,
-/health open), request size bounds (413), idle timeouts, concurrency, the
+/health open), x-amzn-RequestId on every answer (the id of its access-log
+line), request size bounds (413), idle timeouts, concurrency, the
 access log, IPv6, options and errors, a clean stop on SIGTERM and SIGINT.
 Prints TAP."""
 
