@@ -241,6 +241,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "slow":
                 time.sleep(fault.seconds)
+            elif fault.kind == "hold":
+                state.holds.wait()
             elif fault.kind == "truncate":
                 cut = True
             else:
