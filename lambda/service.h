@@ -30,6 +30,12 @@ struct service_context {
 	/* The invocation's deadline, ms since the epoch (Lambda's
 	 * Lambda-Runtime-Deadline-Ms); 0: none (ebssh-api, tests). */
 	int64_t deadline_ms;
+	/* The ARN the function was invoked as (Lambda-Runtime-Invoked-Function-Arn:
+	 * with its alias or version when it was invoked through one); borrowed,
+	 * set by the bootstrap for one invocation, NULL elsewhere. The Slack log
+	 * search invokes the function the way it was invoked itself: through the
+	 * alias "live", whose invoke config keeps a failed job (never $LATEST). */
+	const char *invoked_function_arn;
 	/* Test seam: now, ms since the epoch; NULL: the real clock. */
 	int64_t (*clock_ms)(struct service_context *ctx);
 	struct aws_client *(*aws_get)(struct service_context *ctx, struct err *e);

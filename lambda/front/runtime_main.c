@@ -323,6 +323,7 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
 
 	err_clear(&e);
 	rt->ctx.deadline_ms = inv->deadline_ms > 0 ? (int64_t)inv->deadline_ms : 0;
+	rt->ctx.invoked_function_arn = inv->function_arn; /* borrowed from next's headers */
 	if (event_parse(next->body.data ? next->body.data : "", next->body.len, &ev, &e)) {
 		out->route = "invalid-event";
 		report_error(rt, inv, e.code == ERR_NOMEM ? ERRTYPE_NOMEM : ERRTYPE_INVALID_EVENT,
@@ -341,6 +342,7 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
 		break;
 	}
 out:
+	rt->ctx.invoked_function_arn = NULL;
 	event_free(&ev);
 }
 

@@ -50,6 +50,7 @@
 #include "../../aws/client.h"
 #include "../../aws/http.h"
 #include "../config.h"
+#include "../log.h"
 #include "async.h"
 #include "connwatch.h"
 #include "door.h"
@@ -360,6 +361,20 @@ static enum MHD_Result send_routed(struct MHD_Connection *conn, const char *meth
 	return ok;
 }
 
+/* router_handle with the request's id in this thread's log context, so that
+ * the lines the routes and workflows write (lambda/log.h) carry the id the
+ * client got in x-amzn-RequestId; a Slack job inherits it (async.c). */
+static int route_logged(struct service_context *ctx, const struct router_request *req,
+                        struct router_response *resp)
+{
+	int rc;
+
+	log_context_set(req->request_id, NULL, NULL);
+	rc = router_handle(ctx, req, resp);
+	log_context_clear();
+	return rc;
+}
+
 /* A lookup-class request, answered on this polling thread. */
 static enum MHD_Result answer_router(struct server *srv, struct MHD_Connection *conn,
                                      const char *method, const char *url, struct exchange *x)
@@ -371,7 +386,7 @@ static enum MHD_Result answer_router(struct server *srv, struct MHD_Connection *
 
 	router_request_init(&req);
 	router_response_init(&resp);
-	if (!ctx || fill_request(conn, method, url, x, &req) || router_handle(ctx, &req, &resp))
+	if (!ctx || fill_request(conn, method, url, x, &req) || route_logged(ctx, &req, &resp))
 		ok = answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		                   INTERNAL_BODY, NULL, 0);
 	else
@@ -396,7 +411,7 @@ static void job_run(struct opspool_job *pj)
 	struct ops_job *job = (struct ops_job *)(void *)pj;
 	struct service_context *ctx = thread_context(job->srv);
 
-	job->state = ctx && router_handle(ctx, &job->req, &job->resp) == 0 ? JOB_DONE : JOB_FAILED;
+	job->state = ctx && route_logged(ctx, &job->req, &job->resp) == 0 ? JOB_DONE : JOB_FAILED;
 	MHD_resume_connection(job->conn); /* the last touch: on_request answers and frees */
 }
 

@@ -29,10 +29,14 @@ static int ephemeral(struct router_response *resp, const char *text)
 	return rc ? ERR_NOMEM : router_answer(resp, 200, ROUTER_JSON);
 }
 
-/* On Lambda: the job as an asynchronous invocation of this very function. */
+/* On Lambda: the job as an asynchronous invocation of this very function,
+ * by the ARN it was invoked as (so through the alias "live" and its invoke
+ * config), else by its name. */
 static int invoke_self(struct service_context *ctx, const struct logsearch_job *job, struct err *e)
 {
-	const char *self = service_config_get().function_name;
+	const char *self = ctx->invoked_function_arn && *ctx->invoked_function_arn
+	                       ? ctx->invoked_function_arn
+	                       : service_config_get().function_name;
 	char *payload;
 	int rc;
 

@@ -229,6 +229,40 @@ def test_slack_async_on_lambda(t, aws, slack):
     t.eq(r.out and r.out["status"], 503, "Slack: no AWS_LAMBDA_FUNCTION_NAME and no threads: 503")
 
 
+def test_slack_through_the_alias(t, aws, slack):
+    """Under the real bootstrap: the job invokes the ARN the function was invoked as (the
+    alias "live" API Gateway invokes, whose invoke config keeps a failed job), never $LATEST."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    from runtime import Session, v1_event  # noqa: E402
+
+    aws.reset()
+    slack.clear()
+    aws.control("logs/fixture", fixture())
+    aws.control("lambda/fixture", {"functions": [{"name": SELF, "code_size": 1000, "aliases": ["live"]}]})
+    alias_arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{SELF}:live"
+    env = driver_env(aws, slack, AWS_LAMBDA_FUNCTION_NAME=SELF)
+    s = Session(aws, **{k: env[k] for k in ("SLACK_SIGNING_SECRET", "SLACK_WEBHOOK_URL", "EBSSH_SLACK_RESPONSE_URL_PREFIX")},
+                AWS_LAMBDA_FUNCTION_NAME=SELF)
+    try:
+        body, headers = signed_command(slack, f"{FN} {RID}")
+        entry = s.last({"event": v1_event("POST", "/slack/logsearch", headers=headers, body=body),
+                        "function_arn": alias_arn})
+        status = json.loads(entry["body"]).get("statusCode") if entry and entry["kind"] == "response" else None
+        t.ok(status == 200, "Slack through bootstrap: 200 at once", entry and entry["body"][:300])
+        inv = aws.control("lambda/invocations")
+        t.eq([(i["target"], i["qualifier"], i["invocation_type"]) for i in inv], [(alias_arn, "live", "Event")],
+             "Slack through bootstrap: the job invokes the alias ARN it was invoked as, not $LATEST")
+        plain = s.last({"event": v1_event("POST", "/slack/logsearch", headers=headers, body=body),
+                        "function_arn": f"arn:aws:lambda:eu-west-1:123456789012:function:{SELF}"})
+        t.ok(plain and plain["kind"] == "response", "Slack through bootstrap: invoked unqualified, answered")
+        inv = aws.control("lambda/invocations")
+        t.eq([(i["target"], i["qualifier"]) for i in inv][1:], [(f"arn:aws:lambda:eu-west-1:123456789012:function:{SELF}", None)],
+             "Slack through bootstrap: the next invocation's ARN, not the first one's")
+    finally:
+        rc = s.close()
+    t.ok(rc == 1, "Slack through bootstrap: bootstrap stops", rc)
+
+
 def test_slack_long_and_failed(t, aws, slack):
     aws.reset()
     slack.clear()
@@ -311,6 +345,26 @@ def test_through_ebssh_api(t, aws, slack):
             posts = slack.posts()
         t.ok(len(posts) == 1 and "5 lines" in posts[0]["body"]["text"], "ebssh-api: a worker thread posted the result", posts)
         t.eq([i for i in aws.control("lambda/invocations")], [], "ebssh-api: no Lambda Invoke")
+        # A job that fails logs with the id ebssh-api answered the command with.
+        slack.clear()
+        slack.queue_faults(["500", "500", "500"])
+        body, headers = signed_command(slack, f"{FN} {RID}")
+        req = urllib.request.Request(f"{base}/slack/logsearch", data=body.encode(), headers=headers, method="POST")
+        with urllib.request.urlopen(req, timeout=15) as r:
+            answered_id = r.headers.get("x-amzn-RequestId")
+        failed = []
+        deadline = time.monotonic() + 20
+        while not failed and time.monotonic() < deadline:
+            time.sleep(0.1)
+            for line in api.stderr().splitlines():
+                try:
+                    d = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(d, dict) and d.get("message") == "log search job failed":
+                    failed.append(d)
+        t.ok(answered_id and len(failed) == 1 and failed[0].get("request_id") == answered_id,
+             "ebssh-api: the failed job's log line carries the command's x-amzn-RequestId", (answered_id, failed))
     finally:
         rc = api.stop(timeout=30)
     err = api.stderr()
@@ -328,6 +382,7 @@ def main():
             test_slack_signatures,
             test_slack_async_on_a_thread,
             test_slack_async_on_lambda,
+            test_slack_through_the_alias,
             test_slack_long_and_failed,
             test_secrets_stay_out,
             test_through_ebssh_api,

@@ -23,7 +23,8 @@ UnknownOperationException (404) for any other path.
 
 Control (/__control/lambda/...):
   POST fixture      {"functions": [{"name": "f", "code_size": 100, "runtime": "provided.al2023",
-                     "versions": [{"version": "1", "code_size": 90}, ...]}],
+                     "versions": [{"version": "1", "code_size": 90}, ...],
+                     "aliases": ["live"] (Invoke accepts them as qualifiers)}],
                      "account": {"total_code_size_limit": 80530636800, "code_size_used": n|null}}
   GET|POST config   {"page_size": n|null}
   GET  invocations  [{"function", "qualifier", "invocation_type", "payload" (parsed JSON),
@@ -92,12 +93,17 @@ class LambdaFixture:
                 if isinstance(vs, bool) or not isinstance(vs, int) or vs < 0:
                     raise ValueError(f"function {f['name']}: bad code_size in version {v['version']}")
                 versions.append({"version": str(v["version"]), "code_size": vs})
+            aliases = f.get("aliases", [])
+            if not isinstance(aliases, list) or not all(
+                    isinstance(a, str) and re.match(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$", a) for a in aliases):
+                raise ValueError(f"function {f['name']}: aliases are names that are not all digits")
             self.functions.append(
                 {
                     "name": f["name"],
                     "code_size": size,
                     "runtime": f.get("runtime", "provided.al2023"),
                     "versions": versions,
+                    "aliases": list(aliases),
                 }
             )
         acct = data.get("account") or {}
@@ -323,7 +329,8 @@ class LambdaService(Service):
             )
         with self._lock:
             f = self.fixture.get(name)
-        if f is None or (qual not in (None, "$LATEST") and qual not in [v["version"] for v in f["versions"]]):
+        if f is None or (qual not in (None, "$LATEST") and qual not in [v["version"] for v in f["versions"]]
+                         and qual not in f["aliases"]):
             raise LambdaError("ResourceNotFoundException", f"Function not found: {_arn(name, qual)}", 404)
         body = req.body or b""
         if len(body) > (256 * 1024 if kind == "Event" else 6 * 1024 * 1024):
