@@ -33,6 +33,7 @@
 #include "event.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
+#include "../../util/version.h"
 
 #define PROG               "bootstrap"
 #define API_VERSION        "2018-06-01"
@@ -444,6 +445,8 @@ int main(void)
 		err_prefix(&e, "AWS client");
 		return init_failed(&rt, e.message);
 	}
+	/* Init done: which release runs (util/version.h; the Makefile checks its characters). */
+	fputs("{\"message\":\"start\",\"version\":\"" EBSSH_VERSION "\"}\n", stderr);
 
 	while (!f.set) {
 		struct invocation inv = {0};
