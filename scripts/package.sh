@@ -21,7 +21,8 @@
 # time of the checkout's last commit (git log -1 --format=%ct), and outside a
 # git checkout (or without git) to 315532800, 1980-01-01T00:00:00Z, the zip
 # format's first second; set it to reproduce a release's zip elsewhere. Times
-# before 1980 are taken as 1980 (zip cannot say them); zip keeps even seconds.
+# before 1980 are taken as 1980 (zip cannot say them); zip rounds an odd
+# second up.
 #
 # The release file: a copy named ebssh-lambda-<version>-<arch>.zip next to
 # OUT.zip (version: $EBSSH_VERSION, which make passes, else the VERSION
