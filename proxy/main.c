@@ -42,7 +42,7 @@
 #include "../util/monotime.h"
 #include "../util/version.h"
 
-#define PROG                CLI_PROG
+#define PROG CLI_PROG
 
 struct opts {
 	const char *endpoint; /* --endpoint */

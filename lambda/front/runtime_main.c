@@ -445,8 +445,7 @@ int main(void)
 		err_prefix(&e, "AWS client");
 		return init_failed(&rt, e.message);
 	}
-	/* Init done: which release runs (util/version.h; the Makefile checks its characters). */
-	fputs("{\"message\":\"start\",\"version\":\"" EBSSH_VERSION "\"}\n", stderr);
+	fputs(PROG ": ebssh " EBSSH_VERSION " started\n", stderr); /* util/version.h */
 
 	while (!f.set) {
 		struct invocation inv = {0};
