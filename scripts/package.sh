@@ -134,5 +134,5 @@ fi
 libs=$(ls "$stage/lib" | wc -l)
 size=$(wc -c <"$abs_out")
 sum=$(sha256sum "$abs_out" | cut -d' ' -f1)
-echo "package: $out: bootstrap $version ($arch) and $libs libraries, $size bytes, sha256 $sum"
+echo "package: $out: bootstrap $version ($arch) and $libs libraries, $size bytes, sha256 $sum (file times @$SOURCE_DATE_EPOCH)"
 echo "package: release file $(dirname "$out")/$(basename "$release")"
