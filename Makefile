@@ -147,6 +147,9 @@ bench: $(PROGRAMS) package
 	  --json $(BUILD)/bench/lambda.json >$(BUILD)/bench/lambda.md && cat $(BUILD)/bench/lambda.md
 	@echo '  BENCH   bench/api_wrk.sh'
 	@EBSSH_BUILD=$(abspath $(BUILD)) ./bench/api_wrk.sh >$(BUILD)/bench/api.md && cat $(BUILD)/bench/api.md
+	@echo '  BENCH   bench/api_abuse.sh'
+	@EBSSH_BUILD=$(abspath $(BUILD)) ./bench/api_abuse.sh >$(BUILD)/bench/api_abuse.md && \
+	  cat $(BUILD)/bench/api_abuse.md
 	@echo '  BENCH   bench/proxy_relay.py'
 	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/proxy_relay.py >$(BUILD)/bench/proxy_relay.md && cat $(BUILD)/bench/proxy_relay.md
 	@echo '  BENCH   bench/proxy_connect.py'

@@ -197,7 +197,7 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	    .body = call->body,
 	    .body_len = call->body_len,
 	    .connect_timeout_ms = c->connect_timeout_ms,
-	    .timeout_ms = c->timeout_ms,
+	    .timeout_ms = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms,
 	};
 	rc = http_send(c->http, &req, resp, e);
 	sigv4_result_free(&sig);
@@ -227,6 +227,8 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 	struct http_response resp;
 	struct err attempt_err;
 	long long started = monotime_ms();
+	long attempt_ms = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+	long budget_ms = call->budget_ms > 0 ? call->budget_ms : TOTAL_BUDGET_MS;
 	int attempt, rc, retryable, cost;
 
 	if (call->n_extra_headers > MAX_EXTRA_HEADERS)
@@ -247,6 +249,15 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 				c->retry_tokens++;
 			if (c->retry_tokens > RETRY_QUOTA)
 				c->retry_tokens = RETRY_QUOTA;
+			if (call->answer_header && call->answer_header_value) {
+				const char *v = http_response_header(&resp, call->answer_header);
+
+				*call->answer_header_value = v ? strdup(v) : NULL;
+				if (v && !*call->answer_header_value) {
+					rc = err_set(e, ERR_NOMEM, "out of memory");
+					break;
+				}
+			}
 			*body = resp.body;
 			buf_init(&resp.body, 0);
 			break;
@@ -269,7 +280,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 		{
 			long delay = backoff_ms(c, attempt);
 
-			if (monotime_ms() - started + delay + c->timeout_ms > TOTAL_BUDGET_MS) {
+			if (monotime_ms() - started + delay + attempt_ms > budget_ms) {
 				if (e)
 					*e = attempt_err;
 				err_prefix(e, "after %d attempts (time budget spent)", attempt);

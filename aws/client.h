@@ -41,6 +41,16 @@ struct aws_call {
 	size_t body_len;
 	const struct http_header *extra_headers; /* e.g. X-Amz-Invocation-Type; may be NULL */
 	size_t n_extra_headers;
+	/* Optional, for one call that must finish before a deadline: the
+	 * per-attempt timeout (0: the client's) and the time since the first
+	 * attempt past which no retry starts (0: the client's 25 s). */
+	long timeout_ms;
+	long budget_ms;
+	/* Optional: a header of the 2xx answer to keep (e.g. X-Amz-Function-Error);
+	 * *answer_header_value receives a malloc'd copy, or NULL when the answer
+	 * lacks it (set on success only; the caller frees it). */
+	const char *answer_header;
+	char **answer_header_value;
 };
 
 struct http_header;

@@ -2,6 +2,7 @@
 #include "lambda.h"
 
 #include <jansson.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,13 @@
 
 #define LAMBDA_MAX_PAYLOAD ((size_t)256 << 10) /* asynchronous invocations */
 #define LAMBDA_MAX_ANSWER  ((size_t)16 << 20)
+#define LAMBDA_MAX_SYNC    ((size_t)6 << 20) /* synchronous invocations */
+
+/* botocore's FunctionName pattern of Invoke, anchored; the name part at most 64. */
+#define INVOKE_TARGET_RE                                                                           \
+	"^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:function:|"             \
+	"[0-9]{12}:function:)?[a-zA-Z0-9_.-]{1,64}(:(\\$LATEST|[a-zA-Z0-9_-]{1,128}))?$"
+#define QUALIFIER_RE "^[a-zA-Z0-9$_-]{1,128}$"
 
 void lambda_function_list_free(struct lambda_function_list *list)
 {
@@ -371,5 +379,103 @@ int lambda_invoke_event(struct aws_client *c, const char *function, const char *
 	rc = aws_client_call(c, &call, &body, e);
 	buf_free(&body);
 	buf_free(&path);
+	return rc;
+}
+
+/* 1 when s matches the extended regular expression re, 0 when not, <0 on failure. */
+static int matches(const char *re, const char *s)
+{
+	regex_t rx;
+	int rc;
+
+	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
+		return ERR_NOMEM;
+	rc = regexec(&rx, s, 0, NULL, 0) == 0;
+	regfree(&rx);
+	return rc;
+}
+
+int lambda_check_invoke_target(const char *s, struct err *e)
+{
+	size_t n = s ? strlen(s) : 0;
+	int m;
+
+	if (n == 0 || n > LAMBDA_MAX_QUALIFIED)
+		return err_set(e, ERR_INVALID,
+		               "a function to invoke is 1 to %d characters; this is %zu",
+		               LAMBDA_MAX_QUALIFIED, n);
+	m = matches(INVOKE_TARGET_RE, s);
+	if (m < 0)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	if (!m)
+		return err_set(
+		    e, ERR_INVALID,
+		    "a function to invoke is a name (letters, digits, '-', '_', '.'), "
+		    "ACCOUNT:function:NAME or arn:aws:lambda:REGION:ACCOUNT:function:NAME, "
+		    "with an optional :VERSION or :ALIAS");
+	return 0;
+}
+
+void lambda_invoke_result_init(struct lambda_invoke_result *r)
+{
+	r->function_error = NULL;
+	buf_init(&r->payload, LAMBDA_MAX_ANSWER);
+}
+
+void lambda_invoke_result_free(struct lambda_invoke_result *r)
+{
+	if (!r)
+		return;
+	free(r->function_error);
+	r->function_error = NULL;
+	buf_free(&r->payload);
+}
+
+int lambda_invoke_sync(struct aws_client *c, const char *function, const char *qualifier,
+                       const char *payload, size_t len, long timeout_ms,
+                       struct lambda_invoke_result *out, struct err *e)
+{
+	static const struct http_header sync_type[] = {
+	    {"X-Amz-Invocation-Type", "RequestResponse"}};
+	struct aws_call call;
+	struct buf path, query;
+	int rc;
+
+	lambda_invoke_result_init(out);
+	rc = lambda_check_invoke_target(function, e);
+	if (rc)
+		return rc;
+	if (qualifier && matches(QUALIFIER_RE, qualifier) != 1)
+		return err_set(e, ERR_INVALID,
+		               "Invoke: a qualifier is 1 to 128 of letters, digits, '$', '_', '-'");
+	if (!payload || len > LAMBDA_MAX_SYNC)
+		return err_set(e, ERR_INVALID, "Invoke: the payload is missing or over %zu bytes",
+		               LAMBDA_MAX_SYNC);
+	buf_init(&path, (size_t)4 << 10);
+	buf_init(&query, (size_t)1 << 10);
+	rc = function_path(&path, function, "/invocations");
+	if (!rc && qualifier)
+		rc = uri_form_add(&query, "Qualifier", qualifier);
+	if (rc) {
+		buf_free(&path);
+		buf_free(&query);
+		return err_set(e, rc, "out of memory");
+	}
+	rest_call(&call, "POST", path.data, qualifier ? query.data : NULL);
+	call.content_type = "application/json";
+	call.body = payload;
+	call.body_len = len;
+	call.extra_headers = sync_type;
+	call.n_extra_headers = 1;
+	/* Half the time per attempt: a fast 5xx leaves room for one retry. */
+	call.timeout_ms = timeout_ms >= 2000 ? timeout_ms / 2 : timeout_ms;
+	call.budget_ms = timeout_ms;
+	call.answer_header = "X-Amz-Function-Error";
+	call.answer_header_value = &out->function_error;
+	rc = aws_client_call(c, &call, &out->payload, e);
+	buf_free(&query);
+	buf_free(&path);
+	if (rc)
+		lambda_invoke_result_free(out);
 	return rc;
 }

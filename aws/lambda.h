@@ -6,6 +6,9 @@
  *   GetAccountSettings      GET  /2016-08-19/account-settings/
  *   Invoke (Event)          POST /2015-03-31/functions/{name}/invocations,
  *                           X-Amz-Invocation-Type: Event (202, nothing waits)
+ *   Invoke (RequestResponse) the same path (?Qualifier=), X-Amz-Invocation-Type:
+ *                           RequestResponse: 200 with the function's answer, and
+ *                           X-Amz-Function-Error when the function failed
  * The list calls follow NextMarker to the end (page cap LAMBDA_MAX_PAGES).
  * Queries are built in canonical (sorted) order.
  */
@@ -15,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../util/buf.h"
 #include "../util/err.h"
 
 #define LAMBDA_MAX_PAGES     1000
@@ -83,5 +87,39 @@ int lambda_get_account_settings(struct aws_client *c, struct lambda_account_sett
  */
 int lambda_invoke_event(struct aws_client *c, const char *function, const char *payload, size_t len,
                         struct err *e);
+
+/*
+ * 0 when s is a FunctionName as Invoke takes it (botocore's pattern, whole):
+ * a name (1 to 64 of A-Z a-z 0-9 - _ .), "ACCOUNT:function:name" or
+ * "arn:aws[-...]:lambda:REGION:ACCOUNT:function:name", each with an optional
+ * ":qualifier" ($LATEST, a version or an alias); at most
+ * LAMBDA_MAX_QUALIFIED characters. Else ERR_INVALID saying what it expects.
+ */
+int lambda_check_invoke_target(const char *s, struct err *e);
+
+/* What a synchronous Invoke answered. */
+struct lambda_invoke_result {
+	char *function_error; /* X-Amz-Function-Error: "Unhandled", "Handled"; NULL when the
+	                         function returned normally; owned */
+	struct buf payload;   /* the function's answer, or its error document; owned */
+};
+
+void lambda_invoke_result_init(struct lambda_invoke_result *r);
+void lambda_invoke_result_free(struct lambda_invoke_result *r);
+
+/*
+ * Invoke with InvocationType RequestResponse: runs function (checked by
+ * lambda_check_invoke_target; a qualified name or a version's ARN) with
+ * payload (JSON, at most 6 MiB) and waits for its answer. qualifier, when
+ * not NULL, goes as ?Qualifier= (1 to 128 of A-Z a-z 0-9 $ _ -). timeout_ms
+ * bounds the call, retries included (0: the client's defaults). A function
+ * that failed is no error here: out->function_error says so, out->payload
+ * holds its error document. *out is initialised here. ERR_INVALID for bad
+ * arguments; errors as aws_client_call gives them (ResourceNotFoundException
+ * is ERR_AWS with http_status 404).
+ */
+int lambda_invoke_sync(struct aws_client *c, const char *function, const char *qualifier,
+                       const char *payload, size_t len, long timeout_ms,
+                       struct lambda_invoke_result *out, struct err *e);
 
 #endif

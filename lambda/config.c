@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../aws/lambda.h"
+
 static struct service_config loaded;
 static int initialised;
 
@@ -23,6 +25,29 @@ void service_config_read(struct service_config *c)
 	c->tz_dir = env("TZDIR");
 	c->function_name = env("AWS_LAMBDA_FUNCTION_NAME");
 	c->backup_tag_key = env("BACKUP_TAG_KEY");
+	c->hook_target = env("EBSSH_HOOK_TARGET");
+	c->hook_environment = env("EBSSH_HOOK_ENVIRONMENT");
+}
+
+/* An Elastic Beanstalk environment name, as the router checks it. */
+static int check_environment(const char *name, struct err *e)
+{
+	size_t i, n = strlen(name);
+
+	if (n < 4 || n > 40)
+		return err_set(
+		    e, ERR_INVALID,
+		    "EBSSH_HOOK_ENVIRONMENT is an environment name of 4 to 40 characters");
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			return err_set(
+			    e, ERR_INVALID,
+			    "EBSSH_HOOK_ENVIRONMENT has only letters, digits and hyphens");
+	if (name[0] == '-' || name[n - 1] == '-')
+		return err_set(e, ERR_INVALID,
+		               "EBSSH_HOOK_ENVIRONMENT neither starts nor ends with a hyphen");
+	return 0;
 }
 
 /* NULL when s is printable ASCII without spaces, else what is wrong. */
@@ -75,6 +100,12 @@ int service_config_check(const struct service_config *c, struct err *e)
 		return err_set(e, ERR_INVALID, "AWS_LAMBDA_FUNCTION_NAME %s", why);
 	if (c->backup_tag_key && service_config_check_tag_key(c->backup_tag_key, e))
 		return ERR_INVALID;
+	if (c->hook_target && lambda_check_invoke_target(c->hook_target, e)) {
+		err_prefix(e, "EBSSH_HOOK_TARGET");
+		return ERR_INVALID;
+	}
+	if (c->hook_environment && check_environment(c->hook_environment, e))
+		return ERR_INVALID;
 	return 0;
 }
 
@@ -104,7 +135,9 @@ int service_config_init(struct err *e)
 	    keep(&loaded.slack_response_prefix, c.slack_response_prefix) ||
 	    keep(&loaded.notify_tz, c.notify_tz) || keep(&loaded.tz_dir, c.tz_dir) ||
 	    keep(&loaded.function_name, c.function_name) ||
-	    keep(&loaded.backup_tag_key, c.backup_tag_key))
+	    keep(&loaded.backup_tag_key, c.backup_tag_key) ||
+	    keep(&loaded.hook_target, c.hook_target) ||
+	    keep(&loaded.hook_environment, c.hook_environment))
 		return err_set(e, ERR_NOMEM, "out of memory");
 	initialised = 1;
 	return 0;

@@ -16,6 +16,13 @@
  *   TZDIR                            where zone files are; unset: /usr/share/zoneinfo
  *   AWS_LAMBDA_FUNCTION_NAME         the function itself (Lambda sets it)
  *   BACKUP_TAG_KEY                   the AMI backup's tag key; unset: "backup"
+ *   EBSSH_HOOK_TARGET                the pre-traffic hook's function to test: a
+ *                                    Lambda function name or ARN, usually a
+ *                                    version's ARN; unset: a CodeDeploy hook
+ *                                    event fails (and reports Failed)
+ *   EBSSH_HOOK_ENVIRONMENT           the EB environment of the hook's real lookup
+ *                                    (4 to 40 letters, digits, hyphens); unset:
+ *                                    the hook checks /health only
  *
  * (TZ is no setting of ours: notify sets it for a moment to format times.)
  */
@@ -36,6 +43,8 @@ struct service_config {
 	const char *tz_dir;
 	const char *function_name;
 	const char *backup_tag_key;
+	const char *hook_target;
+	const char *hook_environment;
 };
 
 /* Reads the environment into *c, unchecked. */

@@ -8,12 +8,14 @@
 #include <time.h>
 
 #include "../../aws/client.h"
+#include "../log.h"
 #include "door.h"
 
 struct job {
 	void (*fn)(struct service_context *worker, void *arg);
 	void *arg;
 	void (*free_arg)(void *arg);
+	struct log_context log; /* the caller's: the job logs with its ids */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -26,6 +28,7 @@ static void *job_main(void *p)
 	struct service_context worker = {0};
 
 	worker.aws_get = door_aws_new;
+	log_context_put(&job->log);
 	job->fn(&worker, job->arg);
 	if (job->free_arg)
 		job->free_arg(job->arg);
@@ -65,6 +68,7 @@ int async_run(struct service_context *ctx, void (*fn)(struct service_context *wo
 		job->fn = fn;
 		job->arg = arg;
 		job->free_arg = free_arg;
+		log_context_get(&job->log);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		rc = pthread_create(&tid, &attr, job_main, job);
 		pthread_attr_destroy(&attr);

@@ -2,9 +2,11 @@
  * async: service_context.run_async for a long-running front door (ebssh-api
  * and the test drivers): each job gets a detached thread and a router
  * context of its own whose AWS client is made on first use (aws_client_new)
- * and freed when the job ends. At most ASYNC_MAX_JOBS run at once; more are
- * refused (ERR_TOO_LARGE) rather than queued, so a burst cannot pile up
- * threads. async_drain lets a clean stop wait for the jobs in flight.
+ * and freed when the job ends, and the caller's log context (lambda/log.h),
+ * so that its lines carry the request's ids. At most ASYNC_MAX_JOBS run at
+ * once; more are refused (ERR_TOO_LARGE) rather than queued, so a burst
+ * cannot pile up threads. async_drain lets a clean stop wait for the jobs in
+ * flight.
  */
 #ifndef EBSSH_LAMBDA_ASYNC_H
 #define EBSSH_LAMBDA_ASYNC_H

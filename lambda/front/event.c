@@ -24,6 +24,8 @@ void event_free(struct event *ev)
 	free(ev->detail_type);
 	free(ev->rule_name);
 	free(ev->logs_data);
+	free(ev->deployment_id);
+	free(ev->hook_execution_id);
 	json_decref(ev->json);
 	event_init(ev);
 }
@@ -43,6 +45,8 @@ const char *event_kind_name(enum event_kind kind)
 		return "logs";
 	case EVENT_CODEPIPELINE_JOB:
 		return "codepipeline-job";
+	case EVENT_CODEDEPLOY_HOOK:
+		return "codedeploy-hook";
 	}
 	return "unknown";
 }
@@ -457,6 +461,26 @@ static int parse_eventbridge(json_t *root, struct event *ev, struct err *e)
 	return rc;
 }
 
+/* CodeDeploy's lifecycle hook event: both ids, non-empty strings. */
+static int parse_codedeploy_hook(json_t *root, struct event *ev, struct err *e)
+{
+	const char *deployment, *execution;
+	int rc;
+
+	ev->kind = EVENT_CODEDEPLOY_HOOK;
+	if ((rc = get_str(root, "DeploymentId", 1, &deployment, NULL, e)) < 0 ||
+	    (rc = get_str(root, "LifecycleEventHookExecutionId", 1, &execution, NULL, e)) < 0)
+		return rc;
+	if (!*deployment || !*execution)
+		return err_set(
+		    e, ERR_INVALID,
+		    "the CodeDeploy event's DeploymentId or LifecycleEventHookExecutionId "
+		    "is empty");
+	if ((rc = dup_field(&ev->deployment_id, deployment, e)) < 0)
+		return rc;
+	return dup_field(&ev->hook_execution_id, execution, e);
+}
+
 int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 {
 	json_error_t jerr;
@@ -484,6 +508,9 @@ int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 	} else if (json_is_object(json_object_get(root, "CodePipeline.job"))) {
 		out->kind = EVENT_CODEPIPELINE_JOB;
 		rc = 0;
+	} else if (json_object_get(root, "DeploymentId") &&
+	           json_object_get(root, "LifecycleEventHookExecutionId")) {
+		rc = parse_codedeploy_hook(root, out, e);
 	} else if (json_object_get(root, "detail-type") && json_object_get(root, "source")) {
 		rc = parse_eventbridge(root, out, e);
 	} else if ((rc = get_str(root, "version", 0, &s, NULL, e)) == 0 && s &&
@@ -498,7 +525,7 @@ int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 	} else if (rc == 0) {
 		rc = err_set(e, ERR_INVALID,
 		             "unknown event: not API Gateway, a Function URL, EventBridge, "
-		             "CloudWatch Logs or CodePipeline");
+		             "CloudWatch Logs, CodePipeline or a CodeDeploy hook");
 	}
 	if (rc == 0 && out->kind != EVENT_HTTP) {
 		out->json = root;

@@ -5,13 +5,15 @@
  * event_parse recognises API Gateway REST events (payload 1.0), HTTP API
  * events (1.0 or 2.0), Function URL events (2.0), EventBridge events
  * (scheduled, CodePipeline state changes, others), CloudWatch Logs
- * subscriptions and CodePipeline jobs. An HTTP event becomes a
+ * subscriptions, CodePipeline jobs and CodeDeploy lifecycle hook events
+ * ({"DeploymentId", "LifecycleEventHookExecutionId"}, both non-empty
+ * strings: the pre-traffic hook's). An HTTP event becomes a
  * router_request: the path percent-decoded once (invalid escapes and %00
  * kept as they are) and, for an HTTP API on a named stage, without its
  * "/{stage}" prefix; query parameters decoded ('+' is a space); 1.0's
  * multi-value headers and query preferred to the single-value ones; 2.0's
  * cookies as one "Cookie" header; a base64 body decoded. request_id is API
- * Gateway's requestContext.requestId (the runtime may overwrite it).
+ * Gateway's requestContext.requestId (NULL when the event has none).
  *
  * event_format_response writes the router_response as the matching Lambda
  * proxy answer: 1.0 {"statusCode", "headers", "multiValueHeaders" (names
@@ -35,12 +37,13 @@
 #define EVENT_MAX_METHOD 16
 
 enum event_kind {
-	EVENT_HTTP = 1,        /* API Gateway or Function URL: request and format */
-	EVENT_SCHEDULED,       /* EventBridge "Scheduled Event": rule_name */
-	EVENT_CODEPIPELINE,    /* EventBridge event from aws.codepipeline (state changes) */
-	EVENT_EVENTBRIDGE,     /* any other EventBridge event: source, detail_type */
-	EVENT_LOGS,            /* CloudWatch Logs subscription: logs_data */
-	EVENT_CODEPIPELINE_JOB /* a CodePipeline job ("CodePipeline.job") */
+	EVENT_HTTP = 1,         /* API Gateway or Function URL: request and format */
+	EVENT_SCHEDULED,        /* EventBridge "Scheduled Event": rule_name */
+	EVENT_CODEPIPELINE,     /* EventBridge event from aws.codepipeline (state changes) */
+	EVENT_EVENTBRIDGE,      /* any other EventBridge event: source, detail_type */
+	EVENT_LOGS,             /* CloudWatch Logs subscription: logs_data */
+	EVENT_CODEPIPELINE_JOB, /* a CodePipeline job ("CodePipeline.job") */
+	EVENT_CODEDEPLOY_HOOK   /* a CodeDeploy lifecycle hook: deployment_id, hook_execution_id */
 };
 
 enum event_format {
@@ -57,6 +60,9 @@ struct event {
 	char *rule_name;               /* EVENT_SCHEDULED: resources[0] after its last '/';
 	                                  owned, NULL when absent */
 	char *logs_data;               /* EVENT_LOGS: awslogs.data as sent (base64 of gzip) */
+	char *deployment_id;           /* EVENT_CODEDEPLOY_HOOK: DeploymentId; owned */
+	char *hook_execution_id;       /* EVENT_CODEDEPLOY_HOOK: LifecycleEventHookExecutionId;
+	                                  owned */
 	json_t *json;                  /* the whole event for the non-HTTP kinds (owned
 	                                  reference), NULL for EVENT_HTTP */
 };
@@ -65,7 +71,8 @@ void event_init(struct event *ev);
 void event_free(struct event *ev);
 
 /* The kind's name in logs and answers: "http", "scheduled", "codepipeline",
- * "eventbridge", "logs", "codepipeline-job"; "unknown" for anything else. */
+ * "eventbridge", "logs", "codepipeline-job", "codedeploy-hook"; "unknown" for
+ * anything else. */
 const char *event_kind_name(enum event_kind kind);
 
 /*

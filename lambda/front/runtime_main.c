@@ -14,8 +14,11 @@
  * (a stale keep-alive connection) is retried once. A 500 from the Runtime
  * API means the container is going away: free everything and exit.
  *
- * One JSON line per invocation on stderr: request id, route, method, status,
- * duration; never headers, bodies, credentials or API keys.
+ * Every stderr line is JSON (lambda/log.h): the log context is set from
+ * /next's request id and trace id, and for an HTTP event API Gateway's
+ * requestContext.requestId, and cleared after the invocation's summary line
+ * ("invocation": route, method, status, duration, the error type reported,
+ * if any). Never headers, bodies, credentials or API keys.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@
 #include "../../aws/http.h"
 #include "../../aws/uri.h"
 #include "../config.h"
+#include "../log.h"
 #include "../ops/dispatch.h"
 #include "door.h"
 #include "event.h"
@@ -35,7 +39,6 @@
 #include "../../util/monotime.h"
 #include "../../util/version.h"
 
-#define PROG               "bootstrap"
 #define API_VERSION        "2018-06-01"
 #define POST_TIMEOUT_MS    10000L
 #define ERROR_CONTENT_TYPE "application/vnd.aws.lambda.error+json"
@@ -60,6 +63,7 @@ struct invocation {
 	struct http_response next; /* owns the event body and the headers */
 	const char *request_id;
 	const char *function_arn;
+	const char *trace_id;  /* NULL when absent */
 	long long deadline_ms; /* Unix epoch ms; 0 when absent */
 	struct timespec start;
 };
@@ -75,6 +79,7 @@ struct outcome {
 /* A Runtime API that answers 500 or cannot be reached: exit promptly. */
 struct fatal {
 	int set;
+	enum log_level level;
 	char message[512];
 };
 
@@ -182,6 +187,7 @@ static void check_status(long status, const struct err *e, const char *what, str
 		return;
 	if (status < 0 || status >= 500) {
 		f->set = 1;
+		f->level = LOG_ERROR;
 		if (status < 0)
 			snprintf(f->message, sizeof(f->message), "posting %s failed: %.400s", what,
 			         e->message);
@@ -190,7 +196,7 @@ static void check_status(long status, const struct err *e, const char *what, str
 			         "the Runtime API answered %ld to %s", status, what);
 		return;
 	}
-	fprintf(stderr, PROG ": the Runtime API answered %ld to %s\n", status, what);
+	log_msg(LOG_WARN, "the Runtime API answered %ld to %s", status, what);
 }
 
 static void report_error(struct runtime *rt, const struct invocation *inv, const char *type,
@@ -228,6 +234,25 @@ static void report_response(struct runtime *rt, const struct invocation *inv, co
 	check_status(status, &e, "a response", f);
 }
 
+/* What failed behind a route's error answer (kept in resp->error for the log):
+ * ERROR for a 5xx answer, WARN for the caller's mistakes; AWS's code, HTTP
+ * status and request id when AWS answered the error. */
+static void log_route_error(const struct router_response *resp)
+{
+	const struct err *e = &resp->error;
+	json_t *fields = json_pack("{s:s?, s:i, s:s}", "route", resp->route, "status", resp->status,
+	                           "error_code", err_code_name(e->code));
+
+	if (fields && e->aws_code[0])
+		json_object_set_new(fields, "aws_code", json_string(e->aws_code));
+	if (fields && e->http_status > 0)
+		json_object_set_new(fields, "aws_status", json_integer(e->http_status));
+	if (fields && e->request_id[0])
+		json_object_set_new(fields, "aws_request_id", json_string(e->request_id));
+	log_fields_new(resp->status >= 500 ? LOG_ERROR : LOG_WARN, fields, "%s failed: %s",
+	               resp->route ? resp->route : "route", e->message);
+}
+
 /* An API Gateway or Function URL request: the router, then the matching response shape. */
 static void handle_http(struct runtime *rt, const struct invocation *inv, struct event *ev,
                         struct outcome *out, struct fatal *f)
@@ -241,14 +266,18 @@ static void handle_http(struct runtime *rt, const struct invocation *inv, struct
 	router_response_init(&resp);
 	buf_init(&doc, 0);
 	snprintf(out->method, sizeof(out->method), "%s", req->method ? req->method : "");
-	free(req->request_id); /* API Gateway's; the log and the routes see Lambda's */
-	req->request_id = strdup(inv->request_id);
+	/* The routes see the id the caller gets in x-amzn-RequestId: API Gateway's
+	 * requestContext.requestId, or Lambda's when the event has none. */
+	if (!req->request_id)
+		req->request_id = strdup(inv->request_id);
 	if (!req->request_id || router_handle(&rt->ctx, req, &resp)) {
 		report_error(rt, inv, ERRTYPE_NOMEM, "out of memory answering the request", out, f);
 		goto out;
 	}
 	out->route = resp.route;
 	out->status = resp.status;
+	if (resp.error.code != 0)
+		log_route_error(&resp);
 	if (event_format_response(ev->format, &resp, &doc, &e)) {
 		report_error(rt, inv, e.code == ERR_NOMEM ? ERRTYPE_NOMEM : ERRTYPE_TOO_LARGE,
 		             e.message, out, f);
@@ -273,9 +302,11 @@ static void handle_workflow(struct runtime *rt, const struct invocation *inv,
 		out->status = 200;
 		report_response(rt, inv, &o.answer, out, f);
 	} else {
-		/* the whole message (a backup's report) on stderr; /error gets its start */
-		fprintf(stderr, PROG ": %s failed: %s\n",
-		        o.workflow ? o.workflow : event_kind_name(ev->kind), e.message);
+		/* the whole message (a backup's report) in the log; /error gets its start */
+		const char *name = o.workflow ? o.workflow : event_kind_name(ev->kind);
+
+		log_fields_new(LOG_ERROR, json_pack("{s:s}", "workflow", name), "%s failed: %s",
+		               name, e.message);
 		report_error(rt, inv, o.error_type, e.message, out, f);
 	}
 	if (o.workflow)
@@ -300,6 +331,8 @@ static void handle_event(struct runtime *rt, const struct invocation *inv, struc
 		goto out;
 	}
 	out->route = event_kind_name(ev.kind);
+	if (ev.kind == EVENT_HTTP)
+		log_context_set_api_request_id(ev.request.request_id);
 	switch (ev.kind) {
 	case EVENT_HTTP:
 		handle_http(rt, inv, &ev, out, f);
@@ -312,24 +345,16 @@ out:
 	event_free(&ev);
 }
 
+/* The summary line: message "invocation", level ERROR when an error type was reported. */
 static void log_invocation(const struct invocation *inv, const struct outcome *out)
 {
-	json_t *line =
-	    json_pack("{s:s, s:s?, s:s?, s:i, s:f}", "request_id", inv->request_id, "route",
-	              out->route, "method", out->method[0] ? out->method : NULL, "status",
-	              out->status, "duration_ms", monotime_elapsed_ms(&inv->start));
-	char *text;
+	json_t *fields = json_pack("{s:s?, s:s?, s:i, s:f}", "route", out->route, "method",
+	                           out->method[0] ? out->method : NULL, "status", out->status,
+	                           "duration_ms", monotime_elapsed_ms(&inv->start));
 
-	if (!line)
-		return;
-	if (out->error)
-		json_object_set_new(line, "error", json_string(out->error));
-	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
-	json_decref(line);
-	if (text) {
-		fprintf(stderr, "%s\n", text);
-		free(text);
-	}
+	if (fields && out->error)
+		json_object_set_new(fields, "error", json_string(out->error));
+	log_fields_new(out->error ? LOG_ERROR : LOG_INFO, fields, "invocation");
 }
 
 /* Waits for the next invocation; 0, or non-zero with f set. */
@@ -347,11 +372,14 @@ static int next_invocation(struct runtime *rt, struct invocation *inv, struct fa
 	rc = api_send(rt, &req, &inv->next, &e);
 	if (rc) {
 		f->set = 1;
+		f->level = LOG_ERROR;
 		snprintf(f->message, sizeof(f->message), "GET /next failed: %.400s", e.message);
 		return -1;
 	}
 	if (inv->next.status != 200) {
 		f->set = 1;
+		/* a 500: the container is going away (see the top of the file) */
+		f->level = inv->next.status >= 500 ? LOG_WARN : LOG_ERROR;
 		snprintf(f->message, sizeof(f->message), "the Runtime API answered %ld to /next",
 		         inv->next.status);
 		return -1;
@@ -362,10 +390,12 @@ static int next_invocation(struct runtime *rt, struct invocation *inv, struct fa
 	deadline = http_response_header(&inv->next, "Lambda-Runtime-Deadline-Ms");
 	inv->deadline_ms = deadline ? strtoll(deadline, NULL, 10) : 0;
 	trace = http_response_header(&inv->next, "Lambda-Runtime-Trace-Id");
-	if (trace && *trace)
+	inv->trace_id = trace && *trace ? trace : NULL;
+	if (inv->trace_id)
 		setenv("_X_AMZN_TRACE_ID", trace, 1);
 	else
 		unsetenv("_X_AMZN_TRACE_ID");
+	log_context_set(inv->request_id, NULL, inv->trace_id);
 	return 0;
 }
 
@@ -382,7 +412,7 @@ static void runtime_free(struct runtime *rt)
 /* Tells Lambda init failed (best effort), then frees and returns 1 for exit(). */
 static int init_failed(struct runtime *rt, const char *message)
 {
-	fprintf(stderr, PROG ": %s\n", message);
+	log_msg(LOG_ERROR, "init failed: %s", message);
 	if (rt->http && rt->url_init_error)
 		post_error_to(rt, rt->url_init_error, ERRTYPE_INIT, message, NULL);
 	runtime_free(rt);
@@ -421,12 +451,12 @@ int main(void)
 	use_bundled_zoneinfo();
 	err_clear(&e);
 	if (!host || !*host) {
-		fputs(PROG ": AWS_LAMBDA_RUNTIME_API is not set (run me as a Lambda runtime)\n",
-		      stderr);
+		log_msg(LOG_ERROR,
+		        "AWS_LAMBDA_RUNTIME_API is not set (run me as a Lambda runtime)");
 		return 1;
 	}
 	if (http_global_init(&e)) {
-		fprintf(stderr, PROG ": %s\n", e.message);
+		log_msg(LOG_ERROR, "init failed: %s", e.message);
 		return 1;
 	}
 	rt.url_next = url_of(host, "invocation/next");
@@ -445,7 +475,9 @@ int main(void)
 		err_prefix(&e, "AWS client");
 		return init_failed(&rt, e.message);
 	}
-	fputs(PROG ": ebssh " EBSSH_VERSION " started\n", stderr); /* util/version.h */
+	/* Which release runs (util/version.h). */
+	log_fields_new(LOG_INFO, json_pack("{s:s}", "version", EBSSH_VERSION),
+	               "ebssh " EBSSH_VERSION " started");
 
 	while (!f.set) {
 		struct invocation inv = {0};
@@ -457,12 +489,13 @@ int main(void)
 				handle_event(&rt, &inv, &out, &f);
 				log_invocation(&inv, &out);
 			} else {
-				fputs(PROG ": /next answered without a request id\n", stderr);
+				log_msg(LOG_WARN, "/next answered without a request id");
 			}
+			log_context_clear();
 		}
 		http_response_free(&inv.next);
 	}
-	fprintf(stderr, PROG ": %s; exiting\n", f.message);
+	log_msg(f.level, "%s; exiting", f.message);
 	runtime_free(&rt);
 	http_global_cleanup();
 	return 1;

@@ -1,18 +1,31 @@
 /*
  * build/ebssh-api: the lookup service's router as a local HTTP server.
  *
- * libmicrohttpd with its own polling threads (a pool of --threads) answers
- * every request through router_handle, exactly the routes the Lambda side
- * serves. Each pool thread lazily gets its own service context and AWS client
- * (one libcurl handle per thread); a registry keeps them for the clean stop.
+ * libmicrohttpd with its own polling threads (a pool of --threads) reads
+ * every request and answers it through router_handle, exactly the routes
+ * the Lambda side serves. The lookup-class routes (router.h's
+ * ROUTER_LOOKUP) are answered on the polling thread; an ops-class request
+ * (a backup, a log search) has its connection suspended and runs on a
+ * small pool of its own (--ops-threads, opspool.h) that resumes it when
+ * done, so that it never holds up the lookups of its polling thread; past
+ * --ops-queue waiting ones it is answered 503 OpsBusy with Retry-After.
+ * Each thread lazily gets its own service context and AWS client (one
+ * libcurl handle per thread); a registry keeps them for the clean stop.
  * With an API key (--api-key or EBSSH_API_KEY) every route the router's
  * table does not mark open (router_needs_key: all but /health and Slack's
  * signed command) requires a matching x-api-key header and answers API
- * Gateway's 403
- * otherwise. Request bodies are capped, connections time out and are
- * limited in number. One JSON access-log line per request goes to stderr,
- * never with a header value. SIGTERM or SIGINT stops the daemon, frees
- * everything and exits 0.
+ * Gateway's 403 otherwise. Request bodies are capped (413). A request's
+ * headers must be complete within --header-timeout of the connection's
+ * start (or of its previous request's end) and its body within
+ * --body-timeout of the headers, however steadily they trickle in: a
+ * janitor closes the connection otherwise (connwatch.h) and logs a JSON
+ * line; --timeout is the idle timeout besides, and connections are limited
+ * in number. Every answer, the fixed 403/413/500/503 ones too, carries its
+ * request id in x-amzn-RequestId (API Gateway's header, which ebssh-proxy
+ * quotes in its errors), and the one JSON access-log line per request on
+ * stderr names the same id, never a header value. SIGTERM or SIGINT stops
+ * the daemon: the waiting ops requests get 503, the running ones finish,
+ * then everything is freed and the exit status is 0.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,7 +51,9 @@
 #include "../../aws/http.h"
 #include "../config.h"
 #include "async.h"
+#include "connwatch.h"
 #include "door.h"
+#include "opspool.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
 
@@ -50,13 +65,24 @@
 #define MAX_THREADS         256
 #define DEFAULT_TIMEOUT_S   30
 #define DEFAULT_CONNECTIONS 512
+#define DEFAULT_HEADER_S    10 /* the complete request headers, from the connection's start */
+#define DEFAULT_BODY_S      30 /* the complete body, from the headers */
+#define DEFAULT_OPS_THREADS 2
+#define MAX_OPS_THREADS     64
+#define DEFAULT_OPS_QUEUE   8 /* ops requests waiting for a worker; more get 503 */
+#define MAX_OPS_QUEUE       4096
+#define REQUEST_ID_BYTES    12
+#define REQUEST_ID_HEADER   "x-amzn-RequestId" /* API Gateway's, quoted by ebssh-proxy */
 #define MAX_BODY            ((size_t)1 << 20)  /* request bodies; larger ones get 413 */
 #define CONNECTION_MEMORY   ((size_t)64 << 10) /* request line and headers per connection */
 
 #define FORBIDDEN_BODY "{\"message\":\"Forbidden\"}"
 #define TOO_LARGE_BODY "{\"message\":\"Request body too large\",\"code\":\"PayloadTooLarge\"}"
 #define INTERNAL_BODY  "{\"message\":\"Internal server error\",\"code\":\"InternalError\"}"
-#define JSON_TYPE      "application/json"
+#define OPS_BUSY_BODY                                                                              \
+	"{\"message\":\"Too many operations in progress, try again later\",\"code\":\"OpsBusy\"}"
+#define STOPPING_BODY "{\"message\":\"The server is stopping\",\"code\":\"Stopping\"}"
+#define JSON_TYPE     "application/json"
 
 struct options {
 	struct sockaddr_storage addr;
@@ -65,6 +91,8 @@ struct options {
 	unsigned threads;
 	unsigned timeout_s;
 	unsigned max_connections;
+	unsigned header_s, body_s;
+	unsigned ops_threads, ops_queue;
 	int api_key_set;
 	unsigned char api_key_sha[SHA256_DIGEST_LENGTH];
 };
@@ -79,6 +107,24 @@ struct server {
 	struct options opt;
 	pthread_mutex_t lock; /* guards contexts */
 	struct thread_ctx *contexts;
+	struct connwatch *watch; /* the header and body deadlines */
+	struct opspool *ops;     /* the workers of the ops routes */
+};
+
+/*
+ * An ops request handed to the pool. Its connection is suspended from the
+ * submission until run or cancel resumes it (their last touch); MHD then
+ * calls on_request again, which answers from state and frees the job.
+ */
+enum job_state { JOB_QUEUED, JOB_DONE, JOB_FAILED, JOB_REFUSED, JOB_CANCELLED };
+
+struct ops_job {
+	struct opspool_job pool; /* first: the pool's link */
+	struct server *srv;
+	struct MHD_Connection *conn;
+	struct router_request req;
+	struct router_response resp;
+	enum job_state state;
 };
 
 /* One request in progress (MHD's per-request pointer). */
@@ -86,6 +132,8 @@ struct exchange {
 	struct timespec start;
 	struct buf body;
 	int too_large;
+	char request_id[2 * REQUEST_ID_BYTES + 1]; /* every answer's x-amzn-RequestId */
+	struct ops_job *job;                       /* an ops request, until answered */
 };
 
 static _Thread_local struct thread_ctx *tls_ctx;
@@ -166,8 +214,7 @@ static void printable(char *dst, size_t n, const char *src)
 
 /* One access-log line, written with one write(2) so that threads do not interleave. */
 static void access_log(struct MHD_Connection *conn, const char *method, const char *path,
-                       int status, size_t bytes, const struct exchange *x, const char *route,
-                       const char *request_id)
+                       int status, size_t bytes, const struct exchange *x, const char *route)
 {
 	char remote[INET6_ADDRSTRLEN] = "-";
 	char clean_path[512], clean_method[32];
@@ -186,7 +233,7 @@ static void access_log(struct MHD_Connection *conn, const char *method, const ch
 	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s?, s:s?}", "time", when, "remote",
 	                 remote, "method", clean_method, "path", clean_path, "status", status,
 	                 "bytes", (json_int_t)bytes, "duration_ms", monotime_elapsed_ms(&x->start),
-	                 "route", route, "request_id", request_id);
+	                 "route", route, "request_id", x->request_id);
 	if (!line)
 		return;
 	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
@@ -202,10 +249,10 @@ static void access_log(struct MHD_Connection *conn, const char *method, const ch
 	}
 }
 
-/* Queues a fixed answer (403, 413, 500). */
+/* Queues a fixed answer (403, 413, 500, 503); retry_after: with Retry-After: 1. */
 static enum MHD_Result answer_static(struct MHD_Connection *conn, const char *method,
                                      const char *path, const struct exchange *x, int status,
-                                     const char *body, const char *error_type)
+                                     const char *body, const char *error_type, int retry_after)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
@@ -213,12 +260,17 @@ static enum MHD_Result answer_static(struct MHD_Connection *conn, const char *me
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE);
-	if (error_type)
-		MHD_add_response_header(r, "x-amzn-ErrorType", error_type);
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) != MHD_YES ||
+	    MHD_add_response_header(r, REQUEST_ID_HEADER, x->request_id) != MHD_YES ||
+	    (error_type && MHD_add_response_header(r, "x-amzn-ErrorType", error_type) != MHD_YES) ||
+	    (retry_after &&
+	     MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1") != MHD_YES)) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
 	ok = MHD_queue_response(conn, (unsigned)status, r);
 	MHD_destroy_response(r);
-	access_log(conn, method, path, status, strlen(body), x, NULL, NULL);
+	access_log(conn, method, path, status, strlen(body), x, NULL);
 	return ok;
 }
 
@@ -235,19 +287,16 @@ static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind, const char *
 	return rc ? MHD_NO : MHD_YES;
 }
 
-static char *new_request_id(void)
+/* A fresh request id: 24 hex digits of OpenSSL's generator. */
+static void new_request_id(char id[2 * REQUEST_ID_BYTES + 1])
 {
-	unsigned char raw[12];
-	char *id = malloc(2 * sizeof(raw) + 1);
+	unsigned char raw[REQUEST_ID_BYTES];
 	size_t i;
 
-	if (!id)
-		return NULL;
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		memset(raw, 0, sizeof(raw));
 	for (i = 0; i < sizeof(raw); i++)
 		snprintf(id + 2 * i, 3, "%02x", raw[i]);
-	return id;
 }
 
 static int fill_request(struct MHD_Connection *conn, const char *method, const char *url,
@@ -257,7 +306,7 @@ static int fill_request(struct MHD_Connection *conn, const char *method, const c
 
 	req->method = strdup(method);
 	req->path = strdup(url);
-	req->request_id = new_request_id();
+	req->request_id = strdup(x->request_id);
 	if (!req->method || !req->path || !req->request_id)
 		return ERR_NOMEM;
 	n = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_pair, req);
@@ -275,50 +324,157 @@ static int fill_request(struct MHD_Connection *conn, const char *method, const c
 	return 0;
 }
 
+/* Queues the router's answer resp (its body taken) with the request id. */
+static enum MHD_Result send_routed(struct MHD_Connection *conn, const char *method, const char *url,
+                                   const struct exchange *x, struct router_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+	size_t len = resp->body.len, i;
+	char *data = NULL;
+
+	if (len) {
+		data = buf_take(&resp->body);
+		if (!data)
+			return answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			                     INTERNAL_BODY, NULL, 0);
+	}
+	r = MHD_create_response_from_buffer(len, data,
+	                                    data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(data);
+		return MHD_NO;
+	}
+	ok = MHD_add_response_header(r, REQUEST_ID_HEADER, x->request_id);
+	if (ok == MHD_YES && resp->content_type)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	for (i = 0; ok == MHD_YES && i < resp->n_headers; i++)
+		ok = MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+	if (ok == MHD_YES)
+		ok = MHD_queue_response(conn, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	if (ok == MHD_YES)
+		access_log(conn, method, url, resp->status, len, x, resp->route);
+	return ok;
+}
+
+/* A lookup-class request, answered on this polling thread. */
 static enum MHD_Result answer_router(struct server *srv, struct MHD_Connection *conn,
                                      const char *method, const char *url, struct exchange *x)
 {
 	struct router_request req;
 	struct router_response resp;
 	struct service_context *ctx = thread_context(srv);
-	struct MHD_Response *r = NULL;
-	enum MHD_Result ok = MHD_NO;
-	size_t len, i;
-	char *data = NULL;
+	enum MHD_Result ok;
 
 	router_request_init(&req);
 	router_response_init(&resp);
-	if (!ctx || fill_request(conn, method, url, x, &req) || router_handle(ctx, &req, &resp)) {
+	if (!ctx || fill_request(conn, method, url, x, &req) || router_handle(ctx, &req, &resp))
 		ok = answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		                   INTERNAL_BODY, NULL);
-		goto out;
-	}
-	len = resp.body.len;
-	if (len) {
-		data = buf_take(&resp.body);
-		if (!data) {
-			ok = answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			                   INTERNAL_BODY, NULL);
-			goto out;
-		}
-	}
-	r = MHD_create_response_from_buffer(len, data,
-	                                    data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (!r) {
-		free(data);
-		goto out;
-	}
-	if (resp.content_type)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
-	for (i = 0; i < resp.n_headers; i++)
-		MHD_add_response_header(r, resp.headers[i].name, resp.headers[i].value);
-	ok = MHD_queue_response(conn, (unsigned)resp.status, r);
-	MHD_destroy_response(r);
-	access_log(conn, method, url, resp.status, len, x, resp.route, req.request_id);
-out:
+		                   INTERNAL_BODY, NULL, 0);
+	else
+		ok = send_routed(conn, method, url, x, &resp);
 	router_response_free(&resp);
 	router_request_free(&req);
 	return ok;
+}
+
+static void job_free(struct ops_job *job)
+{
+	if (!job)
+		return;
+	router_response_free(&job->resp);
+	router_request_free(&job->req);
+	free(job);
+}
+
+/* On an ops worker: the route, then the connection back to its polling thread. */
+static void job_run(struct opspool_job *pj)
+{
+	struct ops_job *job = (struct ops_job *)(void *)pj;
+	struct service_context *ctx = thread_context(job->srv);
+
+	job->state = ctx && router_handle(ctx, &job->req, &job->resp) == 0 ? JOB_DONE : JOB_FAILED;
+	MHD_resume_connection(job->conn); /* the last touch: on_request answers and frees */
+}
+
+/* A job still waiting when the server stops. */
+static void job_cancel(struct opspool_job *pj)
+{
+	struct ops_job *job = (struct ops_job *)(void *)pj;
+
+	job->state = JOB_CANCELLED;
+	MHD_resume_connection(job->conn);
+}
+
+/* An ops-class request: suspends the connection and hands the request to
+ * the pool; its answer comes in answer_job once the job resumes it. */
+static enum MHD_Result start_job(struct server *srv, struct MHD_Connection *conn,
+                                 const char *method, const char *url, struct exchange *x)
+{
+	struct ops_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                     INTERNAL_BODY, NULL, 0);
+	router_request_init(&job->req);
+	router_response_init(&job->resp);
+	if (fill_request(conn, method, url, x, &job->req)) {
+		job_free(job);
+		return answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                     INTERNAL_BODY, NULL, 0);
+	}
+	job->srv = srv;
+	job->conn = conn;
+	job->state = JOB_QUEUED;
+	job->pool.run = job_run;
+	job->pool.cancel = job_cancel;
+	x->job = job;
+	/* Suspended before the pool may resume it; a refusal resumes it at once. */
+	MHD_suspend_connection(conn);
+	if (opspool_submit(srv->ops, &job->pool) != 0) {
+		job->state = JOB_REFUSED;
+		MHD_resume_connection(conn);
+	}
+	return MHD_YES;
+}
+
+/* The call after a job resumed the connection: its answer. */
+static enum MHD_Result answer_job(struct MHD_Connection *conn, const char *method, const char *url,
+                                  struct exchange *x)
+{
+	struct ops_job *job = x->job;
+	enum MHD_Result ok;
+
+	switch (job->state) {
+	case JOB_DONE:
+		ok = send_routed(conn, method, url, x, &job->resp);
+		break;
+	case JOB_REFUSED:
+		ok = answer_static(conn, method, url, x, MHD_HTTP_SERVICE_UNAVAILABLE,
+		                   OPS_BUSY_BODY, NULL, 1);
+		break;
+	case JOB_CANCELLED:
+		ok = answer_static(conn, method, url, x, MHD_HTTP_SERVICE_UNAVAILABLE,
+		                   STOPPING_BODY, NULL, 1);
+		break;
+	default:
+		ok = answer_static(conn, method, url, x, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                   INTERNAL_BODY, NULL, 0);
+		break;
+	}
+	x->job = NULL;
+	job_free(job);
+	return ok;
+}
+
+/* The connection's watch (connwatch), NULL when it has none. */
+static struct connwatch_conn *watched(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
 }
 
 /* The x-api-key check: SHA-256 of both sides, compared in constant time. */
@@ -351,17 +507,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &x->start);
 		buf_init(&x->body, MAX_BODY);
+		new_request_id(x->request_id);
 		*con_cls = x;
+		connwatch_headers_done(srv->watch, watched(conn));
 		/* The route table says which paths are open (/health, and Slack's
 		 * command, which Slack signs instead). */
-		if (router_needs_key(url) && !api_key_ok(&srv->opt, conn))
+		if (router_needs_key(url) && !api_key_ok(&srv->opt, conn)) {
+			connwatch_body_done(srv->watch, watched(conn));
 			return answer_static(conn, method, url, x, MHD_HTTP_FORBIDDEN,
-			                     FORBIDDEN_BODY, "ForbiddenException");
+			                     FORBIDDEN_BODY, "ForbiddenException", 0);
+		}
 		length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (length && strtoull(length, NULL, 10) > MAX_BODY)
+		if (length && strtoull(length, NULL, 10) > MAX_BODY) {
+			connwatch_body_done(srv->watch, watched(conn));
 			return answer_static(conn, method, url, x, MHD_HTTP_CONTENT_TOO_LARGE,
-			                     TOO_LARGE_BODY, NULL);
+			                     TOO_LARGE_BODY, NULL, 0);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -371,25 +533,57 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (x->job) /* resumed by the ops pool */
+		return answer_job(conn, method, url, x);
+	/* The whole request is in: no more deadline but the idle timeout. */
+	connwatch_body_done(srv->watch, watched(conn));
 	if (x->too_large)
 		return answer_static(conn, method, url, x, MHD_HTTP_CONTENT_TOO_LARGE,
-		                     TOO_LARGE_BODY, NULL);
+		                     TOO_LARGE_BODY, NULL, 0);
+	if (router_class_of(method, url) == ROUTER_OPS)
+		return start_job(srv, conn, method, url, x);
 	return answer_router(srv, conn, method, url, x);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode why)
 {
+	struct server *srv = cls;
 	struct exchange *x = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)why;
+	connwatch_request_done(srv->watch, watched(conn));
 	if (!x)
 		return;
+	job_free(x->job); /* an ops answer that could not be sent */
 	buf_free(&x->body);
 	free(x);
 	*con_cls = NULL;
+}
+
+/* Every connection is watched from its start (connwatch); one that cannot
+ * be (out of memory) is refused: shut down, so that MHD closes it. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct server *srv = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		char remote[INET6_ADDRSTRLEN] = "-";
+
+		if (!ci)
+			return;
+		client_address(conn, remote, sizeof(remote));
+		*socket_context = connwatch_add(srv->watch, ci->connect_fd, remote);
+		if (!*socket_context)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	/* MHD_CONNECTION_NOTIFY_CLOSED, before MHD closes the socket */
+	connwatch_remove(srv->watch, *socket_context);
+	*socket_context = NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -480,35 +674,56 @@ static void usage_routes(FILE *f)
 
 	for (i = 0; i < router_route_count(); i++) {
 		const struct router_route *r = router_route_at(i);
-		fprintf(f, "  %-5s %s%s\n", r->method, r->pattern,
-		        r->access == ROUTER_OPEN ? "  *" : "");
+		fprintf(f, "  %-5s %s%s%s\n", r->method, r->pattern,
+		        r->access == ROUTER_OPEN ? "  *" : "",
+		        r->route_class == ROUTER_OPS ? "  (ops)" : "");
 	}
 }
 
 static void usage(FILE *f)
 {
-	fputs("Usage: " PROG " [--listen ADDR:PORT] [--threads N] [--api-key KEY]\n"
-	      "                 [--timeout SECONDS] [--max-connections N]\n"
+	fputs("Usage: " PROG " [--listen ADDR:PORT] [--threads N] [--ops-threads N]\n"
+	      "                 [--ops-queue N] [--api-key KEY] [--timeout SECONDS]\n"
+	      "                 [--header-timeout SECONDS] [--body-timeout SECONDS]\n"
+	      "                 [--max-connections N]\n"
 	      "\n"
 	      "Serves the ebssh lookup routes over HTTP, with the AWS credentials and\n"
 	      "region of the environment, the same way the Lambda function does\n"
-	      "(* needs no API key):\n",
+	      "(* needs no API key; ops: run by the ops workers):\n",
 	      f);
 	usage_routes(f);
 	fputs("\n"
 	      "  -l, --listen ADDR:PORT    address to listen on; IPv6 as [ADDR]:PORT\n"
 	      "                            (default " DEFAULT_LISTEN "; port 0 picks one)\n"
-	      "  -t, --threads N           worker threads (default 4)\n"
+	      "  -t, --threads N           threads reading requests and answering the\n"
+	      "                            lookups (default 4)\n"
+	      "      --ops-threads N       threads running the ops routes (default 2), so\n"
+	      "                            that a backup or a log search never holds up a\n"
+	      "                            lookup\n"
+	      "      --ops-queue N         ops requests that may wait for an ops thread\n"
+	      "                            (default 8); more get 503 OpsBusy with\n"
+	      "                            Retry-After\n"
 	      "  -k, --api-key KEY         require x-api-key: KEY on every route but the\n"
 	      "                            ones marked * (Slack signs its requests)\n"
 	      "                            (default $EBSSH_API_KEY; none when unset)\n"
+	      "      --header-timeout SECONDS\n"
+	      "                            a request's headers must be complete this long\n"
+	      "                            after the connection opened or its previous\n"
+	      "                            request ended, however steadily they trickle in\n"
+	      "                            (default 10)\n"
+	      "      --body-timeout SECONDS\n"
+	      "                            and its body this long after its headers\n"
+	      "                            (default 30); a connection past either is\n"
+	      "                            closed\n"
 	      "      --timeout SECONDS     idle connection timeout (default 30)\n"
 	      "      --max-connections N   concurrent connections (default 512)\n"
 	      "  -h, --help                this help\n"
 	      "  -V, --version             the version\n"
 	      "\n"
-	      "Stops cleanly on SIGTERM or SIGINT. One JSON access-log line per request\n"
-	      "goes to stderr.\n",
+	      "Stops cleanly on SIGTERM or SIGINT, after the ops requests that run (waiting\n"
+	      "ones get 503). One JSON access-log line per request goes to stderr, with the\n"
+	      "request id every answer carries in x-amzn-RequestId; one JSON line too per\n"
+	      "connection closed for being slow.\n",
 	      f);
 }
 
@@ -520,6 +735,10 @@ static void parse_args(int argc, char **argv, struct options *opt)
 	    {"api-key", required_argument, NULL, 'k'},
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"max-connections", required_argument, NULL, 'C'},
+	    {"header-timeout", required_argument, NULL, 'H'},
+	    {"body-timeout", required_argument, NULL, 'B'},
+	    {"ops-threads", required_argument, NULL, 'O'},
+	    {"ops-queue", required_argument, NULL, 'Q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -531,6 +750,10 @@ static void parse_args(int argc, char **argv, struct options *opt)
 	opt->threads = DEFAULT_THREADS;
 	opt->timeout_s = DEFAULT_TIMEOUT_S;
 	opt->max_connections = DEFAULT_CONNECTIONS;
+	opt->header_s = DEFAULT_HEADER_S;
+	opt->body_s = DEFAULT_BODY_S;
+	opt->ops_threads = DEFAULT_OPS_THREADS;
+	opt->ops_queue = DEFAULT_OPS_QUEUE;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":l:t:k:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -548,6 +771,18 @@ static void parse_args(int argc, char **argv, struct options *opt)
 			break;
 		case 'C':
 			opt->max_connections = parse_count(optarg, "--max-connections", 1, 65536);
+			break;
+		case 'H':
+			opt->header_s = parse_count(optarg, "--header-timeout", 1, 3600);
+			break;
+		case 'B':
+			opt->body_s = parse_count(optarg, "--body-timeout", 1, 3600);
+			break;
+		case 'O':
+			opt->ops_threads = parse_count(optarg, "--ops-threads", 1, MAX_OPS_THREADS);
+			break;
+		case 'Q':
+			opt->ops_queue = parse_count(optarg, "--ops-queue", 0, MAX_OPS_QUEUE);
 			break;
 		case 'h':
 			usage(stdout);
@@ -607,8 +842,17 @@ int main(int argc, char **argv)
 		die("%s", e.message);
 	}
 	aws_client_free(probe);
+	srv.watch = connwatch_new(srv.opt.header_s, srv.opt.body_s, &e);
+	if (srv.watch)
+		srv.ops = opspool_new(srv.opt.ops_threads, srv.opt.ops_queue, &e);
+	if (!srv.ops) {
+		connwatch_free(srv.watch);
+		http_global_cleanup();
+		die("%s", e.message);
+	}
 
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+	        MHD_ALLOW_SUSPEND_RESUME;
 	if (srv.opt.addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER,
@@ -617,8 +861,11 @@ int main(int argc, char **argv)
 	                     srv.opt.threads, MHD_OPTION_CONNECTION_TIMEOUT, srv.opt.timeout_s,
 	                     MHD_OPTION_CONNECTION_LIMIT, srv.opt.max_connections,
 	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+	                     MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv, MHD_OPTION_END);
 	if (!d) {
+		opspool_free(srv.ops);
+		connwatch_free(srv.watch);
 		http_global_cleanup();
 		die("cannot listen on %s: %s", srv.opt.listen,
 		    errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -630,15 +877,20 @@ int main(int argc, char **argv)
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&srv.opt.addr)->sin_addr, host,
 		          sizeof(host));
-	fprintf(stderr, PROG ": listening on %s%s%s:%u with %u threads%s\n",
+	fprintf(stderr, PROG ": listening on %s%s%s:%u with %u threads and %u ops threads%s\n",
 	        srv.opt.addr.ss_family == AF_INET6 ? "[" : "", host,
 	        srv.opt.addr.ss_family == AF_INET6 ? "]" : "", info ? (unsigned)info->port : 0u,
-	        srv.opt.threads, srv.opt.api_key_set ? ", API key required" : "");
+	        srv.opt.threads, srv.opt.ops_threads,
+	        srv.opt.api_key_set ? ", API key required" : "");
 
 	while (sigwait(&stop, &sig) != 0)
 		;
 	fprintf(stderr, PROG ": %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* The ops requests that run finish and every suspended connection is
+	 * resumed (MHD must have none at its stop); lookups go on meanwhile. */
+	opspool_free(srv.ops);
 	MHD_stop_daemon(d);
+	connwatch_free(srv.watch); /* after MHD's last NOTIFY_CLOSED */
 	if (async_drain(30000) > 0)
 		fprintf(stderr, PROG ": stopping with jobs still running\n");
 	free_contexts(&srv);

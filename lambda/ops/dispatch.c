@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backup.h"
+#include "deploy_hook.h"
 #include "logsearch.h"
 #include "notify.h"
 #include "storage.h"
@@ -115,6 +116,10 @@ int dispatch_event(struct service_context *ctx, const struct event *ev, struct d
 		            err_set(e, ERR_INVALID,
 		                    "no workflow for EventBridge events of source '%s'",
 		                    ev->source ? ev->source : "(none)"));
+	case EVENT_CODEDEPLOY_HOOK:
+		o->workflow = "pre-traffic";
+		rc = deploy_hook_run(ctx, ev->deployment_id, ev->hook_execution_id, &o->answer, e);
+		return rc ? fail(o, "Function.PreTrafficHookFailed", rc) : 0;
 	default:
 		return fail(o, "Function.UnsupportedEvent",
 		            err_set(e, ERR_INVALID, "no workflow for this kind of event"));

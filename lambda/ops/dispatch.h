@@ -9,6 +9,8 @@
  *   CloudWatch Logs subscription                     a Slack notification
  *   EventBridge source "ebssh", "ebssh.logsearch"    the Slack log search job
  *                                                    (the function invoking itself)
+ *   CodeDeploy lifecycle hook event                  the pre-traffic hook
+ *                                                    (deploy_hook.h: "pre-traffic")
  *
  * Front doors (bootstrap, tests' drivers) call dispatch_event and turn its
  * outcome into Lambda's /response or /error.
@@ -36,7 +38,8 @@ void dispatch_outcome_free(struct dispatch_outcome *o);
  * o->error_type is the Lambda error type to report: Function.UnsupportedEvent
  * (no workflow for this event), Function.BackupFailed,
  * Function.StorageReportFailed, Function.NotifyFailed,
- * Function.LogSearchFailed, Runtime.OutOfMemory.
+ * Function.LogSearchFailed, Function.PreTrafficHookFailed (the status could
+ * not be reported, or the hook has no target), Runtime.OutOfMemory.
  */
 int dispatch_event(struct service_context *ctx, const struct event *ev, struct dispatch_outcome *o,
                    struct err *e);

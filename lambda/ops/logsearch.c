@@ -8,6 +8,7 @@
 #include "../../aws/client.h"
 #include "../../aws/lambda.h"
 #include "../../util/timefmt.h"
+#include "../log.h"
 #include "slack.h"
 
 #define LOG_GROUP_PREFIX "/aws/lambda/"
@@ -474,8 +475,12 @@ void logsearch_job_main(struct service_context *worker, void *arg)
 
 	err_clear(&e);
 	if (logsearch_job_run(worker, job, &e) != 0)
-		fprintf(stderr, "{\"job\":\"logsearch\",\"error\":\"%s\",\"status\":%ld}\n",
-		        err_code_name(e.code), e.http_status);
+		/* the code and AWS's HTTP status, never the message (it may quote an answer) */
+		log_fields_new(LOG_ERROR,
+		               json_pack("{s:s, s:s, s:I}", "job", "logsearch", "error",
+		                         err_code_name(e.code), "status",
+		                         (json_int_t)e.http_status),
+		               "log search job failed");
 }
 
 int logsearch_job_event(struct service_context *ctx, const json_t *event, struct err *e)

@@ -29,7 +29,9 @@ struct router_request {
 	size_t n_headers;
 	char *body; /* owned; decoded (not base64) bytes, NUL-terminated; may be NULL */
 	size_t body_len;
-	char *request_id; /* owned; Lambda's or the local server's; may be NULL */
+	char *request_id; /* owned; the id the caller gets in x-amzn-RequestId: API
+	                     Gateway's requestContext.requestId (Lambda's when the
+	                     event has none) or the local server's; may be NULL */
 };
 
 struct router_response {

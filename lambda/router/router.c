@@ -20,26 +20,40 @@ struct route {
 	int variant;
 };
 
-/* Every route, once: method, pattern, name, who may call it, handler. */
+/* Every route, once: method, pattern, name, who may call it, its class, handler. */
 static const struct route route_table[] = {
-    {{"GET", "/health", "health", ROUTER_OPEN}, routes_health, 0},
-    {{"GET", "/eb/{env}/ip", "eb-ip", ROUTER_KEY}, routes_ip, ROUTES_EB},
-    {{"GET", "/eb/{env}/ip/{n}", "eb-ip-n", ROUTER_KEY}, routes_ip, ROUTES_EB},
-    {{"GET", "/eb/{env}/instances", "eb-instances", ROUTER_KEY}, routes_instances, ROUTES_EB},
-    {{"GET", "/asg/{group}/ip", "asg-ip", ROUTER_KEY}, routes_ip, ROUTES_ASG},
-    {{"GET", "/asg/{group}/ip/{n}", "asg-ip-n", ROUTER_KEY}, routes_ip, ROUTES_ASG},
-    {{"GET", "/asg/{group}/instances", "asg-instances", ROUTER_KEY}, routes_instances, ROUTES_ASG},
-    {{"GET", "/eb/{env}/hostkeys", "eb-hostkeys", ROUTER_KEY}, routes_hostkeys, ROUTES_EB},
-    {{"GET", "/eb/{env}/hostkeys/{n}", "eb-hostkeys-n", ROUTER_KEY}, routes_hostkeys, ROUTES_EB},
-    {{"GET", "/asg/{group}/hostkeys", "asg-hostkeys", ROUTER_KEY}, routes_hostkeys, ROUTES_ASG},
-    {{"GET", "/asg/{group}/hostkeys/{n}", "asg-hostkeys-n", ROUTER_KEY},
+    {{"GET", "/health", "health", ROUTER_OPEN, ROUTER_LOOKUP}, routes_health, 0},
+    {{"GET", "/eb/{env}/ip", "eb-ip", ROUTER_KEY, ROUTER_LOOKUP}, routes_ip, ROUTES_EB},
+    {{"GET", "/eb/{env}/ip/{n}", "eb-ip-n", ROUTER_KEY, ROUTER_LOOKUP}, routes_ip, ROUTES_EB},
+    {{"GET", "/eb/{env}/instances", "eb-instances", ROUTER_KEY, ROUTER_LOOKUP},
+     routes_instances,
+     ROUTES_EB},
+    {{"GET", "/asg/{group}/ip", "asg-ip", ROUTER_KEY, ROUTER_LOOKUP}, routes_ip, ROUTES_ASG},
+    {{"GET", "/asg/{group}/ip/{n}", "asg-ip-n", ROUTER_KEY, ROUTER_LOOKUP}, routes_ip, ROUTES_ASG},
+    {{"GET", "/asg/{group}/instances", "asg-instances", ROUTER_KEY, ROUTER_LOOKUP},
+     routes_instances,
+     ROUTES_ASG},
+    {{"GET", "/eb/{env}/hostkeys", "eb-hostkeys", ROUTER_KEY, ROUTER_LOOKUP},
+     routes_hostkeys,
+     ROUTES_EB},
+    {{"GET", "/eb/{env}/hostkeys/{n}", "eb-hostkeys-n", ROUTER_KEY, ROUTER_LOOKUP},
+     routes_hostkeys,
+     ROUTES_EB},
+    {{"GET", "/asg/{group}/hostkeys", "asg-hostkeys", ROUTER_KEY, ROUTER_LOOKUP},
      routes_hostkeys,
      ROUTES_ASG},
-    {{"POST", "/backup/ami", "backup-ami", ROUTER_KEY}, routes_backup, 0},
-    {{"GET", "/logs/{function}/{request_id}", "logs", ROUTER_KEY}, routes_logs, 0},
+    {{"GET", "/asg/{group}/hostkeys/{n}", "asg-hostkeys-n", ROUTER_KEY, ROUTER_LOOKUP},
+     routes_hostkeys,
+     ROUTES_ASG},
+    {{"POST", "/backup/ami", "backup-ami", ROUTER_KEY, ROUTER_OPS}, routes_backup, 0},
+    {{"GET", "/logs/{function}/{request_id}", "logs", ROUTER_KEY, ROUTER_OPS}, routes_logs, 0},
     /* Slack sends no key but signs the request (routes_slack_logsearch checks it). */
-    {{"POST", "/slack/logsearch", "slack-logsearch", ROUTER_OPEN}, routes_slack_logsearch, 0},
-    {{"GET", "/lambda/storage", "lambda-storage", ROUTER_KEY}, routes_lambda_storage, 0},
+    {{"POST", "/slack/logsearch", "slack-logsearch", ROUTER_OPEN, ROUTER_OPS},
+     routes_slack_logsearch,
+     0},
+    {{"GET", "/lambda/storage", "lambda-storage", ROUTER_KEY, ROUTER_OPS},
+     routes_lambda_storage,
+     0},
 };
 
 #define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
@@ -334,4 +348,30 @@ int router_needs_key(const char *path)
 	}
 	free(copy);
 	return !matched || keyed;
+}
+
+enum router_class router_class_of(const char *method, const char *path)
+{
+	char *seg[ROUTER_MAX_SEGMENTS];
+	struct route_args args;
+	enum router_class cls = ROUTER_LOOKUP;
+	char *copy;
+	size_t i;
+	int n_seg;
+
+	if (!method || !path || path[0] != '/' || strlen(path) > ROUTER_MAX_PATH)
+		return ROUTER_LOOKUP;
+	copy = strdup(path);
+	if (!copy)
+		return ROUTER_LOOKUP;
+	n_seg = split_path(copy, seg, ROUTER_MAX_SEGMENTS);
+	for (i = 0; n_seg > 0 && i < N_ROUTES; i++) {
+		if (strcmp(route_table[i].pub.method, method) == 0 &&
+		    route_matches(&route_table[i], seg, n_seg, &args)) {
+			cls = route_table[i].pub.route_class;
+			break;
+		}
+	}
+	free(copy);
+	return cls;
 }

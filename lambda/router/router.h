@@ -67,6 +67,16 @@ enum router_access {
 };
 
 /*
+ * What a route is for. A front door may treat the classes differently:
+ * ebssh-api runs ops routes on their own small worker pool so that they
+ * never hold up a lookup; a later API key may be the ops routes' own.
+ */
+enum router_class {
+	ROUTER_LOOKUP = 0, /* the user's lookups: ip, instances, hostkeys, health */
+	ROUTER_OPS = 1     /* operations: backup, logs, lambda/storage, Slack's logsearch */
+};
+
+/*
  * The route table, the one list of routes: ebssh-api's --help and its API
  * key check, and the tests that enumerate routes, read it. A route added to
  * the table appears everywhere.
@@ -77,6 +87,7 @@ struct router_route {
 	                        the name in the access log (router_response.route) */
 	const char *name;    /* short and stable: "eb-ip-n" */
 	enum router_access access;
+	enum router_class route_class;
 };
 
 /* How many routes; the i-th (0-based, table order), NULL past the end. */
@@ -90,5 +101,13 @@ const struct router_route *router_route_at(size_t i);
  * need it, so that nothing about them leaks without the key.
  */
 int router_needs_key(const char *path);
+
+/*
+ * The class of the route that answers method on path (path without its
+ * query). A request no route answers (an unknown or malformed path, a
+ * method the path does not take: the router's own 404, 405, 414) is
+ * ROUTER_LOOKUP: its answer costs no AWS call.
+ */
+enum router_class router_class_of(const char *method, const char *path);
 
 #endif

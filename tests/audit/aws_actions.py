@@ -9,13 +9,15 @@ double answered, tests/doubles/awsdouble/calllog.py), and fails when
   1. the code called an action that docs/aws-actions.md has no row for (a
      request from the code: User-Agent "ebssh/...", aws/client.c; a line
      without a user_agent counts as the code's);
-  2. a row's IAM permission is not granted by deploy/template.yaml to the
-     function's role (the template as CloudFormation gets it: the SAM
+  2. a row's IAM permission is not granted by deploy/template.yaml to each
+     role its Role cell names (a Lambda function's role: the lookup
+     function's LookupRole, the pre-traffic hook's PreTrafficHookRole; the
+     template as CloudFormation gets it: the SAM
      transform run by the SAM translator, so SAM policy templates and the
      roles SAM makes are expanded; wildcards grant what they match; a Deny
      takes away; conditions are not evaluated);
-  3. the template grants an action no row needs (least privilege: an action
-     granted for no code);
+  3. the template grants a function's role an action no row of that role
+     needs (least privilege: an action granted for no code);
   4. a row says a suite exercises the action against a double (ebssh's or
      moto) and the call log shows no such call by the code from that suite;
   5. a permission of the table or of the template is no IAM action (IAM's
@@ -53,7 +55,8 @@ TABLE = os.path.join(ROOT, "docs", "aws-actions.md")
 TEMPLATE = os.path.join(ROOT, "deploy", "template.yaml")
 TABLE_NAME = "docs/aws-actions.md"
 TEMPLATE_NAME = "deploy/template.yaml"
-HEADER = ["Service", "API action", "IAM permission", "Code", "Why", "Against the double", "Against moto"]
+HEADER = ["Service", "API action", "IAM permission", "Role", "Code", "Why", "Against the double", "Against moto"]
+CODE = HEADER.index("Code")
 DOUBLE_COLUMNS = {"ebssh": "Against the double", "moto": "Against moto"}
 CODE_AGENT = "ebssh/"
 SUITE_DIRS = ("unit", "integration", "e2e", "audit")
@@ -68,11 +71,12 @@ KNOWN_MANAGED = {
 class Row:
     """One row of the table."""
 
-    def __init__(self, line, service, action, permissions, code, why, suites):
+    def __init__(self, line, service, action, permissions, code, why, suites, roles=("LookupRole",)):
         self.line = line
         self.service = service
         self.action = action
         self.permissions = permissions  # ["ec2:DescribeInstances", ...]
+        self.roles = list(roles)  # the template's roles that need them: ["LookupRole", ...]
         self.code = code
         self.why = why
         self.suites = suites  # {"ebssh": [suite, ...], "moto": [...]}
@@ -114,6 +118,7 @@ def parse_table(text):
             continue
         service, action = _plain(cells[0]), _plain(cells[1])
         permissions = re.findall(r"`([a-z0-9-]+:[A-Za-z0-9*?]+)`", cells[2])
+        roles = re.findall(r"`([A-Za-z0-9]+)`", cells[3])
         suites = {d: re.findall(r"`((?:%s)/[^`]+)`" % "|".join(SUITE_DIRS), cells[HEADER.index(col)])
                   for d, col in DOUBLE_COLUMNS.items()}
         if not re.fullmatch(r"[a-z0-9-]+", service) or not re.fullmatch(r"[A-Z][A-Za-z0-9]+", action):
@@ -121,16 +126,19 @@ def parse_table(text):
             continue
         if not permissions:
             problems.append(f"{where}: {service} {action} names no IAM permission (`service:Action`)")
-        for col in [HEADER[3]] + list(DOUBLE_COLUMNS.values()):
+        if not roles or re.sub(r"`[A-Za-z0-9]+`", "", cells[3]).replace(",", "").strip():
+            problems.append(f"{where}: {service} {action}: the Role cell {cells[3]!r} is not `Role`, ... "
+                            f"(the template's logical id of each function role that needs the permission)")
+        for col in [HEADER[CODE]] + list(DOUBLE_COLUMNS.values()):
             cell = cells[HEADER.index(col)]
             rest = re.sub(r"`(?:%s)/[^`]+`" % "|".join(SUITE_DIRS), "", cell).replace(",", "").strip()
-            if not cell or (col != HEADER[3] and rest not in ("", "—")):
+            if not cell or (col != HEADER[CODE] and rest not in ("", "—")):
                 problems.append(f"{where}: {service} {action}: the {col!r} cell {cell!r} is not "
-                                + ("filled" if col == HEADER[3] else "`suite`, ... or —"))
+                                + ("filled" if col == HEADER[CODE] else "`suite`, ... or —"))
         if (service, action) in seen:
             problems.append(f"{where}: {service} {action} has a row already, line {seen[(service, action)]}")
         seen[(service, action)] = i + 1
-        rows.append(Row(i + 1, service, action, permissions, cells[3], cells[4], suites))
+        rows.append(Row(i + 1, service, action, permissions, cells[CODE], cells[CODE + 1], suites, roles))
     if not rows:
         problems.append(f"{TABLE_NAME}: the actions table has no rows")
     return rows, problems
@@ -258,7 +266,14 @@ def role_statements(cfn, role):
 def function_grants(cfn):
     """(allow, deny, problems): the IAM actions granted to (and denied to)
     the roles of the template's Lambda functions, as [(pattern, where)]."""
-    allow, deny, problems = [], [], []
+    by_role, problems = role_grants(cfn)
+    return ([g for a, _ in by_role.values() for g in a], [g for _, d in by_role.values() for g in d], problems)
+
+
+def role_grants(cfn):
+    """({role: (allow, deny)}, problems): function_grants for each function
+    role of the template, by the role's logical id."""
+    by_role, problems = {}, []
     resources = cfn.get("Resources", {})
     functions = [n for n, r in resources.items() if r.get("Type") == "AWS::Lambda::Function"]
     if not functions:
@@ -268,6 +283,9 @@ def function_grants(cfn):
         if resources.get(role, {}).get("Type") != "AWS::IAM::Role":
             problems.append(f"{fn}: its Role is not a role of {TEMPLATE_NAME}; its permissions cannot be audited")
             continue
+        if role in by_role:
+            continue  # two functions sharing a role: its grants once
+        allow, deny = by_role.setdefault(role, ([], []))
         statements, more = role_statements(cfn, role)
         problems += more
         for s, where in statements:
@@ -279,7 +297,7 @@ def function_grants(cfn):
                     problems.append(f"{where}: an action that is no string: {action!r}")
                     continue
                 (deny if s.get("Effect") == "Deny" else allow).append((action, f"{fn} role {role}: {where}"))
-    return allow, deny, problems
+    return by_role, problems
 
 
 def _matches(pattern, action):
@@ -320,29 +338,37 @@ def _granted(permission, allow, deny):
     return by and not denied, denied
 
 
-def check_table_granted(rows, allow, deny):
-    """2. Every permission of every row is granted."""
+def check_table_granted(rows, grants):
+    """2. Every permission of every row is granted to each role the row
+    names; grants is {role: (allow, deny)}, a function role's grants."""
     out = []
     for r in rows:
-        for perm in r.permissions:
-            ok, denied = _granted(perm, allow, deny)
-            if not ok:
-                why = f"denied by {'; '.join(denied)}" if denied else "not granted"
-                out.append(f"{r.service} {r.action} needs {perm}, {why} in {TEMPLATE_NAME}: allow {perm} in the "
-                           f"function role's policy (LookupRole), or drop the row if no code calls {r.action} "
-                           f"({TABLE_NAME}:{r.line})")
+        for role in r.roles:
+            if role not in grants:
+                out.append(f"{TABLE_NAME}:{r.line}: {r.service} {r.action} names the role {role}, which is no "
+                           f"Lambda function's role in {TEMPLATE_NAME} (they are {', '.join(sorted(grants))})")
+                continue
+            allow, deny = grants[role]
+            for perm in r.permissions:
+                ok, denied = _granted(perm, allow, deny)
+                if not ok:
+                    why = f"denied by {'; '.join(denied)}" if denied else "not granted"
+                    out.append(f"{r.service} {r.action} needs {perm}, {why} to {role} in {TEMPLATE_NAME}: allow "
+                               f"{perm} in {role}'s policy, or drop the role or the row if no code of that function "
+                               f"calls {r.action} ({TABLE_NAME}:{r.line})")
     return out
 
 
-def check_grants_needed(rows, allow):
-    """3. Every granted action (a pattern counts when it matches) is some
-    row's permission."""
-    needed = {p for r in rows for p in r.permissions}
+def check_grants_needed(rows, grants):
+    """3. Every action granted to a role (a pattern counts when it matches)
+    is the permission of some row naming that role."""
     out = []
-    for pattern, where in allow:
-        if not any(_matches(pattern, p) for p in needed):
-            out.append(f"{TEMPLATE_NAME} grants {pattern} ({where}), which no row of {TABLE_NAME} needs: remove it "
-                       f"from the policy, or add the row of the code that calls it")
+    for role, (allow, _) in sorted(grants.items()):
+        needed = {p for r in rows if role in r.roles for p in r.permissions}
+        for pattern, where in allow:
+            if not any(_matches(pattern, p) for p in needed):
+                out.append(f"{TEMPLATE_NAME} grants {pattern} ({where}), which no row of {TABLE_NAME} with the "
+                           f"role {role} needs: remove it from the policy, or add the row of the code that calls it")
     return out
 
 
@@ -415,7 +441,8 @@ def iam_actions():
     return {svc.lower(): {a.lower() for a in v.get("Actions", {})} for svc, v in data.items()}
 
 
-C_SERVICES = {"ec2": "ec2", "monitoring": "cloudwatch", "logs": "logs", "lambda": "lambda", "sts": "sts"}
+C_SERVICES = {"ec2": "ec2", "monitoring": "cloudwatch", "logs": "logs", "lambda": "lambda", "sts": "sts",
+              "codedeploy": "codedeploy"}
 
 
 def c_named_operations(c_files):
@@ -453,8 +480,12 @@ def existing_suites():
 # --- the self-test: each check must fail where it should ------------------------------------
 
 
-def _row(service, action, perms, ebssh=(), moto=()):
-    return Row(0, service, action, list(perms), "aws/x.c", "why", {"ebssh": list(ebssh), "moto": list(moto)})
+def _row(service, action, perms, ebssh=(), moto=(), roles=("LookupRole",)):
+    return Row(0, service, action, list(perms), "aws/x.c", "why", {"ebssh": list(ebssh), "moto": list(moto)}, roles)
+
+
+def _g(allow, deny=(), role="LookupRole"):
+    return {role: (list(allow), list(deny))}
 
 
 def _line(action, suite="integration/a.py", service="ec2", double="ebssh", agent="ebssh/0.1"):
@@ -464,14 +495,18 @@ def _line(action, suite="integration/a.py", service="ec2", double="ebssh", agent
 
 def self_test_table(t):
     head = "| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER) + "\n"
-    good = "| `ec2` | `CreateImage` | `ec2:CreateImage`, `ec2:CreateTags` | aws/x.c | why | `integration/a.py` | — |\n"
+    good = ("| `ec2` | `CreateImage` | `ec2:CreateImage`, `ec2:CreateTags` | `LookupRole`, `HookRole` | aws/x.c | why "
+            "| `integration/a.py` | — |\n")
     rows, problems = parse_table("# T\n\n" + head + good + "\nafter\n")
     t.ok(not problems and len(rows) == 1 and rows[0].permissions == ["ec2:CreateImage", "ec2:CreateTags"]
+         and rows[0].roles == ["LookupRole", "HookRole"]
          and rows[0].suites == {"ebssh": ["integration/a.py"], "moto": []} and rows[0].line == 5,
-         "self-test: a table row reads as service, action, permissions and suites", (problems, rows))
+         "self-test: a table row reads as service, action, permissions, roles and suites", (problems, rows))
     bad = {
         "a row given twice": good + good,
-        "a row of six cells": "| `ec2` | `CreateImage` | `ec2:CreateImage` | x | y | — |\n",
+        "a row of seven cells": "| `ec2` | `CreateImage` | `ec2:CreateImage` | `LookupRole` | x | y | — |\n",
+        "a row naming no role": good.replace("`LookupRole`, `HookRole`", ""),
+        "a role not in backticks": good.replace("`LookupRole`, `HookRole`", "LookupRole"),
         "a suite not in backticks": good.replace("`integration/a.py`", "integration/a.py"),
         "no permission": good.replace("`ec2:CreateImage`, `ec2:CreateTags`", "CreateImage"),
     }
@@ -497,22 +532,32 @@ def self_test(t):
          "self-test 1: a call of unknown origin counts as the code's")
     t.eq(len(check_log_in_table(rows[1:], lines)), 1, "self-test 1: removing a called action's row fails")
 
-    t.eq(check_table_granted(rows, allow, []), [], "self-test 2: a template granting every row passes")
-    got = check_table_granted(rows, allow[:2], [])
+    t.eq(check_table_granted(rows, _g(allow)), [], "self-test 2: a template granting every row passes")
+    got = check_table_granted(rows, _g(allow[:2]))
     t.ok(len(got) == 1 and "ec2:CreateTags" in got[0] and "CreateImage" in got[0] and TEMPLATE_NAME in got[0],
          "self-test 2: a permission the template lacks fails, naming it, the action and the template", got)
-    t.eq(check_table_granted(rows, [("ec2:Describe*", "t"), ("ec2:Create*", "t")], []), [],
+    t.eq(check_table_granted(rows, _g([("ec2:Describe*", "t"), ("ec2:Create*", "t")])), [],
          "self-test 2: wildcards grant what they match")
-    t.eq(len(check_table_granted(rows, allow, [("ec2:CreateT?gs", "t")])), 1, "self-test 2: a Deny takes a grant away")
-    t.eq(check_table_granted(rows, [(a.upper(), w) for a, w in allow], []), [],
+    t.eq(len(check_table_granted(rows, _g(allow, [("ec2:CreateT?gs", "t")]))), 1,
+         "self-test 2: a Deny takes a grant away")
+    t.eq(check_table_granted(rows, _g([(a.upper(), w) for a, w in allow])), [],
          "self-test 2: IAM action names match without regard to case")
+    two = dict(_g(allow[:1]), **_g(allow[1:], role="HookRole"))
+    got = check_table_granted(rows, two)
+    t.ok(len(got) == 2 and all("to LookupRole" in g and "CreateImage" in g for g in got),
+         "self-test 2: a permission granted to another function's role only fails", got)
+    got = check_table_granted([_row("ec2", "CreateImage", ["ec2:CreateImage"], roles=["NoSuchRole"])], _g(allow))
+    t.ok(len(got) == 1 and "NoSuchRole" in got[0], "self-test 2: a row naming a role the template lacks fails", got)
 
-    t.eq(check_grants_needed(rows, allow), [], "self-test 3: grants every row needs pass")
-    got = check_grants_needed(rows, allow + [("ec2:TerminateInstances", "LookupRole")])
+    t.eq(check_grants_needed(rows, _g(allow)), [], "self-test 3: grants every row needs pass")
+    got = check_grants_needed(rows, _g(allow + [("ec2:TerminateInstances", "LookupRole")]))
     t.ok(len(got) == 1 and "ec2:TerminateInstances" in got[0] and "LookupRole" in got[0],
          "self-test 3: a grant no row needs fails, naming it and where it is granted", got)
-    t.eq(len(check_grants_needed(rows, [("s3:*", "t")])), 1, "self-test 3: a wildcard matching no row fails")
-    t.eq(len(check_grants_needed(rows[:1], allow)), 2, "self-test 3: removing a row leaves its grants unneeded")
+    t.eq(len(check_grants_needed(rows, _g([("s3:*", "t")]))), 1, "self-test 3: a wildcard matching no row fails")
+    t.eq(len(check_grants_needed(rows[:1], _g(allow))), 2, "self-test 3: removing a row leaves its grants unneeded")
+    got = check_grants_needed(rows, dict(_g(allow), **_g([("ec2:CreateImage", "HookRole")], role="HookRole")))
+    t.ok(len(got) == 1 and "HookRole" in got[0] and "ec2:CreateImage" in got[0],
+         "self-test 3: a grant needed by another role's rows only fails", got)
 
     t.eq(check_claims(rows, lines, suites), [], "self-test 4: claims the log bears out pass")
     got = check_claims([_row("ec2", "DescribeInstances", ["ec2:DescribeInstances"], moto=["integration/a.py"])],
@@ -580,16 +625,18 @@ def audit(t):
     try:
         template = strict_yaml.load_file(TEMPLATE, cfn=True)
         openapi = strict_yaml.load_file(os.path.join(ROOT, "openapi", "ebssh.yaml"))
-        allow, deny, grant_problems = function_grants(sam_expand(template, openapi))
+        grants, grant_problems = role_grants(sam_expand(template, openapi))
     except Exception as e:  # noqa: BLE001 - a template the audit cannot read fails it, with the reason
         template = None
-        allow, deny, grant_problems = [], [], [f"{TEMPLATE_NAME} cannot be expanded: {type(e).__name__}: {e}"]
-    t.ok(allow and not grant_problems, f"{TEMPLATE_NAME}: the function role's grants read ({len(allow)})",
-         "\n".join(grant_problems))
-    fails = check_table_granted(rows, allow, deny)
-    t.ok(not fails, "2. the template grants every permission of the table", "\n".join(fails))
-    fails = check_grants_needed(rows, allow)
-    t.ok(not fails, "3. the template grants nothing the table does not need", "\n".join(fails))
+        grants, grant_problems = {}, [f"{TEMPLATE_NAME} cannot be expanded: {type(e).__name__}: {e}"]
+    allow = [g for a, _ in grants.values() for g in a]
+    t.ok(allow and not grant_problems, f"{TEMPLATE_NAME}: the function roles' grants read ({len(allow)}, roles "
+         f"{', '.join(sorted(grants))})", "\n".join(grant_problems))
+    fails = check_table_granted(rows, grants)
+    t.ok(not fails, "2. the template grants every permission of the table to each role the row names",
+         "\n".join(fails))
+    fails = check_grants_needed(rows, grants)
+    t.ok(not fails, "3. the template grants no role anything the table does not need for it", "\n".join(fails))
     fails = check_claims(rows, lines, existing_suites())
     t.ok(not fails, "4. every suite the table names made its call against its double in this run", "\n".join(fails))
     fails = check_iam_names(rows, allow, iam_actions())
@@ -627,16 +674,16 @@ def broken_copies(t, rows, lines, template, openapi):
         return
     perm = row.permissions[0]
     others = [r for r in rows if r is not row]
-    allow, deny, _ = function_grants(sam_expand(template, openapi))
+    grants, _ = role_grants(sam_expand(template, openapi))
     fails = check_log_in_table(others, lines)
     t.ok(any(f"{row.service} {row.action}" in f for f in fails),
          f"broken copy: the table without its {row.service} {row.action} row fails check 1", fails)
-    fails = check_grants_needed(others, allow)
+    fails = check_grants_needed(others, grants)
     t.ok(any(perm in f for f in fails), f"broken copy: ... and check 3 (the template grants {perm} for no row)", fails)
     crippled = copy.deepcopy(template)
     removed = _drop_action(crippled, perm)
-    allow, deny, _ = function_grants(sam_expand(crippled, openapi))
-    fails = check_table_granted(rows, allow, deny)
+    grants, _ = role_grants(sam_expand(crippled, openapi))
+    fails = check_table_granted(rows, grants)
     t.ok(removed and any(perm in f and row.action in f for f in fails),
          f"broken copy: the template without {perm} fails check 2", (removed, fails))
 

@@ -154,6 +154,14 @@ class AwsDouble:
         """Queues faults for action ("*": any), consumed one per request."""
         return self.control("faults", {"action": action, "faults": list(faults)})
 
+    def held(self):
+        """How many requests a "hold" fault keeps waiting now."""
+        return self.control("held")["held"]
+
+    def release(self):
+        """Lets every held request go on; how many there were."""
+        return self.control("release", {})["released"]
+
     def pending_faults(self):
         return self.control("faults")["pending"]
 

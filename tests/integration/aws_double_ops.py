@@ -1,5 +1,5 @@
-"""Self-test of the doubles issues 7 and 8 added: CloudWatch Logs, Lambda and
-CloudWatch in the AWS double, driven by botocore's own clients (so their
+"""Self-test of the doubles issues 7, 8 and 13 added: CloudWatch Logs, Lambda
+(Invoke Event and RequestResponse), CloudWatch and CodeDeploy in the AWS double, driven by botocore's own clients (so their
 wire shapes, pagination and error bodies are what botocore reads from AWS),
 and the Slack double. TAP on stdout."""
 
@@ -85,6 +85,58 @@ def test_lambda(t, aws):
     t.eq(aws.control("lambda/invocations"), [], "lambda: reset forgets invocations")
 
 
+def test_lambda_sync(t, aws):
+    aws.reset()
+    aws.control("lambda/fixture", {"functions": [{"name": "s-lookup", "versions": [{"version": "7"}]}]})
+    lam = boto3_client(aws, service="lambda", **NO_RETRY)
+    arn7 = "arn:aws:lambda:us-east-1:123456789012:function:s-lookup:7"
+    r = lam.invoke(FunctionName=arn7, Payload=b"{}")
+    t.eq((r["StatusCode"], r["Payload"].read(), "FunctionError" in r), (200, b"null", False), "lambda sync: no answer set is null")
+    aws.control("lambda/answers", {"function": "s-lookup", "qualifier": "7", "payload": {"statusCode": 200, "body": "ok\n"}})
+    aws.control("lambda/answers", {"function": "s-lookup", "qualifier": None, "payload": {"errorMessage": "boom"}, "function_error": "Unhandled"})
+    r = lam.invoke(FunctionName=arn7, InvocationType="RequestResponse", Payload=b'{"path": "/health"}')
+    t.eq((r["StatusCode"], json.loads(r["Payload"].read()), r.get("FunctionError"), r.get("ExecutedVersion")),
+         (200, {"statusCode": 200, "body": "ok\n"}, None, "7"), "lambda sync: the answer set for the version")
+    r = lam.invoke(FunctionName="s-lookup", Qualifier="$LATEST", Payload=b"{}")
+    t.eq((json.loads(r["Payload"].read()), r.get("FunctionError")), ({"errorMessage": "boom"}, "Unhandled"), "lambda sync: FunctionError as boto3 reads it")
+    inv = aws.control("lambda/invocations")
+    t.eq([(i["target"], i["function"], i["qualifier"], i["invocation_type"], i["payload"]) for i in inv],
+         [(arn7, "s-lookup", "7", "RequestResponse", {}), (arn7, "s-lookup", "7", "RequestResponse", {"path": "/health"}),
+          ("s-lookup", "s-lookup", "$LATEST", "RequestResponse", {})], "lambda sync: every invocation recorded with its ARN and qualifier")
+    t.eq(code_of(lambda: lam.invoke(FunctionName="s-lookup:8", Payload=b"{}")), ("ResourceNotFoundException", 404), "lambda sync: an unknown version")
+    try:
+        aws.control("lambda/answers", {"function": "s-lookup", "function_error": "Maybe"})
+        t.ok(False, "lambda sync: a bad answer is refused")
+    except ControlError as e:
+        t.eq(e.status, 400, "lambda sync: a bad answer is refused")
+
+
+def test_codedeploy(t, aws):
+    aws.reset()
+    cd = boto3_client(aws, service="codedeploy", **NO_RETRY)
+    r = cd.put_lifecycle_event_hook_execution_status(deploymentId="d-ABCDEF123", lifecycleEventHookExecutionId="exec-1", status="Succeeded")
+    t.eq(r["lifecycleEventHookExecutionId"], "exec-1", "codedeploy: the answer names the execution")
+    cd.put_lifecycle_event_hook_execution_status(deploymentId="d-ABCDEF123", lifecycleEventHookExecutionId="exec-2", status="Failed")
+    t.eq(aws.control("codedeploy/reports"),
+         [{"deploymentId": "d-ABCDEF123", "lifecycleEventHookExecutionId": "exec-1", "status": "Succeeded"},
+          {"deploymentId": "d-ABCDEF123", "lifecycleEventHookExecutionId": "exec-2", "status": "Failed"}], "codedeploy: reports recorded in order")
+    t.eq(code_of(lambda: cd.put_lifecycle_event_hook_execution_status(deploymentId="d-ABCDEF123", lifecycleEventHookExecutionId="exec-1", status="Failed")),
+         ("LifecycleEventAlreadyCompletedException", 400), "codedeploy: a second report of one execution")
+    t.eq(code_of(lambda: cd.put_lifecycle_event_hook_execution_status(deploymentId="nope", lifecycleEventHookExecutionId="exec-3", status="Failed")),
+         ("InvalidDeploymentIdException", 400), "codedeploy: a malformed deployment id")
+    t.eq(code_of(lambda: cd.put_lifecycle_event_hook_execution_status(lifecycleEventHookExecutionId="exec-3", status="Failed")),
+         ("DeploymentIdRequiredException", 400), "codedeploy: no deployment id")
+    t.eq(code_of(lambda: cd.put_lifecycle_event_hook_execution_status(deploymentId="d-ABCDEF123", lifecycleEventHookExecutionId="exec-3", status="Pending")),
+         ("InvalidLifecycleEventHookExecutionStatusException", 400), "codedeploy: a hook reports Succeeded or Failed only")
+    aws.queue_faults("PutLifecycleEventHookExecutionStatus", ["error:DeploymentDoesNotExistException:400"])
+    t.eq(code_of(lambda: cd.put_lifecycle_event_hook_execution_status(deploymentId="d-ABCDEF123", lifecycleEventHookExecutionId="exec-3", status="Failed")),
+         ("DeploymentDoesNotExistException", 400), "codedeploy: a queued error fault")
+    t.eq(code_of(lambda: cd.list_applications()), ("UnsupportedOperation", 400), "codedeploy: an operation the double lacks")
+    t.eq(code_of(lambda: boto3_client(aws, credentials=(LONG_TERM[0], "bad", None), service="codedeploy", **NO_RETRY).put_lifecycle_event_hook_execution_status(
+        deploymentId="d-ABCDEF123", lifecycleEventHookExecutionId="exec-4", status="Failed")), ("InvalidSignatureException", 400), "codedeploy: a bad signature")
+    t.eq(len(aws.control("codedeploy/reports")), 2, "codedeploy: refused reports are not recorded")
+
+
 def test_cloudwatch(t, aws):
     aws.reset()
     cw = boto3_client(aws, service="cloudwatch", **NO_RETRY)
@@ -127,7 +179,7 @@ def test_slack_double(t, slack):
 def main():
     t = Tap()
     with AwsDouble() as aws:
-        for fn in (test_logs, test_lambda, test_cloudwatch):
+        for fn in (test_logs, test_lambda, test_lambda_sync, test_codedeploy, test_cloudwatch):
             t.run(fn, aws)
     with SlackDouble() as slack:
         t.run(test_slack_double, slack)

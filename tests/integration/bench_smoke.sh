@@ -49,5 +49,21 @@ else
 	echo "ok $n - bench/api_wrk.sh prints its table # SKIP wrk is missing (make deps)"
 fi
 
+# ebssh-api under abuse: a few slow connections, a short header deadline.
+if command -v wrk >/dev/null 2>&1; then
+	DURATION=1 WARMUP=0 CONNECTIONS=4 SLOW=5 HEADER_TIMEOUT=1 OPS=2 OPS_THREADS=2 \
+		sh "$root_dir/bench/api_abuse.sh" >"$tmp/abuse.out" 2>&1
+	rc=$?
+	grep -q '^| /eb/my-env-production/ip alone | [0-9]* | ' "$tmp/abuse.out" &&
+		grep -q '^| lookup rate under abuse / alone (issue: >= 0.80) | [0-9.]* ' "$tmp/abuse.out" &&
+		grep -q '^| ops answers once released | \[200, 200\] |' "$tmp/abuse.out"
+	r=$?
+	[ "$rc" -eq 0 ] || r=1
+	ok $r "bench/api_abuse.sh prints its tables, the held ops answer (status $rc)" "$tmp/abuse.out"
+else
+	n=$((n + 1))
+	echo "ok $n - bench/api_abuse.sh prints its tables # SKIP wrk is missing (make deps)"
+fi
+
 echo "1..$n"
 exit $((failed > 0))

@@ -78,7 +78,12 @@ BREAKAGES = [
     ("a Ref to a resource that does not exist", "KeyId: !Ref LookupApiKey\n", "KeyId: !Ref LookupApiKee\n", "E1020"),
     ("a condition nothing uses", "  HasAlarmEmail: !Not", "  Unused: !Equals [!Ref NotifyTz, UTC]\n  HasAlarmEmail: !Not", "W8001"),
     ("a Lambda timeout over Lambda's 900 s", "      Timeout: 28\n", "      Timeout: 1000\n", "E3034"),
-    ("a log group without its deletion policy", "    DeletionPolicy: Delete\n", "", "I3011"),
+    (
+        "a log group without its deletion policy",
+        "  LookupLogGroup:\n    Type: AWS::Logs::LogGroup\n    DeletionPolicy: Delete\n",
+        "  LookupLogGroup:\n    Type: AWS::Logs::LogGroup\n",
+        "I3011",
+    ),
 ]
 
 

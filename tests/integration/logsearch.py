@@ -261,7 +261,18 @@ def test_secrets_stay_out(t, aws, slack):
     t.eq(len(slack.posts()), 3, "response_url failing: tried 3 times")
     t.ok("/commands/" not in r.stdout + r.stderr and WEBHOOK_SECRET not in r.stdout + r.stderr,
          "response_url failing: no URL in the output or the log", r.stderr)
-    t.ok('"job":"logsearch"' in r.stderr, "response_url failing: the job's failure is logged", r.stderr)
+    failed = []
+    for line in r.stderr.splitlines():
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(d, dict) and d.get("job") == "logsearch":
+            failed.append(d)
+    t.ok(len(failed) == 1 and failed[0].get("level") == "ERROR" and failed[0].get("time")
+         and failed[0].get("message") == "log search job failed"
+         and isinstance(failed[0].get("error"), str) and failed[0].get("status") == 500,
+         "response_url failing: the job's failure is logged (a JSON line, level ERROR)", r.stderr)
 
 
 def http(url, method="GET", body=None, headers=None):

@@ -159,9 +159,9 @@ for p, m, o in ops:
     if (i.get("type") != "aws_proxy" or i.get("httpMethod") != "POST"
             or i.get("passthroughBehavior") != "when_no_match"
             or not re.fullmatch(r"arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:"
-                                r"path/2015-03-31/functions/\$\{LookupFunction\.Arn\}/invocations", sub)):
+                                r"path/2015-03-31/functions/\$\{LookupFunction\.Alias\}/invocations", sub)):
         bad.append("%s %s: %s" % (m.upper(), p, i))
-tap(ops and not bad, "every operation (%d) proxies to LookupFunction (aws_proxy, POST, when_no_match)"
+tap(ops and not bad, "every operation (%d) proxies to LookupFunction's alias live (aws_proxy, POST, when_no_match)"
     % len(ops), "\n".join(bad))
 
 # Routes without an API key: /health, and the Slack command (Slack sends no

@@ -4,7 +4,9 @@ answer: aliases to routes, public and private addresses, Auto Scaling
 groups, 404 past the end, 403 for a wrong key, and the stale cache when
 AWS keeps throttling (503)."""
 
+import json
 import os
+import re
 import sys
 
 ROOT = os.environ.get("EBSSH_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
@@ -56,9 +58,26 @@ def cases(t, aws, api):
     t.ok(rc == 3 and out == "" and "404" in err, "past the end: the service's 404, exit 3", err)
     rc, out, err = run(home, svc, "--print", "no-such-env")
     t.ok(rc == 3 and "404" in err, "unknown environment: 404, exit 3", err)
+    err_404 = err
     rc, out, err = run(home, svc, "--print", "--cache-ttl", "0", "--api-key", "wrong-key-000",
                        "my-env-production")
     t.ok(rc == 3 and "403" in err and "API key" in err, "a wrong key: 403, exit 3", err)
+    err_403 = err
+
+    # The id ebssh-proxy's error quotes is the one ebssh-api logged for that request.
+    logged = {}
+    for line in api.stderr().splitlines():
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(d, dict) and d.get("request_id"):
+            logged[d["request_id"]] = d.get("status")
+    for status, e in (("404", err_404), ("403", err_403)):
+        m = re.search(r"request id ([0-9a-f]+)", e)
+        t.ok(m is not None and str(logged.get(m.group(1))) == status,
+             "the %s error quotes the request id of ebssh-api's access-log line" % status,
+             (e, m and m.group(1), len(logged)))
 
     aws.queue_faults("DescribeInstances", ["throttle"] * 3)
     rc, out, err = run(home, svc, "--print", "--cache-ttl", "0", "my-env-production2")

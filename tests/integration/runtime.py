@@ -4,11 +4,14 @@ and the AWS double: API Gateway 1.0, 2.0 and Function URL events answered in
 their shapes, every route case of tests/doubles/route_cases.py, bad events
 reported to /error while the loop goes on, other event kinds, the trace id,
 init errors, a stale connection retried once, a response too large, the log
-line. Prints TAP."""
+lines (every one JSON with time, level and message; an invocation's lines
+with its Lambda request id, API Gateway's request id and the trace id, and
+none of another invocation's). Prints TAP."""
 
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +38,8 @@ EVENTS = os.path.join(VECTORS, "events")
 TRACE = "Root=1-65f0a1b2-0123456789abcdef01234567;Parent=1a2b3c4d5e6f7a8b;Sampled=1"
 API_KEY = "k3y-Sup3r-S3cr3t-4pi-KEY"
 ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+ID_FIELDS = ("request_id", "api_request_id", "trace_id")
 
 
 def vector(*parts):
@@ -190,6 +195,35 @@ def error_ok(entry, etype):
             and doc["errorMessage"] != "" and doc.get("stackTrace") == [])
 
 
+def log_lines(text):
+    """(every stderr line parsed as JSON or None, the lines that are not log lines)."""
+    docs, bad = [], []
+    for line in text.splitlines():
+        try:
+            d = json.loads(line)
+        except ValueError:
+            d = None
+        if (isinstance(d, dict) and isinstance(d.get("time"), str) and TIME_RE.match(d["time"])
+                and d.get("level") in ("INFO", "WARN", "ERROR")
+                and isinstance(d.get("message"), str) and d["message"]):
+            docs.append(d)
+        else:
+            bad.append(line)
+    return docs, bad
+
+
+def lines_of(s, request_id, tries=100):
+    """The log lines of one invocation, once its summary line is written."""
+    mine = []
+    for _ in range(tries):  # the summary line follows the answer
+        docs, _ = log_lines(s.boot.stderr())
+        mine = [d for d in docs if d.get("request_id") == request_id]
+        if any(d["message"] == "invocation" for d in mine):
+            break
+        time.sleep(0.05)
+    return mine
+
+
 def test_shapes(tap, s):
     """The three HTTP event kinds, each answered in its own shape."""
     e = s.last({"event": v1_event("GET", "/health")})
@@ -308,30 +342,77 @@ def test_dropped_response(tap, s):
 
 def test_log(tap, s, rid_item):
     e = s.last(rid_item)
-    for _ in range(100):  # the line follows the answer
-        text = s.boot.stderr()
-        lines = []
-        for line in text.splitlines():
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                pass
-        mine = [d for d in lines if d.get("request_id") == rid_item["request_id"]]
-        if mine:
-            break
-        time.sleep(0.05)
+    mine = [d for d in lines_of(s, rid_item["request_id"]) if d["message"] == "invocation"]
+    text = s.boot.stderr()
+    lines = [d for d in log_lines(text)[0] if d["message"] == "invocation"]
     d = mine[0] if mine else {}
     tap.ok(e and len(mine) == 1 and d.get("route") == "/health" and d.get("method") == "GET"
            and d.get("status") == 200 and isinstance(d.get("duration_ms"), (int, float))
-           and d["duration_ms"] >= 0,
+           and d["duration_ms"] >= 0 and d.get("level") == "INFO" and "error" not in d,
            "one JSON log line per invocation: request id, route, method, status, duration",
            text[-2000:])
     leaked = [x for x in SECRETS + (API_KEY, "x-api-key", "X-Amz-Security-Token")
               if x.lower() in text.lower()]
     tap.ok(not leaked, "the log holds no key, token, signature or API key", leaked)
     bad = [d for d in lines if d.get("error")]
-    tap.ok(all(isinstance(d.get("route"), str) for d in lines) and bad,
-           "failed invocations are logged with their error type", bad[:3])
+    tap.ok(lines and all(isinstance(d.get("route"), str) for d in lines) and bad
+           and all(d["level"] == "ERROR" for d in bad)
+           and all(d["level"] == "INFO" for d in lines if not d.get("error")),
+           "failed invocations are logged with their error type, level ERROR", bad[:3])
+
+
+def test_log_ids(tap, aws, s):
+    """Each invocation's lines carry its own ids: Lambda's, API Gateway's
+    requestContext.requestId (HTTP events only) and the trace id."""
+    first = v1_event("GET", "/eb/my-env-production/ip")
+    first["requestContext"]["requestId"] = "apigw-req-0001"
+    trace1 = TRACE
+    aws.reset()
+    aws.queue_faults("DescribeInstances", ["authfailure"])
+    e = s.last({"event": first, "request_id": "lambda-req-0001", "trace_id": trace1})
+    aws.reset()
+    one = lines_of(s, "lambda-req-0001")
+    errors = [d for d in one if d["level"] == "ERROR" and d["message"] != "invocation"]
+    tap.ok(e and e["kind"] == "response" and json.loads(e["body"])["statusCode"] == 502
+           and len(one) >= 2 and errors
+           and all(d.get("api_request_id") == "apigw-req-0001" and d.get("trace_id") == trace1
+                   for d in one)
+           and errors[0].get("route") == "/eb/{env}/ip" and errors[0].get("status") == 502
+           and errors[0].get("aws_code") == "AuthFailure" and errors[0].get("error_code") == "aws_error",
+           "a failing route: its error line and summary line carry API Gateway's request id "
+           "and the trace id", one)
+
+    # A workflow that fails (no SLACK_WEBHOOK_URL), without a trace id: no
+    # API Gateway id, no trace id, none of the first invocation's.
+    e = s.last({"event": vector("powertools-python", "cloudWatchLogEvent.json"),
+                "request_id": "lambda-req-0002", "trace_id": None})
+    two = lines_of(s, "lambda-req-0002")
+    failed = [d for d in two if d["message"] != "invocation" and d["level"] == "ERROR"]
+    summary = [d for d in two if d["message"] == "invocation"]
+    tap.ok(error_ok(e, "Function.NotifyFailed") and failed and summary
+           and summary[0]["level"] == "ERROR"
+           and summary[0].get("error") == "Function.NotifyFailed"
+           and "SLACK_WEBHOOK_URL" in failed[0]["message"]
+           and all("api_request_id" not in d and "trace_id" not in d for d in two),
+           "a failing workflow: its error line and summary carry its request id only", two)
+
+    second = v2_event("GET", "/health")
+    second["requestContext"]["requestId"] = "apigw-req-0003"
+    s.last({"event": second, "request_id": "lambda-req-0003", "trace_id": trace1 + "3"})
+    three = lines_of(s, "lambda-req-0003")
+    tap.ok(three and all(d.get("api_request_id") == "apigw-req-0003"
+                         and d.get("trace_id") == trace1 + "3" for d in three),
+           "the next HTTP invocation carries its own ids", three)
+    docs, _ = log_lines(s.boot.stderr())
+    stray = [d for d in docs if d.get("request_id") != "lambda-req-0001"
+             and (d.get("api_request_id") == "apigw-req-0001")]
+    tap.ok(not stray, "no other line carries the first invocation's API Gateway id", stray)
+
+
+def test_every_line_json(tap, text, what):
+    docs, bad = log_lines(text)
+    tap.ok(docs and not bad, "%s: every stderr line is JSON with time, level and message" % what,
+           bad[:5] or text[-1000:])
 
 
 # An LD_PRELOAD shim that records what bootstrap does to _X_AMZN_TRACE_ID.
@@ -433,14 +514,27 @@ def test_init_errors(tap, aws):
            and "region" in json.loads(e["body"])["errorMessage"].lower(),
            "no region: /runtime/init/error, then a non-zero exit", (rc, res, boot.stderr()))
     tap.ok(sanitizer_clean(boot.stderr()), "init error path is sanitizer-clean", boot.stderr())
+    test_every_line_json(tap, boot.stderr(), "no region")
+    rt.close()
+
+    rt = RuntimeApi()
+    boot = Bootstrap(runtime_env(rt, aws, BACKUP_TAG_KEY="k" * 300))
+    rc = boot.wait()
+    docs, bad = log_lines(boot.stderr())
+    tap.ok(rc not in (0, "timeout") and docs and not bad and docs[-1]["level"] == "ERROR"
+           and "BACKUP_TAG_KEY" in docs[-1]["message"]
+           and rt.results()["init_errors"],
+           "a bad setting: the init error is a JSON line, level ERROR", (rc, boot.stderr()))
     rt.close()
 
     env = runtime_env(rt, aws)
     del env["AWS_LAMBDA_RUNTIME_API"]
     p = subprocess.run([BOOTSTRAP], env=env, capture_output=True, text=True, timeout=20)
-    tap.ok(p.returncode != 0 and p.stderr.startswith("bootstrap: ")
-           and "AWS_LAMBDA_RUNTIME_API" in p.stderr and len(p.stderr.splitlines()) == 1,
-           "no AWS_LAMBDA_RUNTIME_API: one stderr line, non-zero exit", p.stderr)
+    docs, bad = log_lines(p.stderr)
+    tap.ok(p.returncode != 0 and len(docs) == 1 and not bad and docs[0]["level"] == "ERROR"
+           and "AWS_LAMBDA_RUNTIME_API" in docs[0]["message"],
+           "no AWS_LAMBDA_RUNTIME_API: one JSON stderr line, level ERROR, non-zero exit",
+           p.stderr)
 
 
 def test_stale(tap, aws):
@@ -464,9 +558,12 @@ def test_stale(tap, aws):
     boot = Bootstrap(runtime_env(rt, aws))
     rc = boot.wait()
     res = rt.results()
+    docs, bad = log_lines(boot.stderr())
     tap.ok(rc not in (0, "timeout") and res["next_calls"] == 2 and res["dropped"] == 2
-           and "/next" in boot.stderr() and sanitizer_clean(boot.stderr()),
-           "only once: a second failure on /next ends the runtime", (rc, res, boot.stderr()))
+           and not bad and docs and docs[-1]["level"] == "ERROR" and "/next" in docs[-1]["message"]
+           and sanitizer_clean(boot.stderr()),
+           "only once: a second failure on /next ends the runtime (an ERROR line)",
+           (rc, res, boot.stderr()))
     rt.close()
 
 
@@ -487,8 +584,14 @@ def main():
             test_dropped_response(tap, s)
             test_routes(tap, aws, s)
             test_log(tap, s, {"event": v1_event("GET", "/health"), "request_id": "log-me"})
+            test_log_ids(tap, aws, s)
         finally:
             rc = s.close()
+        test_every_line_json(tap, s.boot.stderr(), "a session of every kind of invocation")
+        last = (log_lines(s.boot.stderr())[0] or [{}])[-1]
+        tap.ok(last.get("level") == "WARN" and "exiting" in last.get("message", "")
+               and not any(k in last for k in ID_FIELDS),
+               "the exit line is WARN after a 500 from /next, with no invocation's ids", last)
         tap.ok(rc == 1 and sanitizer_clean(s.boot.stderr()),
                "bootstrap exits cleanly when /next answers 500", (rc, s.boot.stderr()[-2000:]))
         test_trace(tap, aws)

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """deploy/template.yaml: valid YAML (CloudFormation's short tags included; no
 key twice, tests/lib/strict_yaml.py) with the resources the product and issues
-3 and 6 ask for (the AMI backup's schedule, IAM and error alarm), the
+3, 6 and 13 ask for (the alias, the deployment and its pre-traffic hook, the
+alarms and their topic, the refused self-subscription; every API URL of the
+docs on the template's stage) (the AMI backup's schedule, IAM and error alarm), the
 configuration build/bootstrap reads from its environment, least-privilege IAM,
 and references that all resolve; then the same checks against broken copies,
 to show that each of them can fail. TAP on stdout. Needs python3-yaml (make
@@ -35,6 +37,12 @@ PSEUDO = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Parti
 # What SAM lets a template reference on its own resources beyond Ref and GetAtt.
 SAM_REFS = {"AWS::Serverless::Api": {"Stage", "Deployment", "RootResourceId"},
             "AWS::Serverless::Function": {"Alias", "Version"}}
+# Resources SAM adds for a function with a DeploymentPreference, which the
+# template may name (the hook role's grant names the CodeDeploy application).
+SAM_DEPLOY_RESOURCES = {"ServerlessDeploymentApplication"}
+ALIAS = {"Ref": "LookupFunction.Alias"}
+# Every alarm notifies the stack's topic, or the one AlarmTopicArn names.
+TOPIC = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
 
 
 def walk(node):
@@ -125,7 +133,15 @@ def c_types(t):
             "FunctionErrorsAlarm": "AWS::CloudWatch::Alarm",
             "StorageAlarm": "AWS::CloudWatch::Alarm",
             "PipelineNotifyRule": "AWS::Events::Rule",
-            "PipelineNotifyPermission": "AWS::Lambda::Permission"}
+            "PipelineNotifyPermission": "AWS::Lambda::Permission",
+            "PreTrafficHookFunction": "AWS::Serverless::Function",
+            "PreTrafficHookRole": "AWS::IAM::Role",
+            "PreTrafficHookLogGroup": "AWS::Logs::LogGroup",
+            "AsyncFailureQueue": "AWS::SQS::Queue",
+            "ApiAccessLogGroup": "AWS::Logs::LogGroup",
+            "CanaryErrorsAlarm": "AWS::CloudWatch::Alarm",
+            "Api5xxAlarm": "AWS::CloudWatch::Alarm",
+            "Dashboard": "AWS::CloudWatch::Dashboard"}
     bad = ["%s is %r, not %s" % (k, res(t, k).get("Type"), v)
            for k, v in want.items() if res(t, k).get("Type") != v]
     return "\n".join(bad) or None
@@ -163,6 +179,32 @@ def c_env(t):
     reserved = [v for v in have if v.startswith("AWS_") or v.startswith("_")]
     if reserved:
         return "sets Lambda's reserved %s" % reserved
+
+
+# The pre-traffic hook's configuration (its own function's environment).
+HOOK_VARS = {"EBSSH_HOOK_TARGET": {"Ref": "LookupFunction.Version"},
+             "EBSSH_HOOK_ENVIRONMENT": {"Ref": "CanaryEnvironment"}}
+
+
+def hook_vars_read():
+    """The EBSSH_HOOK_* names build/bootstrap's sources read."""
+    names = set()
+    for pattern in BOOTSTRAP_SRC:
+        for path in glob.glob(os.path.join(ROOT, pattern)):
+            with open(path, encoding="utf-8") as f:
+                names.update(re.findall(r'"(EBSSH_HOOK_[A-Z0-9_]+)"', f.read()))
+    return names
+
+
+def c_hook_env(t):
+    """The hook function sets exactly its two variables: the new version and
+    the environment to look up; every EBSSH_HOOK_* the sources read is one."""
+    have = props(t, "PreTrafficHookFunction").get("Environment", {}).get("Variables", {})
+    if have != HOOK_VARS:
+        return "hook environment %r, want %r" % (have, HOOK_VARS)
+    unknown = sorted(hook_vars_read() - set(HOOK_VARS))
+    if unknown:
+        return "the sources read %s, which the hook function does not set" % unknown
 
 
 def c_api(t):
@@ -219,7 +261,7 @@ def c_iam_actions(t):
     st = statements(t)
     actions = sorted({a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action"))})
     want = sorted(["ec2:DescribeInstances", "ec2:GetConsoleOutput", "logs:CreateLogStream",
-                   "logs:PutLogEvents"] + BACKUP_ACTIONS + ISSUE_7_8_ACTIONS)
+                   "logs:PutLogEvents", "sqs:SendMessage"] + BACKUP_ACTIONS + ISSUE_7_8_ACTIONS)
     if actions != want:
         return "allowed actions %s, want exactly %s" % (actions, want)
     if any("NotAction" in s or "NotResource" in s for s in st):
@@ -236,7 +278,7 @@ ISSUE_7_8_ACTIONS = ["logs:FilterLogEvents", "lambda:InvokeFunction", "lambda:Li
 # Actions IAM offers no resource-level permission for: "*" is their only resource.
 STAR_ONLY = DESCRIBE_ONLY_STAR | {"lambda:ListFunctions", "lambda:GetAccountSettings",
                                   "cloudwatch:PutMetricData"}
-SELF_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-lookup"
+SELF_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-lookup:live"
 
 
 def c_iam_resources(t):
@@ -260,7 +302,9 @@ def c_iam_resources(t):
                 bad.append("%s on %r, not the function's log group" % (a, rs))
             if a == "lambda:InvokeFunction" and (subs != [SELF_ARN]
                                                  or fn_name != "${AWS::StackName}-lookup"):
-                bad.append("%s on %r, not the function itself (%r)" % (a, rs, fn_name))
+                bad.append("%s on %r, not the function's alias live (%r)" % (a, rs, fn_name))
+            if a == "sqs:SendMessage" and rs != [{"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}]:
+                bad.append("%s on %r, not the on-failure queue" % (a, rs))
             if a == "lambda:ListVersionsByFunction" and subs != [
                     "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"]:
                 bad.append("%s on %r, not this account's functions" % (a, rs))
@@ -315,30 +359,127 @@ def c_schedule(t):
     if not re.match(r"^(cron|rate)\(.+\)$", default):
         return "BackupSchedule default %r is no schedule expression" % default
     targets = p.get("Targets", [])
-    if [x.get("Arn") for x in targets] != [{"Fn::GetAtt": ["LookupFunction", "Arn"]}]:
+    if [x.get("Arn") for x in targets] != [ALIAS]:
         return "Targets %r" % targets
     if any("Input" in x or "InputPath" in x or "InputTransformer" in x for x in targets):
         return "the target rewrites the event (the function needs resources[0] and time)"
     perm = props(t, "BackupSchedulePermission")
-    if perm != {"Action": "lambda:InvokeFunction", "FunctionName": {"Ref": "LookupFunction"},
+    if perm != {"Action": "lambda:InvokeFunction", "FunctionName": ALIAS,
                 "Principal": "events.amazonaws.com",
                 "SourceArn": {"Fn::GetAtt": ["BackupScheduleRule", "Arn"]}}:
         return "permission %r" % perm
 
 
 def c_alarm(t):
-    """An alarm on the function's Errors that notifies the SNS topic."""
+    """An alarm on the function's Errors (>= 1 in 60 s) that notifies the
+    SNS topic, ALARM and OK."""
     p = props(t, "FunctionErrorsAlarm")
     want = {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
             "ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1,
-            "TreatMissingData": "notBreaching"}
+            "Period": 60, "EvaluationPeriods": 1, "TreatMissingData": "notBreaching"}
     bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
     if p.get("Dimensions") != [{"Name": "FunctionName", "Value": {"Ref": "LookupFunction"}}]:
         bad.append("Dimensions %r are not the function's" % p.get("Dimensions"))
-    if {"Ref": "AlarmTopic"} not in as_list(p.get("AlarmActions")):
-        bad.append("AlarmActions %r do not notify AlarmTopic" % p.get("AlarmActions"))
     if res(t, "AlarmTopic").get("Type") != "AWS::SNS::Topic":
         bad.append("AlarmTopic is no SNS topic")
+    return "\n".join(bad) or None
+
+
+def c_alarm_actions(t):
+    """Every alarm of the template notifies the topic on ALARM and on OK."""
+    alarms = [n for n, r in t.get("Resources", {}).items() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    bad = ["%s: %s %r" % (n, k, props(t, n).get(k)) for n in alarms for k in ("AlarmActions", "OKActions")
+           if as_list(props(t, n).get(k)) != [TOPIC]]
+    if len(alarms) < 8:
+        bad.append("only %d alarms: %s" % (len(alarms), alarms))
+    return "\n".join(bad) or None
+
+
+def c_notify_self(t):
+    """NotifyLogGroup = the function's own group is refused: the subscription
+    then names a group that cannot exist."""
+    cond = t.get("Conditions", {}).get("NotifyOwnLogGroup")
+    own = {"Fn::Sub": "/aws/lambda/${AWS::StackName}-lookup"}
+    if cond != {"Fn::Equals": [{"Ref": "NotifyLogGroup"}, own]}:
+        return "NotifyOwnLogGroup is %r" % cond
+    name = props(t, "LogsNotifySubscription").get("LogGroupName")
+    iff = name.get("Fn::If") if isinstance(name, dict) else None
+    if not iff or iff[0] != "NotifyOwnLogGroup" or iff[2] != {"Ref": "NotifyLogGroup"} or \
+            not str(iff[1]).startswith("/REFUSED/"):
+        return "the subscription does not refuse the own log group: %r" % name
+
+
+HOOK_GRANTS = {
+    "logs:CreateLogStream": {"Fn::GetAtt": ["PreTrafficHookLogGroup", "Arn"]},
+    "logs:PutLogEvents": {"Fn::GetAtt": ["PreTrafficHookLogGroup", "Arn"]},
+    "lambda:InvokeFunction": {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+                                         "function:${AWS::StackName}-lookup:*"},
+    "codedeploy:PutLifecycleEventHookExecutionStatus": {
+        "Fn::Sub": "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:"
+                   "deploymentgroup:${ServerlessDeploymentApplication}/*"},
+}
+
+
+def c_hook(t):
+    """The pre-traffic hook: named CodeDeployHook_* (what CodeDeploy's role may
+    invoke), the same code, no alias or deployment of its own, time for two
+    invocations of the new version; its role grants exactly its log group,
+    invoking versions of the function and reporting to this stack's
+    deployment groups; the function's DeploymentPreference runs it."""
+    p = props(t, "PreTrafficHookFunction")
+    bad = []
+    if not (sub_text(p.get("FunctionName")) or "").startswith("CodeDeployHook_"):
+        bad.append("FunctionName %r does not start with CodeDeployHook_" % p.get("FunctionName"))
+    if p.get("CodeUri") != props(t, "LookupFunction").get("CodeUri") or p.get("Handler") != "bootstrap":
+        bad.append("not the same bootstrap: %r %r" % (p.get("CodeUri"), p.get("Handler")))
+    if "AutoPublishAlias" in p or "DeploymentPreference" in p:
+        bad.append("the hook has an alias or a deployment of its own")
+    if not isinstance(p.get("Timeout"), int) or p["Timeout"] < 2 * props(t, "LookupFunction").get("Timeout", 0):
+        bad.append("Timeout %r is shorter than two invocations" % p.get("Timeout"))
+    if p.get("Role") != {"Fn::GetAtt": ["PreTrafficHookRole", "Arn"]}:
+        bad.append("Role %r" % p.get("Role"))
+    grants = {}
+    for pol in props(t, "PreTrafficHookRole").get("Policies", []):
+        for st in as_list(pol.get("PolicyDocument", {}).get("Statement", [])):
+            if st.get("Effect") != "Allow" or "Condition" in st:
+                bad.append("statement %r" % st)
+            for a in as_list(st.get("Action")):
+                grants.setdefault(a, []).extend(as_list(st.get("Resource")))
+    if props(t, "PreTrafficHookRole").get("ManagedPolicyArns"):
+        bad.append("the hook role has managed policies")
+    want = {a: [r] for a, r in HOOK_GRANTS.items()}
+    if grants != want:
+        bad.append("hook grants %r, want %r" % (grants, want))
+    dp = props(t, "LookupFunction").get("DeploymentPreference", {})
+    if dp.get("Hooks") != {"PreTraffic": {"Ref": "PreTrafficHookFunction"}}:
+        bad.append("DeploymentPreference Hooks %r" % dp.get("Hooks"))
+    group = sub_text(props(t, "PreTrafficHookLogGroup").get("LogGroupName"))
+    if group != "/aws/lambda/" + (sub_text(p.get("FunctionName")) or "?") or \
+            props(t, "PreTrafficHookLogGroup").get("RetentionInDays") != 14:
+        bad.append("hook log group %r" % props(t, "PreTrafficHookLogGroup"))
+    return "\n".join(bad) or None
+
+
+def c_deployment(t):
+    """Canary releases: alias live, DeploymentType (default
+    Canary10Percent5Minutes, AllAtOnce allowed), rolled back on the new
+    version's errors and the API's 5xx."""
+    p = props(t, "LookupFunction")
+    dp = p.get("DeploymentPreference", {})
+    param = t.get("Parameters", {}).get("DeploymentType", {})
+    bad = []
+    if p.get("AutoPublishAlias") != "live":
+        bad.append("AutoPublishAlias %r" % p.get("AutoPublishAlias"))
+    if dp.get("Type") != {"Ref": "DeploymentType"} or param.get("Default") != "Canary10Percent5Minutes" \
+            or "AllAtOnce" not in param.get("AllowedValues", []):
+        bad.append("Type %r, parameter %r" % (dp.get("Type"), param))
+    if dp.get("Alarms") != [{"Ref": "CanaryErrorsAlarm"}, {"Ref": "Api5xxAlarm"}] or dp.get("Enabled") is False:
+        bad.append("Alarms %r" % dp.get("Alarms"))
+    dims = {d["Name"]: d["Value"] for d in props(t, "CanaryErrorsAlarm").get("Dimensions", [])}
+    if props(t, "CanaryErrorsAlarm").get("MetricName") != "Errors" or \
+            dims.get("Resource") != {"Fn::Sub": "${LookupFunction}:live"} or \
+            "LookupFunction.Version" not in repr(dims.get("ExecutedVersion")):
+        bad.append("CanaryErrorsAlarm does not watch the new version behind live: %r" % dims)
     return "\n".join(bad) or None
 
 
@@ -405,8 +546,10 @@ def c_notify_rule(t):
     if pattern != {"source": ["aws.codepipeline"],
                    "detail-type": ["CodePipeline Pipeline Execution State Change"]}:
         return "EventPattern %r" % pattern
+    if [x.get("Arn") for x in props(t, "PipelineNotifyRule").get("Targets", [])] != [ALIAS]:
+        return "Targets %r do not name the alias" % props(t, "PipelineNotifyRule").get("Targets")
     perm = props(t, "PipelineNotifyPermission")
-    if perm.get("Principal") != "events.amazonaws.com" or \
+    if perm.get("FunctionName") != ALIAS or perm.get("Principal") != "events.amazonaws.com" or \
             perm.get("SourceArn") != {"Fn::GetAtt": ["PipelineNotifyRule", "Arn"]}:
         return "permission %r" % perm
 
@@ -436,7 +579,7 @@ def c_permission(t):
     arn = sub_text(p.get("SourceArn")) or ""
     if (p.get("Action") != "lambda:InvokeFunction"
             or p.get("Principal") != "apigateway.amazonaws.com"
-            or p.get("FunctionName") != {"Ref": "LookupFunction"}
+            or p.get("FunctionName") != ALIAS
             or not arn.startswith("arn:${AWS::Partition}:execute-api:${AWS::Region}:"
                                   "${AWS::AccountId}:${LookupApi}/")):
         return "permission %r" % p
@@ -472,6 +615,9 @@ def c_refs(t):
             continue
         if kind == "Sub" and (v in params or v in PSEUDO or head in resources):
             continue
+        if v in SAM_DEPLOY_RESOURCES and any(
+                "DeploymentPreference" in r.get("Properties", {}) for r in resources.values()):
+            continue
         bad.append("%s %s" % (kind, v))
     used = {v for _, v in references(t)}
     unused = [p for p in params if p not in used]
@@ -491,6 +637,45 @@ def c_outputs(t):
     if "get-api-key" not in key.get("Description", "") or \
             "--include-value" not in key.get("Description", ""):
         return "ApiKeyId's description does not say how to read the key's value"
+
+
+# Files whose URLs of the API must name the template's stage.
+STAGE_DOCS = ("README.md", "ssh_config.example", "docs/*.md", "docs/ebssh-proxy.1", "bench/README.md")
+
+
+def doc_texts():
+    out = {}
+    for pattern in STAGE_DOCS:
+        for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            with open(path, encoding="utf-8") as f:
+                out[os.path.relpath(path, ROOT)] = f.read()
+    return out
+
+
+URL = re.compile(r"https://[A-Za-z0-9.{}\\-]*execute\\?-api[A-Za-z0-9.{}\\-]*amazonaws\.com(/[^\s`'\"\\)]*)?")
+
+
+def stage_urls_wrong(t, texts):
+    """(how many, the wrong ones): the execute-api URLs of texts, and those
+    whose first path segment is not the template's stage (man pages escape
+    - as \-)."""
+    stage = props(t, "LookupApi").get("StageName")
+    bad, n = [], 0
+    for name, text in texts.items():
+        for url in URL.findall(text):
+            n += 1
+            first = url.split("/")[1] if url else ""
+            if first != stage:
+                bad.append("%s: %r, not /%s" % (name, url or "(no path)", stage))
+    return n, bad
+
+
+def c_stage_urls(t):
+    texts = doc_texts()
+    n, bad = stage_urls_wrong(t, texts)
+    if n < 3:
+        return "only %d execute-api URLs in %s" % (n, sorted(texts))
+    return "\n".join(bad) or None
 
 
 CHECKS = [
@@ -521,6 +706,14 @@ CHECKS = [
     ("the Slack secrets are NoEcho parameters", c_secrets),
     ("CodePipeline execution state changes reach the function", c_notify_rule),
     ("outputs: API URL and key id, with how to read the key", c_outputs),
+    ("the hook function sets EBSSH_HOOK_TARGET (the new version) and EBSSH_HOOK_ENVIRONMENT", c_hook_env),
+    ("pre-traffic hook: CodeDeployHook_*, same bootstrap, its own role and log group, run by the deployment",
+     c_hook),
+    ("canary releases: alias live, DeploymentType, rollback on the new version's errors and the API 5xx",
+     c_deployment),
+    ("every alarm notifies the topic (the stack's or AlarmTopicArn), ALARM and OK", c_alarm_actions),
+    ("NotifyLogGroup = the function's own log group is refused", c_notify_self),
+    ("every API URL of the docs, ssh_config.example and the man page names the stage", c_stage_urls),
 ]
 
 
@@ -632,7 +825,48 @@ def m_alarm_action(t):
     props(t, "FunctionErrorsAlarm")["AlarmActions"] = []
 
 
+def m_hook_var(t):
+    props(t, "PreTrafficHookFunction")["Environment"]["Variables"]["EBSSH_HOOK_TARGET"] = \
+        {"Fn::GetAtt": ["LookupFunction", "Arn"]}
+
+
+def m_hook_name(t):
+    props(t, "PreTrafficHookFunction")["FunctionName"] = {"Fn::Sub": "${AWS::StackName}-pre-traffic"}
+
+
+def m_hook_grant(t):
+    props(t, "PreTrafficHookRole")["Policies"][0]["PolicyDocument"]["Statement"][2]["Resource"] = "*"
+
+
+def m_no_hook(t):
+    del props(t, "LookupFunction")["DeploymentPreference"]["Hooks"]
+
+
+def m_no_rollback_alarm(t):
+    props(t, "LookupFunction")["DeploymentPreference"]["Alarms"] = [{"Ref": "Api5xxAlarm"}]
+
+
+def m_no_ok(t):
+    del props(t, "ApiLatencyAlarm")["OKActions"]
+
+
+def m_self_notify(t):
+    props(t, "LogsNotifySubscription")["LogGroupName"] = {"Ref": "NotifyLogGroup"}
+
+
+def m_latest(t):
+    props(t, "PipelineNotifyRule")["Targets"][0]["Arn"] = {"Fn::GetAtt": ["LookupFunction", "Arn"]}
+
+
 MUTATIONS = [
+    ("a hook target that is $LATEST", m_hook_var, c_hook_env),
+    ("a hook CodeDeploy may not invoke", m_hook_name, c_hook),
+    ("a hook that may report on any deployment", m_hook_grant, c_hook),
+    ("a deployment without the hook", m_no_hook, c_hook),
+    ("a deployment that ignores the new version's errors", m_no_rollback_alarm, c_deployment),
+    ("an alarm without OK actions", m_no_ok, c_alarm_actions),
+    ("a subscription to the function's own log group", m_self_notify, c_notify_self),
+    ("a rule invoking $LATEST", m_latest, c_notify_rule),
     ("an extra EC2 action", m_action, c_iam_actions),
     ("log writes on every resource", m_star, c_iam_resources),
     ("a misspelt Ref", m_ref, c_refs),
@@ -648,7 +882,7 @@ MUTATIONS = [
     ("a rule name not ending in ami-backup", m_rule_name, c_schedule),
     ("a target that replaces the event", m_rule_target, c_schedule),
     ("an alarm on Invocations", m_alarm_metric, c_alarm),
-    ("an alarm that notifies no one", m_alarm_action, c_alarm),
+    ("an alarm that notifies no one", m_alarm_action, c_alarm_actions),
     ("console output of every instance", m_console_star, c_iam_console),
     ("console output without a tag condition", m_console_untagged, c_iam_console),
     ("invoking any function", m_invoke_any, c_iam_resources),
@@ -682,6 +916,12 @@ def main():
         except Exception as ex:
             why = "%s: %s" % (type(ex).__name__, ex)
         t.ok(why is not None, "%s rejects %s" % (fn.__name__, name))
+    stage = props(tpl, "LookupApi").get("StageName")
+    _, wrong = stage_urls_wrong(tpl, {"a.1": "\\fBhttps://abc.execute\\-api.eu\\-west\\-1.amazonaws.com/prod\\fR",
+                                   "b.md": "endpoint = https://x.execute-api.us-east-1.amazonaws.com/%s" % stage,
+                                   "c": "https://x.execute-api.us-east-1.amazonaws.com/prod/eb/e/ip"})
+    t.ok(len(wrong) == 2 and "a.1" in wrong[0] and "c:" in wrong[1],
+         "stage_urls_wrong rejects /prod URLs (a man page's too) and accepts /%s" % stage, wrong)
     return t.done()
 
 

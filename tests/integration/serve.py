@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """build/ebssh-api over HTTP against the AWS double: every route case of
 tests/doubles/route_cases.py, the API key (403 as API Gateway answers it,
-/health open), request size bounds (413), idle timeouts, concurrency, the
+/health open), x-amzn-RequestId on every answer (the id of its access-log
+line), request size bounds (413), idle timeouts, concurrency, the
 access log, IPv6, options and errors, a clean stop on SIGTERM and SIGINT.
 Prints TAP."""
 
@@ -122,6 +123,64 @@ def test_requests(tap, srv):
     tap.ok(results == [200] * 48, "48 concurrent requests all answered", results)
 
 
+def raw_answer(srv, data):
+    """Sends data on a fresh connection; (status, headers lowercase) of the answer."""
+    s = socket.create_connection((srv.host, srv.port), timeout=10)
+    s.sendall(data)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    s.close()
+    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1]) if head and head[0].startswith("HTTP/") else 0
+    return status, {k.strip().lower(): v.strip() for k, _, v in
+                    (line.partition(":") for line in head[1:])}
+
+
+def request_ids(tap, srv):
+    """Every answer, the static ones too, carries x-amzn-RequestId; returns
+    [(status, id)] for the access-log check after the stop."""
+    key = {"x-api-key": KEY}
+    seen = []
+    for method, path, headers in (("GET", "/health", {}), ("GET", "/health", {}),
+                                  ("GET", "/eb/my-env-production/ip", {}),  # 403
+                                  ("GET", "/eb/x/ip", key),                  # 400
+                                  ("GET", "/nope/nope", key),                # 404
+                                  ("DELETE", "/health", key),                # 405
+                                  ("GET", "/eb/my-env-production/ip", key)):  # 200
+        st, h, body = srv.request(method, path, headers)
+        seen.append((st, h.get("x-amzn-requestid")))
+    seen.append(raw_answer(srv, ("POST /health HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\n"
+                                 "Content-Length: %d\r\n\r\n" % (KEY, 2 << 20)).encode()))
+    seen[-1] = (seen[-1][0], seen[-1][1].get("x-amzn-requestid"))
+    statuses = [st for st, _ in seen]
+    ids = [rid for _, rid in seen]
+    tap.ok(statuses == [200, 200, 403, 400, 404, 405, 200, 413],
+           "request-id probes answered as expected", seen)
+    tap.ok(all(rid and len(rid) == 24 and all(c in "0123456789abcdef" for c in rid)
+               for rid in ids),
+           "x-amzn-RequestId on every answer, the static 403 and 413 too", seen)
+    tap.ok(len(set(ids)) == len(ids), "a different request id per request", ids)
+    return seen
+
+
+def check_logged_ids(tap, text, seen):
+    logged = {}
+    for line in text.splitlines():
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        if d.get("request_id"):
+            logged.setdefault(d["request_id"], []).append(d.get("status"))
+    tap.ok(all(logged.get(rid) == [st] for st, rid in seen),
+           "the access-log line of each answer names its request id",
+           [(st, rid, logged.get(rid)) for st, rid in seen])
+
+
 def test_timeout(tap, aws):
     srv = Server(["--listen", "127.0.0.1:0", "--timeout", "1"], aws_env(aws))
     s = socket.create_connection((srv.host, srv.port), timeout=10)
@@ -171,6 +230,7 @@ def test_options(tap, aws):
                        (["--listen", "127.0.0.1:70000"], "a port past 65535"),
                        (["--threads", "0"], "zero threads"),
                        (["--threads"], "an option without its value"),
+                       (["--ops-threads", "65"], "too many ops threads"),
                        (["extra"], "a stray argument")):
         p = subprocess.run([API, *args], env=env, capture_output=True, text=True, timeout=10)
         tap.ok(p.returncode == 2 and p.stderr.startswith("ebssh-api: ")
@@ -229,6 +289,7 @@ def main():
         try:
             test_api_key(tap, srv)
             test_requests(tap, srv)
+            seen = request_ids(tap, srv)
             def send(method, path, query, headers):
                 st, h, body = srv.request(method, path, dict(headers, **{"x-api-key": KEY}),
                                           query=query)
@@ -238,6 +299,7 @@ def main():
             rc = srv.stop()
         text = srv.stderr()
         test_access_log(tap, srv, text)
+        check_logged_ids(tap, text, seen)
         tap.ok(rc == 0 and "stopping" in text and sanitizer_clean(text),
                "SIGTERM: clean exit, status 0", (rc, text[-1500:]))
         test_timeout(tap, aws)

@@ -667,12 +667,42 @@ TEST_CASE(kind_names)
 	CHECK_STR(event_kind_name(EVENT_EVENTBRIDGE), "eventbridge");
 	CHECK_STR(event_kind_name(EVENT_LOGS), "logs");
 	CHECK_STR(event_kind_name(EVENT_CODEPIPELINE_JOB), "codepipeline-job");
+	CHECK_STR(event_kind_name(EVENT_CODEDEPLOY_HOOK), "codedeploy-hook");
 	CHECK_STR(event_kind_name((enum event_kind)0), "unknown");
 	CHECK_STR(event_kind_name((enum event_kind)99), "unknown");
 }
 
+/* The event CodeDeploy sends a Lambda deployment's lifecycle hook (its
+ * shape in the CodeDeploy user guide's AppSpec "hooks" section). */
+TEST_CASE(codedeploy_hook_event)
+{
+	struct event ev;
+	struct err e;
+
+	CHECK_INT(parse_str("{\"DeploymentId\":\"d-ABCDEF123\","
+	                    "\"LifecycleEventHookExecutionId\":\"eyJlbmNyeXB0ZWREYXRhIjoi\"}",
+	                    &ev, &e),
+	          0);
+	CHECK_INT(ev.kind, EVENT_CODEDEPLOY_HOOK);
+	CHECK_STR(ev.deployment_id, "d-ABCDEF123");
+	CHECK_STR(ev.hook_execution_id, "eyJlbmNyeXB0ZWREYXRhIjoi");
+	CHECK(ev.json != NULL);
+	CHECK(ev.request.path == NULL);
+	event_free(&ev);
+
+	expect_bad("{\"DeploymentId\":\"d-1\",\"LifecycleEventHookExecutionId\":7}", ERR_INVALID,
+	           "LifecycleEventHookExecutionId");
+	expect_bad("{\"DeploymentId\":null,\"LifecycleEventHookExecutionId\":\"x\"}", ERR_INVALID,
+	           "no \"DeploymentId\"");
+	expect_bad("{\"DeploymentId\":\"\",\"LifecycleEventHookExecutionId\":\"x\"}", ERR_INVALID,
+	           "empty");
+	/* One of the two is no CodeDeploy event. */
+	expect_bad("{\"DeploymentId\":\"d-1\"}", ERR_INVALID, "CodeDeploy hook");
+}
+
 int main(void)
 {
+	RUN(codedeploy_hook_event);
 	RUN(rest_v1_sample);
 	RUN(http_api_v2_samples);
 	RUN(function_url_sample);

@@ -28,6 +28,7 @@ static struct {
 	struct aws_call last;
 	char *last_body;
 	char *invocation_type;
+	const char *function_error; /* the answer's X-Amz-Function-Error, or NULL */
 } fake;
 
 static void fake_reset(const char *const *pages, size_t n_pages)
@@ -68,6 +69,9 @@ __attribute__((weak)) int aws_client_call(struct aws_client *c, const struct aws
 	if (!page)
 		return err_set_aws(e, ERR_AWS, 404, "ResourceNotFoundException", "rid-2",
 		                   "Function not found");
+	if (call->answer_header && call->answer_header_value)
+		*call->answer_header_value =
+		    fake.function_error ? strdup(fake.function_error) : NULL;
 	buf_init(body, 0);
 	return buf_append_str(body, page);
 }
@@ -390,8 +394,118 @@ TEST_CASE(invoke_event_sends_the_payload)
 	fake_reset(NULL, 0);
 }
 
+/* Invoke's FunctionName pattern of botocore's model, whole. */
+TEST_CASE(invoke_targets_follow_botocores_pattern)
+{
+	static const char *const good[] = {
+	    "f",
+	    "my-function_1.v2",
+	    "my-function:7",
+	    "my-function:$LATEST",
+	    "my-function:live",
+	    "123456789012:function:my-function",
+	    "arn:aws:lambda:eu-west-1:123456789012:function:stack-lookup",
+	    "arn:aws:lambda:eu-west-1:123456789012:function:stack-lookup:12",
+	    "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f:live",
+	    "arn:aws-cn:lambda:cn-north-1:123456789012:function:f",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "my function",
+	    "f:1:2",
+	    "f:",
+	    "arn:aws:s3:::bucket",
+	    "arn:aws:lambda:eu-west-1:123456789012:stack-lookup",
+	    "arn:aws:lambda:eu-west-1:12345:function:f",
+	    "arn:aws:lambda:EU-WEST-1:123456789012:function:f",
+	    "f:ver.1",
+	    "12345678901:function:f",
+	};
+	char long_name[LAMBDA_MAX_QUALIFIED + 2];
+	struct err e;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (lambda_check_invoke_target(good[i], &e) != 0)
+			printf("# refused: %s (%s)\n", good[i], e.message);
+		CHECK_INT(lambda_check_invoke_target(good[i], &e), 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (lambda_check_invoke_target(bad[i], &e) != ERR_INVALID)
+			printf("# accepted: %s\n", bad[i]);
+		CHECK_INT(lambda_check_invoke_target(bad[i], &e), ERR_INVALID);
+	}
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	CHECK_INT(lambda_check_invoke_target(long_name, &e), ERR_INVALID);
+	long_name[65] = '\0';
+	CHECK_INT(lambda_check_invoke_target(long_name, &e), ERR_INVALID); /* a name is <= 64 */
+	long_name[64] = '\0';
+	CHECK_INT(lambda_check_invoke_target(long_name, &e), 0);
+}
+
+TEST_CASE(invoke_sync_path_query_header_and_function_error)
+{
+	static const char *const ok_page[] = {"{\"statusCode\":200,\"body\":\"ok\\n\"}"};
+	static const char *const missing[] = {NULL};
+	const char *payload = "{\"httpMethod\":\"GET\",\"path\":\"/health\"}";
+	const char *arn = "arn:aws:lambda:eu-west-1:123456789012:function:s-lookup:7";
+	struct lambda_invoke_result r;
+	struct err e;
+
+	fake_reset(ok_page, 1);
+	CHECK_INT(lambda_invoke_sync((struct aws_client *)1, arn, NULL, payload, strlen(payload),
+	                             10000, &r, &e),
+	          0);
+	/* The ARN encoded once: ':' is %3A. */
+	CHECK_STR(fake.paths[0],
+	          "/2015-03-31/functions/"
+	          "arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3As-lookup%3A7"
+	          "/invocations");
+	CHECK(fake.queries[0] == NULL);
+	CHECK_STR(fake.invocation_type, "RequestResponse");
+	CHECK_STR(fake.last_body, payload);
+	CHECK_STR(fake.last.answer_header, "X-Amz-Function-Error");
+	CHECK_INT((int)fake.last.budget_ms, 10000);
+	CHECK_INT((int)fake.last.timeout_ms, 5000);
+	CHECK(r.function_error == NULL);
+	CHECK_STR(buf_str(&r.payload), "{\"statusCode\":200,\"body\":\"ok\\n\"}");
+	lambda_invoke_result_free(&r);
+
+	fake_reset(ok_page, 1);
+	fake.function_error = "Unhandled";
+	CHECK_INT(
+	    lambda_invoke_sync((struct aws_client *)1, "s-lookup", "live", "{}", 2, 0, &r, &e), 0);
+	CHECK_STR(fake.paths[0], "/2015-03-31/functions/s-lookup/invocations");
+	CHECK_STR(fake.queries[0], "Qualifier=live");
+	CHECK_INT((int)fake.last.timeout_ms, 0);
+	CHECK_STR(r.function_error, "Unhandled");
+	lambda_invoke_result_free(&r);
+
+	fake_reset(missing, 1);
+	CHECK_INT(
+	    lambda_invoke_sync((struct aws_client *)1, "s-lookup:9", NULL, "{}", 2, 0, &r, &e),
+	    ERR_AWS);
+	CHECK_STR(e.aws_code, "ResourceNotFoundException");
+	CHECK(r.function_error == NULL && r.payload.len == 0);
+	lambda_invoke_result_free(&r);
+
+	fake_reset(ok_page, 1);
+	CHECK_INT(lambda_invoke_sync((struct aws_client *)1, "a b", NULL, "{}", 2, 0, &r, &e),
+	          ERR_INVALID);
+	CHECK_INT(lambda_invoke_sync((struct aws_client *)1, "f", "v 1", "{}", 2, 0, &r, &e),
+	          ERR_INVALID);
+	CHECK_INT(lambda_invoke_sync((struct aws_client *)1, "f", NULL, NULL, 0, 0, &r, &e),
+	          ERR_INVALID);
+	CHECK_INT((int)fake.calls, 0);
+	lambda_invoke_result_free(&r);
+	fake_reset(NULL, 0);
+}
+
 int main(void)
 {
+	RUN(invoke_targets_follow_botocores_pattern);
+	RUN(invoke_sync_path_query_header_and_function_error);
 	RUN(function_names_follow_lambdas_rule);
 	RUN(parses_the_cli_list_functions);
 	RUN(parses_the_cli_list_versions);

@@ -862,6 +862,45 @@ TEST_CASE(every_route_of_the_table)
 	CHECK_INT(router_needs_key(NULL), 1);
 }
 
+/* The class column: every route's class is what router_class_of finds for
+ * a concrete path of it, and the split is the one the issue names. */
+TEST_CASE(route_classes)
+{
+	static const char *const ops[] = {"backup-ami", "logs", "lambda-storage",
+	                                  "slack-logsearch"};
+	size_t i, j, n_ops = 0;
+
+	for (i = 0; i < router_route_count(); i++) {
+		const struct router_route *r = router_route_at(i);
+		char path[256];
+		int want = ROUTER_LOOKUP;
+
+		for (j = 0; j < sizeof(ops) / sizeof(ops[0]); j++)
+			if (strcmp(r->name, ops[j]) == 0)
+				want = ROUTER_OPS;
+		n_ops += want == ROUTER_OPS;
+		CHECK_INT(r->route_class, want);
+		concrete_path(r->pattern, path, sizeof(path));
+		CHECK_INT(router_class_of(r->method, path), want);
+		/* another method on the path: the router's 405, no route's work */
+		CHECK_INT(router_class_of(strcmp(r->method, "GET") ? "GET" : "DELETE", path),
+		          ROUTER_LOOKUP);
+	}
+	CHECK_INT(n_ops, 4);
+	CHECK_INT(router_class_of("GET", "/eb/my-env/ip"), ROUTER_LOOKUP);
+	CHECK_INT(router_class_of("GET", "/eb/my-env/hostkeys/2"), ROUTER_LOOKUP);
+	CHECK_INT(router_class_of("GET", "/health"), ROUTER_LOOKUP);
+	CHECK_INT(router_class_of("POST", "/backup/ami"), ROUTER_OPS);
+	CHECK_INT(router_class_of("GET", "/logs/fn/0123"), ROUTER_OPS);
+	CHECK_INT(router_class_of("GET", "/lambda/storage"), ROUTER_OPS);
+	CHECK_INT(router_class_of("POST", "/slack/logsearch"), ROUTER_OPS);
+	CHECK_INT(router_class_of("GET", "/backup/ami"), ROUTER_LOOKUP);
+	CHECK_INT(router_class_of("POST", "/backup/ami/x"), ROUTER_LOOKUP);
+	CHECK_INT(router_class_of("POST", "backup/ami"), ROUTER_LOOKUP);
+	CHECK_INT(router_class_of(NULL, "/backup/ami"), ROUTER_LOOKUP);
+	CHECK_INT(router_class_of("POST", NULL), ROUTER_LOOKUP);
+}
+
 TEST_CASE(pairs_query_and_headers)
 {
 	struct router_request r;
@@ -982,6 +1021,7 @@ int main(void)
 	RUN(aws_failures_map_to_statuses_without_secrets);
 	RUN(missing_aws_client);
 	RUN(every_route_of_the_table);
+	RUN(route_classes);
 	RUN(pairs_query_and_headers);
 	RUN(error_helpers);
 	RUN(name_checks);

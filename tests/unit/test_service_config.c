@@ -19,6 +19,8 @@ static const char *const names[] = {
     "TZDIR",
     "AWS_LAMBDA_FUNCTION_NAME",
     "BACKUP_TAG_KEY",
+    "EBSSH_HOOK_TARGET",
+    "EBSSH_HOOK_ENVIRONMENT",
 };
 
 static void clear_env(void)
@@ -42,6 +44,8 @@ TEST_CASE(reads_every_variable)
 	setenv("TZDIR", "/usr/share/zoneinfo", 1);
 	setenv("AWS_LAMBDA_FUNCTION_NAME", "ebssh-lookup", 1);
 	setenv("BACKUP_TAG_KEY", "backup", 1);
+	setenv("EBSSH_HOOK_TARGET", "arn:aws:lambda:eu-west-1:123456789012:function:s-lookup:7", 1);
+	setenv("EBSSH_HOOK_ENVIRONMENT", "my-env", 1);
 	service_config_read(&c);
 	CHECK_STR(c.slack_webhook_url, "https://hooks.slack.com/services/T/B/x");
 	CHECK_STR(c.slack_signing_secret, "s3cret");
@@ -50,6 +54,8 @@ TEST_CASE(reads_every_variable)
 	CHECK_STR(c.tz_dir, "/usr/share/zoneinfo");
 	CHECK_STR(c.function_name, "ebssh-lookup");
 	CHECK_STR(c.backup_tag_key, "backup");
+	CHECK_STR(c.hook_target, "arn:aws:lambda:eu-west-1:123456789012:function:s-lookup:7");
+	CHECK_STR(c.hook_environment, "my-env");
 	CHECK_INT(service_config_check(&c, &e), 0);
 	clear_env();
 }
@@ -92,6 +98,20 @@ TEST_CASE(bad_values_name_the_variable)
 	    {"AWS_LAMBDA_FUNCTION_NAME", "my function",
 	     "AWS_LAMBDA_FUNCTION_NAME holds a space, a control byte or a byte outside ASCII"},
 	    {"BACKUP_TAG_KEY", "back\tup", "BACKUP_TAG_KEY has a control character"},
+	    {"EBSSH_HOOK_TARGET", "arn:aws:s3:::bucket",
+	     "EBSSH_HOOK_TARGET: a function to invoke is a name (letters, digits, '-', '_', '.'), "
+	     "ACCOUNT:function:NAME or arn:aws:lambda:REGION:ACCOUNT:function:NAME, with an "
+	     "optional :VERSION or :ALIAS"},
+	    {"EBSSH_HOOK_TARGET", "my function",
+	     "EBSSH_HOOK_TARGET: a function to invoke is a name (letters, digits, '-', '_', '.'), "
+	     "ACCOUNT:function:NAME or arn:aws:lambda:REGION:ACCOUNT:function:NAME, with an "
+	     "optional :VERSION or :ALIAS"},
+	    {"EBSSH_HOOK_ENVIRONMENT", "env",
+	     "EBSSH_HOOK_ENVIRONMENT is an environment name of 4 to 40 characters"},
+	    {"EBSSH_HOOK_ENVIRONMENT", "my_env",
+	     "EBSSH_HOOK_ENVIRONMENT has only letters, digits and hyphens"},
+	    {"EBSSH_HOOK_ENVIRONMENT", "-env",
+	     "EBSSH_HOOK_ENVIRONMENT neither starts nor ends with a hyphen"},
 	};
 	char long_key[SERVICE_CONFIG_TAG_KEY_MAX + 2];
 	struct service_config c;

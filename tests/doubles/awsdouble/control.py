@@ -5,6 +5,8 @@ Bodies and answers are JSON.
   POST /__control/faults       {"action": "DescribeInstances", "faults": ["throttle", "slow:2"]}
                                queues faults ("*" for any action); 400 on a bad spec
   GET  /__control/faults       the faults still queued, by action
+  GET  /__control/held         {"held": n}: requests a "hold" fault keeps waiting now
+  POST /__control/release      lets them all go on; {"released": n}
   POST /__control/fixture      a fixture (see fixtures.py) replacing the instance set
   GET  /__control/requests     the request log: one object per request with method,
                                path, service, action, params (as sent, flattened),
@@ -22,7 +24,7 @@ Bodies and answers are JSON.
                                ...) and snapshot (Deleted true once deleted), boto3's shapes
   POST /__control/images       seeds images and snapshots (format in images.py)
   DELETE /__control/images     forgets every image and snapshot
-  POST /__control/reset        faults, log, tokens, fixture, credentials, config, images
+  POST /__control/reset        holds (released), faults, log, tokens, fixture, credentials, config, images
                                and snapshots back to what the command line set
 """
 
@@ -62,6 +64,10 @@ def _route(state, method, route, data):
         action = data.get("action") or "*"
         n = state.faults.add(action, [str(f) for f in data["faults"]])
         return 200, {"queued": n, "pending": state.faults.pending()}
+    if route == "held" and method == "GET":
+        return 200, {"held": state.holds.held()}
+    if route == "release" and method == "POST":
+        return 200, {"released": state.holds.release()}
     if route == "faults" and method == "GET":
         return 200, {"pending": state.faults.pending()}
     if route == "fixture" and method == "POST":

@@ -6,6 +6,9 @@ A fault spec is a string:
   unavailable     the service's overload error (EC2: Unavailable, 503)
   authfailure     the service's credential error (EC2: AuthFailure, 401)
   slow:N          sleep N seconds (may be fractional), then answer normally
+  hold            wait until POST /__control/release (or a reset), then answer
+                  normally: a request kept in flight for as long as a test
+                  needs, without a timing (GET /__control/held counts them)
   reset           close the connection abruptly (RST, SO_LINGER 0), no answer
   truncate        a 200 answer whose body is the normal body cut in half
   error:CODE:STATUS[:MESSAGE]   any error in the service's error format
@@ -18,7 +21,9 @@ own queue is empty.
 import collections
 import threading
 
-KINDS = ("throttle", "500", "unavailable", "authfailure", "reset", "truncate")
+KINDS = ("throttle", "500", "unavailable", "authfailure", "reset", "truncate", "hold")
+
+HOLD_MAX_SECONDS = 600  # a forgotten hold still ends
 
 
 class Fault:
@@ -78,3 +83,35 @@ class FaultQueue:
     def clear(self):
         with self._lock:
             self._queues.clear()
+
+
+class Holds:
+    """The requests a "hold" fault keeps waiting, and their release."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._held = 0
+        self._generation = 0
+
+    def wait(self):
+        """Blocks until the next release (at most HOLD_MAX_SECONDS)."""
+        with self._cond:
+            generation = self._generation
+            self._held += 1
+            try:
+                self._cond.wait_for(lambda: self._generation != generation, HOLD_MAX_SECONDS)
+            finally:
+                self._held -= 1
+                self._cond.notify_all()
+
+    def held(self):
+        with self._cond:
+            return self._held
+
+    def release(self):
+        """Lets every request held now go on; returns how many there were."""
+        with self._cond:
+            n = self._held
+            self._generation += 1
+            self._cond.notify_all()
+            return n

@@ -27,13 +27,24 @@ Control (/__control/lambda/...):
                      "account": {"total_code_size_limit": 80530636800, "code_size_used": n|null}}
   GET|POST config   {"page_size": n|null}
   GET  invocations  [{"function", "qualifier", "invocation_type", "payload" (parsed JSON),
-                     "content_type"}]
+                     "content_type", "target" (the FunctionName as sent, decoded)}]
   DELETE invocations
+  POST answers      {"function": "f", "qualifier": "7"|null, then either
+                     "payload": <JSON value> (or "raw": "<text>"), "function_error":
+                     "Unhandled"|"Handled"|null, "status": 200,
+                     or "backend": "http://127.0.0.1:PORT" (a tests/doubles/runtime_api.py
+                     double whose bootstrap runs the event: its /response is the
+                     payload, its /error the payload with FunctionError Unhandled)}
+                    what a RequestResponse Invoke of that function (and qualifier;
+                    null: any) answers; without one it answers null.
+  DELETE answers
 """
 
 import json
 import re
 import secrets
+import time
+import urllib.request
 import uuid
 from urllib.parse import parse_qsl, unquote
 
@@ -153,6 +164,7 @@ class LambdaService(Service):
             self._config = dict(DEFAULT_CONFIG)
             self._markers = {}
             self._invocations = []
+            self._answers = {}
 
     # -- what the server asks of every service -----------------------------
 
@@ -196,6 +208,15 @@ class LambdaService(Service):
         if route == "invocations" and method == "DELETE":
             with self._lock:
                 self._invocations = []
+            return 200, {"ok": True}
+        if route == "answers" and method == "POST":
+            key, answer = _answer_of(data)
+            with self._lock:
+                self._answers[key] = answer
+            return 200, {"ok": True}
+        if route == "answers" and method == "DELETE":
+            with self._lock:
+                self._answers = {}
             return 200, {"ok": True}
         return self.no_route(method, route)
 
@@ -313,6 +334,7 @@ class LambdaService(Service):
             raise LambdaError("InvalidRequestContentException", "Could not parse request body into json: Unexpected character") from None
         record = {
             "function": name,
+            "target": unquote(_RE_INVOKE.match(req.path).group("name")),
             "qualifier": qual,
             "invocation_type": kind,
             "payload": payload,
@@ -324,4 +346,66 @@ class LambdaService(Service):
             self._invocations.append(record)
         if kind == "Event":
             return self.answer(202, b"")
-        return self.answer(200, b"null", headers=[("X-Amz-Executed-Version", "$LATEST")])
+        with self._lock:
+            answer = self._answers.get((name, qual)) or self._answers.get((name, None))
+        executed = [("X-Amz-Executed-Version", qual if qual and qual[0].isdigit() else "$LATEST")]
+        if answer is None:
+            return self.answer(200, b"null", headers=executed)
+        if answer.get("backend"):
+            return self._run_backend(answer["backend"], body, executed)
+        headers = list(executed)
+        if answer.get("function_error"):
+            headers.append(("X-Amz-Function-Error", answer["function_error"]))
+        return self.answer(answer["status"], answer["body"], headers=headers)
+
+    def _run_backend(self, backend, body, executed):
+        """The event through a Runtime API double's bootstrap: its /response
+        or /error, as Lambda answers a synchronous invocation."""
+        rid = str(uuid.uuid4())
+        item = {"raw": body.decode("utf-8", "replace"), "request_id": rid, "deadline_ms": int(time.time() * 1000) + 20000}
+        _post(f"{backend}/__control/enqueue", item)
+        limit = time.monotonic() + 25
+        while time.monotonic() < limit:
+            with _OPENER.open(f"{backend}/__control/results", timeout=5) as r:
+                results = json.load(r)
+            for inv in results["invocations"]:
+                if inv["request_id"] == rid:
+                    headers = list(executed)
+                    if inv["kind"] == "error":
+                        headers.append(("X-Amz-Function-Error", "Unhandled"))
+                    return self.answer(200, inv["body"].encode(), headers=headers)
+            time.sleep(0.02)
+        raise LambdaError("ServiceException", "The backend runtime did not answer in time.", 500)
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+
+
+def _post(url, obj):
+    req = urllib.request.Request(url, data=json.dumps(obj).encode(), method="POST", headers={"Content-Type": "application/json"})
+    with _OPENER.open(req, timeout=5) as r:
+        return json.load(r)
+
+
+def _answer_of(data):
+    """((function, qualifier), answer) of an answers control body."""
+    if not isinstance(data, dict) or not _NAME.match(str(data.get("function", ""))):
+        raise ValueError('an answer is {"function": name, "qualifier": q|null, "payload"|"raw"|"backend": ...}')
+    qual = data.get("qualifier")
+    if qual is not None and not isinstance(qual, str):
+        raise ValueError("qualifier is a string or null")
+    if data.get("backend"):
+        if not str(data["backend"]).startswith("http://127."):
+            raise ValueError("backend is a loopback http:// URL")
+        return (data["function"], qual), {"backend": data["backend"].rstrip("/")}
+    if "raw" in data:
+        body = str(data["raw"]).encode()
+    else:
+        body = json.dumps(data.get("payload")).encode()
+    status = data.get("status", 200)
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError("status is an HTTP status")
+    fe = data.get("function_error")
+    if fe not in (None, "Unhandled", "Handled"):
+        raise ValueError("function_error is Unhandled, Handled or null")
+    return (data["function"], qual), {"body": body, "status": status, "function_error": fe}

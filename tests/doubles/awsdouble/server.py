@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from . import calllog, control, sigcheck
 from .cloudwatch import CloudWatchService
+from .codedeploy import CodeDeployService
 from .ec2 import Ec2Service
 from .lambda_ import LambdaService
 from .logs import LogsService
@@ -59,7 +60,7 @@ class DoubleServer(ThreadingHTTPServer):
         self.services = {"ec2": Ec2Service(state)}
         # Further services by signing name; each keeps its own fixture and
         # answers /__control/<signing name>/... itself (see their modules).
-        for svc in (LogsService(state), LambdaService(state), CloudWatchService(state)):
+        for svc in (LogsService(state), LambdaService(state), CloudWatchService(state), CodeDeployService(state)):
             self.services[svc.name] = svc
         self.default_service = "ec2"
         self.calls = calllog.CallLog.from_environment()
@@ -240,6 +241,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "slow":
                 time.sleep(fault.seconds)
+            elif fault.kind == "hold":
+                state.holds.wait()
             elif fault.kind == "truncate":
                 cut = True
             else:

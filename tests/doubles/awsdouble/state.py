@@ -9,7 +9,7 @@ import threading
 import time
 
 from . import images as images_mod
-from .faults import FaultQueue
+from .faults import FaultQueue, Holds
 from .sigcheck import CredentialStore
 
 DEFAULT_CONFIG = {
@@ -51,6 +51,7 @@ class State:
         self._initial_config = dict(DEFAULT_CONFIG, **check_config(dict(config)))
         self.credentials = CredentialStore()
         self.faults = FaultQueue()
+        self.holds = Holds()
         self.images = images_mod.ImageStore()
         self._seq = 0
         self.reset()
@@ -65,6 +66,7 @@ class State:
         for ak, sk, tok in self._initial_credentials:
             self.credentials.add(ak, sk, tok)
         self.faults.clear()
+        self.holds.release()
         self.images.reset()
 
     def set_fixture(self, fixture):
