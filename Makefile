@@ -5,7 +5,9 @@
 #   make check      every test, twice: normal build and ASan+UBSan build
 #   make demo       the whole flow on loopback, no AWS account (scripts/demo.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
-#   make package    build/lambda.zip for AWS Lambda (provided.al2023)
+#   make package    build/lambda.zip for AWS Lambda (provided.al2023), reproducible,
+#                   and its release name build/ebssh-lambda-<version>-<arch>.zip
+#   make man        build/ebssh-proxy.1, the man page with VERSION in its header
 #   make bench      every benchmark of bench/ (bench/README.md), results in build/bench/
 #   make valgrind   every C unit test under valgrind memcheck
 #   make lint       clang-format, clang-tidy, cppcheck
@@ -19,6 +21,15 @@ DESTDIR   ?=
 BUILD     ?= build
 VECTORS   ?= $(CURDIR)/tests/vectors
 FUZZ_SECONDS ?= 60
+
+# The release: the VERSION file's one line is the one source of every
+# version the build says (util/version.h). A git checkout builds exactly
+# VERSION, whatever its tags and state: the binaries and the zip never
+# depend on git (git only gives package.sh its default SOURCE_DATE_EPOCH).
+EBSSH_VERSION := $(shell sed -n 1p VERSION 2>/dev/null)
+ifeq ($(shell printf '%s' '$(EBSSH_VERSION)' | grep -Ex '[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?'),)
+$(error VERSION must hold one version like 0.2.0 or 0.2.0-rc.1, not '$(EBSSH_VERSION)')
+endif
 
 CC        ?= cc
 V         ?= 0
@@ -34,7 +45,11 @@ endif
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wvla
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) -I.
+# -ffile-prefix-map: no checkout path in the objects, so that the same source
+# builds the same bootstrap (and zip) in any directory.
+VERSION_CFLAGS := -DEBSSH_VERSION='"$(EBSSH_VERSION)"'
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) -I. \
+              $(VERSION_CFLAGS) -ffile-prefix-map=$(CURDIR)=.
 LDLIBS    := $(PKG_LIBS) -lpthread -lz
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
 
@@ -60,10 +75,12 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 .SECONDARY:
-.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package demo bench
-all: $(PROGRAMS)
+.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package demo bench man
+MAN_PAGE   := $(BUILD)/ebssh-proxy.1
+all: $(PROGRAMS) $(MAN_PAGE)
 
-$(BUILD)/obj/%.o: %.c
+# Every object depends on VERSION (every compile gets -DEBSSH_VERSION).
+$(BUILD)/obj/%.o: %.c VERSION
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -97,7 +114,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
+tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(MAN_PAGE)
+
+# The man page's source docs/ebssh-proxy.1 says "ebssh @VERSION@" in its .TH
+# line; the built (and installed) page says VERSION's.
+man: $(MAN_PAGE)
+$(MAN_PAGE): docs/ebssh-proxy.1 VERSION
+	@mkdir -p $(dir $@)
+	@echo '  GEN     $@'
+	$(Q)sed '/^\.TH /s/@VERSION@/$(EBSSH_VERSION)/' docs/ebssh-proxy.1 >$@.tmp && mv $@.tmp $@
 
 deps:
 	@./scripts/deps.sh
@@ -107,9 +132,11 @@ deps:
 demo:
 	@BUILD='$(BUILD)' ./scripts/demo.sh
 
-# build/lambda.zip: bootstrap at the root with its libraries (scripts/package.sh).
+# build/lambda.zip: bootstrap at the root with its libraries (scripts/package.sh),
+# the same bytes from the same source (SOURCE_DATE_EPOCH: see the script), and
+# the same file as build/ebssh-lambda-<version>-<arch>.zip.
 package: $(BUILD)/bootstrap
-	@./scripts/package.sh $(BUILD)/bootstrap $(BUILD)/lambda.zip
+	@EBSSH_VERSION='$(EBSSH_VERSION)' ./scripts/package.sh $(BUILD)/bootstrap $(BUILD)/lambda.zip
 
 # Every bench script, on the normal build (bench/README.md; docs/benchmarks.md
 # holds one run's results). Minutes; the package's chroot runs need root.
@@ -149,7 +176,7 @@ fuzz:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(BUILD)/ebssh-proxy $(BUILD)/ebssh-api $(DESTDIR)$(BINDIR)/
-	if [ -f docs/ebssh-proxy.1 ]; then install -m 0644 docs/ebssh-proxy.1 $(DESTDIR)$(MANDIR)/man1/; fi
+	install -m 0644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -158,8 +185,8 @@ format:
 LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c $(LAMBDA_MAINS)
 lint:
 	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h lambda/*.h lambda/*/*.h proxy/*.h)
-	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(VERSION_CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability $(VERSION_CFLAGS) \
 	  --suppress=missingIncludeSystem --inline-suppr -I. util aws lambda proxy
 
 clean:

@@ -16,6 +16,7 @@
 #include "sigv4.h"
 #include "../util/env.h"
 #include "../util/monotime.h"
+#include "../util/version.h"
 
 #define MAX_ATTEMPTS               3
 #define DEFAULT_TIMEOUT_MS         7000L /* per attempt: 3 attempts fit API Gateway's 29 s */
@@ -185,7 +186,7 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	if (creds->session_token)
 		hh[nh++] = (struct http_header){"X-Amz-Security-Token", creds->session_token};
 	hh[nh++] = (struct http_header){"Authorization", sig.authorization};
-	hh[nh++] = (struct http_header){"User-Agent", "ebssh/0.1"};
+	hh[nh++] = (struct http_header){"User-Agent", "ebssh/" EBSSH_VERSION};
 	if (trace_id)
 		hh[nh++] = (struct http_header){"X-Amzn-Trace-Id", trace_id};
 	req = (struct http_request){

@@ -29,7 +29,7 @@ WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-proto
               -Wformat=2 -Wno-format-nonliteral -Wvla
 SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN) -fsanitize=fuzzer-no-link \
-              $(PKG_CFLAGS) -I.
+              $(PKG_CFLAGS) -I. -DEBSSH_VERSION='"$(shell sed -n 1p VERSION)"'
 FUZZ_LIBS  := $(PKG_LIBS) -lpthread -lz
 
 LIB_SRC := $(wildcard util/*.c aws/*.c) \
@@ -46,7 +46,7 @@ fobj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 .PHONY: all run
 all: $(BINS)
 
-$(FUZZ_BUILD)/obj/%.o: %.c
+$(FUZZ_BUILD)/obj/%.o: %.c VERSION
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 

@@ -40,9 +40,9 @@
 #include "relay.h"
 #include "../util/decimal.h"
 #include "../util/monotime.h"
+#include "../util/version.h"
 
-#define PROG                CLI_PROG
-#define EBSSH_PROXY_VERSION "0.1.0"
+#define PROG CLI_PROG
 
 struct opts {
 	const char *endpoint; /* --endpoint */
@@ -247,7 +247,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			usage(stdout);
 			return 1;
 		case 'V':
-			puts(PROG " " EBSSH_PROXY_VERSION);
+			puts(PROG " " EBSSH_VERSION);
 			return 1;
 		case ':':
 			cli_say("%s needs a value (see --help)", argv[optind - 1]);
@@ -334,7 +334,7 @@ static int ask_service(struct run *r, struct addr *out, struct err *e)
 	    .alias = &r->alias,
 	    .address = r->o.address,
 	    .timeout_ms = r->o.timeout * 1000,
-	    .user_agent = PROG "/" EBSSH_PROXY_VERSION,
+	    .user_agent = PROG "/" EBSSH_VERSION,
 	};
 	struct err ce;
 	long long t0;
@@ -526,7 +526,7 @@ int main(int argc, char **argv)
 		    .cache_ttl = r.o.cache_ttl,
 		    .timeout = r.o.timeout,
 		    .verbose = r.o.verbose,
-		    .user_agent = PROG "/" EBSSH_PROXY_VERSION,
+		    .user_agent = PROG "/" EBSSH_VERSION,
 		};
 		return known_hosts_run(&ko);
 	}

@@ -8,25 +8,64 @@
 # interpreter is /var/task/lib/<loader> with DT_RPATH (not DT_RUNPATH, which
 # is not searched for the libraries' own dependencies) /var/task/lib.
 # Direct dependencies that bind no symbol are dropped first (the Makefile links
-# every program with every library), and every copy is stripped.
+# every program with every library), and every copy is stripped. zoneinfo/
+# holds the zone files, LICENSE the project's licence.
+#
+# Reproducible: the same bootstrap (the same source, compiler and libraries:
+# the Makefile keeps checkout paths out of it) gives the same zip, byte for
+# byte, whatever the time, TZ, umask, build directory or the files' mtimes.
+# Entries are the files alone (no directory entries), sorted by name (C
+# locale); modes are fixed (0755 for bootstrap and the loader, 0644 for the
+# rest); every mtime is SOURCE_DATE_EPOCH, written in UTC; no extra fields
+# (zip -X: no owner, no second timestamp). SOURCE_DATE_EPOCH defaults to the
+# time of the checkout's last commit (git log -1 --format=%ct), and outside a
+# git checkout (or without git) to 315532800, 1980-01-01T00:00:00Z, the zip
+# format's first second; set it to reproduce a release's zip elsewhere. Times
+# before 1980 are taken as 1980 (zip cannot say them); zip rounds an odd
+# second up.
+#
+# The release file: a copy named ebssh-lambda-<version>-<arch>.zip next to
+# OUT.zip (version: $EBSSH_VERSION, which make passes, else the VERSION
+# file's line; arch: Lambda's name for bootstrap's machine, x86_64 or arm64).
 set -eu
 
 bootstrap=${1:-build/bootstrap}
 out=${2:-build/lambda.zip}
 task=/var/task
+root=$(cd "$(dirname "$0")/.." && pwd)
+export TZ=UTC0 LC_ALL=C
+umask 022
 
 die() {
 	echo "package: $*" >&2
 	exit 1
 }
 
-for tool in ldd patchelf strip zip; do
+for tool in ldd patchelf readelf strip touch zip; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
 done
 [ -f "$bootstrap" ] || die "$bootstrap does not exist (run make first)"
 if ldd "$bootstrap" | grep -q 'lib[atl]san\|libubsan'; then
 	die "$bootstrap is a sanitizer build; package a normal build (BUILD=build)"
 fi
+
+version=${EBSSH_VERSION:-$(sed -n 1p "$root/VERSION" 2>/dev/null || true)}
+echo "$version" | grep -Eqx '[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?' ||
+	die "no version: '$version' (the VERSION file holds one like 0.2.0)"
+machine=$(readelf -h "$bootstrap" | sed -n 's/^ *Machine: *//p')
+case "$machine" in
+*X86-64*) arch=x86_64 ;;
+AArch64) arch=arm64 ;;
+*) die "$bootstrap: $machine is no Lambda architecture" ;;
+esac
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	SOURCE_DATE_EPOCH=$(git -C "$root" log -1 --format=%ct 2>/dev/null) || SOURCE_DATE_EPOCH=""
+	[ -n "$SOURCE_DATE_EPOCH" ] || SOURCE_DATE_EPOCH=315532800
+fi
+case "$SOURCE_DATE_EPOCH" in
+'' | *[!0-9]*) die "SOURCE_DATE_EPOCH must be seconds since 1970: '$SOURCE_DATE_EPOCH'" ;;
+esac
+[ "$SOURCE_DATE_EPOCH" -ge 315532800 ] || SOURCE_DATE_EPOCH=315532800
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT INT TERM
@@ -71,12 +110,29 @@ rm -f "$abs_out"
 # none); right/ and posix/ are duplicates. About 450 KB zipped.
 zoneinfo=${TZDIR:-/usr/share/zoneinfo}
 [ -f "$zoneinfo/UTC" ] || die "no zone files in $zoneinfo (Debian package tzdata)"
+# Links become the files they name (tar h); localtime (a link to the
+# machine's /etc/localtime) stays out.
 mkdir "$stage/zoneinfo"
-(cd "$zoneinfo" && tar cf - --exclude=./right --exclude=./posix --exclude='*.tab' --exclude='*.zi' .) |
-	(cd "$stage/zoneinfo" && tar xf -)
+(cd "$zoneinfo" && tar chf - --exclude=./right --exclude=./posix --exclude='*.tab' --exclude='*.zi' --exclude=./localtime .) |
+	(cd "$stage/zoneinfo" && tar xf - --no-same-owner --no-same-permissions)
+cp "$root/LICENSE" "$stage/LICENSE"
 
-(cd "$stage" && zip -X -q -r "$abs_out" bootstrap lib zoneinfo)
+# What varies between runs goes: modes, mtimes (touch -h: the files
+# themselves; there are no links left), order.
+find "$stage" -type d -exec chmod 0755 {} +
+find "$stage" -type f -exec chmod 0644 {} +
+chmod 0755 "$stage/bootstrap" "$stage/lib/$loader"
+find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+(cd "$stage" && find . -type f | sed 's|^\./||' | sort | zip -X -D -q -@ "$abs_out")
+
+release=$(dirname "$abs_out")/ebssh-lambda-$version-$arch.zip
+if [ "$release" != "$abs_out" ]; then
+	rm -f "$release"
+	cp "$abs_out" "$release"
+fi
 
 libs=$(ls "$stage/lib" | wc -l)
 size=$(wc -c <"$abs_out")
-echo "package: $out: bootstrap and $libs libraries, $size bytes"
+sum=$(sha256sum "$abs_out" | cut -d' ' -f1)
+echo "package: $out: bootstrap $version ($arch) and $libs libraries, $size bytes, sha256 $sum (file times @$SOURCE_DATE_EPOCH)"
+echo "package: release file $(dirname "$out")/$(basename "$release")"

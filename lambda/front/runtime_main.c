@@ -37,6 +37,7 @@
 #include "event.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
+#include "../../util/version.h"
 
 #define API_VERSION        "2018-06-01"
 #define POST_TIMEOUT_MS    10000L
@@ -476,6 +477,9 @@ int main(void)
 		err_prefix(&e, "AWS client");
 		return init_failed(&rt, e.message);
 	}
+	/* Which release runs (util/version.h). */
+	log_fields_new(LOG_INFO, json_pack("{s:s}", "version", EBSSH_VERSION),
+	               "ebssh " EBSSH_VERSION " started");
 
 	while (!f.set) {
 		struct invocation inv = {0};

@@ -58,9 +58,7 @@
 #include "../router/router.h"
 #include "../../util/monotime.h"
 
-#ifndef EBSSH_VERSION
-#define EBSSH_VERSION "0.1.0"
-#endif
+#include "../../util/version.h"
 
 #define PROG                "ebssh-api"
 #define DEFAULT_LISTEN      "127.0.0.1:8080"

@@ -18,6 +18,7 @@
 #include "../../util/env.h"
 #include "../../util/decimal.h"
 #include "../../util/monotime.h"
+#include "../../util/version.h"
 #include "../config.h"
 
 #define SLACK_BASE_BACKOFF_MS 500L
@@ -452,7 +453,7 @@ int slack_post(struct http_client *http, const char *url, const char *json, size
 {
 	static const struct http_header headers[] = {
 	    {"Content-Type", "application/json; charset=utf-8"},
-	    {"User-Agent", "ebssh/0.1"},
+	    {"User-Agent", "ebssh/" EBSSH_VERSION},
 	};
 	long base = env_ms("EBSSH_SLACK_RETRY_BASE_MS", SLACK_BASE_BACKOFF_MS);
 	long max_wait = env_ms("EBSSH_SLACK_MAX_RETRY_WAIT_MS", SLACK_MAX_RETRY_WAIT);

@@ -123,8 +123,10 @@ def case_live(t, aws, log_dir):
     before = len(calls())
     proc = subprocess.run([driver], env=aws.client_env(SESSION), capture_output=True, text=True, timeout=60)
     mine = calls()[before:]
-    t.ok(proc.returncode == 0 and [(c["action"], c["user_agent"]) for c in mine] == [("DescribeInstances", "ebssh/0.1")],
-         "the C code's request is logged with its agent ebssh/0.1 (what the audit counts as the code's)",
+    with open(os.path.join(ROOT, "VERSION"), encoding="utf-8") as f:
+        agent = "ebssh/" + f.readline().strip()
+    t.ok(proc.returncode == 0 and [(c["action"], c["user_agent"]) for c in mine] == [("DescribeInstances", agent)],
+         f"the C code's request is logged with its agent {agent} (what the audit counts as the code's)",
          (proc.returncode, proc.stderr[-500:], mine))
 
     before = len(calls())

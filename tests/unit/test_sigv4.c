@@ -17,6 +17,7 @@
 #include "aws/sigv4.h"
 #include "aws/uri.h"
 #include "util/buf.h"
+#include "util/version.h"
 
 #define SUITE_DIR    "sigv4/botocore/tests/unit/auth/aws4_testsuite"
 #define SUITE_AKID   "AKIDEXAMPLE"
@@ -355,7 +356,7 @@ TEST_CASE(ec2_form_post_with_token)
 	struct sigv4_header hs[] = {
 	    {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
 	    {"Host", "ec2.eu-west-1.amazonaws.com"},
-	    {"User-Agent", "ebssh/0.1"},
+	    {"User-Agent", "ebssh/" EBSSH_VERSION},
 	    {"X-Amz-Date", "20000101T000000Z"},
 	    {"X-Amz-Security-Token", "stale"},
 	    {"Authorization", "AWS4-HMAC-SHA256 stale"},

@@ -1,0 +1,246 @@
+#!/usr/bin/python3
+"""One version, the VERSION file's (util/version.h): the --version of
+ebssh-proxy and ebssh-api, bootstrap's start line, the AWS User-Agent
+ebssh/<version> as the AWS double's call log records it (the prefix the
+audit tests/audit/aws_actions.py counts as the code's), ebssh-proxy's lookup
+User-Agent, the generated man page's .TH header; a change of VERSION
+rebuilds every object and the man page (make -n -W VERSION); and no C
+source spells a version (the scanner is run on planted lines first, where
+it must fail). The zip's name and bytes: tests/integration/package_repro.py.
+TAP on stdout."""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("EBSSH_BUILD") or os.path.join(ROOT, "build")
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
+
+import harness  # noqa: E402
+
+harness.isolate_aws(os.environ)
+
+from harness import SESSION, AwsDouble  # noqa: E402
+from proxy_fakes import FakeService, Home, run  # noqa: E402
+from tap import Tap  # noqa: E402
+
+PYTHON = "/usr/bin/python3"
+SUITE = "integration/version.py (its own log)"
+VERSION_RE = r"[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?"
+# The C the project compiles (the libraries, the mains, tests, fuzz targets).
+C_DIRS = ["util", "aws", "lambda", "proxy", "fuzz", os.path.join("tests", "unit"), os.path.join("tests", "tools"),
+          "bench"]
+
+
+def read_version():
+    with open(os.path.join(ROOT, "VERSION"), encoding="utf-8") as f:
+        return f.read()
+
+
+VERSION = read_version().strip()
+
+
+def case_version_file(t):
+    text = read_version()
+    t.ok(re.fullmatch(VERSION_RE + r"\n", text), "VERSION holds one line, a version like 0.2.0", repr(text))
+
+
+def case_flags(t):
+    for prog in ("ebssh-proxy", "ebssh-api"):
+        p = subprocess.run([os.path.join(BUILD, prog), "--version"], capture_output=True, text=True, timeout=30)
+        t.eq((p.returncode, p.stdout, p.stderr), (0, f"{prog} {VERSION}\n", ""), f"{prog} --version says VERSION")
+
+
+def case_proxy_agent(t):
+    svc = FakeService()
+    try:
+        svc.set("/eb/demo-env/ip/1", 200, "127.0.0.2\n")
+        rc, out, err = run(Home(), svc, "--print", "demo-env1")
+        agent = svc.last_headers().get("user-agent")
+        t.ok(rc == 0 and agent == f"ebssh-proxy/{VERSION}", "the lookup's User-Agent is ebssh-proxy/<VERSION>",
+             (rc, out, err, agent))
+    finally:
+        svc.stop()
+
+
+def code_agent_prefix():
+    """The audit's mark of the code's requests (tests/audit/aws_actions.py)."""
+    with open(os.path.join(ROOT, "tests", "audit", "aws_actions.py"), encoding="utf-8") as f:
+        m = re.search(r'^CODE_AGENT = "([^"]*)"', f.read(), re.M)
+    return m.group(1) if m else None
+
+
+def case_aws_agent(t, aws, log_dir):
+    driver = os.path.join(BUILD, "tests", "ec2_describe")
+    p = subprocess.run([driver], env=aws.client_env(SESSION), capture_output=True, text=True, timeout=60)
+    lines = []
+    for name in sorted(os.listdir(log_dir)):
+        with open(os.path.join(log_dir, name), encoding="utf-8") as f:
+            lines += [json.loads(line) for line in f]
+    agents = [(c["action"], c["user_agent"]) for c in lines]
+    t.eq((p.returncode, agents), (0, [("DescribeInstances", f"ebssh/{VERSION}")]),
+         "the AWS double logs the C code's User-Agent as ebssh/<VERSION>")
+    prefix = code_agent_prefix()
+    t.ok(prefix == "ebssh/" and all(a.startswith(prefix) for _, a in agents),
+         "the audit's CODE_AGENT prefix recognises it as the code's", (prefix, agents))
+
+
+def case_bootstrap(t):
+    """bootstrap says its version once its init is done (no invocation yet)."""
+    double = subprocess.Popen([PYTHON, os.path.join(ROOT, "tests", "doubles", "runtime_api.py")],
+                              stdout=subprocess.PIPE, text=True)
+    boot = None
+    log = tempfile.TemporaryFile()
+    try:
+        port = double.stdout.readline().split()[1]
+        env = harness.isolate_aws(dict(os.environ))
+        env.update(AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}", AWS_REGION="us-east-1",
+                   AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret", AWS_SESSION_TOKEN="token",
+                   AWS_LAMBDA_FUNCTION_NAME="ebssh")
+        boot = subprocess.Popen([os.path.join(BUILD, "bootstrap")], env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT)
+        found = []
+        for _ in range(200):
+            log.seek(0)
+            text = log.read().decode("utf-8", "replace")
+            found = []
+            for line in text.splitlines():
+                try:
+                    doc = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(doc, dict) and "version" in doc:
+                    found.append(doc)
+            if found or boot.poll() is not None:
+                break
+            time.sleep(0.05)
+        t.ok(len(found) == 1 and found[0].get("version") == VERSION and found[0].get("level") == "INFO"
+             and found[0].get("message") == f"ebssh {VERSION} started",
+             "bootstrap logs its version (VERSION) once at init, a JSON line (lambda/log.h)", text)
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/__control/shutdown", data=b"{}",
+                                                      method="POST"), timeout=10).read()
+        boot.wait(20)
+    finally:
+        if boot and boot.poll() is None:
+            boot.kill()
+            boot.wait()
+        double.kill()
+        double.wait()
+        log.close()
+
+
+def th_fields(text):
+    for line in text.splitlines():
+        if line.startswith(".TH "):
+            return shlex.split(line)
+    return None
+
+
+def case_man_page(t):
+    with open(os.path.join(ROOT, "docs", "ebssh-proxy.1"), encoding="utf-8") as f:
+        source = f.read()
+    path = os.path.join(BUILD, "ebssh-proxy.1")
+    built = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    src_th, th = th_fields(source), th_fields(built)
+    t.ok(src_th and src_th[4] == "ebssh @VERSION@", "the source's .TH names the placeholder, no version", src_th)
+    t.ok(th and th[1:3] == ["EBSSH-PROXY", "1"] and th[4] == f"ebssh {VERSION}",
+         "the built man page's .TH header names ebssh <VERSION>", (path, th))
+    t.eq(built.replace(f"ebssh {VERSION}", "ebssh @VERSION@", 1), source,
+         "the built man page is the source but for its header")
+
+
+def dry_make(target, *extra):
+    p = subprocess.run(["make", "-n", "-C", ROOT, f"BUILD={BUILD}", "-W", "VERSION", *extra, target],
+                       capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout + p.stderr
+
+
+def case_rebuild(t):
+    rc, out = dry_make(os.path.join(BUILD, "ebssh-proxy"))
+    compiles = [line for line in out.splitlines() if " -c " in line]
+    t.ok(rc == 0 and any("proxy/main.c" in c for c in compiles) and any("aws/client.c" in c for c in compiles)
+         and all(f"-DEBSSH_VERSION='\"{VERSION}\"'" in c for c in compiles) and len(compiles) > 20,
+         "a new VERSION recompiles every object of ebssh-proxy, each with -DEBSSH_VERSION", out[-3000:])
+    rc, out = dry_make(os.path.join(BUILD, "ebssh-proxy.1"))
+    t.ok(rc == 0 and "docs/ebssh-proxy.1" in out, "and regenerates the man page", out[-2000:])
+
+
+def hardcoded(text, version):
+    """The lines of C text that spell a version: [(line number, line)]."""
+    rules = [
+        re.compile(r'#\s*define\s+\w*VERSION\w*\s+"v?[0-9]+\.[0-9]'),  # a version macro set in the source
+        re.compile(r'"[^"\n]*\bebssh[\w-]*[/ ]v?[0-9]+\.[0-9]'),  # "ebssh/0.1", "ebssh-api 1.0"
+        re.compile(r"(?<![0-9A-Za-z.])" + re.escape(version) + r"(?![0-9A-Za-z])"),  # VERSION itself
+    ]
+    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if any(r.search(line) for r in rules)]
+
+
+def c_sources():
+    for d in C_DIRS:
+        for dirpath, _, names in os.walk(os.path.join(ROOT, d)):
+            for name in sorted(names):
+                if name.endswith((".c", ".h")):
+                    yield os.path.join(dirpath, name)
+
+
+def case_no_hardcoded(t):
+    planted = {
+        '#define EBSSH_PROXY_VERSION "0.1.0"': True,
+        '\thh[nh++] = (struct http_header){"User-Agent", "ebssh/0.1"};': True,
+        '\tputs("ebssh-api 3.4");': True,
+        f'\tputs(PROG " {VERSION}");': True,
+        f" * the release, {VERSION}, ...": True,
+        '#define API_VERSION        "2018-06-01"': False,
+        '\t{"203.0.113", 0, 0, "is not an IP address"},': False,
+        '\t{"User-Agent", "ebssh/" EBSSH_VERSION},': False,
+        '\tputs(PROG " " EBSSH_VERSION);': False,
+        f'\tip = "10.{VERSION}";': False,
+    }
+    got = {line: bool(hardcoded(line, VERSION)) for line in planted}
+    t.eq(got, planted, "the scanner flags planted versions (macro, agent, VERSION itself), not dates or IPs")
+    hits, files = [], 0
+    for path in c_sources():
+        files += 1
+        with open(path, encoding="utf-8", errors="replace") as f:
+            hits += [f"{os.path.relpath(path, ROOT)}:{n}: {line.strip()}" for n, line in hardcoded(f.read(), VERSION)]
+    t.ok(files > 100 and not hits, f"no C source of {files} spells a version (util/version.h is the one way)",
+         "\n".join(hits))
+
+
+def main():
+    t = Tap()
+    t.run(case_version_file)
+    t.run(case_flags)
+    t.run(case_proxy_agent)
+    with tempfile.TemporaryDirectory() as log_dir:
+        saved = {k: os.environ.get(k) for k in ("EBSSH_CALL_LOG", "EBSSH_SUITE")}
+        os.environ.update(EBSSH_CALL_LOG=log_dir, EBSSH_SUITE=SUITE)
+        try:
+            aws = AwsDouble().start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        try:
+            t.run(case_aws_agent, aws, log_dir)
+        finally:
+            aws.stop()
+    t.run(case_bootstrap)
+    t.run(case_man_page)
+    t.run(case_rebuild)
+    t.run(case_no_hardcoded)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
