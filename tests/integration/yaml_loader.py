@@ -108,8 +108,26 @@ def check_project_files(t):
     else:
         t.ok(isinstance(tpl, dict) and "Resources" in tpl, "deploy/template.yaml loads, no key twice")
     if tpl is not None:
-        t.eq(sorted(tpl.get("Conditions", {})), ["HasAlarmEmail", "HasSlackWebhook", "NotifyLogs"],
-             "the template keeps all three conditions")
+        # Every condition a resource, an output or another condition names is
+        # defined (a Conditions block lost to a duplicate key would not be).
+        used = set()
+
+        def walk(node):
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    if k in ("Condition", "Fn::If") and isinstance(v, str):
+                        used.add(v)
+                    elif k == "Fn::If" and isinstance(v, list) and v and isinstance(v[0], str):
+                        used.add(v[0])
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+
+        walk({k: tpl.get(k) for k in ("Resources", "Outputs", "Conditions")})
+        defined = set(tpl.get("Conditions", {}))
+        t.ok(len(used) >= 3 and used <= defined,
+             "the template defines every condition it uses", sorted(used - defined))
         with open(TEMPLATE, encoding="utf-8") as f:
             text = f.read()
         doubled = text.replace("\nConditions:\n", "\nConditions:\n  HasNothing: !Equals [a, b]\n\nConditions:\n", 1)
