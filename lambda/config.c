@@ -24,6 +24,7 @@ void service_config_read(struct service_config *c)
 	c->notify_tz = env("NOTIFY_TZ");
 	c->tz_dir = env("TZDIR");
 	c->function_name = env("AWS_LAMBDA_FUNCTION_NAME");
+	c->own_log_group = env("AWS_LAMBDA_LOG_GROUP_NAME");
 	c->backup_tag_key = env("BACKUP_TAG_KEY");
 	c->hook_target = env("EBSSH_HOOK_TARGET");
 	c->hook_environment = env("EBSSH_HOOK_ENVIRONMENT");
@@ -135,6 +136,7 @@ int service_config_init(struct err *e)
 	    keep(&loaded.slack_response_prefix, c.slack_response_prefix) ||
 	    keep(&loaded.notify_tz, c.notify_tz) || keep(&loaded.tz_dir, c.tz_dir) ||
 	    keep(&loaded.function_name, c.function_name) ||
+	    keep(&loaded.own_log_group, c.own_log_group) ||
 	    keep(&loaded.backup_tag_key, c.backup_tag_key) ||
 	    keep(&loaded.hook_target, c.hook_target) ||
 	    keep(&loaded.hook_environment, c.hook_environment))

@@ -15,6 +15,8 @@
  *   NOTIFY_TZ                        the zone of notify's times; unset: UTC
  *   TZDIR                            where zone files are; unset: /usr/share/zoneinfo
  *   AWS_LAMBDA_FUNCTION_NAME         the function itself (Lambda sets it)
+ *   AWS_LAMBDA_LOG_GROUP_NAME        the function's own log group (Lambda sets
+ *                                    it): notify never posts its lines (a loop)
  *   BACKUP_TAG_KEY                   the AMI backup's tag key; unset: "backup"
  *   EBSSH_HOOK_TARGET                the pre-traffic hook's function to test: a
  *                                    Lambda function name or ARN, usually a
@@ -42,6 +44,7 @@ struct service_config {
 	const char *notify_tz;
 	const char *tz_dir;
 	const char *function_name;
+	const char *own_log_group;
 	const char *backup_tag_key;
 	const char *hook_target;
 	const char *hook_environment;

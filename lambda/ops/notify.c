@@ -425,6 +425,21 @@ int notify_codepipeline_event(struct service_context *ctx, const struct event *e
 	return rc ? rc : 1;
 }
 
+int notify_logs_from_group(const char *json, size_t len, const char *group)
+{
+	json_t *root;
+	const char *g;
+	int same;
+
+	if (!group || !*group)
+		return 0;
+	root = json_loadb(json, len, 0, NULL);
+	g = str_of(root, "logGroup");
+	same = g && strcmp(g, group) == 0;
+	json_decref(root);
+	return same;
+}
+
 int notify_logs_event(struct service_context *ctx, const struct event *ev, struct err *e)
 {
 	const char *url = webhook(e);
@@ -439,6 +454,13 @@ int notify_logs_event(struct service_context *ctx, const struct event *ev, struc
 	if (!ev->logs_data)
 		return err_set(e, ERR_INVALID, "no awslogs.data");
 	rc = notify_logs_inflate(ev->logs_data, strlen(ev->logs_data), &json, &len, e);
+	if (!rc && notify_logs_from_group(json, len, service_config_get().own_log_group)) {
+		/* The function's own lines: posting them would make more lines,
+		 * and a subscription on them would run forever. The template
+		 * refuses such a subscription; this is the second guard. */
+		free(json);
+		return 0;
+	}
 	if (!rc)
 		rc = notify_logs_messages(json, len, service_config_get().notify_tz, &parts, e);
 	free(json);

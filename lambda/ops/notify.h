@@ -54,6 +54,10 @@ int notify_codepipeline_message(const json_t *event, struct buf *out, struct err
  * at most NOTIFY_MAX_INFLATED bytes out (ERR_TOO_LARGE past it); a
  * malloc'd NUL-terminated buffer. ERR_INVALID for bad base64 or gzip.
  */
+/* 1 when the inflated subscription message (json) is of log group group
+ * (NULL or "": never); 0 otherwise, also when it is no JSON. */
+int notify_logs_from_group(const char *json, size_t len, const char *group);
+
 int notify_logs_inflate(const char *data, size_t len, char **out, size_t *out_len, struct err *e);
 
 /*
@@ -75,7 +79,9 @@ int notify_logs_messages(const char *json, size_t len, const char *tz, struct sl
  * For the runtime. Each posts to SLACK_WEBHOOK_URL and returns the number
  * of messages posted (0: nothing to announce), or a negative code:
  * ERR_INVALID without SLACK_WEBHOOK_URL or for a malformed event, or what
- * slack_post gave. The webhook URL never reaches e.
+ * slack_post gave. The webhook URL never reaches e. notify_logs_event posts
+ * nothing (0) for lines of the function's own log group
+ * (AWS_LAMBDA_LOG_GROUP_NAME).
  */
 int notify_codepipeline_event(struct service_context *ctx, const struct event *ev, struct err *e);
 int notify_logs_event(struct service_context *ctx, const struct event *ev, struct err *e);

@@ -180,6 +180,14 @@ def test_logs_subscription(t, aws, slack):
     event(driver_env(aws, slack, NOTIFY_TZ="Nowhere/Land"), sample)
     text = slack.posts()[0]["body"]["text"] if slack.posts() else ""
     t.ok("is not a known zone: times in UTC" in text and "19:03:07.000 UTC" in text, "logs: an unknown zone says so and uses UTC", text)
+    # The function's own log group (a subscription on it would loop): nothing posted.
+    slack.clear()
+    r = event(driver_env(aws, slack, AWS_LAMBDA_LOG_GROUP_NAME="testLogGroup"), sample)
+    t.eq((r.out and (r.out["kind"], r.out["rc"]), slack.posts()), (("logs", 0), []),
+         "logs: the function's own log group (AWS_LAMBDA_LOG_GROUP_NAME) is never posted")
+    slack.clear()
+    r = event(driver_env(aws, slack, AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/other"), sample)
+    t.eq(r.out and (r.out["kind"], r.out["rc"]), ("logs", 1), "logs: another function's log group is posted")
 
 
 def test_retries(t, aws, slack):

@@ -354,6 +354,21 @@ TEST_CASE(long_subscriptions_are_split_with_a_note)
 	buf_free(&json);
 }
 
+TEST_CASE(own_log_group_is_told_apart)
+{
+	static const char msg[] = "{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":"
+	                          "\"/aws/lambda/ebssh-lookup\",\"logStream\":\"s\","
+	                          "\"logEvents\":[]}";
+
+	CHECK_INT(notify_logs_from_group(msg, strlen(msg), "/aws/lambda/ebssh-lookup"), 1);
+	CHECK_INT(notify_logs_from_group(msg, strlen(msg), "/aws/lambda/ebssh-lookup2"), 0);
+	CHECK_INT(notify_logs_from_group(msg, strlen(msg), "/aws/lambda/ebssh-looku"), 0);
+	CHECK_INT(notify_logs_from_group(msg, strlen(msg), NULL), 0);
+	CHECK_INT(notify_logs_from_group(msg, strlen(msg), ""), 0);
+	CHECK_INT(notify_logs_from_group("not json", 8, "/aws/lambda/ebssh-lookup"), 0);
+	CHECK_INT(notify_logs_from_group("{\"logGroup\":7}", 14, "7"), 0);
+}
+
 int main(void)
 {
 	RUN(colours_by_state);
@@ -366,5 +381,6 @@ int main(void)
 	RUN(control_and_bad_messages);
 	RUN(inflate_is_bounded_and_strict);
 	RUN(long_subscriptions_are_split_with_a_note);
+	RUN(own_log_group_is_told_apart);
 	return TEST_DONE();
 }
