@@ -166,17 +166,11 @@ static void cut_message(char *message, size_t n)
 	message[n] = '\0';
 }
 
-static void write_line(enum log_level level, const json_t *fields, const char *fmt, va_list ap)
+/* Writes text (taken; NULL: nothing) and a newline with one write(2). */
+static void write_text(char *text)
 {
-	char message[LOG_MESSAGE_MAX + 4];
-	int n = vsnprintf(message, sizeof(message), fmt, ap);
-	char *text;
 	size_t len, off = 0;
 
-	if (n < 0)
-		snprintf(message, sizeof(message), "(unprintable message)");
-	cut_message(message, strlen(message));
-	text = log_format(level, now_ms(), message, fields);
 	if (!text)
 		return;
 	len = strlen(text);
@@ -191,6 +185,25 @@ static void write_line(enum log_level level, const json_t *fields, const char *f
 		off += (size_t)w;
 	}
 	free(text);
+}
+
+static void write_line(enum log_level level, const json_t *fields, const char *fmt, va_list ap)
+{
+	char message[LOG_MESSAGE_MAX + 4];
+	int n = vsnprintf(message, sizeof(message), fmt, ap);
+
+	if (n < 0)
+		snprintf(message, sizeof(message), "(unprintable message)");
+	cut_message(message, strlen(message));
+	write_text(log_format(level, now_ms(), message, fields));
+}
+
+void log_json_line(json_t *obj)
+{
+	if (obj)
+		write_text(
+		    json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)));
+	json_decref(obj);
 }
 
 void log_fields_new(enum log_level level, json_t *fields, const char *fmt, ...)

@@ -75,6 +75,11 @@ void log_fields_new(enum log_level level, json_t *fields, const char *fmt, ...)
 /* Writes one line now, with no fields of the caller's. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Writes obj (taken, even on failure; NULL is fine) as one compact ASCII
+ * line with one write(2), as it is: no time, level, message or context
+ * added. For lines of their own shape (ebssh-api's access log). */
+void log_json_line(json_t *obj);
+
 /* Test seam: where lines go (default 2, stderr); returns the previous fd. */
 int log_set_fd(int fd);
 

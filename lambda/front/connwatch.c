@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../util/monotime.h"
+#include "../log.h"
 
 enum phase { PHASE_HEADERS, PHASE_BODY, PHASE_BUSY, PHASE_CLOSED };
 
@@ -51,7 +52,6 @@ static void log_closed(const struct connwatch_conn *c, const char *phase, long l
 	struct timespec ts;
 	struct tm tm;
 	json_t *line;
-	char *text;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -60,19 +60,7 @@ static void log_closed(const struct connwatch_conn *c, const char *phase, long l
 	                 "slow-client-closed", "remote", c->remote, "phase", phase, "limit_s",
 	                 (json_int_t)(limit_ms / 1000), "requests", (json_int_t)c->requests,
 	                 "connection_s", (double)(now - c->started_ms) / 1000.0);
-	if (!line)
-		return;
-	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
-	json_decref(line);
-	if (text) {
-		size_t n = strlen(text);
-		ssize_t wr;
-
-		text[n] = '\n'; /* over the NUL: written by length, one write(2) */
-		wr = write(STDERR_FILENO, text, n + 1);
-		(void)wr;
-		free(text);
-	}
+	log_json_line(line); /* one write(2): threads do not interleave */
 }
 
 static void *janitor_main(void *arg)

@@ -223,7 +223,6 @@ static void access_log(struct MHD_Connection *conn, const char *method, const ch
 	struct timespec now;
 	struct tm tm;
 	json_t *line;
-	char *text;
 
 	printable(clean_path, sizeof(clean_path), path);
 	printable(clean_method, sizeof(clean_method), method);
@@ -235,19 +234,7 @@ static void access_log(struct MHD_Connection *conn, const char *method, const ch
 	                 remote, "method", clean_method, "path", clean_path, "status", status,
 	                 "bytes", (json_int_t)bytes, "duration_ms", monotime_elapsed_ms(&x->start),
 	                 "route", route, "request_id", x->request_id);
-	if (!line)
-		return;
-	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
-	json_decref(line);
-	if (text) {
-		size_t n = strlen(text);
-		ssize_t w;
-
-		text[n] = '\n'; /* over the NUL: written by length below */
-		w = write(STDERR_FILENO, text, n + 1);
-		(void)w;
-		free(text);
-	}
+	log_json_line(line); /* one write(2): threads do not interleave */
 }
 
 /* Queues a fixed answer (403, 413, 500, 503); retry_after: with Retry-After: 1. */

@@ -240,6 +240,27 @@ TEST_CASE(written_whole_with_newline)
 	}
 }
 
+TEST_CASE(json_line_as_it_is)
+{
+	int p[2], old;
+	char buf[512];
+	ssize_t n;
+
+	CHECK(pipe(p) == 0);
+	old = log_set_fd(p[1]);
+	log_context_set("ctx-1", NULL, NULL);
+	log_json_line(json_pack("{s:s, s:i}", "path", "/eb/\xc3\xa9/ip", "status", 200));
+	log_json_line(NULL);
+	log_context_clear();
+	log_set_fd(old);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	/* the object alone (no time, level or context), ASCII, one line */
+	CHECK_STR(buf, "{\"path\":\"/eb/\\u00E9/ip\",\"status\":200}\n");
+}
+
 TEST_CASE(level_names)
 {
 	CHECK_STR(log_level_name(LOG_INFO), "INFO");
@@ -256,6 +277,7 @@ int main(void)
 	RUN(long_ids_and_messages_cut);
 	RUN(context_per_thread);
 	RUN(written_whole_with_newline);
+	RUN(json_line_as_it_is);
 	RUN(level_names);
 	return TEST_DONE();
 }
