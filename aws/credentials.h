@@ -48,9 +48,9 @@
 struct http_client;
 
 /* botocore's advisory refresh window: refresh when they expire within this. */
-#define CREDENTIALS_REFRESH_SECONDS (15 * 60)
+#define CREDENTIALS_REFRESH_SECONDS 900 /* 15 minutes */
 /* botocore's mandatory window: within it a failed refresh is an error. */
-#define CREDENTIALS_MANDATORY_SECONDS (10 * 60)
+#define CREDENTIALS_MANDATORY_SECONDS 600 /* 10 minutes */
 /* After a failed refresh that kept the old credentials, wait this long. */
 #define CREDENTIALS_RETRY_SECONDS 10
 

@@ -45,7 +45,7 @@ int credentials_sha1_hex(const char *s, size_t n, char out[41], struct err *e)
 	if (!EVP_Digest(s, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
 		return err_set(e, ERR_INTERNAL, "SHA-1 failed");
 	for (int i = 0; i < 20; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+		snprintf(out + (size_t)2 * (size_t)i, 3, "%02x", md[i]);
 	return 0;
 }
 
@@ -187,7 +187,7 @@ static int parse_expiration(const char *s, time_t *out)
 
 	if (n > 3 && n < sizeof(tmp) && strcmp(s + n - 3, "UTC") == 0) {
 		memcpy(tmp, s, n - 3);
-		strcpy(tmp + n - 3, "Z");
+		memcpy(tmp + n - 3, "Z", 2);
 		return credentials_parse_time(tmp, out);
 	}
 	return credentials_parse_time(s, out);
@@ -282,8 +282,10 @@ int credentials_cache_load(const char *key, time_t now, struct aws_credentials *
 
 	memset(out, 0, sizeof(*out));
 	rc = entry_path(key, &dir, &path, e);
-	if (rc)
+	if (rc || !path) {
+		rc = rc ? rc : err_set(e, ERR_INTERNAL, "no cache path");
 		goto out;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno != ENOENT)

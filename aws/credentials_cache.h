@@ -28,7 +28,7 @@
 #include "credentials.h"
 
 /* botocore's CachedCredentialFetcher.DEFAULT_EXPIRY_WINDOW_SECONDS. */
-#define CREDENTIALS_CACHE_WINDOW (15 * 60)
+#define CREDENTIALS_CACHE_WINDOW 900 /* 15 minutes */
 
 /* The key of an AssumeRole (or AssumeRoleWithWebIdentity) call: session_name,
  * external_id, serial may be NULL (not configured); duration < 0: none.

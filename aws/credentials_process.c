@@ -228,7 +228,12 @@ int credentials_process_run(const char *profile, const char *command, struct aws
 	buf_init(&sout, OUTPUT_MAX + 4096);
 	buf_init(&serr, OUTPUT_MAX + 4096);
 	rc = credentials_shell_split(command, &argv, e);
+	if (!rc && (!argv || !argv[0])) {
+		rc = ERR_PARSE;
+		err_set(e, rc, "an empty command");
+	}
 	if (rc) {
+		credentials_argv_free(argv);
 		err_prefix(e, "profile %s: credential_process", profile);
 		return rc == ERR_NOMEM ? rc : ERR_CREDENTIALS;
 	}

@@ -146,9 +146,12 @@ int credentials_sso_get(struct http_client *http, const struct sso_config *c, ti
 	struct http_header hh[3];
 	struct http_request req = {0};
 	struct http_response resp;
+	struct err local;
 	struct buf url;
 	int rc;
 
+	if (!e)
+		e = &local;
 	memset(out, 0, sizeof(*out));
 	buf_init(&url, (size_t)16 << 10);
 	http_response_init(&resp);

@@ -205,6 +205,10 @@ int credentials_sts_call(struct http_client *http, const struct aws_credentials 
 	struct buf form;
 	int rc, i;
 
+	struct err local;
+
+	if (!e)
+		e = &local;
 	memset(out, 0, sizeof(*out));
 	if (!http)
 		return err_set(e, ERR_CREDENTIALS, "STS %s: no HTTP client", action);
@@ -231,11 +235,8 @@ int credentials_sts_call(struct http_client *http, const struct aws_credentials 
 		if (rc == 0) {
 			errors_parse(0, resp.status, resp.body.data, resp.body.len, NULL,
 			             http_response_header(&resp, "x-amzn-RequestId"), e);
-			rc = e ? e->code : ERR_AWS;
-			if (rc == 0)
-				rc = ERR_AWS;
-			if (resp.status < 500 &&
-			    !errors_is_throttling(e ? e->aws_code : NULL, resp.status))
+			rc = e->code ? e->code : ERR_AWS;
+			if (resp.status < 500 && !errors_is_throttling(e->aws_code, resp.status))
 				break;
 		} else if (rc != ERR_NETWORK && rc != ERR_TIMEOUT) {
 			break;
