@@ -15,6 +15,7 @@
 #include "endpoint.h"
 #include "http.h"
 #include "credentials_remote.h"
+#include "credentials_profile.h"
 #include "profile.h"
 
 enum source { SRC_NONE, SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS };
@@ -23,6 +24,8 @@ static const char *const source_names[] = {"none", "environment", "profile", "co
 
 struct credentials_provider {
 	struct http_client *http; /* borrowed; NULL: no network sources */
+	char *profile;            /* named by the caller; NULL: AWS_PROFILE or "default" */
+	const char *method;       /* botocore's name of what answered (static string) */
 	struct aws_credentials cur;
 	int have;
 	enum source source;
@@ -185,204 +188,26 @@ out:
 	return rc;
 }
 
-/* ---- the environment -------------------------------------------------- */
-
-static int from_env(struct aws_credentials *out, struct err *e)
-{
-	const char *id = credentials_env("AWS_ACCESS_KEY_ID"),
-	           *secret = credentials_env("AWS_SECRET_ACCESS_KEY");
-
-	if (!id && !secret)
-		return err_set(e, ERR_NOT_FOUND, "environment: not set");
-	if (!secret)
-		return err_set(e, ERR_CREDENTIALS,
-		               "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-	if (!id)
-		return err_set(e, ERR_CREDENTIALS,
-		               "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
-	return creds_set(out, id, secret, credentials_env("AWS_SESSION_TOKEN"), 0, e);
-}
-
-/* ---- the shared files ------------------------------------------------- */
-
-enum {
-	K_ID,
-	K_SECRET,
-	K_TOKEN,
-	K_SECURITY_TOKEN,
-	K_ROLE_ARN,
-	K_SOURCE_PROFILE,
-	K_CREDENTIAL_SOURCE,
-	K_WEB_IDENTITY,
-	K_SSO_START_URL,
-	K_SSO_SESSION,
-	K_PROCESS,
-	K_N
-};
-
-static const char *const profile_keys[K_N] = {
-    "aws_access_key_id", "aws_secret_access_key", "aws_session_token",  "aws_security_token",
-    "role_arn",          "source_profile",        "credential_source",  "web_identity_token_file",
-    "sso_start_url",     "sso_session",           "credential_process",
-};
-
-/* What one file says about the profile. */
-struct profile_values {
-	enum profile_kind kind;
-	const char *name;
-	const char *path; /* NULL when there is no such file */
-	int seen;         /* the file has the profile's section */
-	char *v[K_N];
-	struct err *e;
-};
-
-static int profile_visit(void *ctx, const char *section, const char *key, const char *subkey,
-                         const char *value)
-{
-	struct profile_values *pv = ctx;
-
-	if (!profile_section_is(section, pv->kind, pv->name))
-		return 0;
-	pv->seen = 1;
-	if (!key || subkey)
-		return 0;
-	for (int k = 0; k < K_N; k++) {
-		if (strcmp(key, profile_keys[k]) != 0)
-			continue;
-		credentials_wipe_free(pv->v[k]);
-		pv->v[k] = *value ? strdup(value) : NULL;
-		if (*value && !pv->v[k])
-			return err_set(pv->e, ERR_NOMEM, "out of memory");
-	}
-	return 0;
-}
-
-static void profile_values_free(struct profile_values *pv)
-{
-	for (int k = 0; k < K_N; k++)
-		credentials_wipe_free(pv->v[k]);
-}
-
-/* Reads what path says about the profile; a missing file says nothing. */
-static int profile_values_load(struct profile_values *pv, struct err *e)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (!pv->path)
-		return 0;
-	rc = profile_read_file(pv->path, &text, &len, e);
-	if (rc == ERR_NOT_FOUND) {
-		pv->path = NULL;
-		return 0;
-	}
-	if (rc == 0) {
-		pv->e = e;
-		rc = profile_parse(text, len, profile_visit, pv, e);
-		if (rc)
-			err_prefix(e, "%s", pv->path);
-	}
-	if (text) {
-		OPENSSL_cleanse(text, len);
-		free(text);
-	}
-	return rc;
-}
-
-/* The keys of one file: 0, ERR_NOT_FOUND when it has neither, else an error. */
-static int profile_static(const struct profile_values *pv, struct aws_credentials *out,
-                          struct err *e)
-{
-	const char *id = pv->v[K_ID], *secret = pv->v[K_SECRET];
-	const char *token = pv->v[K_TOKEN] ? pv->v[K_TOKEN] : pv->v[K_SECURITY_TOKEN];
-
-	if (!id && !secret)
-		return ERR_NOT_FOUND;
-	if (!id || !secret)
-		return err_set(e, ERR_CREDENTIALS, "profile %s in %s has %s but no %s", pv->name,
-		               pv->path, profile_keys[id ? K_ID : K_SECRET],
-		               profile_keys[id ? K_SECRET : K_ID]);
-	return creds_set(out, id, secret, token, 0, e);
-}
-
-static int unsupported(const struct profile_values *pv, int k, struct err *e)
-{
-	return err_set(e, ERR_CREDENTIALS,
-	               "profile %s in %s uses %s, which ebssh does not support; give the profile "
-	               "aws_access_key_id and aws_secret_access_key, or set AWS_ACCESS_KEY_ID and "
-	               "AWS_SECRET_ACCESS_KEY",
-	               pv->name, pv->path, profile_keys[k]);
-}
-
-static int from_profile(struct aws_credentials *out, struct err *e)
-{
-	const char *name = profile_name();
-	struct profile_values cred = {PROFILE_SECTION, name, NULL, 0, {0}, NULL};
-	struct profile_values conf = {PROFILE_CONFIG, name, NULL, 0, {0}, NULL};
-	char *cred_path = NULL, *conf_path = NULL;
-	int rc, k;
-
-	rc = profile_credentials_path(&cred_path, e);
-	if (rc == 0)
-		rc = profile_config_path(&conf_path, e);
-	if (rc == ERR_NOT_FOUND) /* no home directory: no files */
-		rc = 0;
-	if (rc)
-		goto out;
-	cred.path = cred_path;
-	conf.path = conf_path;
-	rc = profile_values_load(&cred, e);
-	if (rc == 0)
-		rc = profile_values_load(&conf, e);
-	if (rc)
-		goto out;
-	/* botocore's order: assume-role, web identity and SSO come before the keys. */
-	for (k = K_ROLE_ARN; k <= K_SSO_SESSION; k++) {
-		if (cred.v[k] || conf.v[k]) {
-			rc = unsupported(cred.v[k] ? &cred : &conf, k, e);
-			goto out;
-		}
-	}
-	rc = profile_static(&cred, out, e);
-	if (rc != ERR_NOT_FOUND)
-		goto out;
-	if (cred.v[K_PROCESS] || conf.v[K_PROCESS]) {
-		rc = unsupported(cred.v[K_PROCESS] ? &cred : &conf, K_PROCESS, e);
-		goto out;
-	}
-	rc = profile_static(&conf, out, e);
-	if (rc != ERR_NOT_FOUND)
-		goto out;
-	if (credentials_env("AWS_PROFILE") && !cred.seen && !conf.seen)
-		rc = err_set(e, ERR_CREDENTIALS, "profile %s (AWS_PROFILE) not found in %s or %s",
-		             name, cred_path ? cred_path : "~/.aws/credentials",
-		             conf_path ? conf_path : "~/.aws/config");
-	else
-		rc = err_set(e, ERR_NOT_FOUND, "profile %s: no keys in %s, %s", name,
-		             cred.path ? cred.path : "no credentials file",
-		             conf.path ? conf.path : "no config file");
-out:
-	profile_values_free(&cred);
-	profile_values_free(&conf);
-	free(cred_path);
-	free(conf_path);
-	return rc;
-}
-
 /* ---- the chain -------------------------------------------------------- */
 
 static int fetch_from(struct credentials_provider *p, enum source src, struct aws_credentials *out,
-                      struct err *e)
+                      const char **method, struct err *e)
 {
 	switch (src) {
 	case SRC_ENV:
-		return from_env(out, e);
+		*method = "env";
+		/* botocore drops the environment's keys when the profile is named explicitly */
+		return p->profile ? err_set(e, ERR_NOT_FOUND,
+		                            "environment: not used (profile %s named)", p->profile)
+		                  : credentials_from_env(out, e);
 	case SRC_PROFILE:
-		return from_profile(out, e);
+		return credentials_from_profile(p->http, p->profile, p->profile != NULL, out,
+		                                method, e);
 	case SRC_CONTAINER:
+		*method = "container-role";
 		return credentials_from_container(p->http, out, e);
 	case SRC_IMDS:
+		*method = "iam-role";
 		return credentials_from_imds(p->http, out, e);
 	default:
 		return err_set(e, ERR_INTERNAL, "no credentials source %d", (int)src);
@@ -395,7 +220,7 @@ static int fetch_from(struct credentials_provider *p, enum source src, struct aw
  * that fails ends the search, but for IMDS, whose failure is a note too.
  */
 static int fetch(struct credentials_provider *p, enum source only, struct aws_credentials *out,
-                 enum source *from, struct err *e)
+                 enum source *from, const char **method, struct err *e)
 {
 	struct buf tried;
 	struct err local;
@@ -408,7 +233,7 @@ static int fetch(struct credentials_provider *p, enum source only, struct aws_cr
 		if (only != SRC_NONE && s != only)
 			continue;
 		err_clear(e);
-		rc = fetch_from(p, s, out, e);
+		rc = fetch_from(p, s, out, method, e);
 		if (rc == 0) {
 			*from = s;
 			buf_free(&tried);
@@ -445,17 +270,39 @@ struct credentials_provider *credentials_provider_new(struct http_client *http, 
 	return p;
 }
 
+struct credentials_provider *credentials_provider_new_profile(struct http_client *http,
+                                                              const char *profile, struct err *e)
+{
+	struct credentials_provider *p = credentials_provider_new(http, e);
+
+	if (p && profile) {
+		p->profile = strdup(profile);
+		if (!p->profile) {
+			err_set(e, ERR_NOMEM, "out of memory");
+			credentials_provider_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
 void credentials_provider_free(struct credentials_provider *p)
 {
 	if (!p)
 		return;
 	aws_credentials_clear(&p->cur);
+	free(p->profile);
 	free(p);
 }
 
 const char *credentials_source(const struct credentials_provider *p)
 {
 	return source_names[p && p->have ? p->source : SRC_NONE];
+}
+
+const char *credentials_method(const struct credentials_provider *p)
+{
+	return p && p->have && p->method ? p->method : "none";
 }
 
 static int usable(const struct aws_credentials *c, time_t now)
@@ -468,17 +315,19 @@ int credentials_get(struct credentials_provider *p, const struct aws_credentials
 {
 	struct aws_credentials fresh = {0};
 	enum source from = SRC_NONE;
-	time_t now = time(NULL);
+	const char *method = NULL;
+	time_t now = time(NULL), left = p->cur.expiration - now;
 	int rc;
 
 	*out = NULL;
-	if (p->have &&
-	    (p->cur.expiration == 0 || p->cur.expiration - now > CREDENTIALS_REFRESH_SECONDS ||
-	     (now < p->retry_after && usable(&p->cur, now)))) {
+	/* botocore's RefreshableCredentials: no refresh before the advisory window;
+	 * in it, a failed refresh keeps what is still outside the mandatory one. */
+	if (p->have && (p->cur.expiration == 0 || left >= CREDENTIALS_REFRESH_SECONDS ||
+	                (now < p->retry_after && left >= CREDENTIALS_MANDATORY_SECONDS))) {
 		*out = &p->cur;
 		return 0;
 	}
-	rc = fetch(p, p->have ? p->source : SRC_NONE, &fresh, &from, e);
+	rc = fetch(p, p->have ? p->source : SRC_NONE, &fresh, &from, &method, e);
 	if (rc == 0 && !usable(&fresh, now)) {
 		rc = err_set(e, ERR_CREDENTIALS, "%s credentials had expired when fetched",
 		             source_names[from]);
@@ -489,12 +338,13 @@ int credentials_get(struct credentials_provider *p, const struct aws_credentials
 		p->cur = fresh;
 		p->have = 1;
 		p->source = from;
+		p->method = method;
 		p->retry_after = 0;
 		*out = &p->cur;
 		return 0;
 	}
-	if (p->have && usable(&p->cur, now)) {
-		/* keep the old ones while they last; try again a little later */
+	if (p->have && left >= CREDENTIALS_MANDATORY_SECONDS) {
+		/* keep the old ones in the advisory window; try again a little later */
 		p->retry_after = now + CREDENTIALS_RETRY_SECONDS;
 		err_clear(e);
 		*out = &p->cur;

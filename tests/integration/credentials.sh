@@ -135,7 +135,7 @@ stop_double
 start_double --expire-seconds 60
 got=$(probe 2 AWS_EC2_METADATA_DISABLED=true \
 	AWS_CONTAINER_CREDENTIALS_FULL_URI="http://localhost:$port/container/x")
-check "container credentials expiring within 5 minutes are fetched again" \
+check "container credentials expiring within 15 minutes are fetched again" \
 	"call 1: key=ASIACONTAINER1 token=yes expires=yes source=container
 call 2: key=ASIACONTAINER2 token=yes expires=yes source=container
 exit=0" "$got"
@@ -161,7 +161,7 @@ check "IMDS cached: one more token, no more" "2" "$(stat token_puts)"
 
 got=$(probe 1 AWS_EC2_METADATA_SERVICE_ENDPOINT="$base" AWS_EC2_METADATA_DISABLED=TRUE)
 check "IMDS disabled" \
-	"call 1: error credentials: no AWS credentials found (environment: not set; profile default: no keys in no credentials file, no config file; container: not configured; IMDS: disabled by AWS_EC2_METADATA_DISABLED)
+	"call 1: error credentials: no AWS credentials found (environment: not set; profile default: no credentials in no credentials file, no config file; container: not configured; IMDS: disabled by AWS_EC2_METADATA_DISABLED)
 exit=1" "$got"
 check "IMDS disabled: no request" "2" "$(stat token_puts)"
 stop_double
@@ -169,7 +169,7 @@ stop_double
 start_double --refuse-token
 got=$(probe 1 AWS_EC2_METADATA_SERVICE_ENDPOINT="$base")
 check "IMDS token refused" \
-	"call 1: error credentials: no AWS credentials found (environment: not set; profile default: no keys in no credentials file, no config file; container: not configured; IMDS $base: token request: HTTP 403)
+	"call 1: error credentials: no AWS credentials found (environment: not set; profile default: no credentials in no credentials file, no config file; container: not configured; IMDS $base: token request: HTTP 403)
 exit=1" "$got"
 check "IMDS token refused: no tokenless fallback" "00" "$(stat role_gets)$(stat unauthorized)"
 stop_double
@@ -177,7 +177,7 @@ stop_double
 start_double --no-role
 got=$(probe 1 AWS_EC2_METADATA_SERVICE_ENDPOINT="$base")
 check "IMDS without an instance role" \
-	"call 1: error credentials: no AWS credentials found (environment: not set; profile default: no keys in no credentials file, no config file; container: not configured; IMDS $base: no IAM role attached to the instance)
+	"call 1: error credentials: no AWS credentials found (environment: not set; profile default: no credentials in no credentials file, no config file; container: not configured; IMDS $base: no IAM role attached to the instance)
 exit=1" "$got"
 stop_double
 
@@ -194,21 +194,31 @@ check "IMDS unreachable fails fast" "fast-error" "$r"
 # ---- refreshing ------------------------------------------------------------
 start_double --expire-seconds 120
 got=$(probe 3 AWS_EC2_METADATA_SERVICE_ENDPOINT="$base")
-check "IMDS credentials within 5 minutes of expiry are fetched again" \
+check "IMDS credentials within 15 minutes of expiry are fetched again" \
 	"call 1: key=ASIAIMDS1 token=yes expires=yes source=imds
 call 2: key=ASIAIMDS2 token=yes expires=yes source=imds
 call 3: key=ASIAIMDS3 token=yes expires=yes source=imds
 exit=0" "$got"
 stop_double
 
-start_double --expire-seconds 120 --fail-after 1
+# botocore's windows: refresh within 15 minutes of expiry (advisory: a failure
+# keeps the old credentials), within 10 minutes a failed refresh is an error.
+start_double --expire-seconds 720 --fail-after 1
 got=$(probe 3 AWS_EC2_METADATA_SERVICE_ENDPOINT="$base")
-check "a failed refresh keeps credentials that are still valid" \
+check "a failed refresh in the advisory window keeps credentials that are still valid" \
 	"call 1: key=ASIAIMDS1 token=yes expires=yes source=imds
 call 2: key=ASIAIMDS1 token=yes expires=yes source=imds
 call 3: key=ASIAIMDS1 token=yes expires=yes source=imds
 exit=0" "$got"
 check "after a failed refresh the next waits a little" "2" "$(stat imds_creds_gets)"
+stop_double
+
+start_double --expire-seconds 300 --fail-after 1
+got=$(probe 2 AWS_EC2_METADATA_SERVICE_ENDPOINT="$base")
+check "a failed refresh in the mandatory window is an error" \
+	"call 1: key=ASIAIMDS1 token=yes expires=yes source=imds
+call 2: error credentials: IMDS $base: role credentials: HTTP 500
+exit=1" "$got"
 stop_double
 
 start_double --expire-seconds -10

@@ -26,6 +26,9 @@ static void clean_env(void)
 	    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 	    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 	    "AWS_EC2_METADATA_DISABLED",
+	    "AWS_WEB_IDENTITY_TOKEN_FILE",
+	    "AWS_ROLE_ARN",
+	    "AWS_ROLE_SESSION_NAME",
 	};
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -239,20 +242,57 @@ TEST_CASE(partial_profiles_are_errors)
 	CHECK_STR(g.e.message, want);
 }
 
-TEST_CASE(unsupported_profile_kinds)
+TEST_CASE(profile_configuration_errors)
 {
 	static const struct {
-		const char *credentials, *config, *key;
-		int in_config;
+		const char *credentials, *config, *want;
 	} cases[] = {
-	    {"[default]\naws_access_key_id = A\naws_secret_access_key = s\n",
-	     "[default]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\n", "role_arn", 1},
-	    {"[default]\nsource_profile = base\n", "", "source_profile", 0},
-	    {"", "[default]\ncredential_source = Ec2InstanceMetadata\n", "credential_source", 1},
-	    {"", "[default]\nweb_identity_token_file = /t\n", "web_identity_token_file", 1},
-	    {"", "[profile default]\nsso_start_url = https://x\n", "sso_start_url", 1},
-	    {"", "[default]\nsso_session = s\n", "sso_session", 1},
-	    {"", "[default]\ncredential_process = /bin/true\n", "credential_process", 1},
+	    {"", "[default]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\n",
+	     "profile default: its source_profile base does not exist"},
+	    {"", "[default]\nrole_arn = arn:aws:iam::1:role/x\n",
+	     "profile default has role_arn but neither source_profile nor credential_source"},
+	    {"",
+	     "[default]\nrole_arn = r\nsource_profile = default\ncredential_source = Environment\n",
+	     "profile default has both source_profile and credential_source"},
+	    {"", "[default]\nrole_arn = r\ncredential_source = environment\n",
+	     "profile default: credential_source \"environment\" is not valid (Environment, "
+	     "EcsContainer or Ec2InstanceMetadata)"},
+	    {"", "[default]\nrole_arn = r\ncredential_source = Environment\n",
+	     "profile default: credential_source Environment found no credentials"},
+	    {"",
+	     "[default]\nrole_arn = r\nsource_profile = a\n[profile a]\nrole_arn = r2\n"
+	     "source_profile = default\n",
+	     "source_profile loop: default -> a -> default"},
+	    {"", "[default]\nrole_arn = r\nsource_profile = default\n",
+	     "source_profile loop: default -> default"},
+	    {"",
+	     "[default]\nrole_arn = r\nsource_profile = a\nmfa_serial = arn:aws:iam::1:mfa/me\n"
+	     "[profile a]\naws_access_key_id = A\naws_secret_access_key = s\n",
+	     "profile default uses mfa_serial arn:aws:iam::1:mfa/me: ebssh cannot ask for an MFA "
+	     "code; run an AWS CLI command with --profile default (it asks and caches the role's "
+	     "credentials, which ebssh then uses until they expire)"},
+	    {"", "[default]\nrole_arn = r\nsource_profile = a\n[profile a]\nregion = x\n",
+	     "the source profile a (of profile default) must have credentials"},
+	    {"", "[default]\nweb_identity_token_file = /t\n",
+	     "profile default: web identity token file /t is configured but no role ARN: set "
+	     "AWS_ROLE_ARN or the profile's role_arn"},
+	    {"", "[default]\nsso_account_id = 1\n",
+	     "profile default is configured to use SSO but is missing sso_role_name, "
+	     "sso_start_url, sso_region"},
+	    {"",
+	     "[default]\nsso_account_id = 1\nsso_role_name = r\nsso_region = eu-west-1\n"
+	     "sso_start_url = https://b\nsso_session = s\n[sso-session s]\n"
+	     "sso_start_url = https://a\n",
+	     "profile default: sso_start_url is \"https://b\" in the profile but \"https://a\" in "
+	     "sso-session s"},
+	    {"", "[default]\ncredential_process = /bin/true\n",
+	     "profile default: credential_process: its output is not a JSON object"},
+	    {"", "[default]\ncredential_process = /bin/false\n",
+	     "profile default: credential_process exited with status 1"},
+	    {"", "[default]\ncredential_process = /nonexistent/helper\n",
+	     "profile default: credential_process /nonexistent/helper: No such file or directory"},
+	    {"", "[default]\ncredential_process = \"unclosed\n",
+	     "profile default: credential_process: No closing quotation"},
 	};
 	char want[1024];
 	struct got g;
@@ -262,13 +302,25 @@ TEST_CASE(unsupported_profile_kinds)
 		files(cases[i].credentials, cases[i].config);
 		g = get();
 		CHECK_INT(g.rc, ERR_CREDENTIALS);
-		snprintf(want, sizeof(want),
-		         "profile default in %s uses %s, which ebssh does not support; give the "
-		         "profile aws_access_key_id and aws_secret_access_key, or set "
-		         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-		         cases[i].in_config ? conf_path : cred_path, cases[i].key);
-		CHECK_STR(g.e.message, want);
+		CHECK_STR(g.e.message, cases[i].want);
 	}
+	/* an sso_session without its section names the file */
+	clean_env();
+	files("", "[default]\nsso_account_id = 1\nsso_session = s\n");
+	g = get();
+	CHECK_INT(g.rc, ERR_CREDENTIALS);
+	snprintf(want, sizeof(want),
+	         "profile default: the sso_session \"s\" has no [sso-session s] section in %s",
+	         conf_path);
+	CHECK_STR(g.e.message, want);
+	/* settings that configure nothing by themselves, as botocore ignores them */
+	clean_env();
+	files("[default]\nsource_profile = base\n",
+	      "[default]\nsso_start_url = https://x\nsso_session = s\ncredential_source = "
+	      "Environment\n");
+	g = get();
+	CHECK_INT(g.rc, ERR_CREDENTIALS);
+	CHECK(strstr(g.e.message, "no AWS credentials found") != NULL);
 	/* botocore's order: keys of the credentials file before credential_process */
 	clean_env();
 	files("[default]\naws_access_key_id = AKIDKEYS\naws_secret_access_key = s\n",
@@ -324,10 +376,11 @@ TEST_CASE(nothing_found_names_what_was_tried)
 	clean_env();
 	g = get();
 	CHECK_INT(g.rc, ERR_CREDENTIALS);
-	snprintf(want, sizeof(want),
-	         "no AWS credentials found (environment: not set; profile default: no keys in no "
-	         "credentials file, no config file; container: not configured; IMDS: no HTTP "
-	         "client)");
+	snprintf(
+	    want, sizeof(want),
+	    "no AWS credentials found (environment: not set; profile default: no credentials in no "
+	    "credentials file, no config file; container: not configured; IMDS: no HTTP "
+	    "client)");
 	CHECK_STR(g.e.message, want);
 	CHECK_STR(g.source, "none");
 
@@ -337,7 +390,8 @@ TEST_CASE(nothing_found_names_what_was_tried)
 	g = get();
 	CHECK_INT(g.rc, ERR_CREDENTIALS);
 	snprintf(want, sizeof(want),
-	         "no AWS credentials found (environment: not set; profile default: no keys in %s, "
+	         "no AWS credentials found (environment: not set; profile default: no credentials "
+	         "in %s, "
 	         "%s; container: no HTTP client; IMDS: disabled by AWS_EC2_METADATA_DISABLED)",
 	         cred_path, conf_path);
 	CHECK_STR(g.e.message, want);
@@ -513,7 +567,7 @@ int main(void)
 	RUN(home_aws_files_are_the_default);
 	RUN(named_profile_in_both_files);
 	RUN(partial_profiles_are_errors);
-	RUN(unsupported_profile_kinds);
+	RUN(profile_configuration_errors);
 	RUN(missing_named_profile_is_an_error);
 	RUN(broken_files_are_errors);
 	RUN(nothing_found_names_what_was_tried);
