@@ -118,15 +118,19 @@ def parse_table(text):
             continue
         service, action = _plain(cells[0]), _plain(cells[1])
         permissions = re.findall(r"`([a-z0-9-]+:[A-Za-z0-9*?]+)`", cells[2])
-        roles = re.findall(r"`([A-Za-z0-9]+)`", cells[3])
+        # "—": no role of the template, the caller's own AWS identity (the
+        # credential chain of ebssh-proxy and ebssh-api: STS, the SSO portal).
+        roles = [] if cells[3].strip().startswith("—") else re.findall(r"`([A-Za-z0-9]+)`", cells[3])
         suites = {d: re.findall(r"`((?:%s)/[^`]+)`" % "|".join(SUITE_DIRS), cells[HEADER.index(col)])
                   for d, col in DOUBLE_COLUMNS.items()}
         if not re.fullmatch(r"[a-z0-9-]+", service) or not re.fullmatch(r"[A-Z][A-Za-z0-9]+", action):
             problems.append(f"{where}: service {service!r} or action {action!r} is not a signing name and an operation")
             continue
-        if not permissions:
+        if not permissions and not (cells[3].strip().startswith("—") and _plain(cells[2]).startswith("none")):
             problems.append(f"{where}: {service} {action} names no IAM permission (`service:Action`)")
-        if not roles or re.sub(r"`[A-Za-z0-9]+`", "", cells[3]).replace(",", "").strip():
+        own = cells[3].strip().startswith("—")
+        if (own and "`" in cells[3]) or (not roles and not own) or (
+                roles and re.sub(r"`[A-Za-z0-9]+`", "", cells[3]).replace(",", "").strip()):
             problems.append(f"{where}: {service} {action}: the Role cell {cells[3]!r} is not `Role`, ... "
                             f"(the template's logical id of each function role that needs the permission)")
         for col in [HEADER[CODE]] + list(DOUBLE_COLUMNS.values()):
@@ -509,9 +513,16 @@ def self_test_table(t):
         "a role not in backticks": good.replace("`LookupRole`, `HookRole`", "LookupRole"),
         "a suite not in backticks": good.replace("`integration/a.py`", "integration/a.py"),
         "no permission": good.replace("`ec2:CreateImage`, `ec2:CreateTags`", "CreateImage"),
+        "no permission and a role": good.replace("`ec2:CreateImage`, `ec2:CreateTags`", "none: x"),
+        "a caller's-own row with a role too": good.replace("`LookupRole`, `HookRole`", "— `LookupRole`"),
     }
     for what, body in bad.items():
         t.ok(parse_table(head + body)[1], f"self-test: the table parser refuses {what}")
+    own = good.replace("`LookupRole`, `HookRole`", "— (the caller's own identity)")
+    rows, problems = parse_table(head + own.replace("`ec2:CreateImage`, `ec2:CreateTags`", "none: a token"))
+    t.ok(not problems and rows and rows[0].roles == [] and rows[0].permissions == [],
+         "self-test: a row of the caller's own identity (Role —) may name no role and no IAM permission",
+         (problems, rows))
     t.ok(parse_table("no table here\n")[1], "self-test: a document without the table is refused")
 
 

@@ -292,6 +292,12 @@ class Application:
             body = environ["wsgi.input"].read(length)
             environ["wsgi.input"] = io.BytesIO(body)
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        if not service and body:
+            # STS's two unsigned operations (botocore's model: "auth": ["smithy.api#noAuth"])
+            # carry no credential scope: the Query action names them.
+            unsigned = dict(parse_qsl(body.decode("utf-8", "replace"))).get("Action", "")
+            if unsigned in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"):
+                service = "sts"
         try:
             action = self.operations.name(
                 service, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), query, body,

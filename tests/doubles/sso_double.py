@@ -18,7 +18,7 @@ is derived from the role and account: "ASIASSO<n>" and the secret
 GET /_calls answers the list of requests it got ([{"role_name",
 "account_id", "token", "status"}]), and each answered portal request appends
 the run's call-log line (tests/doubles/awsdouble/calllog.py's format,
-"double": "sso", service "awsssoportal", action "GetRoleCredentials") to
+"double": "ebssh" (the project's own doubles all say so), service "awsssoportal", action "GetRoleCredentials") to
 $EBSSH_CALL_LOG/sso-<pid>.jsonl when EBSSH_CALL_LOG is set. Prints
 "PORT <n>" once it listens; serves until SIGTERM.
 """
@@ -51,7 +51,7 @@ def log_call(status, user_agent):
     d = os.environ.get("EBSSH_CALL_LOG")
     if not d:
         return
-    line = json.dumps({"double": "sso", "suite": os.environ.get("EBSSH_SUITE", ""),
+    line = json.dumps({"double": "ebssh", "suite": os.environ.get("EBSSH_SUITE", ""),
                        "service": "awsssoportal", "action": "GetRoleCredentials",
                        "status": status, "user_agent": user_agent or ""}) + "\n"
     fd = os.open(os.path.join(d, f"sso-{os.getpid()}.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
