@@ -29,7 +29,9 @@ FIXTURE_PATH = os.path.join(ROOT, "tests", "doubles", "fixtures", "backup.json")
 with open(FIXTURE_PATH, encoding="utf-8") as _f:
     FIXTURE = json.load(_f)
 WEB, DB, NONAME = "i-0b0000000000000a1", "i-0b0000000000000a2", "i-0b0000000000000a3"
-BACKED_UP = {WEB: ("web-1", 3, 1), DB: ("db-1", 2, 3), NONAME: (NONAME, 1, 2)}  # name, generation, volumes
+BACKED_UP = {WEB: ("web-1", 3, 1), DB: ("db-1", 2, 3), NONAME: ("backup", 1, 2)}  # name part, generation, volumes
+STACK = "ebssh-test"
+MINE = {WEB: {"ebssh:backup-of": WEB, "ebssh:managed": "true", "ebssh:stack": STACK}}
 NOT_BACKED_UP = ["i-0b0000000000000a4", "i-0b0000000000000a5", "i-0b0000000000000a6", "i-0b0000000000000a8"]
 DAY = 86400
 T0 = calendar.timegm((2024, 5, 1, 9, 30, 0))
@@ -43,10 +45,17 @@ def stamp(t):
     return time.strftime("%Y%m%dT%H%MZ", time.gmtime(t))
 
 
+def iname(inst, t, base=None):
+    """The image name docs/backup.md gives inst's backup at t."""
+    return f"{base or BACKED_UP[inst][0]}-{inst}-{stamp(t)}"
+
+
 def driver_env(aws, **extra):
     env = aws.client_env(SESSION)
     env.update({"EBSSH_AWS_RETRY_BASE_MS": "10", "EBSSH_AWS_TIMEOUT_MS": "5000", "HOME": "/nonexistent"})
     env.pop("BACKUP_TAG_KEY", None)
+    env.pop("BACKUP_MIN_INTERVAL", None)
+    env["EBSSH_STACK_NAME"] = STACK
     env.update(extra)
     return env
 
@@ -85,7 +94,7 @@ def managed_of(view, inst):
     out = []
     for im in view["images"]:
         tags = {t["Key"]: t["Value"] for t in im["Tags"]}
-        if im["State"] != "deregistered" and tags.get("ebssh:backup-of") == inst and tags.get("ebssh:managed") == "true":
+        if im["State"] != "deregistered" and tags.get("ebssh:backup-of") == inst and tags.get("ebssh:managed") == "true" and tags.get("ebssh:stack") == STACK:
             out.append(im)
     return sorted(out, key=lambda im: im["CreationDate"])
 
@@ -148,6 +157,13 @@ def main():
             names_tags_and_keys,
             bad_generation_and_foreign_duplicate,
             router_and_schedule,
+            one_instance,
+            reboots_on_demand,
+            eb_fleet_shared_name,
+            pending_then_failed,
+            copies_and_other_stacks,
+            disabled_image_holds_snapshot,
+            on_demand_interval,
         ):
             fresh(aws)
             t.run(case, aws)
@@ -186,9 +202,9 @@ def rotation_over_runs(t, aws):
             t.ok(False, f"run {n + 1}: no orphan, no missing snapshot", f"{orphans(view)} {missing_snapshots(view)}")
     t.ok(all_ok, "5 daily runs: generation 3, 2 and 1 keep exactly their newest images, answers list what was kept and dropped")
     view = aws.images()
-    t.eq([im["Name"] for im in managed_of(view, WEB)], [f"web-1-{stamp(T0 + d * DAY)}" for d in (2, 3, 4)], "web-1 (generation 3): the last three days' images, by name")
-    t.eq([im["Name"] for im in managed_of(view, DB)], [f"db-1-{stamp(T0 + d * DAY)}" for d in (3, 4)], "db-1 (generation 2): the last two")
-    t.eq([im["Name"] for im in managed_of(view, NONAME)], [f"{NONAME}-20240505T0930Z"], "no Name tag (generation 1): named by instance id, one kept")
+    t.eq([im["Name"] for im in managed_of(view, WEB)], [iname(WEB, T0 + d * DAY) for d in (2, 3, 4)], "web-1 (generation 3): the last three days' images, by name")
+    t.eq([im["Name"] for im in managed_of(view, DB)], [iname(DB, T0 + d * DAY) for d in (3, 4)], "db-1 (generation 2): the last two")
+    t.eq([im["Name"] for im in managed_of(view, NONAME)], [f"backup-{NONAME}-20240505T0930Z"], "no Name tag (generation 1): named backup-<instance id>-<time>, one kept")
     t.eq([len(im["BlockDeviceMappings"]) for im in managed_of(view, DB)], [3, 3], "db-1's images map its three volumes")
     live_snaps = sorted(s["SnapshotId"] for s in view["snapshots"] if not s["Deleted"])
     want_snaps = sorted(d["Ebs"]["SnapshotId"] for i in BACKED_UP for im in managed_of(view, i) for d in im["BlockDeviceMappings"])
@@ -233,10 +249,10 @@ def dry_run_changes_nothing(t, aws):
     t.eq(actions, ["DescribeImages", "DescribeInstances", "DescribeSnapshots"], "it only describes")
     p = by_instance(plan)
     t.ok(all(r["image_created"] is None and not r["already_existed"] for r in p.values()), "image_created null: would create")
-    status, real, _ = run(aws, T0 + 3 * DAY)
+    status, real, _ = run(aws, T0 + 3 * DAY, "--wait-ms", "-1")  # its image still pending, as the plan assumes
     r = by_instance(real)
     t.eq({i: (x["deregistered"], sorted(x["snapshots_deleted"])) for i, x in p.items()}, {i: (x["deregistered"], sorted(x["snapshots_deleted"])) for i, x in r.items()}, "the plan is what the real run then did")
-    t.eq({i: x["kept"] for i, x in p.items()}, {i: x["kept"][1:] for i, x in r.items()}, "the plan keeps the same older images beside the new one")
+    t.eq({i: x["kept"] for i, x in p.items()}, {i: x["kept"][1:] for i, x in r.items()}, "the plan keeps the same older images beside the new one (pending: it pushes nothing out)")
     status, again, _ = run(aws, T0 + 3 * DAY, "--dry-run")
     t.ok(all(x["already_existed"] and x["image_created"] == r[i]["image_created"] for i, x in by_instance(again).items()), "a dry run after the run names the existing image")
 
@@ -244,11 +260,11 @@ def dry_run_changes_nothing(t, aws):
 def shared_snapshot_survives(t, aws):
     fresh(aws, fixture_with({WEB: {"generation": "1"}}))
     shared, own_a, own_user = "snap-0aaaaaaaaaaaaaa01", "snap-0aaaaaaaaaaaaaa02", "snap-0aaaaaaaaaaaaaa03"
-    mine = {"ebssh:backup-of": WEB, "ebssh:managed": "true"}
+    mine = MINE[WEB]
     aws.seed_images(
         images=[
-            {"id": "ami-0aaaaaaaaaaaaaa01", "name": "web-1-20240401T0930Z", "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}, {"device": "/dev/sdf", "snapshot": own_a}]},
-            {"id": "ami-0aaaaaaaaaaaaaa02", "name": "web-1-20240402T0930Z", "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
+            {"id": "ami-0aaaaaaaaaaaaaa01", "name": iname(WEB, T0 - 30 * DAY), "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}, {"device": "/dev/sdf", "snapshot": own_a}]},
+            {"id": "ami-0aaaaaaaaaaaaaa02", "name": iname(WEB, T0 - 29 * DAY), "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
             {"id": "ami-0aaaaaaaaaaaaaa03", "name": "golden", "instance": WEB, "creation_date": "2024-03-01T09:30:00.000Z", "tags": {"team": "web"}, "devices": [{"device": "/dev/xvda", "snapshot": own_user}, {"device": "/dev/sdf", "snapshot": shared}]},
         ]
     )
@@ -270,8 +286,8 @@ def shared_snapshot_survives(t, aws):
     # without the third image, the shared snapshot goes once both backups are gone
     fresh(aws, fixture_with({WEB: {"generation": "1"}}))
     aws.seed_images(images=[
-        {"id": "ami-0aaaaaaaaaaaaaa01", "name": "web-1-20240401T0930Z", "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
-        {"id": "ami-0aaaaaaaaaaaaaa02", "name": "web-1-20240402T0930Z", "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
+        {"id": "ami-0aaaaaaaaaaaaaa01", "name": iname(WEB, T0 - 30 * DAY), "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
+        {"id": "ami-0aaaaaaaaaaaaaa02", "name": iname(WEB, T0 - 29 * DAY), "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
     ])
     status, ans, _ = run(aws, T0)
     r = by_instance(ans)[WEB]
@@ -350,7 +366,7 @@ def failure_on_create_image(t, aws):
     t.eq(orphans(view), [], "no orphan")
     status, ans, _ = run(aws, T0 + 3 * DAY)
     t.eq((status, by_instance(ans)[DB]["already_existed"]), (200, False), "the retry makes db-1's image and rotates")
-    t.eq([im["Name"] for im in managed_of(aws.images(), DB)], ["db-1-20240503T0930Z", "db-1-20240504T0930Z"], "db-1 ends with the newest two")
+    t.eq([im["Name"] for im in managed_of(aws.images(), DB)], [iname(DB, T0 + 2 * DAY), iname(DB, T0 + 3 * DAY)], "db-1 ends with the newest two")
 
 
 def throttling(t, aws):
@@ -416,7 +432,7 @@ def left_behind_snapshots(t, aws):
     run(aws, T0)
     old = iso(T0 - 3 * 3600).replace("Z", ".000Z")
     young = iso(T0 + DAY - 600).replace("Z", ".000Z")
-    mine = {"ebssh:backup-of": WEB, "ebssh:managed": "true"}
+    mine = MINE[WEB]
     aws.seed_images(snapshots=[
         {"id": "snap-0bbbbbbbbbbbbbb01", "tags": mine, "start_time": old, "description": f"Created by CreateImage({WEB}) for ami-0dead0000000000b1 from vol-0123"},
         {"id": "snap-0bbbbbbbbbbbbbb02", "tags": mine, "start_time": young, "description": f"Created by CreateImage({WEB}) for ami-0dead0000000000b2 from vol-0123"},
@@ -443,8 +459,8 @@ def names_tags_and_keys(t, aws):
     status, ans, _ = run(aws, T0 + 59)
     r = by_instance(ans)
     t.eq(ans.get("time"), "20240501T0930Z", "the run's time to the minute, UTC")
-    t.eq(r[WEB]["image_name"], "api/v2 (blue)_ caf__[x]@'q'-20240501T0930Z", "other characters become '_', one per UTF-8 character")
-    t.eq(r[DB]["image_name"], "d" * 113 + "-20240501T0930Z", "a long Name is cut to fit 128 with the time")
+    t.eq(r[WEB]["image_name"], f"api/v2 (blue)_ caf__[x]@'q'-{WEB}-20240501T0930Z", "other characters become '_', one per UTF-8 character")
+    t.eq(r[DB]["image_name"], "d" * 93 + f"-{DB}-20240501T0930Z", "a long Name is cut to fit 128 with the instance id and the time whole")
     t.eq(sorted(r), sorted(BACKED_UP), "On in any case; a key of another case is not the tag")
     fresh(aws)
     status, ans, _ = run(aws, T0, env={"BACKUP_TAG_KEY": "BACKUP"})
@@ -468,8 +484,8 @@ def bad_generation_and_foreign_duplicate(t, aws):
     t.eq(r[NONAME]["errors"], [], "other instances are not held back")
     fresh(aws)
     aws.config(clock=T0)
-    aws.seed_images(images=[{"id": "ami-0ccccccccccccccc1", "name": "web-1-20240501T0930Z", "instance": WEB, "tags": {"ebssh:backup-of": WEB}, "devices": [{"snapshot": "snap-0ccccccccccccccc1"}]},
-                            {"id": "ami-0ccccccccccccccc2", "name": "web-1-20240401T0930Z", "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": {"ebssh:backup-of": WEB, "ebssh:managed": "true"}, "devices": [{"snapshot": "snap-0ccccccccccccccc2"}]}])
+    aws.seed_images(images=[{"id": "ami-0ccccccccccccccc1", "name": iname(WEB, T0), "instance": WEB, "tags": {"ebssh:backup-of": WEB, "ebssh:managed": "true"}, "devices": [{"snapshot": "snap-0ccccccccccccccc1"}]},
+                            {"id": "ami-0ccccccccccccccc2", "name": iname(WEB, T0 - 30 * DAY), "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": {"ebssh:backup-of": WEB, "ebssh:managed": "true"}, "devices": [{"snapshot": "snap-0ccccccccccccccc2"}]}])
     fresh_gen = {WEB: {"generation": "1"}}
     aws.set_fixture(fixture_with(fresh_gen))
     status, ans, _ = run(aws, T0)
@@ -498,6 +514,147 @@ def router_and_schedule(t, aws):
     aws.queue_faults("DescribeInstances", ["error:UnauthorizedOperation:403"])
     status, ans, _ = run(aws, T0 + 20 * DAY)
     t.eq((status, ans.get("code")), (502, "AwsError"), "DescribeInstances refused: 502 AwsError, nothing done")
+
+
+def one_instance(t, aws):
+    status, item, _ = run(aws, T0, "--instance", WEB)
+    t.eq((status, item.get("instance_id"), item.get("errors")), (200, WEB, []), "backup_instance_run of one instance: its item")
+    t.ok(item.get("image_created") and [im["ImageId"] for im in managed_of(aws.images(), WEB)] == [item["image_created"]], "its image, and no other instance's", item)
+    t.eq(sorted({im["SourceInstanceId"] for im in aws.images()["images"]}), [WEB], "only that instance was imaged")
+    status, again, _ = run(aws, T0, "--instance", WEB)
+    t.eq((status, again.get("image_created"), again.get("already_existed")), (200, item.get("image_created"), True), "the same item again (a retried queue item): the same image")
+    status, item, _ = run(aws, T0, "--instance", NOT_BACKED_UP[0])
+    t.eq((status, item.get("skipped")), (200, "not-tagged"), "an instance not tagged backup=On: skipped, not failed")
+    status, item, _ = run(aws, T0, "--instance", "i-0b00000000000dead")
+    t.eq((status, item.get("skipped")), (200, "not-found"), "an instance EC2 does not list: skipped")
+    aws.queue_faults("DescribeInstances", ["error:UnauthorizedOperation:403"])
+    status, item, _ = run(aws, T0, "--instance", DB)
+    t.eq((status, [(e["step"], e["code"]) for e in item.get("errors", [])]), (502, [("DescribeInstances", "UnauthorizedOperation")]), "DescribeInstances refused: the item fails and says why")
+
+
+def reboots_on_demand(t, aws):
+    run(aws, T0, "--on-demand")
+    reboot = {im["SourceInstanceId"]: im["NoReboot"] for im in aws.images()["images"]}
+    t.eq(reboot.get(DB), True, "on demand: no reboot even with backup-reboot = true")
+    fresh(aws)
+    run(aws, T0, "--on-demand", "--allow-reboot")
+    reboot = {im["SourceInstanceId"]: im["NoReboot"] for im in aws.images()["images"]}
+    t.eq((reboot.get(DB), reboot.get(WEB)), (False, True), "on demand with allow_reboot: the backup-reboot tag decides")
+
+
+def eb_fleet_shared_name(t, aws):
+    env = "myapp-prod"
+    fresh(aws, fixture_with({WEB: {"Name": env}, DB: {"Name": env}, NONAME: {"Name": env}, NOT_BACKED_UP[0]: {"Name": env, "backup": "On"}}))
+    fleet = sorted([WEB, DB, NONAME, NOT_BACKED_UP[0]])
+    status, ans, _ = run(aws, T0)
+    r = by_instance(ans)
+    t.eq((status, sorted(r), ans.get("failed")), (200, fleet, 0), "an Elastic Beanstalk fleet of 4 sharing one Name tag: all 4 backed up, none failed")
+    images = [im for im in aws.images()["images"] if im["State"] != "deregistered"]
+    t.eq(sorted(im["SourceInstanceId"] for im in images), fleet, "each instance imaged exactly once")
+    t.eq(sorted(im["Name"] for im in images), sorted(f"{env}-{i}-{stamp(T0)}" for i in fleet), "each image named <Name>-<instance id>-<time>")
+    status, again, _ = run(aws, T0)
+    t.ok(status == 200 and all(x["already_existed"] and x["image_created"] == r[i]["image_created"] for i, x in by_instance(again).items()), "the retried run finds each instance's own image", json.dumps(again))
+    t.eq(len([im for im in aws.images()["images"] if im["State"] != "deregistered"]), 4, "and makes none")
+
+
+def pending_then_failed(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    run(aws, T0)
+    (old,) = [im["ImageId"] for im in managed_of(aws.images(), WEB)]
+    aws.config(image_pending_describes=1000)
+    status, ans, _ = run(aws, T0 + DAY, "--wait-ms", "-1")
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["image_state"], r["deregistered"]), (200, "pending", []), "generation 1, the new image pending: the old one is not pushed out")
+    t.eq(r["kept"], [r["image_created"], old], "both kept, the answer says so")
+    t.ok("not available yet" in r.get("note", ""), "and notes that the image is not available yet", r)
+    aws.set_image_state(r["image_created"], "failed")
+    status, ans, _ = run(aws, T0 + DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["already_existed"], r["image_state"], [e["step"] for e in r["errors"]]), (502, True, "failed", ["CreateImage"]), "the retry finds its image failed: the instance fails")
+    t.eq(r["deregistered"], [], "nothing older removed because of it")
+    t.ok(old in [im["ImageId"] for im in managed_of(aws.images(), WEB)] and not missing_snapshots(aws.images()), "the old image survives, whole")
+    failed_id = r["image_created"]
+    aws.config(image_pending_describes=1)
+    status, ans, _ = run(aws, T0 + 2 * DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["image_state"], sorted(r["deregistered"])), (200, "available", sorted([old, failed_id])), "the next day: the new image available, the old and the failed one deregistered")
+    # a new image that turns failed while the run waits for it
+    aws.config(image_pending_describes=2, image_final_state="failed")
+    status, ans, _ = run(aws, T0 + 3 * DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["image_state"], r["deregistered"]), (502, "failed", []), "an image failing while the run waits: reported, nothing rotated")
+    t.eq(len([im for im in managed_of(aws.images(), WEB) if im["State"] == "available"]), 1, "the last good image survives")
+
+
+def copies_and_other_stacks(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    run(aws, T0)
+    (mine,) = managed_of(aws.images(), WEB)
+    other = dict(MINE[WEB], **{"ebssh:stack": "other-stack"})
+    aws.seed_images(images=[
+        {"id": "ami-0eeeeeeeeeeeeee01", "name": "web-1 restore copy", "instance": WEB, "creation_date": iso(T0 - 10 * DAY).replace("Z", ".000Z"), "tags": MINE[WEB], "devices": [{"snapshot": "snap-0eeeeeeeeeeeeee01"}]},
+        {"id": "ami-0eeeeeeeeeeeeee02", "name": iname(WEB, T0 - 9 * DAY), "instance": WEB, "creation_date": iso(T0 - 9 * DAY).replace("Z", ".000Z"), "tags": other, "devices": [{"snapshot": "snap-0eeeeeeeeeeeeee02"}]},
+        {"id": "ami-0eeeeeeeeeeeeee03", "name": iname(WEB, T0 - 8 * DAY, "web-1") .replace(WEB, DB), "instance": WEB, "creation_date": iso(T0 - 8 * DAY).replace("Z", ".000Z"), "tags": MINE[WEB], "devices": [{"snapshot": "snap-0eeeeeeeeeeeeee03"}]},
+    ])
+    status, ans, _ = run(aws, T0 + DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["deregistered"]), (200, [mine["ImageId"]]), "only this stack's own older backup is rotated")
+    live = {im["ImageId"] for im in aws.images()["images"] if im["State"] != "deregistered"}
+    t.ok({"ami-0eeeeeeeeeeeeee01", "ami-0eeeeeeeeeeeeee02", "ami-0eeeeeeeeeeeeee03"} <= live, "a CopyImage with the same tags and its own name, another stack's backup, a name of another instance: untouched")
+    snaps = {s["SnapshotId"]: s["Deleted"] for s in aws.images()["snapshots"]}
+    t.eq([snaps[f"snap-0eeeeeeeeeeeeee0{n}"] for n in (1, 2, 3)], [False] * 3, "and their snapshots")
+    tags = {tg["Key"]: tg["Value"] for tg in managed_of(aws.images(), WEB)[-1]["Tags"]}
+    t.eq(tags.get("ebssh:stack"), STACK, "the image carries ebssh:stack = EBSSH_STACK_NAME")
+    snap_tags = [{tg["Key"]: tg["Value"] for tg in s["Tags"]}.get("ebssh:stack") for s in aws.images()["snapshots"] if s["SnapshotId"] in {d["Ebs"]["SnapshotId"] for d in managed_of(aws.images(), WEB)[-1]["BlockDeviceMappings"]}]
+    t.eq(snap_tags, [STACK], "and so do its snapshots")
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    status, ans, _ = run(aws, T0, env={"EBSSH_STACK_NAME": "", "AWS_LAMBDA_FUNCTION_NAME": "ebssh-fn"})
+    tags = {tg["Key"]: tg["Value"] for im in aws.images()["images"] for tg in im["Tags"] if im["SourceInstanceId"] == WEB}
+    t.eq(tags.get("ebssh:stack"), "ebssh-fn", "without EBSSH_STACK_NAME: the function's name")
+
+
+def disabled_image_holds_snapshot(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    run(aws, T0)
+    (first,) = managed_of(aws.images(), WEB)
+    snap = first["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+    aws.seed_images(images=[{"id": "ami-0ddddddddddddddd1", "name": "frozen", "instance": WEB, "state": "disabled", "tags": {}, "devices": [{"snapshot": snap}]}])
+    aws.clear_requests()
+    status, ans, _ = run(aws, T0 + DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["deregistered"], r["errors"]), (200, [first["ImageId"]], []), "the old backup is rotated")
+    t.eq(r["snapshots_in_use"], [{"snapshot_id": snap, "used_by": "ami-0ddddddddddddddd1"}], "its snapshot, held by a disabled image, counts as in use")
+    t.ok(not {s["SnapshotId"]: s["Deleted"] for s in aws.images()["snapshots"]}[snap], "and is kept")
+    users = [x["params"] for x in aws.requests() if x["action"] == "DescribeImages" and "block-device-mapping.snapshot-id" in json.dumps(x["params"])]
+    t.ok(users and all(p.get("IncludeDisabled") in (True, "true") for p in users), "the in-use check asks with IncludeDisabled", [x["params"] for x in aws.requests() if x["action"] == "DescribeImages"][:3])
+
+
+def on_demand_interval(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}, DB: {"generation": "1"}}))
+    run(aws, T0)
+    before = {i: [im["ImageId"] for im in managed_of(aws.images(), i)] for i in (WEB, DB)}
+    status, ans, _ = run(aws, T0 + 600, "--on-demand")
+    r = by_instance(ans)
+    t.eq((status, r[WEB].get("skipped"), r[WEB].get("next_allowed")), (200, "min-interval", "2024-05-01T10:30:00Z"), "on demand within the hour: skipped, the answer says when the next is allowed")
+    t.eq((r[WEB]["image_created"], r[WEB]["deregistered"]), (None, []), "no image, nothing rotated")
+    status, ans, _ = run(aws, T0 + 900, "--on-demand")
+    t.eq({i: [im["ImageId"] for im in managed_of(aws.images(), i)] for i in (WEB, DB)}, before, "twice: still the same backups")
+    t.eq(len([im for im in aws.images()["images"]]), 3, "and no image made")
+    status, ans, _ = run(aws, T0 + 900)
+    t.ok(status == 200 and all(not x.get("skipped") and x["image_created"] for x in ans["instances"]), "a scheduled run is not held by the interval", json.dumps(ans))
+    fresh(aws, fixture_with({WEB: {"generation": "1", "backup-min-interval": "60"}, DB: {"backup-min-interval": "1h"}}))
+    run(aws, T0)
+    status, ans, _ = run(aws, T0 + 600, "--on-demand")
+    r = by_instance(ans)
+    t.ok(r[WEB]["image_created"] and not r[WEB].get("skipped") and r[WEB]["deregistered"], "the tag backup-min-interval=60 overrides: a backup 10 minutes later runs", r[WEB])
+    t.eq((status, [(e["step"], e["code"]) for e in r[DB]["errors"]], r[DB]["image_created"]), (502, [("MinInterval", "BackupRule")], None), "a bad tag value: that instance fails, nothing done")
+    t.ok("backup-min-interval" in r[DB]["errors"][0]["message"] if r[DB]["errors"] else False, "the error names the tag", r[DB]["errors"])
+    t.eq(r[NONAME].get("skipped"), "min-interval", "the default hour for the others")
+    status, ans, _ = run(aws, T0 + 600, "--on-demand", env={"BACKUP_MIN_INTERVAL": "0"})
+    t.ok(status in (200, 502) and by_instance(ans)[NONAME]["image_created"], "BACKUP_MIN_INTERVAL=0: no interval", ans)
+    status, ans, _ = run(aws, T0, env={"BACKUP_MIN_INTERVAL": "an hour"})
+    t.eq((status, ans.get("code")), (500, "ConfigError"), "a bad BACKUP_MIN_INTERVAL: 500 ConfigError")
+    t.ok("BACKUP_MIN_INTERVAL" in ans.get("message", ""), "naming it", ans)
 
 
 if __name__ == "__main__":
