@@ -12,6 +12,7 @@ test's AWS, never in the product: ebssh's C code is not changed to suit moto.
     DescribeImages: no block-device-mapping.snapshot-id  filter_images_by_snapshot
       filter (FilterNotImplementedError, a 500)
     DescribeSnapshots: OwnerIds is ignored              filter_snapshots_by_owner
+    CopyImage: CopyImageTags is ignored                 copy_image_tags
     Lambda: GetAccountSettings is not routed (404)      lambda_account_settings
 
 apply() is idempotent and checks that moto is the version the shims were
@@ -159,6 +160,43 @@ def filter_snapshots_by_owner():
     ElasticBlockStore.describe_snapshots = describe_snapshots
 
 
+def copy_image_tags():
+    """CopyImage with CopyImageTags=true gives the copy the source image's
+    user-defined tags (never the system tags, prefixed aws:).
+
+    EC2 API Reference, CopyImage, CopyImageTags
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html):
+    "Indicates whether to include your user-defined AMI tags when copying
+    the AMI. The following tags will not be copied: System tags (prefixed
+    with aws:); For public and shared AMIs, user-defined tags that are
+    attached by other AWS accounts. Default: Your user-defined AMI tags are
+    not copied." moto 5.2.1 reads neither CopyImageTags nor
+    TagSpecification.N and copies no tag. Only images of the caller's own
+    account are copied here, so every user-defined tag is the caller's.
+    """
+    from moto.ec2.responses.amis import AmisResponse
+
+    original = AmisResponse.copy_image
+
+    def copy_image(self):
+        result = original(self)
+        if str(self._get_param("CopyImageTags", False)).lower() == "true":
+            source_backend = self.ec2_backend
+            region = self._get_param("SourceRegion")
+            if region and region != self.region:
+                from moto.ec2.models import ec2_backends
+
+                source_backend = ec2_backends[self.current_account][region]
+            source = source_backend.describe_images(ami_ids=[self._get_param("SourceImageId")])[0]
+            copy = self.ec2_backend.describe_images(ami_ids=[result.result["ImageId"]])[0]
+            for tag in source.get_tags():
+                if not tag["key"].lower().startswith("aws:"):
+                    copy.add_tag(tag["key"], tag["value"])
+        return result
+
+    AmisResponse.copy_image = copy_image
+
+
 def lambda_account_settings():
     """Lambda's GetAccountSettings, GET /2016-08-19/account-settings/: the
     account's limits and its usage in the region.
@@ -225,6 +263,7 @@ SHIMS = (
     refuse_duplicate_image_names,
     filter_images_by_snapshot,
     filter_snapshots_by_owner,
+    copy_image_tags,
     lambda_account_settings,
 )
 
