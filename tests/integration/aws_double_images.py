@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Self-test of the AWS double's AMI and snapshot calls, in TAP: CreateImage,
-DescribeImages, DeregisterImage, DescribeSnapshots, DeleteSnapshot and
-CreateTags driven with boto3 (and raw signed requests where the wire itself
+DescribeImages, DeregisterImage, DescribeSnapshots, DeleteSnapshot,
+CreateTags, DisableImage and EnableImage driven with boto3 (and raw signed requests where the wire itself
 is the point) against tests/doubles/fixtures/backup.json: state across calls,
 EC2's errors, filters, pagination, the eventual-consistency knobs, seeds
-and the control view.
+the control view, image states (image_final_state, POST
+/__control/image-state) and disabled images (IncludeDisabled).
 """
 
 import os
@@ -118,6 +119,10 @@ def main():
         t.run(seeds_and_shared_snapshots, aws, ec2)
         aws.reset()
         t.run(wire_format, aws, ec2)
+        aws.reset()
+        t.run(image_states, aws, ec2)
+        aws.reset()
+        t.run(disabled_images, aws, ec2)
         aws.reset()
         t.run(faults_and_control, aws, ec2)
     return t.done()
@@ -307,6 +312,98 @@ def wire_format(t, aws, ec2):
     t.eq((status, ET.fromstring(body).tag), (200, NS + "DescribeSnapshotsResponse"), "DescribeSnapshots by Owner.1 and Filter")
     status, body = raw_post(aws, {"Action": "CreateImage", "Version": "2016-11-15", "InstanceId": WEB, "Name": "wire-2", "TagSpecification.1.ResourceType": "image", "TagSpecification.1.Tag.1.Key": "k", "TagSpecification.1.Tag.1.Value": "v"})
     t.eq(status, 200, "TagSpecification.N.Tag.M.Key/Value is the wire form")
+
+
+def image_states(t, aws, ec2):
+    aws.config(image_pending_describes=1, image_final_state="failed")
+    image_id = ec2.create_image(InstanceId=WEB, Name="web-f", TagSpecifications=tagspec(WEB))["ImageId"]
+    t.eq([ec2.describe_images(ImageIds=[image_id])["Images"][0]["State"] for _ in range(3)], ["pending", "failed", "failed"],
+         "image_final_state failed: pending, then failed, and it stays failed")
+    t.eq(code_of(lambda: ec2.disable_image(ImageId=image_id)), "IncorrectState", "DisableImage of a failed image: IncorrectState")
+    try:
+        aws.config(image_final_state="disabled")
+        t.ok(False, "image_final_state is available or failed only")
+    except ControlError as e:
+        t.eq(e.status, 400, "image_final_state disabled is refused (400)")
+    aws.config(image_pending_describes=1000, image_final_state="available")
+    stuck = ec2.create_image(InstanceId=DB, Name="db-p", TagSpecifications=tagspec(DB))["ImageId"]
+    other = ec2.create_image(InstanceId=NONAME, Name="noname-p")["ImageId"]
+    t.eq([ec2.describe_images(ImageIds=[stuck])["Images"][0]["State"] for _ in range(3)], ["pending"] * 3,
+         "image_pending_describes 1000: pending, describe after describe")
+    t.eq(aws.set_image_state(stuck, "available")["State"], "available", "POST /__control/image-state available answers the image")
+    t.eq([ec2.describe_images(ImageIds=[stuck])["Images"][0]["State"] for _ in range(2)], ["available"] * 2, "then DescribeImages says available")
+    aws.set_image_state(other, "failed")
+    states = {i["ImageId"]: i["State"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+    t.eq((states.get(stuck), states.get(other)), ("available", "failed"), "a pending image made failed by the control: failed")
+    t.eq(sorted(i["ImageId"] for i in ec2.describe_images(Owners=["self"], Filters=[{"Name": "state", "Values": ["failed"]}])["Images"]),
+         sorted([image_id, other]), "the state filter sees the state the control set (and the final state)")
+    aws.set_image_state(other, "pending")
+    t.eq([ec2.describe_images(ImageIds=[other])["Images"][0]["State"] for _ in range(2)], ["pending"] * 2, "set back to pending: it stays pending")
+    for bad in ({"ImageId": stuck, "State": "deregistered"}, {"ImageId": "ami-0000000000000000f", "State": "available"}):
+        try:
+            aws.control("image-state", bad)
+            t.ok(False, f"the control refuses {bad}")
+        except ControlError as e:
+            t.eq(e.status, 400, f"the control refuses {bad['State']} of {bad['ImageId']} (400)")
+
+
+def disabled_images(t, aws, ec2):
+    """EC2 API Reference, DisableImage
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisableImage.html):
+    "Sets the AMI state to disabled ... A disabled AMI does not appear in
+    DescribeImages API calls by default"; DescribeImages, IncludeDisabled
+    (API_DescribeImages.html): "Specifies whether to include disabled AMIs.
+    Default: No disabled AMIs are included in the response."; EnableImage
+    (API_EnableImage.html): "Re-enables a disabled AMI. The re-enabled AMI is
+    marked as available"."""
+    aws.config(image_pending_describes=0, snapshot_pending_describes=0)
+    frozen = ec2.create_image(InstanceId=DB, Name="db-frozen", TagSpecifications=tagspec(DB))["ImageId"]
+    live = ec2.create_image(InstanceId=WEB, Name="web-live", TagSpecifications=tagspec(WEB))["ImageId"]
+    snaps = [d["Ebs"]["SnapshotId"] for d in ec2.describe_images(ImageIds=[frozen])["Images"][0]["BlockDeviceMappings"]]
+
+    def listed(**kw):
+        return [(i["ImageId"], i["State"]) for i in ec2.describe_images(**kw)["Images"]]
+
+    t.eq(listed(Owners=["self"]), [(frozen, "available"), (live, "available")], "both images listed before DisableImage")
+    t.eq(ec2.disable_image(ImageId=frozen).get("Return"), True, "DisableImage answers Return true")
+    t.eq(listed(Owners=["self"]), [(live, "available")], "DescribeImages without IncludeDisabled leaves the disabled image out")
+    t.eq(listed(Owners=["self"], IncludeDisabled=False), [(live, "available")], "IncludeDisabled=false: left out too")
+    t.eq(listed(Owners=["self"], IncludeDisabled=True), [(frozen, "disabled"), (live, "available")], "IncludeDisabled=true: listed in state disabled")
+    t.eq(listed(ImageIds=[frozen]), [], "asked for by id without IncludeDisabled: an empty answer, no error")
+    t.eq(listed(ImageIds=[frozen], IncludeDisabled=True), [(frozen, "disabled")], "by id with IncludeDisabled: listed")
+    by_snap = [{"Name": "block-device-mapping.snapshot-id", "Values": [snaps[0]]}]
+    t.eq((listed(Owners=["self"], Filters=by_snap), listed(Owners=["self"], Filters=by_snap, IncludeDisabled=True)),
+         ([], [(frozen, "disabled")]), "block-device-mapping.snapshot-id finds the disabled image only with IncludeDisabled")
+    t.eq(listed(Owners=["self"], IncludeDisabled=True, Filters=[{"Name": "state", "Values": ["disabled"]}]), [(frozen, "disabled")],
+         "the state filter takes disabled")
+    got = ec2.describe_snapshots(SnapshotIds=snaps)["Snapshots"]
+    t.eq(sorted((s["SnapshotId"], s["State"]) for s in got), sorted((s, "completed") for s in snaps),
+         "DescribeSnapshots still lists a disabled image's snapshots, completed")
+    t.ok(all(f"for {frozen} from vol-" in s["Description"] for s in got), "their descriptions name the disabled image", [s["Description"] for s in got])
+    t.eq(len([s for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"] if s["SnapshotId"] in snaps]), len(snaps),
+         "and lists them by owner")
+    t.eq(code_of(lambda: ec2.delete_snapshot(SnapshotId=snaps[0])), "InvalidSnapshot.InUse", "a disabled image's snapshot is in use (DeleteSnapshot)")
+    t.eq(code_of(lambda: ec2.disable_image(ImageId=frozen)), "IncorrectState", "DisableImage of a disabled image: IncorrectState")
+    t.eq(aws.images()["images"][0]["State"], "disabled", "the control view says disabled")
+
+    t.eq(ec2.enable_image(ImageId=frozen).get("Return"), True, "EnableImage answers Return true")
+    t.eq(listed(Owners=["self"]), [(frozen, "available"), (live, "available")], "re-enabled: listed again, available")
+    t.eq(code_of(lambda: ec2.enable_image(ImageId=live)), "IncorrectState", "EnableImage of an image that is not disabled: IncorrectState")
+
+    unknown = "ami-0000000000000000f"
+    t.eq([code_of(lambda: ec2.disable_image(ImageId=unknown)), code_of(lambda: ec2.enable_image(ImageId=unknown))],
+         ["InvalidAMIID.NotFound"] * 2, "DisableImage and EnableImage of an unknown image: InvalidAMIID.NotFound")
+    t.eq([code_of(lambda: ec2.disable_image(ImageId="ami-x")), code_of(lambda: ec2.enable_image(ImageId="ami-x"))],
+         ["InvalidAMIID.Malformed"] * 2, "of a malformed id: InvalidAMIID.Malformed")
+    t.eq([code_of(lambda: ec2.disable_image(ImageId=live, DryRun=True)), code_of(lambda: ec2.enable_image(ImageId=frozen, DryRun=True))],
+         ["DryRunOperation"] * 2, "DryRun: DryRunOperation")
+    t.eq(listed(Owners=["self"]), [(frozen, "available"), (live, "available")], "the dry runs changed nothing")
+
+    ec2.disable_image(ImageId=frozen)
+    t.eq(ec2.deregister_image(ImageId=frozen).get("Return"), True, "a disabled image can be deregistered")
+    t.eq(listed(Owners=["self"], IncludeDisabled=True), [(live, "available")], "then it is gone, IncludeDisabled or not")
+    t.eq(code_of(lambda: ec2.enable_image(ImageId=frozen)), "InvalidAMIID.NotFound", "EnableImage of a deregistered image: InvalidAMIID.NotFound")
+    t.eq([code_of(lambda: ec2.delete_snapshot(SnapshotId=s)) for s in snaps], [None] * len(snaps), "and its snapshots are free to delete")
 
 
 def faults_and_control(t, aws, ec2):
