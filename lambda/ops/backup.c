@@ -208,7 +208,8 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 	struct result res;
 	char *image_id = NULL;
 	int generation = gen_tag ? parse_generation(gen_tag) : BACKUP_DEFAULT_GENERATION;
-	int no_reboot = !(reboot && strcasecmp(reboot, "true") == 0);
+	int no_reboot = !(reboot && strcasecmp(reboot, "true") == 0) ||
+	                (r->o->on_demand && !r->o->allow_reboot);
 	int rotate_ok = generation > 0;
 	struct err e;
 	json_t *obj;
@@ -314,6 +315,7 @@ void backup_opts_init(struct backup_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->now = time(NULL);
+	o->on_demand = 1;
 }
 
 void backup_report_init(struct backup_report *rep)
@@ -395,35 +397,135 @@ static int describe_tagged(struct run *r, struct ec2_instance_list *list, struct
 	return rc;
 }
 
+/* One run's state from its options; 0, or the code with *why and e set. */
+static int run_init(struct service_context *ctx, const struct backup_opts *o, struct run *r,
+                    enum backup_stop *why, struct err *e)
+{
+	struct tm tm;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->tag_key = o->tag_key ? o->tag_key : service_config_get().backup_tag_key;
+	if (!r->tag_key || !*r->tag_key)
+		r->tag_key = BACKUP_DEFAULT_TAG;
+	r->retry_ms = o->inuse_retry_ms > 0 ? o->inuse_retry_ms : INUSE_RETRY_MS;
+	r->attempts = o->inuse_attempts > 0 ? o->inuse_attempts : INUSE_ATTEMPTS;
+	rc = service_config_check_tag_key(r->tag_key, e);
+	if (rc) {
+		*why = BACKUP_STOP_CONFIG;
+		return rc;
+	}
+	if (!gmtime_r(&o->now, &tm) || !strftime(r->stamp, sizeof(r->stamp), "%Y%m%dT%H%MZ", &tm)) {
+		*why = BACKUP_STOP_CLOCK;
+		return err_set(e, ERR_INTERNAL, "the run's time cannot be written");
+	}
+	r->aws = service_aws(ctx, e);
+	if (!r->aws) {
+		*why = BACKUP_STOP_AWS;
+		return e->code < 0 ? e->code : ERR_INTERNAL;
+	}
+	return 0;
+}
+
+/* The item of an instance that is not backed up: {"instance_id", "skipped", "message"}. */
+static json_t *skipped_item(const char *instance_id, const char *why, const char *message)
+{
+	return json_pack("{s:o, s:s, s:s}", "instance_id", backup_jstr(instance_id), "skipped", why,
+	                 "message", message);
+}
+
+/* DescribeInstances failed: the item names the error. */
+static json_t *describe_failed_item(struct run *r, const char *instance_id, const struct err *e)
+{
+	struct result res;
+	json_t *obj;
+
+	memset(&res, 0, sizeof(res));
+	res.obj = json_pack("{s:o, s:[]}", "instance_id", backup_jstr(instance_id), "errors");
+	if (!res.obj)
+		return NULL;
+	res.errors = json_object_get(res.obj, "errors");
+	backup_add_error(r, &res, "DescribeInstances", instance_id, e,
+	                 "cannot read the instance's tags; nothing was done");
+	obj = res.obj;
+	return obj;
+}
+
+int backup_instance_run(struct service_context *ctx, const struct backup_opts *o,
+                        const char *instance_id, json_t **item, int *failed, struct err *e)
+{
+	struct ec2_instance_list list = {NULL, 0};
+	const struct ec2_instance *in = NULL;
+	const char *id[1] = {instance_id};
+	const struct ec2_filter f = {"instance-id", id, 1};
+	enum backup_stop why;
+	struct err de;
+	struct run r;
+	size_t i;
+	int rc;
+
+	err_clear(e);
+	*item = NULL;
+	*failed = 0;
+	if (!instance_id || !*instance_id)
+		return err_set(e, ERR_INVALID, "no instance id");
+	if (service_out_of_time(ctx))
+		return err_set(e, ERR_TIMEOUT,
+		               "the invocation's time ran out before the backup of %s started",
+		               instance_id);
+	rc = run_init(ctx, o, &r, &why, e);
+	if (rc)
+		return rc;
+	err_clear(&de);
+	if (ec2_describe_instances(r.aws, &f, 1, &list, &de)) {
+		if (de.code == ERR_NOMEM)
+			return err_set(e, ERR_NOMEM, "out of memory");
+		*item = describe_failed_item(&r, instance_id, &de);
+		*failed = 1;
+		goto out;
+	}
+	for (i = 0; i < list.n && !in; i++)
+		if (strcmp(list.items[i].instance_id, instance_id) == 0)
+			in = &list.items[i];
+	if (!in)
+		*item = skipped_item(instance_id, "not-found", "EC2 lists no such instance");
+	else if (!ec2_instance_tag(in, r.tag_key) ||
+	         strcasecmp(ec2_instance_tag(in, r.tag_key), "on") != 0)
+		*item = skipped_item(instance_id, "not-tagged",
+		                     "the instance is no longer tagged for backup");
+	else if (!wants_backup(in, r.tag_key))
+		*item = skipped_item(instance_id, "state",
+		                     "the instance is neither running nor stopped");
+	else
+		*item = backup_instance(&r, in, failed);
+out:
+	ec2_instance_list_free(&list);
+	if (!*item || r.nomem) {
+		json_decref(*item);
+		*item = NULL;
+		*failed = 0;
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int backup_run(struct service_context *ctx, const struct backup_opts *o, struct backup_report *rep,
                struct err *e)
 {
 	struct ec2_instance_list list = {NULL, 0};
 	const struct ec2_instance **sel = NULL;
+	enum backup_stop why = BACKUP_STOP_NONE;
 	struct run r;
-	struct tm tm;
-	json_t *arr;
+	json_t *arr, *item;
 	size_t i, n = 0;
 	int rc, inst_failed;
 
 	err_clear(e);
 	backup_report_init(rep);
-	memset(&r, 0, sizeof(r));
-	r.o = o;
-	r.tag_key = o->tag_key ? o->tag_key : service_config_get().backup_tag_key;
-	if (!r.tag_key || !*r.tag_key)
-		r.tag_key = BACKUP_DEFAULT_TAG;
-	r.retry_ms = o->inuse_retry_ms > 0 ? o->inuse_retry_ms : INUSE_RETRY_MS;
-	r.attempts = o->inuse_attempts > 0 ? o->inuse_attempts : INUSE_ATTEMPTS;
-	rc = service_config_check_tag_key(r.tag_key, e);
+	rc = run_init(ctx, o, &r, &why, e);
 	if (rc)
-		return stopped(rep, BACKUP_STOP_CONFIG, rc);
-	if (!gmtime_r(&o->now, &tm) || !strftime(r.stamp, sizeof(r.stamp), "%Y%m%dT%H%MZ", &tm))
-		return stopped(rep, BACKUP_STOP_CLOCK,
-		               err_set(e, ERR_INTERNAL, "the run's time cannot be written"));
-	r.aws = service_aws(ctx, e);
-	if (!r.aws)
-		return stopped(rep, BACKUP_STOP_AWS, e->code < 0 ? e->code : ERR_INTERNAL);
+		return stopped(rep, why, rc);
 	rc = describe_tagged(&r, &list, e);
 	if (rc)
 		return stopped(rep, BACKUP_STOP_AWS, rc);
@@ -440,7 +542,14 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 			break;
 		}
 		inst_failed = 0;
-		if (json_array_append_new(arr, backup_instance(&r, sel[i], &inst_failed)) < 0)
+		rc = backup_instance_run(ctx, o, sel[i]->instance_id, &item, &inst_failed, e);
+		if (rc == ERR_TIMEOUT) {
+			rc = not_started(rep, sel + i, n - i);
+			break;
+		}
+		if (rc)
+			break;
+		if (json_array_append_new(arr, item) < 0)
 			r.nomem = 1;
 		rep->failed += inst_failed;
 	}
@@ -463,7 +572,9 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 	ec2_instance_list_free(&list);
 	if (rc) {
 		backup_report_free(rep);
-		return err_set(e, ERR_NOMEM, "out of memory");
+		if (rc == ERR_NOMEM || !e->code)
+			return err_set(e, ERR_NOMEM, "out of memory");
+		return rc;
 	}
 	return 0;
 }
@@ -497,6 +608,7 @@ void backup_opts_scheduled(struct backup_opts *o, const char *event_time)
 	time_t t = parse_event_time(event_time);
 
 	backup_opts_init(o);
+	o->on_demand = 0;
 	if (t != (time_t)-1)
 		o->now = t;
 }

@@ -61,6 +61,11 @@ struct backup_opts {
 	const char *tag_key; /* NULL: $BACKUP_TAG_KEY, else "backup" */
 	long inuse_retry_ms; /* first wait after InvalidSnapshot.InUse, doubling; 0: 1000 */
 	int inuse_attempts;  /* DeleteSnapshot attempts while InUse; 0: 5 */
+	int on_demand;       /* POST /backup/ami: the minimum interval applies, and reboots
+	                      * only with allow_reboot (backup_opts_init sets it; a scheduled
+	                      * run, backup_opts_scheduled, clears it) */
+	int allow_reboot;    /* on demand: the request asked for reboots explicitly
+	                      * (?reboot=true); the backup-reboot tag still decides */
 };
 
 /* Why a run did not start (backup_report.stop). */
@@ -78,7 +83,8 @@ struct backup_report {
 	enum backup_stop stop; /* why the run did not start */
 };
 
-/* Defaults, with now = time(NULL). */
+/* Defaults, with now = time(NULL): an on-demand run (on_demand = 1, the
+ * safer default: the interval applies, no reboot). */
 void backup_opts_init(struct backup_opts *o);
 
 /*
@@ -101,6 +107,23 @@ void backup_report_free(struct backup_report *rep);
  */
 int backup_run(struct service_context *ctx, const struct backup_opts *o, struct backup_report *rep,
                struct err *e);
+
+/*
+ * One instance's backup, independent and idempotent: describes the instance
+ * by id (its tags now: still tagged BACKUP_TAG_KEY=on? Name, generation,
+ * backup-reboot, backup-min-interval), finds this run's image or makes it,
+ * then rotates. *item: the instance's report object (the shape of one
+ * "instances" entry of the report, owned by the caller; an instance that is
+ * gone, no longer tagged or neither running nor stopped gives
+ * {"instance_id", "skipped": "not-found"|"not-tagged"|"state", "message"},
+ * not a failure); *failed set to 1 when the instance's backup failed (its
+ * errors in *item; a failed DescribeInstances too). 0, or a negative code
+ * with e when nothing could start (no AWS client, out of memory, a bad tag
+ * key: ERR_INVALID, the invocation's time ran out: ERR_TIMEOUT), and then
+ * *item is NULL. Checks the deadline (service_out_of_time) before starting.
+ */
+int backup_instance_run(struct service_context *ctx, const struct backup_opts *o,
+                        const char *instance_id, json_t **item, int *failed, struct err *e);
 
 /* 1 when an EventBridge rule name (resources[0] after its last '/') ends in
  * BACKUP_RULE_SUFFIX, else 0. */

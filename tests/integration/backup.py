@@ -148,6 +148,8 @@ def main():
             names_tags_and_keys,
             bad_generation_and_foreign_duplicate,
             router_and_schedule,
+            one_instance,
+            reboots_on_demand,
         ):
             fresh(aws)
             t.run(case, aws)
@@ -498,6 +500,32 @@ def router_and_schedule(t, aws):
     aws.queue_faults("DescribeInstances", ["error:UnauthorizedOperation:403"])
     status, ans, _ = run(aws, T0 + 20 * DAY)
     t.eq((status, ans.get("code")), (502, "AwsError"), "DescribeInstances refused: 502 AwsError, nothing done")
+
+
+def one_instance(t, aws):
+    status, item, _ = run(aws, T0, "--instance", WEB)
+    t.eq((status, item.get("instance_id"), item.get("errors")), (200, WEB, []), "backup_instance_run of one instance: its item")
+    t.ok(item.get("image_created") and [im["ImageId"] for im in managed_of(aws.images(), WEB)] == [item["image_created"]], "its image, and no other instance's", item)
+    t.eq(sorted({im["SourceInstanceId"] for im in aws.images()["images"]}), [WEB], "only that instance was imaged")
+    status, again, _ = run(aws, T0, "--instance", WEB)
+    t.eq((status, again.get("image_created"), again.get("already_existed")), (200, item.get("image_created"), True), "the same item again (a retried queue item): the same image")
+    status, item, _ = run(aws, T0, "--instance", NOT_BACKED_UP[0])
+    t.eq((status, item.get("skipped")), (200, "not-tagged"), "an instance not tagged backup=On: skipped, not failed")
+    status, item, _ = run(aws, T0, "--instance", "i-0b00000000000dead")
+    t.eq((status, item.get("skipped")), (200, "not-found"), "an instance EC2 does not list: skipped")
+    aws.queue_faults("DescribeInstances", ["error:UnauthorizedOperation:403"])
+    status, item, _ = run(aws, T0, "--instance", DB)
+    t.eq((status, [(e["step"], e["code"]) for e in item.get("errors", [])]), (502, [("DescribeInstances", "UnauthorizedOperation")]), "DescribeInstances refused: the item fails and says why")
+
+
+def reboots_on_demand(t, aws):
+    run(aws, T0, "--on-demand")
+    reboot = {im["SourceInstanceId"]: im["NoReboot"] for im in aws.images()["images"]}
+    t.eq(reboot.get(DB), True, "on demand: no reboot even with backup-reboot = true")
+    fresh(aws)
+    run(aws, T0, "--on-demand", "--allow-reboot")
+    reboot = {im["SourceInstanceId"]: im["NoReboot"] for im in aws.images()["images"]}
+    t.eq((reboot.get(DB), reboot.get(WEB)), (False, True), "on demand with allow_reboot: the backup-reboot tag decides")
 
 
 if __name__ == "__main__":

@@ -446,7 +446,7 @@ def is_backup_of(resource, instance_id):
     return tags.get(BACKUP_OF) == instance_id and tags.get(MANAGED) == "true"
 
 
-def expected_backup(world, run_time, dry_run, tag_key="backup"):
+def expected_backup(world, run_time, dry_run, tag_key="backup", on_demand=True):
     """The report docs/backup.md says a run at run_time makes of the world
     boto3 read before it. image_created is "?" where the run makes a new
     image (its id is known only from the answer); kept lists it as "?"."""
@@ -494,7 +494,7 @@ def expected_backup(world, run_time, dry_run, tag_key="backup"):
                 deleted.append(s["SnapshotId"])
         out.append({
             "instance_id": iid, "image_name": name, "image_created": image_id, "already_existed": bool(this),
-            "generation": generation, "no_reboot": tags.get("backup-reboot", "").lower() != "true",
+            "generation": generation, "no_reboot": on_demand or tags.get("backup-reboot", "").lower() != "true",
             "kept": kept, "deregistered": [im["ImageId"] for im in drop], "snapshots_deleted": deleted,
             "snapshots_in_use": [], "errors": [],
         })
@@ -659,7 +659,7 @@ def check_schedules(t, moto, ec2, lam, cloudwatch, env):
         finally:
             moto.set_clock(None)
         doc = json.loads(entry["body"]) if entry and entry.get("kind") == "response" else None
-        want = fill_new_images(expected_backup(before, when, dry_run=False), doc)
+        want = fill_new_images(expected_backup(before, when, dry_run=False, on_demand=False), doc)
         t.eq(doc, want, "schedule ebssh-prod-ami-backup: the run at the event's time that docs/backup.md makes of boto3's reading")
         if doc:
             after = check_backup_landed(t, ec2, before, doc, "the scheduled backup")

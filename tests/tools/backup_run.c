@@ -4,8 +4,13 @@
  * answer's status on the first line, then its body.
  *
  *   backup_run [--now TIME] [--dry-run] [--tag-key K] [--retry-ms N] [--attempts N]
+ *              [--on-demand] [--allow-reboot]
  *       routes_backup_run with the run's time TIME (epoch seconds or
- *       2024-05-01T09:30:00Z; default the clock)
+ *       2024-05-01T09:30:00Z; default the clock); a run like the scheduled
+ *       one (on_demand 0) unless --on-demand
+ *   backup_run --instance ID [the options above]
+ *       backup_instance_run of that one instance: prints 200 (or 502 when it
+ *       failed) and the instance's item, or 500 and the error
  *   backup_run --router METHOD PATH [QUERY]
  *       router_handle with that request (QUERY "dry_run=true"), real clock
  *   backup_run --scheduled RULE TIME
@@ -34,7 +39,7 @@ static struct aws_client *get_client(struct service_context *ctx, struct err *e)
 static int usage(void)
 {
 	fprintf(stderr, "usage: backup_run [--now TIME] [--dry-run] [--tag-key K] [--retry-ms N] "
-	                "[--attempts N]\n"
+	                "[--attempts N] [--on-demand] [--allow-reboot] [--instance ID]\n"
 	                "       backup_run --router METHOD PATH [QUERY]\n"
 	                "       backup_run --scheduled RULE TIME\n");
 	return 2;
@@ -73,6 +78,28 @@ static int add_query(struct router_request *req, char *q)
 	return 0;
 }
 
+/* --instance: backup_instance_run, its item printed. */
+static int run_one(struct service_context *ctx, const struct backup_opts *o, const char *id)
+{
+	json_t *item = NULL;
+	struct err e;
+	char *text;
+	int failed = 0, rc;
+
+	rc = backup_instance_run(ctx, o, id, &item, &failed, &e);
+	if (rc) {
+		printf("500\n{\"code\": \"%s\"}", err_code_name(rc));
+		return 0;
+	}
+	text = json_dumps(item, JSON_COMPACT);
+	json_decref(item);
+	if (!text)
+		return 1;
+	printf("%d\n%s", failed ? 502 : 200, text);
+	free(text);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct service_context ctx;
@@ -80,12 +107,14 @@ int main(int argc, char **argv)
 	struct router_response resp;
 	struct backup_opts o;
 	struct err e;
+	const char *instance = NULL;
 	int i, rc = 0, mode = 0;
 
 	err_clear(&e);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.aws_get = get_client;
 	backup_opts_init(&o);
+	o.on_demand = 0;
 	router_request_init(&req);
 	router_response_init(&resp);
 	if (argc >= 4 && strcmp(argv[1], "--router") == 0) {
@@ -110,6 +139,12 @@ int main(int argc, char **argv)
 				o.inuse_retry_ms = atol(argv[++i]);
 			else if (strcmp(argv[i], "--attempts") == 0 && i + 1 < argc)
 				o.inuse_attempts = atoi(argv[++i]);
+			else if (strcmp(argv[i], "--on-demand") == 0)
+				o.on_demand = 1;
+			else if (strcmp(argv[i], "--allow-reboot") == 0)
+				o.allow_reboot = 1;
+			else if (strcmp(argv[i], "--instance") == 0 && i + 1 < argc)
+				instance = argv[++i];
 			else
 				return usage();
 			if (rc)
@@ -129,6 +164,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		rc = routes_backup_scheduled(&ctx, argv[3], &resp);
+	} else if (instance) {
+		rc = run_one(&ctx, &o, instance);
+		goto out;
 	} else {
 		rc = routes_backup_run(&ctx, &o, &resp);
 	}
