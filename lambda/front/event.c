@@ -488,7 +488,8 @@ static int parse_codedeploy_hook(json_t *root, struct event *ev, struct err *e)
 static int is_sqs_batch(json_t *root)
 {
 	json_t *records = json_object_get(root, "Records");
-	const char *src = json_string_value(json_object_get(json_array_get(records, 0), "eventSource"));
+	const char *src =
+	    json_string_value(json_object_get(json_array_get(records, 0), "eventSource"));
 
 	return json_is_array(records) && src && strcmp(src, "aws:sqs") == 0;
 }
@@ -509,18 +510,19 @@ static int parse_sqs(json_t *root, struct event *ev, struct err *e)
 	ev->sqs_records = calloc(n + 1, sizeof(*ev->sqs_records));
 	if (!ev->sqs_records)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	json_array_foreach(records, i, rec) {
+	json_array_foreach(records, i, rec)
+	{
 		r = &ev->sqs_records[i];
 		src = json_string_value(json_object_get(rec, "eventSource"));
 		if (!src || strcmp(src, "aws:sqs") != 0)
-			return err_set(e, ERR_INVALID, "SQS record %zu: its eventSource is not aws:sqs",
-			               i);
+			return err_set(e, ERR_INVALID,
+			               "SQS record %zu: its eventSource is not aws:sqs", i);
 		r->message_id = json_string_value(json_object_get(rec, "messageId"));
 		if (!r->message_id || !*r->message_id)
 			return err_set(e, ERR_INVALID, "SQS record %zu has no messageId", i);
 		r->body = json_string_value(json_object_get(rec, "body"));
-		count = json_object_get(json_object_get(rec, "attributes"),
-		                        "ApproximateReceiveCount");
+		count =
+		    json_object_get(json_object_get(rec, "attributes"), "ApproximateReceiveCount");
 		s = json_string_value(count);
 		if (s && *s) {
 			r->receive_count = strtol(s, &end, 10);

@@ -36,10 +36,10 @@
 #include "../../util/err.h"
 #include "../router/message.h"
 
-#define EVENT_MAX_BYTES  ((size_t)6 * 1024 * 1024) /* Lambda's synchronous payload limit */
-#define EVENT_MAX_PATH   8192
-#define EVENT_MAX_PAIRS  512 /* headers, and query parameters */
-#define EVENT_MAX_METHOD 16
+#define EVENT_MAX_BYTES       ((size_t)6 * 1024 * 1024) /* Lambda's synchronous payload limit */
+#define EVENT_MAX_PATH        8192
+#define EVENT_MAX_PAIRS       512 /* headers, and query parameters */
+#define EVENT_MAX_METHOD      16
 #define EVENT_MAX_SQS_RECORDS 10000 /* an event source mapping's largest batch */
 
 enum event_kind {
