@@ -543,6 +543,7 @@ struct describe {
 	size_t n_ids;
 	const struct ec2_filter *filters;
 	size_t n_filters;
+	int include_disabled; /* DescribeImages: IncludeDisabled=true */
 };
 
 static int describe_check(const struct describe *d, struct err *e)
@@ -567,6 +568,8 @@ static int describe_build(struct buf *form, const void *dv, const char *token)
 		rc = query_form_list(form, d->id_param, d->ids, d->n_ids);
 	if (!rc)
 		rc = ec2_form_filters(form, d->filters, d->n_filters);
+	if (!rc && d->include_disabled)
+		rc = uri_form_add(form, "IncludeDisabled", "true");
 	if (!rc && !d->n_ids)
 		rc = uri_form_add(form, "MaxResults", EC2_MAX_RESULTS);
 	if (!rc && token)
@@ -597,6 +600,7 @@ int ec2_describe_images(struct aws_client *c, const struct ec2_image_query *q,
 	    .n_ids = q->n_image_ids,
 	    .filters = q->filters,
 	    .n_filters = q->n_filters,
+	    .include_disabled = q->include_disabled,
 	};
 	rc = describe_check(&d, e);
 	if (!rc)

@@ -77,6 +77,7 @@ struct ec2_image_query {
 	size_t n_image_ids;
 	const struct ec2_filter *filters; /* Filter.N.Name / .Value.M */
 	size_t n_filters;
+	int include_disabled; /* IncludeDisabled=true: disabled images too (state "disabled") */
 };
 
 struct ec2_snapshot_query {

@@ -1,10 +1,12 @@
 /* config: the environment the service reads, read and checked once; see config.h. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../aws/lambda.h"
+#include "../util/decimal.h"
 
 static struct service_config loaded;
 static int initialised;
@@ -26,6 +28,8 @@ void service_config_read(struct service_config *c)
 	c->function_name = env("AWS_LAMBDA_FUNCTION_NAME");
 	c->own_log_group = env("AWS_LAMBDA_LOG_GROUP_NAME");
 	c->backup_tag_key = env("BACKUP_TAG_KEY");
+	c->backup_min_interval = env("BACKUP_MIN_INTERVAL");
+	c->stack_name = env("EBSSH_STACK_NAME");
 	c->hook_target = env("EBSSH_HOOK_TARGET");
 	c->hook_environment = env("EBSSH_HOOK_ENVIRONMENT");
 	c->backup_queue_url = env("BACKUP_QUEUE_URL");
@@ -85,8 +89,47 @@ int service_config_check_tag_key(const char *k, struct err *e)
 	return 0;
 }
 
+int service_config_min_interval(const char *s, const char *what, long *out, struct err *e)
+{
+	int64_t v;
+
+	*out = SERVICE_CONFIG_MIN_INTERVAL_DFLT;
+	if (!s)
+		return 0;
+	if (decimal_parse(s, strlen(s), 8, DECIMAL_NO_LEADING_ZERO, 0,
+	                  SERVICE_CONFIG_MIN_INTERVAL_MAX, &v))
+		return err_set(e, ERR_INVALID, "%s is a whole number of seconds from 0 to %d", what,
+		               SERVICE_CONFIG_MIN_INTERVAL_MAX);
+	*out = (long)v;
+	return 0;
+}
+
+const char *service_config_stack_name(void)
+{
+	struct service_config c = service_config_get();
+
+	if (c.stack_name)
+		return c.stack_name;
+	return c.function_name ? c.function_name : "ebssh";
+}
+
+/* A tag value we write: 1 to 256 bytes, no control byte. */
+static int check_tag_value(const char *name, const char *v, struct err *e)
+{
+	size_t i, n = strlen(v);
+
+	if (n > SERVICE_CONFIG_TAG_VALUE_MAX)
+		return err_set(e, ERR_INVALID, "%s has more than %d characters", name,
+		               SERVICE_CONFIG_TAG_VALUE_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return err_set(e, ERR_INVALID, "%s has a control character", name);
+	return 0;
+}
+
 int service_config_check(const struct service_config *c, struct err *e)
 {
+	long interval;
 	const char *why;
 
 	if (c->slack_webhook_url && check_url("SLACK_WEBHOOK_URL", c->slack_webhook_url, e))
@@ -101,6 +144,11 @@ int service_config_check(const struct service_config *c, struct err *e)
 	if (c->function_name && (why = token_problem(c->function_name)) != NULL)
 		return err_set(e, ERR_INVALID, "AWS_LAMBDA_FUNCTION_NAME %s", why);
 	if (c->backup_tag_key && service_config_check_tag_key(c->backup_tag_key, e))
+		return ERR_INVALID;
+	if (service_config_min_interval(c->backup_min_interval, "BACKUP_MIN_INTERVAL", &interval,
+	                                e))
+		return ERR_INVALID;
+	if (c->stack_name && check_tag_value("EBSSH_STACK_NAME", c->stack_name, e))
 		return ERR_INVALID;
 	if (c->hook_target && lambda_check_invoke_target(c->hook_target, e)) {
 		err_prefix(e, "EBSSH_HOOK_TARGET");
@@ -141,7 +189,8 @@ int service_config_init(struct err *e)
 	    keep(&loaded.function_name, c.function_name) ||
 	    keep(&loaded.own_log_group, c.own_log_group) ||
 	    keep(&loaded.backup_tag_key, c.backup_tag_key) ||
-	    keep(&loaded.hook_target, c.hook_target) ||
+	    keep(&loaded.backup_min_interval, c.backup_min_interval) ||
+	    keep(&loaded.stack_name, c.stack_name) || keep(&loaded.hook_target, c.hook_target) ||
 	    keep(&loaded.hook_environment, c.hook_environment) ||
 	    keep(&loaded.backup_queue_url, c.backup_queue_url))
 		return err_set(e, ERR_NOMEM, "out of memory");

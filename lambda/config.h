@@ -18,6 +18,13 @@
  *   AWS_LAMBDA_LOG_GROUP_NAME        the function's own log group (Lambda sets
  *                                    it): notify never posts its lines (a loop)
  *   BACKUP_TAG_KEY                   the AMI backup's tag key; unset: "backup"
+ *   BACKUP_MIN_INTERVAL              seconds between two on-demand backups of an
+ *                                    instance, 0 to SERVICE_CONFIG_MIN_INTERVAL_MAX;
+ *                                    unset: 3600
+ *   EBSSH_STACK_NAME                 the owner the backup tags its images with
+ *                                    (ebssh:stack; the template sets the stack's
+ *                                    name); unset: AWS_LAMBDA_FUNCTION_NAME, else
+ *                                    "ebssh"
  *   EBSSH_HOOK_TARGET                the pre-traffic hook's function to test: a
  *                                    Lambda function name or ARN, usually a
  *                                    version's ARN; unset: a CodeDeploy hook
@@ -36,7 +43,10 @@
 
 #include "../util/err.h"
 
-#define SERVICE_CONFIG_TAG_KEY_MAX 128 /* EC2's limit on a tag key */
+#define SERVICE_CONFIG_TAG_KEY_MAX       128      /* EC2's limit on a tag key */
+#define SERVICE_CONFIG_TAG_VALUE_MAX     256      /* EC2's limit on a tag value */
+#define SERVICE_CONFIG_MIN_INTERVAL_MAX  31622400 /* 366 days, in seconds */
+#define SERVICE_CONFIG_MIN_INTERVAL_DFLT 3600
 
 /* Borrowed strings (the environment's, or service_config_init's copies,
  * kept for the process's life); NULL when unset or empty. */
@@ -49,6 +59,8 @@ struct service_config {
 	const char *function_name;
 	const char *own_log_group;
 	const char *backup_tag_key;
+	const char *backup_min_interval;
+	const char *stack_name;
 	const char *hook_target;
 	const char *hook_environment;
 	const char *backup_queue_url;
@@ -74,5 +86,14 @@ struct service_config service_config_get(void);
 /* 0 when k is a valid tag key (1 to SERVICE_CONFIG_TAG_KEY_MAX characters, no
  * control character), else ERR_INVALID naming BACKUP_TAG_KEY. */
 int service_config_check_tag_key(const char *k, struct err *e);
+
+/* *out = the seconds of a BACKUP_MIN_INTERVAL value (s NULL: the default):
+ * a plain decimal 0 to SERVICE_CONFIG_MIN_INTERVAL_MAX, else ERR_INVALID
+ * naming `what` (the variable or the tag). */
+int service_config_min_interval(const char *s, const char *what, long *out, struct err *e);
+
+/* The owner name of the backups (ebssh:stack): EBSSH_STACK_NAME, else
+ * AWS_LAMBDA_FUNCTION_NAME, else "ebssh". */
+const char *service_config_stack_name(void);
 
 #endif

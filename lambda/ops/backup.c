@@ -136,8 +136,9 @@ static int find_existing(struct run *r, struct result *res, const char *instance
 	static const char *const self[] = {"self"};
 	const char *v[1] = {name};
 	const struct ec2_filter f = {"name", v, 1};
-	const struct ec2_image_query q = {self, 1, NULL, 0, &f, 1};
+	const struct ec2_image_query q = {self, 1, NULL, 0, &f, 1, 1};
 	struct ec2_image_list list = {NULL, 0};
+	char what[MESSAGE_MAX + 100];
 	struct err e;
 	size_t i;
 	int found = 0;
@@ -156,11 +157,12 @@ static int find_existing(struct run *r, struct result *res, const char *instance
 		    (im->state && strcmp(im->state, "deregistered") == 0))
 			continue;
 		found = 1;
-		if (!backup_is_managed(im, instance_id)) {
-			backup_add_error(
-			    r, res, "CreateImage", im->image_id, NULL,
-			    "an image of this name exists but is not this instance's backup; "
-			    "no rotation");
+		if (!backup_is_managed(r, im, instance_id)) {
+			snprintf(what, sizeof(what),
+			         "the image %.40s named %.140s is not this stack's backup of %.40s "
+			         "(its tags differ); no image made, no rotation",
+			         im->image_id, name, instance_id);
+			backup_add_error(r, res, "CreateImage", im->image_id, NULL, what);
 			break;
 		}
 		*image_id = strdup(im->image_id);
@@ -179,11 +181,11 @@ static int result_init(struct result *res, const struct ec2_instance *in, const 
                        int generation, int no_reboot)
 {
 	memset(res, 0, sizeof(*res));
-	res->obj = json_pack("{s:o, s:o, s:n, s:b, s:i, s:b, s:[], s:[], s:[], s:[], s:[]}",
+	res->obj = json_pack("{s:o, s:o, s:n, s:n, s:b, s:i, s:b, s:[], s:[], s:[], s:[], s:[]}",
 	                     "instance_id", backup_jstr(in->instance_id), "image_name",
-	                     backup_jstr(name), "image_created", "already_existed", 0, "generation",
-	                     generation, "no_reboot", no_reboot, "kept", "deregistered",
-	                     "snapshots_deleted", "snapshots_in_use", "errors");
+	                     backup_jstr(name), "image_created", "image_state", "already_existed",
+	                     0, "generation", generation, "no_reboot", no_reboot, "kept",
+	                     "deregistered", "snapshots_deleted", "snapshots_in_use", "errors");
 	if (!res->obj)
 		return ERR_NOMEM;
 	res->kept = json_object_get(res->obj, "kept");
@@ -194,6 +196,111 @@ static int result_init(struct result *res, const struct ec2_instance *in, const 
 	return 0;
 }
 
+static void set_field(struct run *r, struct result *res, const char *key, json_t *v)
+{
+	if (!v || json_object_set_new(res->obj, key, v) < 0)
+		r->nomem = 1;
+}
+
+/* ms since the epoch as "2024-05-01T09:30:00Z"; json null when it cannot be written. */
+static json_t *iso_time(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32];
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return json_null();
+	return json_string(buf);
+}
+
+/*
+ * The on-demand minimum interval: the instance's newest backup of this
+ * stack (any state but failed; deregistered ones are gone) made less than
+ * interval seconds before the run's time. 1 (and the report says so) when
+ * the run must not make an image, else 0.
+ */
+static int too_soon(struct run *r, struct result *res, const char *instance_id,
+                    const struct ec2_image_list *managed, long interval)
+{
+	const struct ec2_image *newest = NULL;
+	int64_t next;
+	size_t i;
+
+	for (i = 0; i < managed->n; i++) {
+		const struct ec2_image *im = &managed->items[i];
+		if (!backup_is_managed(r, im, instance_id) || !im->creation_ms ||
+		    (im->state &&
+		     (strcmp(im->state, "failed") == 0 || strcmp(im->state, "deregistered") == 0)))
+			continue;
+		if (!newest || im->creation_ms > newest->creation_ms)
+			newest = im;
+	}
+	if (!newest)
+		return 0;
+	next = newest->creation_ms + (int64_t)interval * 1000;
+	if ((int64_t)r->o->now * 1000 >= next)
+		return 0;
+	set_field(r, res, "skipped", json_string("min-interval"));
+	set_field(r, res, "newest_backup", backup_jstr(newest->image_id));
+	set_field(r, res, "next_allowed", iso_time(next));
+	set_field(r, res, "message",
+	          json_string("an on-demand backup within the minimum interval since the "
+	                      "instance's newest backup: no image made, nothing rotated"));
+	return 1;
+}
+
+/* The state of image_id in list, or NULL. */
+static const char *listed_state(const struct ec2_image_list *list, const char *image_id)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		if (strcmp(list->items[i].image_id, image_id) == 0)
+			return list->items[i].state ? list->items[i].state : "";
+	return NULL;
+}
+
+/*
+ * This run's image's state into state (cap bytes): as the list says, and
+ * while it is pending (or not listed yet) DescribeImages of it, with
+ * backoff, while r->wait_ms lasts and the invocation's deadline allows. ""
+ * when EC2 never listed it.
+ */
+static void image_state(struct run *r, const struct ec2_image_list *managed, const char *image_id,
+                        char *state, size_t cap)
+{
+	static const char *const self[] = {"self"};
+	const char *ids[1] = {image_id};
+	const struct ec2_image_query q = {self, 1, ids, 1, NULL, 0, 1};
+	const char *st = listed_state(managed, image_id);
+	long long start = monotime_ms();
+	long wait = IMAGE_POLL_MS;
+
+	snprintf(state, cap, "%s", st ? st : "");
+	while ((!*state || strcmp(state, "pending") == 0) &&
+	       monotime_ms() - start + wait <= r->wait_ms) {
+		struct ec2_image_list one = {NULL, 0};
+		struct err e;
+
+		monotime_sleep_ms(wait);
+		if (service_out_of_time(r->ctx))
+			break;
+		wait = wait * 2 > IMAGE_POLL_MAX_MS ? IMAGE_POLL_MAX_MS : wait * 2;
+		err_clear(&e);
+		if (ec2_describe_images(r->aws, &q, &one, &e) == 0) {
+			st = listed_state(&one, image_id);
+			if (st)
+				snprintf(state, cap, "%s", st);
+		} else if (e.code == ERR_NOMEM) {
+			r->nomem = 1;
+		}
+		ec2_image_list_free(&one);
+		if (r->nomem)
+			break;
+	}
+}
+
 /* One instance: its image, then rotation and the sweep. The result's JSON
  * goes to r's list; failures are in it, never returned. */
 static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int *failed)
@@ -201,8 +308,10 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 	const char *name_tag = ec2_instance_tag(in, "Name");
 	const char *gen_tag = ec2_instance_tag(in, TAG_GENERATION);
 	const char *reboot = ec2_instance_tag(in, TAG_REBOOT);
-	const struct ec2_kv tags[] = {{TAG_BACKUP_OF, in->instance_id}, {TAG_MANAGED, "true"}};
-	char name[EC2_AMI_NAME_MAX + 1], suffix[40], desc[160];
+	const char *interval_tag = ec2_instance_tag(in, TAG_MIN_INTERVAL);
+	const struct ec2_kv tags[] = {
+	    {TAG_BACKUP_OF, in->instance_id}, {TAG_MANAGED, "true"}, {TAG_STACK, r->stack}};
+	char name[EC2_AMI_NAME_MAX + 1], suffix[80], desc[160], state[32];
 	struct ec2_create_image_req req;
 	struct ec2_image_list managed = {NULL, 0};
 	struct result res;
@@ -210,20 +319,31 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 	int generation = gen_tag ? parse_generation(gen_tag) : BACKUP_DEFAULT_GENERATION;
 	int no_reboot = !(reboot && strcasecmp(reboot, "true") == 0) ||
 	                (r->o->on_demand && !r->o->allow_reboot);
-	int rotate_ok = generation > 0;
+	int rotate_ok = generation > 0, available = 0;
+	long interval = r->min_interval;
 	struct err e;
 	json_t *obj;
 
 	err_clear(&e);
-	snprintf(suffix, sizeof(suffix), "-%s", r->stamp);
-	if (ec2_ami_name(name, sizeof(name), name_tag && *name_tag ? name_tag : in->instance_id,
-	                 suffix, &e) != 0) {
+	state[0] = '\0';
+	snprintf(suffix, sizeof(suffix), "-%s-%s", in->instance_id, r->stamp);
+	if (ec2_ami_name(name, sizeof(name), name_tag && *name_tag ? name_tag : NAME_DEFAULT,
+	                 suffix, &e) != 0)
+		name[0] = '\0';
+	if (result_init(&res, in, name[0] ? name : NULL, generation, no_reboot)) {
 		r->nomem = 1;
 		return NULL;
 	}
-	if (result_init(&res, in, name, generation, no_reboot)) {
-		r->nomem = 1;
-		return NULL;
+	if (!name[0]) {
+		backup_add_error(r, &res, "CreateImage", in->instance_id, &e,
+		                 "no valid image name; nothing done");
+		goto out;
+	}
+	if (interval_tag &&
+	    service_config_min_interval(interval_tag, "the tag " TAG_MIN_INTERVAL, &interval, &e)) {
+		backup_add_error(r, &res, "MinInterval", in->instance_id, &e,
+		                 "the instance's backup-min-interval tag is invalid; nothing done");
+		goto out;
 	}
 	if (!rotate_ok) {
 		backup_add_error(
@@ -232,22 +352,27 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 		    "but nothing is rotated");
 		generation = BACKUP_DEFAULT_GENERATION;
 	}
-	if (r->o->dry_run) {
+	if (r->o->on_demand || r->o->dry_run) {
 		if (backup_list_managed(r, in->instance_id, &managed, &e)) {
 			backup_add_error(r, &res, "DescribeImages", in->instance_id, &e,
-			                 "cannot list the instance's backups");
+			                 "cannot list the instance's backups; nothing done");
 			goto out;
 		}
+		if (r->o->on_demand && too_soon(r, &res, in->instance_id, &managed, interval))
+			goto out;
+	}
+	if (r->o->dry_run) {
 		for (size_t i = 0; i < managed.n && !image_id; i++)
 			if (managed.items[i].name && strcmp(managed.items[i].name, name) == 0 &&
-			    backup_is_managed(&managed.items[i], in->instance_id) &&
+			    backup_is_managed(r, &managed.items[i], in->instance_id) &&
 			    (!managed.items[i].state ||
 			     strcmp(managed.items[i].state, "deregistered") != 0)) {
 				image_id = strdup(managed.items[i].image_id);
 				if (!image_id)
 					r->nomem = 1;
-				if (json_object_set_new(res.obj, "already_existed", json_true()))
-					r->nomem = 1;
+				snprintf(state, sizeof(state), "%s",
+				         managed.items[i].state ? managed.items[i].state : "");
+				set_field(r, &res, "already_existed", json_true());
 			}
 	} else {
 		snprintf(desc, sizeof(desc), "ebssh backup of %s at %s", in->instance_id, r->stamp);
@@ -257,9 +382,9 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 		req.description = desc;
 		req.no_reboot = no_reboot;
 		req.image_tags = tags;
-		req.n_image_tags = 2;
+		req.n_image_tags = 3;
 		req.snapshot_tags = tags;
-		req.n_snapshot_tags = 2;
+		req.n_snapshot_tags = 3;
 		if (ec2_create_image(r->aws, &req, &image_id, &e) != 0) {
 			if (!backup_is_aws_code(&e, "InvalidAMIName.Duplicate")) {
 				backup_add_error(r, &res, "CreateImage", in->instance_id, &e,
@@ -268,23 +393,40 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 			}
 			if (find_existing(r, &res, in->instance_id, name, &image_id) != 0)
 				goto out;
-			if (json_object_set_new(res.obj, "already_existed", json_true()))
-				r->nomem = 1;
+			set_field(r, &res, "already_existed", json_true());
 		}
-		if (json_object_set_new(res.obj, "image_created", backup_jstr(image_id)) < 0)
-			r->nomem = 1;
+		set_field(r, &res, "image_created", backup_jstr(image_id));
+		ec2_image_list_free(&managed);
 		if (backup_list_managed(r, in->instance_id, &managed, &e)) {
 			backup_add_error(r, &res, "DescribeImages", in->instance_id, &e,
 			                 "cannot list the instance's backups; nothing is rotated");
 			goto out;
 		}
+		image_state(r, &managed, image_id, state, sizeof(state));
 	}
-	if (r->o->dry_run && image_id &&
-	    json_object_set_new(res.obj, "image_created", backup_jstr(image_id)))
-		r->nomem = 1;
+	if (r->o->dry_run && image_id)
+		set_field(r, &res, "image_created", backup_jstr(image_id));
+	if (image_id)
+		set_field(r, &res, "image_state", state[0] ? backup_jstr(state) : json_null());
+	available = image_id && strcmp(state, "available") == 0;
+	if (image_id && (strcmp(state, "failed") == 0 || strcmp(state, "invalid") == 0 ||
+	                 strcmp(state, "error") == 0)) {
+		char what[MESSAGE_MAX];
+		snprintf(what, sizeof(what),
+		         "this run's image is in state %s: it is no backup; nothing is rotated",
+		         state);
+		backup_add_error(r, &res, "CreateImage", image_id, NULL, what);
+		goto out;
+	}
+	if (image_id && !available && !r->o->dry_run)
+		set_field(
+		    r, &res, "note",
+		    json_string("this run's image is not available yet: it is kept but counts "
+		                "as a generation only once available; a later run rotates "
+		                "it in"));
 	if (!rotate_ok)
 		goto out;
-	backup_rotate(r, &res, in->instance_id, &managed, image_id, generation);
+	backup_rotate(r, &res, in->instance_id, &managed, image_id, available, generation);
 	backup_sweep(r, &res, in->instance_id, &managed, image_id);
 out:
 	*failed = res.failed;
@@ -405,13 +547,21 @@ static int run_init(struct service_context *ctx, const struct backup_opts *o, st
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	r->ctx = ctx;
 	r->o = o;
+	r->stack = service_config_stack_name();
+	r->wait_ms = o->image_wait_ms < 0   ? 0
+	             : o->image_wait_ms > 0 ? o->image_wait_ms
+	                                    : IMAGE_WAIT_MS;
 	r->tag_key = o->tag_key ? o->tag_key : service_config_get().backup_tag_key;
 	if (!r->tag_key || !*r->tag_key)
 		r->tag_key = BACKUP_DEFAULT_TAG;
 	r->retry_ms = o->inuse_retry_ms > 0 ? o->inuse_retry_ms : INUSE_RETRY_MS;
 	r->attempts = o->inuse_attempts > 0 ? o->inuse_attempts : INUSE_ATTEMPTS;
 	rc = service_config_check_tag_key(r->tag_key, e);
+	if (!rc)
+		rc = service_config_min_interval(service_config_get().backup_min_interval,
+		                                 "BACKUP_MIN_INTERVAL", &r->min_interval, e);
 	if (rc) {
 		*why = BACKUP_STOP_CONFIG;
 		return rc;

@@ -66,6 +66,8 @@ struct backup_opts {
 	                      * run, backup_opts_scheduled, clears it) */
 	int allow_reboot;    /* on demand: the request asked for reboots explicitly
 	                      * (?reboot=true); the backup-reboot tag still decides */
+	long image_wait_ms;  /* how long to wait for this run's image to be available
+	                      * (bounded by the deadline too); 0: 5000, < 0: not at all */
 };
 
 /* Why a run did not start (backup_report.stop). */

@@ -13,17 +13,25 @@
 #include "../../util/monotime.h"
 #include "../../util/timefmt.h"
 
-/* The images EC2 lists as this instance's backups: owner self, both tags. */
+/* The images EC2 lists as this instance's backups: owner self, the three tags. */
 int backup_list_managed(struct run *r, const char *instance_id, struct ec2_image_list *out,
                         struct err *e)
 {
 	static const char *const self[] = {"self"};
 	static const char *const yes[] = {"true"};
 	const char *id[1] = {instance_id};
-	const struct ec2_filter f[] = {{"tag:" TAG_BACKUP_OF, id, 1}, {"tag:" TAG_MANAGED, yes, 1}};
-	const struct ec2_image_query q = {self, 1, NULL, 0, f, 2};
+	char *stack = ec2_filter_literal(r->stack);
+	const char *st[1] = {stack};
+	const struct ec2_filter f[] = {
+	    {"tag:" TAG_BACKUP_OF, id, 1}, {"tag:" TAG_MANAGED, yes, 1}, {"tag:" TAG_STACK, st, 1}};
+	const struct ec2_image_query q = {self, 1, NULL, 0, f, 3, 0};
+	int rc;
 
-	return ec2_describe_images(r->aws, &q, out, e);
+	if (!stack)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	rc = ec2_describe_images(r->aws, &q, out, e);
+	free(stack);
+	return rc;
 }
 
 /* Images of the account whose block device mappings use any of ids. */
@@ -32,7 +40,8 @@ static int list_users(struct run *r, const char *const *ids, size_t n, struct ec
 {
 	static const char *const self[] = {"self"};
 	struct ec2_filter f = {"block-device-mapping.snapshot-id", NULL, 0};
-	const struct ec2_image_query q = {self, 1, NULL, 0, &f, 1};
+	/* a disabled image still maps its snapshots: listed too */
+	const struct ec2_image_query q = {self, 1, NULL, 0, &f, 1, 1};
 	size_t at;
 	int rc = 0;
 
@@ -50,7 +59,7 @@ static int list_by_id(struct run *r, char (*ids)[32], size_t n, struct ec2_image
 {
 	static const char *const self[] = {"self"};
 	struct ec2_filter f = {"image-id", NULL, 0};
-	const struct ec2_image_query q = {self, 1, NULL, 0, &f, 1};
+	const struct ec2_image_query q = {self, 1, NULL, 0, &f, 1, 1};
 	const char **vals = calloc(n ? n : 1, sizeof(*vals));
 	size_t i;
 	int rc = 0;
@@ -195,10 +204,15 @@ static void rotate_one(struct run *r, struct result *res, const struct ec2_image
 	rotate_snapshots(r, res, im);
 }
 
-static int usable(const struct ec2_image *im)
+static int state_is(const struct ec2_image *im, const char *state)
 {
-	return im->state &&
-	       (strcmp(im->state, "available") == 0 || strcmp(im->state, "pending") == 0);
+	return im->state && strcmp(im->state, state) == 0;
+}
+
+/* failed, invalid or error: an image EC2 will never make available */
+static int broken(const struct ec2_image *im)
+{
+	return state_is(im, "failed") || state_is(im, "invalid") || state_is(im, "error");
 }
 
 /* Newest first; unknown dates (0) first too, ties by image id, newest id first. */
@@ -215,27 +229,58 @@ static int by_age(const void *a, const void *b)
 	return -strcmp(x->image_id, y->image_id);
 }
 
-/* Is im one of this instance's backups, by its own tags (not only by the filter)? */
-int backup_is_managed(const struct ec2_image *im, const char *instance_id)
+/* "<at least one byte>-<instance_id>-<yyyymmddTHHMMZ>" */
+int backup_name_matches(const char *name, const char *instance_id)
+{
+	static const char shape[] = "ddddddddTddddZ"; /* the stamp: 8 digits T 4 digits Z */
+	size_t n, id_n, i;
+	const char *tail;
+
+	if (!name || !instance_id)
+		return 0;
+	n = strlen(name);
+	id_n = strlen(instance_id);
+	if (n < 1 + 1 + id_n + 1 + 14)
+		return 0;
+	tail = name + n - 14;
+	for (i = 0; i < 14; i++) {
+		char want = shape[i];
+		if (want == 'd' ? !(tail[i] >= '0' && tail[i] <= '9') : tail[i] != want)
+			return 0;
+	}
+	return tail[-1] == '-' && memcmp(tail - 1 - id_n, instance_id, id_n) == 0 &&
+	       tail[-2 - (long)id_n] == '-';
+}
+
+/* Is im one of this stack's backups of the instance, by its own tags (not
+ * only by the filter) and its name? */
+int backup_is_managed(const struct run *r, const struct ec2_image *im, const char *instance_id)
 {
 	const char *of = ec2_tags_find(im->tags, im->n_tags, TAG_BACKUP_OF);
 	const char *managed = ec2_tags_find(im->tags, im->n_tags, TAG_MANAGED);
+	const char *stack = ec2_tags_find(im->tags, im->n_tags, TAG_STACK);
 
-	return of && managed && strcmp(of, instance_id) == 0 && strcmp(managed, "true") == 0;
+	return of && managed && stack && strcmp(of, instance_id) == 0 &&
+	       strcmp(managed, "true") == 0 && strcmp(stack, r->stack) == 0 &&
+	       backup_name_matches(im->name, instance_id);
 }
 
 /*
  * Keeps this run's image (run_image; NULL in a dry run that would create
- * one, which then takes a slot) and the newest generation-1 other usable
- * backups; deregisters every other backup, oldest first, then its
- * snapshots. Images with no readable creation date are never touched.
+ * one, which would be pending) and the newest `generation` available
+ * backups, run_image counting among them only when run_available. Pending
+ * (and any other unsettled state) are kept and never counted; failed ones
+ * and the available ones past the count are deregistered, oldest first,
+ * then their snapshots. Images with no readable creation date are never
+ * touched.
  */
 void backup_rotate(struct run *r, struct result *res, const char *instance_id,
-                   const struct ec2_image_list *managed, const char *run_image, int generation)
+                   const struct ec2_image_list *managed, const char *run_image, int run_available,
+                   int generation)
 {
 	const struct ec2_image **order = NULL, **drop = NULL;
 	size_t i, n = 0, n_drop = 0;
-	int kept = 1;
+	int kept = run_image && run_available ? 1 : 0;
 
 	if (run_image)
 		backup_add_id(r, res->kept, run_image);
@@ -247,21 +292,27 @@ void backup_rotate(struct run *r, struct result *res, const char *instance_id,
 	}
 	for (i = 0; i < managed->n; i++) {
 		const struct ec2_image *im = &managed->items[i];
-		if (!backup_is_managed(im, instance_id) ||
+		if (!backup_is_managed(r, im, instance_id) ||
 		    (run_image && strcmp(im->image_id, run_image) == 0) ||
-		    (im->state && strcmp(im->state, "deregistered") == 0))
+		    state_is(im, "deregistered"))
 			continue;
 		order[n++] = im;
 	}
 	qsort(order, n, sizeof(const struct ec2_image *), by_age);
 	for (i = 0; i < n; i++) {
-		if (usable(order[i]) && kept < generation) {
+		if (order[i]->creation_ms == 0) {
 			backup_add_id(r, res->kept, order[i]->image_id);
-			kept++;
-		} else if (order[i]->creation_ms == 0) {
-			backup_add_id(r, res->kept, order[i]->image_id);
-		} else {
+		} else if (state_is(order[i], "available")) {
+			if (kept < generation) {
+				backup_add_id(r, res->kept, order[i]->image_id);
+				kept++;
+			} else {
+				drop[n_drop++] = order[i];
+			}
+		} else if (broken(order[i])) {
 			drop[n_drop++] = order[i];
+		} else {
+			backup_add_id(r, res->kept, order[i]->image_id);
 		}
 	}
 	/* a dry run's plan counts every planned deregistration as done */
@@ -315,8 +366,11 @@ void backup_sweep(struct run *r, struct result *res, const char *instance_id,
 	static const char *const self[] = {"self"};
 	static const char *const yes[] = {"true"};
 	const char *id[1] = {instance_id};
-	const struct ec2_filter f[] = {{"tag:" TAG_BACKUP_OF, id, 1}, {"tag:" TAG_MANAGED, yes, 1}};
-	const struct ec2_snapshot_query q = {self, 1, NULL, 0, f, 2};
+	char *stack = ec2_filter_literal(r->stack);
+	const char *st[1] = {stack};
+	const struct ec2_filter f[] = {
+	    {"tag:" TAG_BACKUP_OF, id, 1}, {"tag:" TAG_MANAGED, yes, 1}, {"tag:" TAG_STACK, st, 1}};
+	const struct ec2_snapshot_query q = {self, 1, NULL, 0, f, 3};
 	struct ec2_snapshot_list snaps = {NULL, 0};
 	struct ec2_image_list users = {NULL, 0}, sources = {NULL, 0};
 	struct strset live = {NULL, 0, 0};
@@ -327,6 +381,10 @@ void backup_sweep(struct run *r, struct result *res, const char *instance_id,
 	struct err e;
 
 	err_clear(&e);
+	if (!stack) {
+		r->nomem = 1;
+		goto out;
+	}
 	if (ec2_describe_snapshots(r->aws, &q, &snaps, &e)) {
 		backup_add_error(r, res, "DescribeSnapshots", instance_id, &e,
 		                 "cannot look for snapshots left behind");
@@ -347,7 +405,9 @@ void backup_sweep(struct run *r, struct result *res, const char *instance_id,
 		const struct ec2_snapshot *s = &snaps.items[i];
 		const char *of = ec2_tags_find(s->tags, s->n_tags, TAG_BACKUP_OF);
 		const char *mg = ec2_tags_find(s->tags, s->n_tags, TAG_MANAGED);
-		if (!of || !mg || strcmp(of, instance_id) != 0 || strcmp(mg, "true") != 0 ||
+		const char *sk = ec2_tags_find(s->tags, s->n_tags, TAG_STACK);
+		if (!of || !mg || !sk || strcmp(of, instance_id) != 0 || strcmp(mg, "true") != 0 ||
+		    strcmp(sk, r->stack) != 0 ||
 		    backup_set_has(&res->tried_snaps, s->snapshot_id) || !s->start_ms ||
 		    s->start_ms > limit_ms ||
 		    source_image(s->description, instance_id, src[n], sizeof(src[n])) != 0 ||
@@ -392,4 +452,5 @@ out:
 	backup_set_free(&live);
 	free(cand);
 	free(src);
+	free(stack);
 }

@@ -18,6 +18,12 @@
 
 #define TAG_BACKUP_OF     "ebssh:backup-of"
 #define TAG_MANAGED       "ebssh:managed"
+#define TAG_STACK         "ebssh:stack"
+#define TAG_MIN_INTERVAL  "backup-min-interval"
+#define NAME_DEFAULT      "backup" /* the name part of an instance without a Name tag */
+#define IMAGE_WAIT_MS     5000     /* how long a run waits for its image to be available */
+#define IMAGE_POLL_MS     250      /* first wait between DescribeImages of it; doubles */
+#define IMAGE_POLL_MAX_MS 2000
 #define TAG_REBOOT        "backup-reboot"
 #define TAG_GENERATION    "generation"
 #define GENERATION_MAX    100
@@ -34,10 +40,14 @@ struct strset {
 };
 
 struct run {
+	struct service_context *ctx;
 	struct aws_client *aws;
 	const struct backup_opts *o;
 	const char *tag_key;
-	char stamp[32]; /* "20240501T0930Z" */
+	const char *stack; /* ebssh:stack of this stack's backups */
+	long min_interval; /* BACKUP_MIN_INTERVAL, seconds */
+	long wait_ms;      /* how long to wait for this run's image; 0: not at all */
+	char stamp[32];    /* "20240501T0930Z" */
 	long retry_ms;
 	int attempts;
 	int nomem;
@@ -72,15 +82,22 @@ void backup_add_error(struct run *r, struct result *res, const char *step, const
                       const struct err *e, const char *what);
 
 /* backup_rotate.c: the images EC2 lists as this instance's backups (owner
- * self, both tags); whether an image is one of them by its own tags. */
+ * self, the three tags as filters; disabled images are not listed); whether
+ * an image is one of this stack's backups of the instance: its own three
+ * tags (ebssh:backup-of = instance_id, ebssh:managed = true, ebssh:stack =
+ * r->stack) and a name "<anything>-<instance_id>-<yyyymmddTHHMMZ>". */
 int backup_list_managed(struct run *r, const char *instance_id, struct ec2_image_list *out,
                         struct err *e);
-int backup_is_managed(const struct ec2_image *im, const char *instance_id);
+int backup_is_managed(const struct run *r, const struct ec2_image *im, const char *instance_id);
+int backup_name_matches(const char *name, const char *instance_id);
 
-/* backup_rotate.c: keeps run_image and the newest generation-1 other
- * backups, deregisters the rest with their unshared snapshots. */
+/* backup_rotate.c: keeps run_image and the newest `generation` available
+ * backups (run_image among them when run_available), every pending or
+ * otherwise unsettled one, and deregisters the other available ones and the
+ * failed ones with their unshared snapshots. */
 void backup_rotate(struct run *r, struct result *res, const char *instance_id,
-                   const struct ec2_image_list *managed, const char *run_image, int generation);
+                   const struct ec2_image_list *managed, const char *run_image, int run_available,
+                   int generation);
 
 /* backup_rotate.c: deletes the snapshots earlier runs left behind. */
 void backup_sweep(struct run *r, struct result *res, const char *instance_id,

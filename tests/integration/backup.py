@@ -29,7 +29,9 @@ FIXTURE_PATH = os.path.join(ROOT, "tests", "doubles", "fixtures", "backup.json")
 with open(FIXTURE_PATH, encoding="utf-8") as _f:
     FIXTURE = json.load(_f)
 WEB, DB, NONAME = "i-0b0000000000000a1", "i-0b0000000000000a2", "i-0b0000000000000a3"
-BACKED_UP = {WEB: ("web-1", 3, 1), DB: ("db-1", 2, 3), NONAME: (NONAME, 1, 2)}  # name, generation, volumes
+BACKED_UP = {WEB: ("web-1", 3, 1), DB: ("db-1", 2, 3), NONAME: ("backup", 1, 2)}  # name part, generation, volumes
+STACK = "ebssh-test"
+MINE = {WEB: {"ebssh:backup-of": WEB, "ebssh:managed": "true", "ebssh:stack": STACK}}
 NOT_BACKED_UP = ["i-0b0000000000000a4", "i-0b0000000000000a5", "i-0b0000000000000a6", "i-0b0000000000000a8"]
 DAY = 86400
 T0 = calendar.timegm((2024, 5, 1, 9, 30, 0))
@@ -43,10 +45,17 @@ def stamp(t):
     return time.strftime("%Y%m%dT%H%MZ", time.gmtime(t))
 
 
+def iname(inst, t, base=None):
+    """The image name docs/backup.md gives inst's backup at t."""
+    return f"{base or BACKED_UP[inst][0]}-{inst}-{stamp(t)}"
+
+
 def driver_env(aws, **extra):
     env = aws.client_env(SESSION)
     env.update({"EBSSH_AWS_RETRY_BASE_MS": "10", "EBSSH_AWS_TIMEOUT_MS": "5000", "HOME": "/nonexistent"})
     env.pop("BACKUP_TAG_KEY", None)
+    env.pop("BACKUP_MIN_INTERVAL", None)
+    env["EBSSH_STACK_NAME"] = STACK
     env.update(extra)
     return env
 
@@ -85,7 +94,7 @@ def managed_of(view, inst):
     out = []
     for im in view["images"]:
         tags = {t["Key"]: t["Value"] for t in im["Tags"]}
-        if im["State"] != "deregistered" and tags.get("ebssh:backup-of") == inst and tags.get("ebssh:managed") == "true":
+        if im["State"] != "deregistered" and tags.get("ebssh:backup-of") == inst and tags.get("ebssh:managed") == "true" and tags.get("ebssh:stack") == STACK:
             out.append(im)
     return sorted(out, key=lambda im: im["CreationDate"])
 
@@ -188,9 +197,9 @@ def rotation_over_runs(t, aws):
             t.ok(False, f"run {n + 1}: no orphan, no missing snapshot", f"{orphans(view)} {missing_snapshots(view)}")
     t.ok(all_ok, "5 daily runs: generation 3, 2 and 1 keep exactly their newest images, answers list what was kept and dropped")
     view = aws.images()
-    t.eq([im["Name"] for im in managed_of(view, WEB)], [f"web-1-{stamp(T0 + d * DAY)}" for d in (2, 3, 4)], "web-1 (generation 3): the last three days' images, by name")
-    t.eq([im["Name"] for im in managed_of(view, DB)], [f"db-1-{stamp(T0 + d * DAY)}" for d in (3, 4)], "db-1 (generation 2): the last two")
-    t.eq([im["Name"] for im in managed_of(view, NONAME)], [f"{NONAME}-20240505T0930Z"], "no Name tag (generation 1): named by instance id, one kept")
+    t.eq([im["Name"] for im in managed_of(view, WEB)], [iname(WEB, T0 + d * DAY) for d in (2, 3, 4)], "web-1 (generation 3): the last three days' images, by name")
+    t.eq([im["Name"] for im in managed_of(view, DB)], [iname(DB, T0 + d * DAY) for d in (3, 4)], "db-1 (generation 2): the last two")
+    t.eq([im["Name"] for im in managed_of(view, NONAME)], [f"backup-{NONAME}-20240505T0930Z"], "no Name tag (generation 1): named backup-<instance id>-<time>, one kept")
     t.eq([len(im["BlockDeviceMappings"]) for im in managed_of(view, DB)], [3, 3], "db-1's images map its three volumes")
     live_snaps = sorted(s["SnapshotId"] for s in view["snapshots"] if not s["Deleted"])
     want_snaps = sorted(d["Ebs"]["SnapshotId"] for i in BACKED_UP for im in managed_of(view, i) for d in im["BlockDeviceMappings"])
@@ -235,10 +244,10 @@ def dry_run_changes_nothing(t, aws):
     t.eq(actions, ["DescribeImages", "DescribeInstances", "DescribeSnapshots"], "it only describes")
     p = by_instance(plan)
     t.ok(all(r["image_created"] is None and not r["already_existed"] for r in p.values()), "image_created null: would create")
-    status, real, _ = run(aws, T0 + 3 * DAY)
+    status, real, _ = run(aws, T0 + 3 * DAY, "--wait-ms", "-1")  # its image still pending, as the plan assumes
     r = by_instance(real)
     t.eq({i: (x["deregistered"], sorted(x["snapshots_deleted"])) for i, x in p.items()}, {i: (x["deregistered"], sorted(x["snapshots_deleted"])) for i, x in r.items()}, "the plan is what the real run then did")
-    t.eq({i: x["kept"] for i, x in p.items()}, {i: x["kept"][1:] for i, x in r.items()}, "the plan keeps the same older images beside the new one")
+    t.eq({i: x["kept"] for i, x in p.items()}, {i: x["kept"][1:] for i, x in r.items()}, "the plan keeps the same older images beside the new one (pending: it pushes nothing out)")
     status, again, _ = run(aws, T0 + 3 * DAY, "--dry-run")
     t.ok(all(x["already_existed"] and x["image_created"] == r[i]["image_created"] for i, x in by_instance(again).items()), "a dry run after the run names the existing image")
 
@@ -246,11 +255,11 @@ def dry_run_changes_nothing(t, aws):
 def shared_snapshot_survives(t, aws):
     fresh(aws, fixture_with({WEB: {"generation": "1"}}))
     shared, own_a, own_user = "snap-0aaaaaaaaaaaaaa01", "snap-0aaaaaaaaaaaaaa02", "snap-0aaaaaaaaaaaaaa03"
-    mine = {"ebssh:backup-of": WEB, "ebssh:managed": "true"}
+    mine = MINE[WEB]
     aws.seed_images(
         images=[
-            {"id": "ami-0aaaaaaaaaaaaaa01", "name": "web-1-20240401T0930Z", "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}, {"device": "/dev/sdf", "snapshot": own_a}]},
-            {"id": "ami-0aaaaaaaaaaaaaa02", "name": "web-1-20240402T0930Z", "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
+            {"id": "ami-0aaaaaaaaaaaaaa01", "name": iname(WEB, T0 - 30 * DAY), "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}, {"device": "/dev/sdf", "snapshot": own_a}]},
+            {"id": "ami-0aaaaaaaaaaaaaa02", "name": iname(WEB, T0 - 29 * DAY), "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
             {"id": "ami-0aaaaaaaaaaaaaa03", "name": "golden", "instance": WEB, "creation_date": "2024-03-01T09:30:00.000Z", "tags": {"team": "web"}, "devices": [{"device": "/dev/xvda", "snapshot": own_user}, {"device": "/dev/sdf", "snapshot": shared}]},
         ]
     )
@@ -272,8 +281,8 @@ def shared_snapshot_survives(t, aws):
     # without the third image, the shared snapshot goes once both backups are gone
     fresh(aws, fixture_with({WEB: {"generation": "1"}}))
     aws.seed_images(images=[
-        {"id": "ami-0aaaaaaaaaaaaaa01", "name": "web-1-20240401T0930Z", "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
-        {"id": "ami-0aaaaaaaaaaaaaa02", "name": "web-1-20240402T0930Z", "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
+        {"id": "ami-0aaaaaaaaaaaaaa01", "name": iname(WEB, T0 - 30 * DAY), "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
+        {"id": "ami-0aaaaaaaaaaaaaa02", "name": iname(WEB, T0 - 29 * DAY), "instance": WEB, "creation_date": "2024-04-02T09:30:00.000Z", "tags": mine, "devices": [{"device": "/dev/xvda", "snapshot": shared}]},
     ])
     status, ans, _ = run(aws, T0)
     r = by_instance(ans)[WEB]
@@ -352,7 +361,7 @@ def failure_on_create_image(t, aws):
     t.eq(orphans(view), [], "no orphan")
     status, ans, _ = run(aws, T0 + 3 * DAY)
     t.eq((status, by_instance(ans)[DB]["already_existed"]), (200, False), "the retry makes db-1's image and rotates")
-    t.eq([im["Name"] for im in managed_of(aws.images(), DB)], ["db-1-20240503T0930Z", "db-1-20240504T0930Z"], "db-1 ends with the newest two")
+    t.eq([im["Name"] for im in managed_of(aws.images(), DB)], [iname(DB, T0 + 2 * DAY), iname(DB, T0 + 3 * DAY)], "db-1 ends with the newest two")
 
 
 def throttling(t, aws):
@@ -418,7 +427,7 @@ def left_behind_snapshots(t, aws):
     run(aws, T0)
     old = iso(T0 - 3 * 3600).replace("Z", ".000Z")
     young = iso(T0 + DAY - 600).replace("Z", ".000Z")
-    mine = {"ebssh:backup-of": WEB, "ebssh:managed": "true"}
+    mine = MINE[WEB]
     aws.seed_images(snapshots=[
         {"id": "snap-0bbbbbbbbbbbbbb01", "tags": mine, "start_time": old, "description": f"Created by CreateImage({WEB}) for ami-0dead0000000000b1 from vol-0123"},
         {"id": "snap-0bbbbbbbbbbbbbb02", "tags": mine, "start_time": young, "description": f"Created by CreateImage({WEB}) for ami-0dead0000000000b2 from vol-0123"},
@@ -445,8 +454,8 @@ def names_tags_and_keys(t, aws):
     status, ans, _ = run(aws, T0 + 59)
     r = by_instance(ans)
     t.eq(ans.get("time"), "20240501T0930Z", "the run's time to the minute, UTC")
-    t.eq(r[WEB]["image_name"], "api/v2 (blue)_ caf__[x]@'q'-20240501T0930Z", "other characters become '_', one per UTF-8 character")
-    t.eq(r[DB]["image_name"], "d" * 113 + "-20240501T0930Z", "a long Name is cut to fit 128 with the time")
+    t.eq(r[WEB]["image_name"], f"api/v2 (blue)_ caf__[x]@'q'-{WEB}-20240501T0930Z", "other characters become '_', one per UTF-8 character")
+    t.eq(r[DB]["image_name"], "d" * 93 + f"-{DB}-20240501T0930Z", "a long Name is cut to fit 128 with the instance id and the time whole")
     t.eq(sorted(r), sorted(BACKED_UP), "On in any case; a key of another case is not the tag")
     fresh(aws)
     status, ans, _ = run(aws, T0, env={"BACKUP_TAG_KEY": "BACKUP"})
@@ -470,8 +479,8 @@ def bad_generation_and_foreign_duplicate(t, aws):
     t.eq(r[NONAME]["errors"], [], "other instances are not held back")
     fresh(aws)
     aws.config(clock=T0)
-    aws.seed_images(images=[{"id": "ami-0ccccccccccccccc1", "name": "web-1-20240501T0930Z", "instance": WEB, "tags": {"ebssh:backup-of": WEB}, "devices": [{"snapshot": "snap-0ccccccccccccccc1"}]},
-                            {"id": "ami-0ccccccccccccccc2", "name": "web-1-20240401T0930Z", "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": {"ebssh:backup-of": WEB, "ebssh:managed": "true"}, "devices": [{"snapshot": "snap-0ccccccccccccccc2"}]}])
+    aws.seed_images(images=[{"id": "ami-0ccccccccccccccc1", "name": iname(WEB, T0), "instance": WEB, "tags": {"ebssh:backup-of": WEB, "ebssh:managed": "true"}, "devices": [{"snapshot": "snap-0ccccccccccccccc1"}]},
+                            {"id": "ami-0ccccccccccccccc2", "name": iname(WEB, T0 - 30 * DAY), "instance": WEB, "creation_date": "2024-04-01T09:30:00.000Z", "tags": {"ebssh:backup-of": WEB, "ebssh:managed": "true"}, "devices": [{"snapshot": "snap-0ccccccccccccccc2"}]}])
     fresh_gen = {WEB: {"generation": "1"}}
     aws.set_fixture(fixture_with(fresh_gen))
     status, ans, _ = run(aws, T0)

@@ -4,7 +4,7 @@
  * answer's status on the first line, then its body.
  *
  *   backup_run [--now TIME] [--dry-run] [--tag-key K] [--retry-ms N] [--attempts N]
- *              [--on-demand] [--allow-reboot]
+ *              [--on-demand] [--allow-reboot] [--wait-ms N]
  *       routes_backup_run with the run's time TIME (epoch seconds or
  *       2024-05-01T09:30:00Z; default the clock); a run like the scheduled
  *       one (on_demand 0) unless --on-demand
@@ -38,10 +38,11 @@ static struct aws_client *get_client(struct service_context *ctx, struct err *e)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: backup_run [--now TIME] [--dry-run] [--tag-key K] [--retry-ms N] "
-	                "[--attempts N] [--on-demand] [--allow-reboot] [--instance ID]\n"
-	                "       backup_run --router METHOD PATH [QUERY]\n"
-	                "       backup_run --scheduled RULE TIME\n");
+	fprintf(stderr,
+	        "usage: backup_run [--now TIME] [--dry-run] [--tag-key K] [--retry-ms N] "
+	        "[--attempts N] [--on-demand] [--allow-reboot] [--wait-ms N] [--instance ID]\n"
+	        "       backup_run --router METHOD PATH [QUERY]\n"
+	        "       backup_run --scheduled RULE TIME\n");
 	return 2;
 }
 
@@ -141,6 +142,8 @@ int main(int argc, char **argv)
 				o.inuse_attempts = atoi(argv[++i]);
 			else if (strcmp(argv[i], "--on-demand") == 0)
 				o.on_demand = 1;
+			else if (strcmp(argv[i], "--wait-ms") == 0 && i + 1 < argc)
+				o.image_wait_ms = atol(argv[++i]);
 			else if (strcmp(argv[i], "--allow-reboot") == 0)
 				o.allow_reboot = 1;
 			else if (strcmp(argv[i], "--instance") == 0 && i + 1 < argc)

@@ -620,7 +620,7 @@ TEST_CASE(describe_images_request_and_paging)
 	static const char *const v2[] = {"true", "yes"};
 	const struct ec2_filter filters[] = {{"tag:ebssh:backup-of", v1, 1},
 	                                     {"tag:ebssh:managed", v2, 2}};
-	struct ec2_image_query q = {owners, 1, NULL, 0, filters, 2};
+	struct ec2_image_query q = {owners, 1, NULL, 0, filters, 2, 0};
 	struct ec2_image_list list = {0};
 	struct err e;
 
@@ -657,7 +657,7 @@ TEST_CASE(describe_images_by_id_and_failures)
 	static const char *const ids[] = {"ami-1", "ami-2"};
 	static const char *const empty[] = {""};
 	const struct ec2_filter no_values[] = {{"name", NULL, 0}};
-	struct ec2_image_query q = {NULL, 0, ids, 2, NULL, 0};
+	struct ec2_image_query q = {NULL, 0, ids, 2, NULL, 0, 0};
 	struct ec2_image_list list = {0};
 	struct err e;
 
@@ -666,6 +666,13 @@ TEST_CASE(describe_images_by_id_and_failures)
 	CHECK(strstr(e.message, "same nextToken twice") != NULL);
 	CHECK_STR(fake.forms[0], "Action=DescribeImages&Version=2016-11-15&ImageId.1=ami-1"
 	                         "&ImageId.2=ami-2");
+	/* IncludeDisabled=true only when asked */
+	fake_reset(same_token, 1);
+	q.include_disabled = 1;
+	CHECK_INT(ec2_describe_images(NULL, &q, &list, &e), ERR_PARSE);
+	CHECK_STR(fake.forms[0], "Action=DescribeImages&Version=2016-11-15&ImageId.1=ami-1"
+	                         "&ImageId.2=ami-2&IncludeDisabled=true");
+	q.include_disabled = 0;
 	CHECK_INT(list.n, 0);
 	/* an AWS error on page 2: nothing of page 1 reaches the caller */
 	fake_reset(fails, 2);
