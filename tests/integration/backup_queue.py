@@ -15,8 +15,8 @@ source mapping with partial batch responses between them.
 - a deadline already spent queues nothing and says so (partial, not_started);
 - 2,000 tagged instances of one Elastic Beanstalk environment (one shared Name
   tag) through the fan-out with throttling injected on CreateImage and
-  DescribeImages: every instance imaged exactly once (CreateImage successes
-  per instance in the double's request log, images per instance in its state);
+  DescribeImages: every instance imaged exactly once (the images CreateImage
+  made per instance, and the live ones, in the double's state);
   EBSSH_FANOUT_FLEET sets the size (the ASan build uses 300: say so);
 - POST /backup/ami through the route driver: 202 with what it queued,
   ?wait=true for a small fleet (200, the synchronous report), 400
@@ -135,12 +135,15 @@ class World:
         self.aws.stop()
 
 
-def creates_ok(aws):
-    """{instance id: CreateImage calls the double answered 200 (a cut answer counts: the image was made)}."""
+def creates_ok(aws, stamp=None):
+    """{instance id: images CreateImage made of it} in the double's state:
+    every image ever made (deregistered ones too) whose SourceInstanceId is
+    the instance, of this run's stamp when given. (The request log cannot
+    say it: a "truncate" fault answers 200 whatever the call did.)"""
     out = {}
-    for r in aws.requests():
-        if r.get("action") == "CreateImage" and r.get("status") == 200:
-            iid = (r.get("params") or {}).get("InstanceId")
+    for img in aws.images().get("images", []):
+        iid = img.get("SourceInstanceId")
+        if iid and (stamp is None or img.get("Name", "").endswith("-" + stamp)):
             out[iid] = out.get(iid, 0) + 1
     return out
 
@@ -290,21 +293,21 @@ def fan_out_at_scale(t, w):
     n = FLEET
     w.fresh(fleet_fixture(n, prefix="i-0f"))
     ids = ["i-0f%015x" % (i + 1) for i in range(n)]
-    # Throttling spread over the run: every 20th CreateImage and every 30th
+    # Throttling spread over the run: every 23rd CreateImage and every 47th
     # DescribeImages starts 3 throttles in a row (the client's 3 attempts:
     # that item fails and is redelivered), the others pass ("slow:0"); a few
     # CreateImage answers are cut (the image made, the answer lost).
-    create = (["throttle"] * 3 + ["slow:0"] * 7 + ["truncate"] + ["slow:0"] * 9) * (n // 20 + 1)
-    describe = (["throttle"] * 3 + ["slow:0"] * 27) * (n // 15 + 1)
+    create = (["throttle"] * 3 + ["slow:0"] * 7 + ["truncate"] + ["slow:0"] * 12) * (n // 23 + 1)
+    describe = (["throttle"] * 3 + ["slow:0"] * 44) * (n // 47 + 1)
     w.aws.queue_faults("CreateImage", create[:n])
-    w.aws.queue_faults("DescribeImages", describe[:2 * n])
+    w.aws.queue_faults("DescribeImages", describe[:n])
     started = time.monotonic()
     kind, body = w.invoke(scheduled("2024-05-03T09:30:00Z"))
     rep = json.loads(body) if kind == "response" else {}
     t.ok(kind == "response" and rep.get("queued") == n and len(rep.get("instances", [])) == n,
          "the scheduled run with %d tagged instances queues %d items" % (n, n), (kind, body[:300]))
     esm = w.esm().drain()
-    made, imgs = creates_ok(w.aws), images_by_instance(w.aws)
+    made, imgs = creates_ok(w.aws, "20240503T0930Z"), images_by_instance(w.aws)
     twice = {i: c for i, c in made.items() if c != 1}
     missing = [i for i in ids if made.get(i) != 1 or imgs.get(i) != 1]
     t.ok(not twice and not missing and len(made) == n,
