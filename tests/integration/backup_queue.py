@@ -65,7 +65,7 @@ def scheduled(time_iso, rule="ebssh-ami-backup"):
 
 
 class World:
-    def __init__(self):
+    def __init__(self, queue=True):
         self.aws = AwsDouble(max_skew=None).start()
         self.moto = MotoAws().start()
         self.sqs = self.moto.client("sqs")
@@ -80,6 +80,8 @@ class World:
             "EBSSH_AWS_RETRY_BASE_MS": "2", "EBSSH_AWS_TIMEOUT_MS": "20000",
         })
         env.pop("BACKUP_TAG_KEY", None)
+        if not queue:
+            env.pop("BACKUP_QUEUE_URL")
         self.env = env
         self.boot = subprocess.Popen([BOOTSTRAP], env=env, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -293,12 +295,14 @@ def fan_out_at_scale(t, w):
     n = FLEET
     w.fresh(fleet_fixture(n, prefix="i-0f"))
     ids = ["i-0f%015x" % (i + 1) for i in range(n)]
-    # Throttling spread over the run: every 23rd CreateImage and every 47th
+    # Throttling spread over the run: every 41st CreateImage and every 131st
     # DescribeImages starts 3 throttles in a row (the client's 3 attempts:
-    # that item fails and is redelivered), the others pass ("slow:0"); a few
-    # CreateImage answers are cut (the image made, the answer lost).
-    create = (["throttle"] * 3 + ["slow:0"] * 7 + ["truncate"] + ["slow:0"] * 12) * (n // 23 + 1)
-    describe = (["throttle"] * 3 + ["slow:0"] * 44) * (n // 47 + 1)
+    # that item fails and is redelivered), the others pass ("slow:0"); one
+    # CreateImage answer in 41 is cut (the image made, the answer lost). The
+    # gaps are longer than two batches' calls, so that no item fails 3 times
+    # in a row (its maxReceiveCount): none may reach the dead-letter queue.
+    create = (["throttle"] * 3 + ["slow:0"] * 7 + ["truncate"] + ["slow:0"] * 30) * (n // 41 + 1)
+    describe = (["throttle"] * 3 + ["slow:0"] * 128) * (n // 131 + 1)
     w.aws.queue_faults("CreateImage", create[:n])
     w.aws.queue_faults("DescribeImages", describe[:n])
     started = time.monotonic()
