@@ -65,7 +65,7 @@ def scheduled(time_iso, rule="ebssh-ami-backup"):
 
 
 class World:
-    def __init__(self, queue=True):
+    def __init__(self, queue=True, bootstraps=1):
         self.aws = AwsDouble(max_skew=None).start()
         self.moto = MotoAws().start()
         self.sqs = self.moto.client("sqs")
@@ -83,14 +83,14 @@ class World:
         if not queue:
             env.pop("BACKUP_QUEUE_URL")
         self.env = env
-        self.boot = subprocess.Popen([BOOTSTRAP], env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.boots = [subprocess.Popen([BOOTSTRAP], env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+                                       stderr=subprocess.STDOUT) for _ in range(bootstraps)]
 
     def invoke(self, event, deadline_s=600):
         before = len(self.rt.results().get("invocations", []))
-        self.rt.enqueue({"event": event, "deadline_ms": int((time.time() + deadline_s) * 1000)})
+        rid = self.rt.enqueue({"event": event, "deadline_ms": int((time.time() + deadline_s) * 1000)})[0]
         res = self.rt.wait(before + 1, timeout=900)
-        inv = res["invocations"][before]
+        inv = [x for x in res["invocations"] if x["request_id"] == rid][0]
         return inv["kind"], inv["body"]
 
     def esm(self):
@@ -127,11 +127,13 @@ class World:
         drain_all(self.sqs, self.dlq_url)
 
     def close(self):
-        try:
-            self.rt.shutdown()
-            self.boot.wait(10)
-        except Exception:  # noqa: BLE001
-            self.boot.kill()
+        self.rt.shutdown()
+        for boot in self.boots:
+            try:
+                boot.wait(10)
+            except subprocess.TimeoutExpired:
+                boot.kill()
+                boot.wait()
         self.rt.close()
         self.moto.stop()
         self.aws.stop()
@@ -182,6 +184,11 @@ def main():
     finally:
         if w is not None:
             w.close()
+    if w is not None:
+        log = w.stderr()
+        t.ok("Sanitizer" not in log and "runtime error:" not in log and
+             all(b.returncode == 1 for b in w.boots),
+             "the bootstraps exited as after a 500 from /next (status 1), no sanitizer report", log[-2000:])
     return t.done()
 
 

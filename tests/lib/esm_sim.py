@@ -33,6 +33,7 @@ waited for: the next poll may receive it again, as after the timeout.
 """
 
 import json
+import threading
 import time
 import uuid
 
@@ -55,6 +56,7 @@ class EventSourceMapping:
         self.failed = 0        # records named in batchItemFailures (or of failed batches)
         self.batch_errors = []  # why whole batches failed
         self.answers = []      # each invocation's result (runtime double's record)
+        self.lock = threading.Lock()
 
     def _event(self, msgs):
         return {"Records": [{
@@ -70,15 +72,20 @@ class EventSourceMapping:
         } for m in msgs]}
 
     def _invoke(self, event):
-        """Invokes the function once; (result record) from the Runtime API double."""
-        before = len(self.rt.results().get("invocations", []))
+        """Invokes the function once; (result record) from the Runtime API double.
+        Other pollers' invocations may finish first: waits until this one's is there."""
         rid = str(uuid.uuid4())
         self.rt.enqueue({"event": event, "request_id": rid,
                          "deadline_ms": int((time.time() + self.deadline_s) * 1000)})
-        res = self.rt.wait(before + 1, timeout=self.invoke_timeout)
-        for inv in res.get("invocations", []):
-            if inv.get("request_id") == rid:
-                return inv
+        end = time.monotonic() + self.invoke_timeout
+        seen = 0
+        while time.monotonic() < end:
+            res = self.rt.wait(seen + 1, timeout=max(1, int(end - time.monotonic())))
+            invs = res.get("invocations", [])
+            for inv in invs:
+                if inv.get("request_id") == rid:
+                    return inv
+            seen = len(invs)
         raise RuntimeError("the function did not answer invocation %s" % rid)
 
     def failed_ids(self, inv, msgs):
@@ -119,29 +126,54 @@ class EventSourceMapping:
         if not msgs:
             return 0
         inv = self._invoke(self._event(msgs))
-        self.invocations += 1
-        self.answers.append(inv)
-        keep = self.failed_ids(inv, msgs)
+        with self.lock:
+            self.invocations += 1
+            self.answers.append(inv)
+            keep = self.failed_ids(inv, msgs)
         done = [m for m in msgs if m["MessageId"] not in keep]
         for i in range(0, len(done), 10):
             part = done[i:i + 10]
             self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
                 {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]} for k, m in enumerate(part)])
-        self.done += len(done)
+        with self.lock:
+            self.done += len(done)
+            self.failed += len(keep)
         for m in msgs:
             if m["MessageId"] in keep:
-                self.failed += 1
                 # the visibility timeout ends now (see the header)
                 self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"],
                                                    VisibilityTimeout=0)
         return len(msgs)
 
-    def drain(self, max_polls=100000):
-        """Polls until a poll receives nothing; returns self."""
-        for _ in range(max_polls):
-            if self.poll() == 0:
-                return self
-        raise RuntimeError("the queue did not drain in %d polls" % max_polls)
+    def drain(self, max_polls=100000, concurrency=1):
+        """Polls until a poll receives nothing, with concurrency pollers at
+        once (Lambda's MaximumConcurrency; each needs a bootstrap of its
+        own waiting on the Runtime API double); returns self."""
+        if concurrency <= 1:
+            for _ in range(max_polls):
+                if self.poll() == 0:
+                    return self
+            raise RuntimeError("the queue did not drain in %d polls" % max_polls)
+        errors = []
+
+        def poller():
+            try:
+                for _ in range(max_polls):
+                    if self.poll() == 0:
+                        return
+            except Exception as ex:  # noqa: BLE001
+                errors.append(ex)
+
+        threads = [threading.Thread(target=poller) for _ in range(concurrency)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        if errors:
+            raise errors[0]
+        # a poller that found nothing may have stopped while others' failed
+        # records were becoming visible again: finish alone
+        return self.drain(max_polls)
 
 
 def make_queues(sqs, name, visibility=180, max_receive=3):
