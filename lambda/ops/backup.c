@@ -341,8 +341,7 @@ static json_t *backup_instance(struct run *r, const struct ec2_instance *in, int
 	}
 	if (interval_tag &&
 	    service_config_min_interval(interval_tag, "the tag " TAG_MIN_INTERVAL, &interval, &e)) {
-		backup_add_error(r, &res, "MinInterval", in->instance_id, &e,
-		                 "the instance's backup-min-interval tag is invalid; nothing done");
+		backup_add_error(r, &res, "MinInterval", in->instance_id, NULL, e.message);
 		goto out;
 	}
 	if (!rotate_ok) {

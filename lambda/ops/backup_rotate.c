@@ -300,20 +300,17 @@ void backup_rotate(struct run *r, struct result *res, const char *instance_id,
 	}
 	qsort(order, n, sizeof(const struct ec2_image *), by_age);
 	for (i = 0; i < n; i++) {
-		if (order[i]->creation_ms == 0) {
-			backup_add_id(r, res->kept, order[i]->image_id);
-		} else if (state_is(order[i], "available")) {
-			if (kept < generation) {
-				backup_add_id(r, res->kept, order[i]->image_id);
-				kept++;
-			} else {
-				drop[n_drop++] = order[i];
-			}
-		} else if (broken(order[i])) {
+		/* no date: never touched; available: counted; failed: dropped; else kept */
+		int counted = order[i]->creation_ms != 0 && state_is(order[i], "available");
+		int dropped = order[i]->creation_ms != 0 &&
+		              ((counted && kept >= generation) || (!counted && broken(order[i])));
+
+		if (dropped) {
 			drop[n_drop++] = order[i];
-		} else {
-			backup_add_id(r, res->kept, order[i]->image_id);
+			continue;
 		}
+		backup_add_id(r, res->kept, order[i]->image_id);
+		kept += counted;
 	}
 	/* a dry run's plan counts every planned deregistration as done */
 	for (i = 0; r->o->dry_run && i < n_drop; i++)

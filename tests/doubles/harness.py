@@ -183,7 +183,8 @@ class AwsDouble:
         """Changes tunables (page_size, short_pages, empty_last_page,
         max_skew, chunked; image_pending_describes, image_invisible_describes,
         deregistered_visible_describes, snapshot_inuse_after_deregister,
-        snapshot_pending_describes, clock) when given any; returns them all."""
+        snapshot_pending_describes, image_final_state, clock) when given any;
+        returns them all."""
         return self.control("config", changes) if changes else self.control("config")
 
     def reset(self):
@@ -192,6 +193,10 @@ class AwsDouble:
     def seed_images(self, images=(), snapshots=()):
         """Adds AMIs and snapshots (format in awsdouble/images.py)."""
         return self.control("images", {"images": list(images), "snapshots": list(snapshots)})
+
+    def set_image_state(self, image_id, state):
+        """Sets an image's state: pending, available, failed or disabled."""
+        return self.control("image-state", {"ImageId": image_id, "State": state})
 
     def images(self):
         """{"images": [...], "snapshots": [...]}: the double's whole image

@@ -159,6 +159,11 @@ def main():
             router_and_schedule,
             one_instance,
             reboots_on_demand,
+            eb_fleet_shared_name,
+            pending_then_failed,
+            copies_and_other_stacks,
+            disabled_image_holds_snapshot,
+            on_demand_interval,
         ):
             fresh(aws)
             t.run(case, aws)
@@ -535,6 +540,121 @@ def reboots_on_demand(t, aws):
     run(aws, T0, "--on-demand", "--allow-reboot")
     reboot = {im["SourceInstanceId"]: im["NoReboot"] for im in aws.images()["images"]}
     t.eq((reboot.get(DB), reboot.get(WEB)), (False, True), "on demand with allow_reboot: the backup-reboot tag decides")
+
+
+def eb_fleet_shared_name(t, aws):
+    env = "myapp-prod"
+    fresh(aws, fixture_with({WEB: {"Name": env}, DB: {"Name": env}, NONAME: {"Name": env}, NOT_BACKED_UP[0]: {"Name": env, "backup": "On"}}))
+    fleet = sorted([WEB, DB, NONAME, NOT_BACKED_UP[0]])
+    status, ans, _ = run(aws, T0)
+    r = by_instance(ans)
+    t.eq((status, sorted(r), ans.get("failed")), (200, fleet, 0), "an Elastic Beanstalk fleet of 4 sharing one Name tag: all 4 backed up, none failed")
+    images = [im for im in aws.images()["images"] if im["State"] != "deregistered"]
+    t.eq(sorted(im["SourceInstanceId"] for im in images), fleet, "each instance imaged exactly once")
+    t.eq(sorted(im["Name"] for im in images), sorted(f"{env}-{i}-{stamp(T0)}" for i in fleet), "each image named <Name>-<instance id>-<time>")
+    status, again, _ = run(aws, T0)
+    t.ok(status == 200 and all(x["already_existed"] and x["image_created"] == r[i]["image_created"] for i, x in by_instance(again).items()), "the retried run finds each instance's own image", json.dumps(again))
+    t.eq(len([im for im in aws.images()["images"] if im["State"] != "deregistered"]), 4, "and makes none")
+
+
+def pending_then_failed(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    run(aws, T0)
+    (old,) = [im["ImageId"] for im in managed_of(aws.images(), WEB)]
+    aws.config(image_pending_describes=1000)
+    status, ans, _ = run(aws, T0 + DAY, "--wait-ms", "-1")
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["image_state"], r["deregistered"]), (200, "pending", []), "generation 1, the new image pending: the old one is not pushed out")
+    t.eq(r["kept"], [r["image_created"], old], "both kept, the answer says so")
+    t.ok("not available yet" in r.get("note", ""), "and notes that the image is not available yet", r)
+    aws.set_image_state(r["image_created"], "failed")
+    status, ans, _ = run(aws, T0 + DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["already_existed"], r["image_state"], [e["step"] for e in r["errors"]]), (502, True, "failed", ["CreateImage"]), "the retry finds its image failed: the instance fails")
+    t.eq(r["deregistered"], [], "nothing older removed because of it")
+    t.ok(old in [im["ImageId"] for im in managed_of(aws.images(), WEB)] and not missing_snapshots(aws.images()), "the old image survives, whole")
+    failed_id = r["image_created"]
+    aws.config(image_pending_describes=1)
+    status, ans, _ = run(aws, T0 + 2 * DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["image_state"], sorted(r["deregistered"])), (200, "available", sorted([old, failed_id])), "the next day: the new image available, the old and the failed one deregistered")
+    # a new image that turns failed while the run waits for it
+    aws.config(image_pending_describes=2, image_final_state="failed")
+    status, ans, _ = run(aws, T0 + 3 * DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["image_state"], r["deregistered"]), (502, "failed", []), "an image failing while the run waits: reported, nothing rotated")
+    t.eq(len([im for im in managed_of(aws.images(), WEB) if im["State"] == "available"]), 1, "the last good image survives")
+
+
+def copies_and_other_stacks(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    run(aws, T0)
+    (mine,) = managed_of(aws.images(), WEB)
+    other = dict(MINE[WEB], **{"ebssh:stack": "other-stack"})
+    aws.seed_images(images=[
+        {"id": "ami-0eeeeeeeeeeeeee01", "name": "web-1 restore copy", "instance": WEB, "creation_date": iso(T0 - 10 * DAY).replace("Z", ".000Z"), "tags": MINE[WEB], "devices": [{"snapshot": "snap-0eeeeeeeeeeeeee01"}]},
+        {"id": "ami-0eeeeeeeeeeeeee02", "name": iname(WEB, T0 - 9 * DAY), "instance": WEB, "creation_date": iso(T0 - 9 * DAY).replace("Z", ".000Z"), "tags": other, "devices": [{"snapshot": "snap-0eeeeeeeeeeeeee02"}]},
+        {"id": "ami-0eeeeeeeeeeeeee03", "name": iname(WEB, T0 - 8 * DAY, "web-1") .replace(WEB, DB), "instance": WEB, "creation_date": iso(T0 - 8 * DAY).replace("Z", ".000Z"), "tags": MINE[WEB], "devices": [{"snapshot": "snap-0eeeeeeeeeeeeee03"}]},
+    ])
+    status, ans, _ = run(aws, T0 + DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["deregistered"]), (200, [mine["ImageId"]]), "only this stack's own older backup is rotated")
+    live = {im["ImageId"] for im in aws.images()["images"] if im["State"] != "deregistered"}
+    t.ok({"ami-0eeeeeeeeeeeeee01", "ami-0eeeeeeeeeeeeee02", "ami-0eeeeeeeeeeeeee03"} <= live, "a CopyImage with the same tags and its own name, another stack's backup, a name of another instance: untouched")
+    snaps = {s["SnapshotId"]: s["Deleted"] for s in aws.images()["snapshots"]}
+    t.eq([snaps[f"snap-0eeeeeeeeeeeeee0{n}"] for n in (1, 2, 3)], [False] * 3, "and their snapshots")
+    tags = {tg["Key"]: tg["Value"] for tg in managed_of(aws.images(), WEB)[-1]["Tags"]}
+    t.eq(tags.get("ebssh:stack"), STACK, "the image carries ebssh:stack = EBSSH_STACK_NAME")
+    snap_tags = [{tg["Key"]: tg["Value"] for tg in s["Tags"]}.get("ebssh:stack") for s in aws.images()["snapshots"] if s["SnapshotId"] in {d["Ebs"]["SnapshotId"] for d in managed_of(aws.images(), WEB)[-1]["BlockDeviceMappings"]}]
+    t.eq(snap_tags, [STACK], "and so do its snapshots")
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    status, ans, _ = run(aws, T0, env={"EBSSH_STACK_NAME": "", "AWS_LAMBDA_FUNCTION_NAME": "ebssh-fn"})
+    tags = {tg["Key"]: tg["Value"] for im in aws.images()["images"] for tg in im["Tags"] if im["SourceInstanceId"] == WEB}
+    t.eq(tags.get("ebssh:stack"), "ebssh-fn", "without EBSSH_STACK_NAME: the function's name")
+
+
+def disabled_image_holds_snapshot(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}}))
+    run(aws, T0)
+    (first,) = managed_of(aws.images(), WEB)
+    snap = first["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+    aws.seed_images(images=[{"id": "ami-0ddddddddddddddd1", "name": "frozen", "instance": WEB, "state": "disabled", "tags": {}, "devices": [{"snapshot": snap}]}])
+    aws.clear_requests()
+    status, ans, _ = run(aws, T0 + DAY)
+    r = by_instance(ans)[WEB]
+    t.eq((status, r["deregistered"], r["errors"]), (200, [first["ImageId"]], []), "the old backup is rotated")
+    t.eq(r["snapshots_in_use"], [{"snapshot_id": snap, "used_by": "ami-0ddddddddddddddd1"}], "its snapshot, held by a disabled image, counts as in use")
+    t.ok(not {s["SnapshotId"]: s["Deleted"] for s in aws.images()["snapshots"]}[snap], "and is kept")
+    users = [x["params"] for x in aws.requests() if x["action"] == "DescribeImages" and "block-device-mapping.snapshot-id" in json.dumps(x["params"])]
+    t.ok(users and all(p.get("IncludeDisabled") in (True, "true") for p in users), "the in-use check asks with IncludeDisabled", [x["params"] for x in aws.requests() if x["action"] == "DescribeImages"][:3])
+
+
+def on_demand_interval(t, aws):
+    fresh(aws, fixture_with({WEB: {"generation": "1"}, DB: {"generation": "1"}}))
+    run(aws, T0)
+    before = {i: [im["ImageId"] for im in managed_of(aws.images(), i)] for i in (WEB, DB)}
+    status, ans, _ = run(aws, T0 + 600, "--on-demand")
+    r = by_instance(ans)
+    t.eq((status, r[WEB].get("skipped"), r[WEB].get("next_allowed")), (200, "min-interval", "2024-05-01T10:30:00Z"), "on demand within the hour: skipped, the answer says when the next is allowed")
+    t.eq((r[WEB]["image_created"], r[WEB]["deregistered"]), (None, []), "no image, nothing rotated")
+    status, ans, _ = run(aws, T0 + 900, "--on-demand")
+    t.eq({i: [im["ImageId"] for im in managed_of(aws.images(), i)] for i in (WEB, DB)}, before, "twice: still the same backups")
+    t.eq(len([im for im in aws.images()["images"]]), 3, "and no image made")
+    status, ans, _ = run(aws, T0 + 900)
+    t.ok(status == 200 and all(not x.get("skipped") and x["image_created"] for x in ans["instances"]), "a scheduled run is not held by the interval", json.dumps(ans))
+    fresh(aws, fixture_with({WEB: {"generation": "1", "backup-min-interval": "60"}, DB: {"backup-min-interval": "1h"}}))
+    run(aws, T0)
+    status, ans, _ = run(aws, T0 + 600, "--on-demand")
+    r = by_instance(ans)
+    t.ok(r[WEB]["image_created"] and not r[WEB].get("skipped") and r[WEB]["deregistered"], "the tag backup-min-interval=60 overrides: a backup 10 minutes later runs", r[WEB])
+    t.eq((status, [(e["step"], e["code"]) for e in r[DB]["errors"]], r[DB]["image_created"]), (502, [("MinInterval", "BackupRule")], None), "a bad tag value: that instance fails, nothing done")
+    t.ok("backup-min-interval" in r[DB]["errors"][0]["message"] if r[DB]["errors"] else False, "the error names the tag", r[DB]["errors"])
+    t.eq(r[NONAME].get("skipped"), "min-interval", "the default hour for the others")
+    status, ans, _ = run(aws, T0 + 600, "--on-demand", env={"BACKUP_MIN_INTERVAL": "0"})
+    t.ok(status in (200, 502) and by_instance(ans)[NONAME]["image_created"], "BACKUP_MIN_INTERVAL=0: no interval", ans)
+    status, ans, _ = run(aws, T0, env={"BACKUP_MIN_INTERVAL": "an hour"})
+    t.eq((status, ans.get("code")), (500, "ConfigError"), "a bad BACKUP_MIN_INTERVAL: 500 ConfigError")
+    t.ok("BACKUP_MIN_INTERVAL" in ans.get("message", ""), "naming it", ans)
 
 
 if __name__ == "__main__":

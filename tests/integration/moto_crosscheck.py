@@ -20,6 +20,7 @@ rotates), and the schedules <stack>-ami-backup and <stack>-lambda-storage
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,7 +44,9 @@ from tap import Tap, diag  # noqa: E402
 API_KEY = "moto-crosscheck-api-key-0123456789"
 EB_TAG = "elasticbeanstalk:environment-name"
 ASG_TAG = "aws:autoscaling:groupName"
-BACKUP_OF, MANAGED = "ebssh:backup-of", "ebssh:managed"
+BACKUP_OF, MANAGED, STACK_TAG = "ebssh:backup-of", "ebssh:managed", "ebssh:stack"
+STACK = "ebssh"  # ebssh:stack with neither EBSSH_STACK_NAME nor a function name but "ebssh"
+MIN_INTERVAL = 3600  # BACKUP_MIN_INTERVAL's default
 STORAGE_NAMESPACE = "ebssh"  # docs/notifications.md
 STORAGE_METRICS = ("LambdaCodeStorageBytes", "LambdaCodeStorageLimitPercent")
 DAY = 86400
@@ -101,23 +104,22 @@ def build_world(world):
     world.launch({ASG_TAG: Fleet.GROUP, "Name": "batch"}, launch_time="2024-05-01T00:00:00Z")
     world.stop(world.launch({ASG_TAG: Fleet.GROUP, "Name": "batch"}, launch_time="2024-04-01T00:00:00Z"))
 
-    # The backup's fleet. Every instance has its own Name tag: the backup
-    # fails today when two instances share one (their images get the same
-    # name; issue 14, fixed later).
+    # The backup's fleet (tests/integration/moto_backup.py has one sharing a
+    # Name tag, as Elastic Beanstalk tags them).
     app = world.launch({"Name": "app-1", "backup": "On", "generation": "2"})[0]
     db = world.launch({"Name": "db-1", "backup": "ON", "generation": "1", "backup-reboot": "TRUE"})[0]
     world.stop([db])
     world.launch({"Name": "cache-1", "backup": "off"})
     world.launch({"Name": "misc-1", "Backup": "On"})  # tag keys are case-sensitive
     world.terminate(world.launch({"Name": "gone-1", "backup": "On"}))
-    ours = {MANAGED: "true"}
+    ours = {MANAGED: "true", STACK_TAG: STACK}
     for days in (3, 2, 1):
         t = NOW - days * DAY
-        world.image_of(app, f"app-1-{stamp(t)}", {BACKUP_OF: app, **ours}, created=iso(t))
-    world.image_of(db, f"db-1-{stamp(NOW - DAY)}", {BACKUP_OF: db, **ours}, created=iso(NOW - DAY))
+        world.image_of(app, f"app-1-{app}-{stamp(t)}", {BACKUP_OF: app, **ours}, created=iso(t))
+    world.image_of(db, f"db-1-{db}-{stamp(NOW - DAY)}", {BACKUP_OF: db, **ours}, created=iso(NOW - DAY))
     world.image_of(app, "app-1-by-hand", {"team": "ops"}, created=iso(NOW - 4 * DAY))  # not ours
     # A backup whose image is gone but whose snapshot was left behind.
-    left = world.image_of(app, f"app-1-{stamp(NOW - 5 * DAY)}", {BACKUP_OF: app, **ours}, created=iso(NOW - 5 * DAY))
+    left = world.image_of(app, f"app-1-{app}-{stamp(NOW - 5 * DAY)}", {BACKUP_OF: app, **ours}, created=iso(NOW - 5 * DAY))
     world.ec2.deregister_image(ImageId=left)
 
     start = int((NOW - 3600) * 1000)
@@ -443,7 +445,12 @@ def read_backup_world(ec2):
 
 def is_backup_of(resource, instance_id):
     tags = tags_of(resource)
-    return tags.get(BACKUP_OF) == instance_id and tags.get(MANAGED) == "true"
+    return tags.get(BACKUP_OF) == instance_id and tags.get(MANAGED) == "true" and tags.get(STACK_TAG) == STACK
+
+
+def is_rotatable(im, instance_id):
+    """docs/backup.md: the three tags and a name <anything>-<instance>-<yyyymmddTHHMMZ>."""
+    return is_backup_of(im, instance_id) and re.fullmatch(r".+-" + re.escape(instance_id) + r"-\d{8}T\d{4}Z", im.get("Name", "")) is not None
 
 
 def expected_backup(world, run_time, dry_run, tag_key="backup", on_demand=True):
@@ -456,22 +463,41 @@ def expected_backup(world, run_time, dry_run, tag_key="backup", on_demand=True):
               if tags_of(i).get(tag_key, "").lower() == "on" and i["State"]["Name"] in ("running", "stopped")]
     for inst in sorted(marked, key=lambda i: i["InstanceId"]):
         iid, tags = inst["InstanceId"], tags_of(inst)
-        name = f"{tags.get('Name') or iid}-{stamp(run_time)}"
+        name = f"{tags.get('Name') or 'backup'}-{iid}-{stamp(run_time)}"
         generation = int(tags.get("generation", "3"))
-        backups = [im for im in live if is_backup_of(im, iid)]
+        backups = [im for im in live if is_rotatable(im, iid)]
+        no_reboot = on_demand or tags.get("backup-reboot", "").lower() != "true"
+        made = [parse_time(im["CreationDate"]).timestamp() for im in backups if im["State"] != "failed"]
+        if on_demand and made and run_time - max(made) < MIN_INTERVAL:
+            newest = max((im for im in backups if im["State"] != "failed"), key=lambda im: parse_time(im["CreationDate"]))
+            out.append({
+                "instance_id": iid, "image_name": name, "image_created": None, "image_state": None, "already_existed": False,
+                "generation": generation, "no_reboot": no_reboot, "kept": [], "deregistered": [], "snapshots_deleted": [],
+                "snapshots_in_use": [], "errors": [], "skipped": "min-interval", "newest_backup": newest["ImageId"],
+                "next_allowed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(parse_time(newest["CreationDate"]).timestamp()) + MIN_INTERVAL)),
+                "message": "an on-demand backup within the minimum interval since the instance's newest backup: no image made, nothing rotated",
+            })
+            continue
         this = [im for im in backups if im["Name"] == name]
         image_id = this[0]["ImageId"] if this else (None if dry_run else "?")
+        # moto makes images available at once; a dry run's new image would be pending
+        state = this[0]["State"] if this else (None if dry_run else "available")
         others = [im for im in backups if im["ImageId"] != image_id]
         # newest first by creationDate, ties by image id (newest id first)
         others.sort(key=lambda im: (parse_time(im["CreationDate"]), im["ImageId"]), reverse=True)
         kept = [image_id] if image_id else []
-        slots, drop = 1, []
+        slots, drop = (1 if state == "available" else 0), []
         for im in others:
-            if im["State"] in ("available", "pending") and slots < generation:
-                kept.append(im["ImageId"])
-                slots += 1
-            else:
+            if im["State"] == "available":
+                if slots < generation:
+                    kept.append(im["ImageId"])
+                    slots += 1
+                else:
+                    drop.append(im)
+            elif im["State"] in ("failed", "invalid", "error"):
                 drop.append(im)
+            else:
+                kept.append(im["ImageId"])
         drop.reverse()  # deregistered oldest first
         gone = {im["ImageId"] for im in drop}
         deleted = []
@@ -493,8 +519,8 @@ def expected_backup(world, run_time, dry_run, tag_key="backup", on_demand=True):
                     and s["SnapshotId"] not in deleted and s["StartTime"].timestamp() < run_time - 3600):
                 deleted.append(s["SnapshotId"])
         out.append({
-            "instance_id": iid, "image_name": name, "image_created": image_id, "already_existed": bool(this),
-            "generation": generation, "no_reboot": on_demand or tags.get("backup-reboot", "").lower() != "true",
+            "instance_id": iid, "image_name": name, "image_created": image_id, "image_state": state if image_id else None,
+            "already_existed": bool(this), "generation": generation, "no_reboot": no_reboot,
             "kept": kept, "deregistered": [im["ImageId"] for im in drop], "snapshots_deleted": deleted,
             "snapshots_in_use": [], "errors": [],
         })
@@ -585,21 +611,18 @@ def check_backup(t, ec2, world_obj, api, ids):
     t.ok(golden in image_ids(before) and any(im["Name"] == "app-1-by-hand" for im in before["images"]),
          "the images the backup did not make are untouched", image_ids(before))
 
-    # A second run, after app-1's generation went down to 1: it rotates.
-    # Within the same minute its image is the first run's (already_existed).
+    # A second on-demand run within the hour, after app-1's generation went
+    # down to 1: the minimum interval holds it, nothing is made or rotated.
     world_obj.tag([ids["app"]], {"generation": "1"})
     before = read_backup_world(ec2)
     a, sent, received = backup_call(api, dry_run=False)
     run_time = run_time_of(a, sent, received)
     want = fill_new_images(expected_backup(before, run_time or sent, dry_run=False), a.json())
-    t.eq((a.status, a.json()), (200, want), "POST /backup/ami again: the rotation docs/backup.md makes of boto3's reading")
-    app = next((i for i in (a.json() or {}).get("instances", []) if i["instance_id"] == ids["app"]), {})
-    t.ok(app.get("deregistered") and len(app.get("kept", [])) == 1, "the second run rotated app-1 down to one image", app)
-    if (a.json() or {}).get("time") == first.get("time"):
-        t.ok(all(i["already_existed"] for i in a.json()["instances"]), "same minute: the first run's images count as this run's")
-    else:
-        t.ok(all(not i["already_existed"] for i in a.json()["instances"]), "a new minute: new images")
-    check_backup_landed(t, ec2, before, a.json() or {"instances": []}, "the second run")
+    t.eq((a.status, a.json()), (200, want), "POST /backup/ami again: the minimum interval docs/backup.md describes")
+    t.ok(all(i.get("skipped") == "min-interval" and not i["deregistered"] for i in (a.json() or {}).get("instances", [])),
+         "the second on-demand run within the hour: skipped, nothing rotated", a)
+    after = read_backup_world(ec2)
+    t.eq((image_ids(after), snapshot_ids(after)), (image_ids(before), snapshot_ids(before)), "the second run changed nothing in EC2")
 
 
 # -- the scheduled events through build/bootstrap ---------------------------------

@@ -350,8 +350,10 @@ def c_iam_backup(t):
         if "ec2:CreateTags" in acts and cond != {"StringEquals": {"ec2:CreateAction": "CreateImage"}}:
             bad.append("ec2:CreateTags without the condition ec2:CreateAction = CreateImage: %r" % cond)
         if acts & {"ec2:DeregisterImage", "ec2:DeleteSnapshot"} and \
-                cond != {"StringEquals": {"aws:ResourceTag/ebssh:managed": "true"}}:
-            bad.append("%s without the condition aws:ResourceTag/ebssh:managed = true: %r"
+                cond != {"StringEquals": {"aws:ResourceTag/ebssh:managed": "true",
+                                          "aws:ResourceTag/ebssh:stack": {"Ref": "AWS::StackName"}}}:
+            bad.append("%s without the conditions aws:ResourceTag/ebssh:managed = true and "
+                       "aws:ResourceTag/ebssh:stack = the stack's name: %r"
                        % (sorted(acts), cond))
         if "ec2:CreateImage" in acts and acts != {"ec2:CreateImage"}:
             bad.append("CreateImage shares a statement with %s" % sorted(acts))
@@ -702,7 +704,7 @@ CHECKS = [
     ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the backup's calls, "
      "the log writes and issues 7-8's actions", c_iam_actions),
     ("IAM: * only where IAM has no resources; logs, invoke and versions scoped", c_iam_resources),
-    ("IAM: CreateTags only in CreateImage, rotation only of ebssh:managed resources",
+    ("IAM: CreateTags only in CreateImage, rotation only of this stack's ebssh:managed resources",
      c_iam_backup),
     ("schedule: rule <stack>-ami-backup targets the function, which it may invoke", c_schedule),
     ("alarm on the function's Errors notifies an SNS topic", c_alarm),

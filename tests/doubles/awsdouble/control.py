@@ -24,6 +24,7 @@ Bodies and answers are JSON.
                                ...) and snapshot (Deleted true once deleted), boto3's shapes
   POST /__control/images       seeds images and snapshots (format in images.py)
   DELETE /__control/images     forgets every image and snapshot
+  POST /__control/image-state  {"ImageId", "State"}: sets an image's state (images.py)
   POST /__control/reset        holds (released), faults, log, tokens, fixture, credentials, config, images
                                and snapshots back to what the command line set
 """
@@ -98,6 +99,8 @@ def _route(state, method, route, data):
         return 200, state.images.view()
     if route == "images" and method == "POST":
         return 200, state.images.seed(data, state.fixture.owner_id)
+    if route == "image-state" and method == "POST":
+        return 200, state.images.set_state(data)
     if route == "images" and method == "DELETE":
         state.images.clear()
         return 200, {"ok": True}

@@ -202,6 +202,8 @@ class Ec2Service(Service):
             "CreateImage": self.create_image,
             "DescribeImages": self.describe_images,
             "DeregisterImage": self.deregister_image,
+            "DisableImage": self.disable_image,
+            "EnableImage": self.enable_image,
             "DescribeSnapshots": self.describe_snapshots,
             "DeleteSnapshot": self.delete_snapshot,
             "CreateTags": self.create_tags,
@@ -363,13 +365,13 @@ class Ec2Service(Service):
         max_results = args.get("MaxResults")
         self._check_max_results(max_results, ids, "imagesSet")
         tests = self._filters(args.get("Filters"), _IMAGE_FIELDS)
-        page_key = (tuple(sorted(ids)), tuple(args.get("Owners") or []), repr(args.get("Filters")))
+        page_key = (tuple(sorted(ids)), tuple(args.get("Owners") or []), repr(args.get("Filters")), bool(args.get("IncludeDisabled")))
         token = args.get("NextToken")
         if token is not None:  # a later page lists what the first one saw
             got = self.state.token_get(token)
             matched = got[3] if got and len(got) > 3 else []
         else:
-            matched = self.state.images.describe_images(args.get("Owners"), ids, tests, self.state.fixture.owner_id)
+            matched = self.state.images.describe_images(args.get("Owners"), ids, tests, self.state.fixture.owner_id, bool(args.get("IncludeDisabled")))
         page, next_token = self._paginate("DescribeImages", matched, max_results, token, page_key)
         if next_token is not None:
             self.state.token_put(next_token, self.state.token_get(next_token) + (matched,))
@@ -391,6 +393,16 @@ class Ec2Service(Service):
         if next_token is not None:
             self.state.token_put(next_token, self.state.token_get(next_token) + (matched,))
         return {"Snapshots": page, "NextToken": next_token}
+
+    def disable_image(self, args):
+        if not args.get("ImageId"):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter imageId")
+        return self.state.images.disable_image(args["ImageId"])
+
+    def enable_image(self, args):
+        if not args.get("ImageId"):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter imageId")
+        return self.state.images.disable_image(args["ImageId"], enable=True)
 
     def deregister_image(self, args):
         if not args.get("ImageId"):

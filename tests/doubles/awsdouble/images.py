@@ -10,7 +10,8 @@ What it models, after EC2:
     the account is InvalidAMIName.Duplicate. The instance must be running or
     stopped (IncorrectInstanceState).
   - An image is "pending" for the first `image_pending_describes`
-    DescribeImages answers that list it, then "available"; a new image is
+    DescribeImages answers that list it, then `image_final_state`
+    ("available", or "failed" to act out a failed AMI); a new image is
     left out of the first `image_invisible_describes` DescribeImages answers
     (EC2's eventual consistency).
   - DeregisterImage marks the image gone. It still shows, in state
@@ -22,6 +23,15 @@ What it models, after EC2:
     after the last image that used it was deregistered.
   - Snapshots are "pending" for `snapshot_pending_describes` answers, then
     "completed".
+  - DisableImage (an available image) makes it "disabled", EnableImage makes
+    it "available" again. DescribeImages leaves disabled images out unless
+    IncludeDisabled=true (then they are listed in state "disabled"); with
+    ImageId.N too, as EC2 does. A disabled image still maps its snapshots
+    (DeleteSnapshot: InvalidSnapshot.InUse).
+
+Image states (POST /__control/image-state {"ImageId": "ami-...", "State":
+"pending"|"available"|"failed"|"disabled"}): sets an image's state at once
+(a pending one stays pending until set again).
 
 Seeds (POST /__control/images):
   {"images": [{"id": "ami-...", "name": "...", "instance": "i-...",
@@ -55,7 +65,9 @@ CONFIG = {
     "deregistered_visible_describes": 0,
     "snapshot_inuse_after_deregister": 0,
     "snapshot_pending_describes": 1,
+    "image_final_state": "available",
 }
+IMAGE_STATES = ("pending", "available", "failed", "disabled")
 
 
 class ImageError(ServiceError):
@@ -145,6 +157,10 @@ class ImageStore:
                 continue
             if k not in CONFIG:
                 raise ValueError(f"unknown images config key {k!r}")
+            if k == "image_final_state":
+                if v not in ("available", "failed"):
+                    raise ValueError("image_final_state is available or failed")
+                continue
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{k} must be a non-negative integer")
         with self._lock:
@@ -390,7 +406,7 @@ class ImageStore:
                 "name": name,
                 "description": args.get("Description"),
                 "owner": owner_id,
-                "state": "available",
+                "state": self._config["image_final_state"],
                 "creation": now,
                 "tags": list(specs.get("image", [])),
                 "devices": devices,
@@ -404,9 +420,35 @@ class ImageStore:
             }
         return {"ImageId": image_id}
 
-    def describe_images(self, owners, ids, tests, owner_id):
+    def set_state(self, data):
+        """POST /__control/image-state: {"ImageId", "State"}."""
+        if not isinstance(data, dict) or data.get("State") not in IMAGE_STATES:
+            raise ValueError(f'want {{"ImageId": "ami-...", "State": one of {IMAGE_STATES}}}')
+        with self._lock:
+            im = self._images.get(data.get("ImageId"))
+            if im is None or im["deregistered"]:
+                raise ValueError(f"no live image {data.get('ImageId')!r}")
+            im["state"] = data["State"]
+            im["pending_left"] = 0
+            return self._image_out(im, control=True)
+
+    def disable_image(self, image_id, enable=False):
+        if not IMAGE_ID.match(image_id or ""):
+            raise ImageError("InvalidAMIID.Malformed", f'Invalid id: "{image_id}" (expecting "ami-...")')
+        with self._lock:
+            im = self._images.get(image_id)
+            if im is None or im["gone"] or im["deregistered"]:
+                raise ImageError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
+            state = "pending" if im["pending_left"] > 0 else im["state"]
+            if state != ("disabled" if enable else "available"):
+                raise ImageError("IncorrectState", f"The image '{image_id}' is in state {state}.")
+            im["state"] = "available" if enable else "disabled"
+        return {"Return": True}
+
+    def describe_images(self, owners, ids, tests, owner_id, include_disabled=False):
         """The images the request names, in creation order; advances the
-        pending/invisible/deregistered counters of those it lists."""
+        pending/invisible/deregistered counters of those it lists. Disabled
+        images only with include_disabled."""
         with self._lock:
             if ids:
                 for i in ids:
@@ -423,6 +465,8 @@ class ImageStore:
                 if im["gone"] or (ids and im["id"] not in ids):
                     continue
                 if owners and im["owner"] not in wanted_owners:
+                    continue
+                if im["state"] == "disabled" and not im["deregistered"] and not include_disabled:
                     continue
                 if im["invisible_left"] > 0:
                     im["invisible_left"] -= 1
