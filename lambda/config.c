@@ -32,6 +32,7 @@ void service_config_read(struct service_config *c)
 	c->stack_name = env("EBSSH_STACK_NAME");
 	c->hook_target = env("EBSSH_HOOK_TARGET");
 	c->hook_environment = env("EBSSH_HOOK_ENVIRONMENT");
+	c->backup_queue_url = env("BACKUP_QUEUE_URL");
 }
 
 /* An Elastic Beanstalk environment name, as the router checks it. */
@@ -155,6 +156,8 @@ int service_config_check(const struct service_config *c, struct err *e)
 	}
 	if (c->hook_environment && check_environment(c->hook_environment, e))
 		return ERR_INVALID;
+	if (c->backup_queue_url && check_url("BACKUP_QUEUE_URL", c->backup_queue_url, e))
+		return ERR_INVALID;
 	return 0;
 }
 
@@ -188,7 +191,8 @@ int service_config_init(struct err *e)
 	    keep(&loaded.backup_tag_key, c.backup_tag_key) ||
 	    keep(&loaded.backup_min_interval, c.backup_min_interval) ||
 	    keep(&loaded.stack_name, c.stack_name) || keep(&loaded.hook_target, c.hook_target) ||
-	    keep(&loaded.hook_environment, c.hook_environment))
+	    keep(&loaded.hook_environment, c.hook_environment) ||
+	    keep(&loaded.backup_queue_url, c.backup_queue_url))
 		return err_set(e, ERR_NOMEM, "out of memory");
 	initialised = 1;
 	return 0;

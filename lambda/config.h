@@ -32,6 +32,9 @@
  *   EBSSH_HOOK_ENVIRONMENT           the EB environment of the hook's real lookup
  *                                    (4 to 40 letters, digits, hyphens); unset:
  *                                    the hook checks /health only
+ *   BACKUP_QUEUE_URL                 the AMI backup's work queue (an SQS queue URL,
+ *                                    http(s)); unset: no fan-out, the backup
+ *                                    runs synchronously (lambda/ops/backup_queue.h)
  *
  * (TZ is no setting of ours: notify sets it for a moment to format times.)
  */
@@ -60,6 +63,7 @@ struct service_config {
 	const char *stack_name;
 	const char *hook_target;
 	const char *hook_environment;
+	const char *backup_queue_url;
 };
 
 /* Reads the environment into *c, unchecked. */

@@ -26,6 +26,7 @@ void event_free(struct event *ev)
 	free(ev->logs_data);
 	free(ev->deployment_id);
 	free(ev->hook_execution_id);
+	free(ev->sqs_records);
 	json_decref(ev->json);
 	event_init(ev);
 }
@@ -47,6 +48,8 @@ const char *event_kind_name(enum event_kind kind)
 		return "codepipeline-job";
 	case EVENT_CODEDEPLOY_HOOK:
 		return "codedeploy-hook";
+	case EVENT_SQS:
+		return "sqs";
 	}
 	return "unknown";
 }
@@ -481,6 +484,56 @@ static int parse_codedeploy_hook(json_t *root, struct event *ev, struct err *e)
 	return dup_field(&ev->hook_execution_id, execution, e);
 }
 
+/* 1 when root is {"Records": [r0, ...]} and r0's eventSource is "aws:sqs". */
+static int is_sqs_batch(json_t *root)
+{
+	json_t *records = json_object_get(root, "Records");
+	const char *src =
+	    json_string_value(json_object_get(json_array_get(records, 0), "eventSource"));
+
+	return json_is_array(records) && src && strcmp(src, "aws:sqs") == 0;
+}
+
+/* An SQS batch's records; strings borrowed from root (kept in ev->json). */
+static int parse_sqs(json_t *root, struct event *ev, struct err *e)
+{
+	json_t *records = json_object_get(root, "Records"), *rec, *count;
+	struct event_sqs_record *r;
+	const char *src, *s;
+	size_t i, n = json_array_size(records);
+	char *end;
+
+	ev->kind = EVENT_SQS;
+	if (n > EVENT_MAX_SQS_RECORDS)
+		return err_set(e, ERR_TOO_LARGE, "the SQS batch has more than %d records",
+		               EVENT_MAX_SQS_RECORDS);
+	ev->sqs_records = calloc(n + 1, sizeof(*ev->sqs_records));
+	if (!ev->sqs_records)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	json_array_foreach(records, i, rec)
+	{
+		r = &ev->sqs_records[i];
+		src = json_string_value(json_object_get(rec, "eventSource"));
+		if (!src || strcmp(src, "aws:sqs") != 0)
+			return err_set(e, ERR_INVALID,
+			               "SQS record %zu: its eventSource is not aws:sqs", i);
+		r->message_id = json_string_value(json_object_get(rec, "messageId"));
+		if (!r->message_id || !*r->message_id)
+			return err_set(e, ERR_INVALID, "SQS record %zu has no messageId", i);
+		r->body = json_string_value(json_object_get(rec, "body"));
+		count =
+		    json_object_get(json_object_get(rec, "attributes"), "ApproximateReceiveCount");
+		s = json_string_value(count);
+		if (s && *s) {
+			r->receive_count = strtol(s, &end, 10);
+			if (*end || r->receive_count < 0)
+				r->receive_count = 0;
+		}
+	}
+	ev->n_sqs_records = n;
+	return 0;
+}
+
 int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 {
 	json_error_t jerr;
@@ -511,6 +564,8 @@ int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 	} else if (json_object_get(root, "DeploymentId") &&
 	           json_object_get(root, "LifecycleEventHookExecutionId")) {
 		rc = parse_codedeploy_hook(root, out, e);
+	} else if (is_sqs_batch(root)) {
+		rc = parse_sqs(root, out, e);
 	} else if (json_object_get(root, "detail-type") && json_object_get(root, "source")) {
 		rc = parse_eventbridge(root, out, e);
 	} else if ((rc = get_str(root, "version", 0, &s, NULL, e)) == 0 && s &&
@@ -525,7 +580,7 @@ int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 	} else if (rc == 0) {
 		rc = err_set(e, ERR_INVALID,
 		             "unknown event: not API Gateway, a Function URL, EventBridge, "
-		             "CloudWatch Logs, CodePipeline or a CodeDeploy hook");
+		             "CloudWatch Logs, CodePipeline, a CodeDeploy hook or SQS");
 	}
 	if (rc == 0 && out->kind != EVENT_HTTP) {
 		out->json = root;

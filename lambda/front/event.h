@@ -7,7 +7,12 @@
  * (scheduled, CodePipeline state changes, others), CloudWatch Logs
  * subscriptions, CodePipeline jobs and CodeDeploy lifecycle hook events
  * ({"DeploymentId", "LifecycleEventHookExecutionId"}, both non-empty
- * strings: the pre-traffic hook's). An HTTP event becomes a
+ * strings: the pre-traffic hook's) and SQS batches from an event source
+ * mapping ({"Records": [...]} whose records' eventSource is "aws:sqs":
+ * each record's messageId, a non-empty string, its body (NULL when not a
+ * string: the workflow fails that record) and
+ * attributes.ApproximateReceiveCount, at most EVENT_MAX_SQS_RECORDS; a
+ * record of another source makes the event invalid). An HTTP event becomes a
  * router_request: the path percent-decoded once (invalid escapes and %00
  * kept as they are) and, for an HTTP API on a named stage, without its
  * "/{stage}" prefix; query parameters decoded ('+' is a space); 1.0's
@@ -31,10 +36,11 @@
 #include "../../util/err.h"
 #include "../router/message.h"
 
-#define EVENT_MAX_BYTES  ((size_t)6 * 1024 * 1024) /* Lambda's synchronous payload limit */
-#define EVENT_MAX_PATH   8192
-#define EVENT_MAX_PAIRS  512 /* headers, and query parameters */
-#define EVENT_MAX_METHOD 16
+#define EVENT_MAX_BYTES       ((size_t)6 * 1024 * 1024) /* Lambda's synchronous payload limit */
+#define EVENT_MAX_PATH        8192
+#define EVENT_MAX_PAIRS       512 /* headers, and query parameters */
+#define EVENT_MAX_METHOD      16
+#define EVENT_MAX_SQS_RECORDS 10000 /* an event source mapping's largest batch */
 
 enum event_kind {
 	EVENT_HTTP = 1,         /* API Gateway or Function URL: request and format */
@@ -43,7 +49,15 @@ enum event_kind {
 	EVENT_EVENTBRIDGE,      /* any other EventBridge event: source, detail_type */
 	EVENT_LOGS,             /* CloudWatch Logs subscription: logs_data */
 	EVENT_CODEPIPELINE_JOB, /* a CodePipeline job ("CodePipeline.job") */
-	EVENT_CODEDEPLOY_HOOK   /* a CodeDeploy lifecycle hook: deployment_id, hook_execution_id */
+	EVENT_CODEDEPLOY_HOOK,  /* a CodeDeploy lifecycle hook: deployment_id, hook_execution_id */
+	EVENT_SQS               /* an SQS batch from an event source mapping: sqs_records */
+};
+
+/* One message of an SQS batch; strings borrowed from event.json. */
+struct event_sqs_record {
+	const char *message_id; /* never NULL: the batch item failure's itemIdentifier */
+	const char *body;       /* NULL when absent or not a string */
+	long receive_count;     /* attributes.ApproximateReceiveCount; 0 when absent */
 };
 
 enum event_format {
@@ -65,13 +79,15 @@ struct event {
 	                                  owned */
 	json_t *json;                  /* the whole event for the non-HTTP kinds (owned
 	                                  reference), NULL for EVENT_HTTP */
+	struct event_sqs_record *sqs_records; /* EVENT_SQS: owned array */
+	size_t n_sqs_records;
 };
 
 void event_init(struct event *ev);
 void event_free(struct event *ev);
 
 /* The kind's name in logs and answers: "http", "scheduled", "codepipeline",
- * "eventbridge", "logs", "codepipeline-job", "codedeploy-hook"; "unknown" for
+ * "eventbridge", "logs", "codepipeline-job", "codedeploy-hook", "sqs"; "unknown" for
  * anything else. */
 const char *event_kind_name(enum event_kind kind);
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "backup.h"
+#include "backup_queue.h"
+#include "../config.h"
 #include "deploy_hook.h"
 #include "logsearch.h"
 #include "notify.h"
@@ -45,6 +47,54 @@ static int summary(struct dispatch_outcome *o, const char *key, json_int_t n, st
 	return 0;
 }
 
+/* The answer (or the error) of a report document. */
+static int report(struct dispatch_outcome *o, json_t *doc, int failed, struct err *e)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	int rc = 0;
+
+	if (text && failed)
+		rc = fail(o, "Function.BackupFailed", err_set(e, ERR_AWS, "%s", text));
+	else if (!text || buf_append_str(&o->answer, text) || buf_append_str(&o->answer, "\n"))
+		rc = fail(o, NULL, err_set(e, ERR_NOMEM, "out of memory"));
+	free(text);
+	return rc;
+}
+
+/* The scheduled run with a queue: one work item per instance. It fails when
+ * an item could not be queued or the time ran out (Lambda retries the event:
+ * the items of the same run's time are idempotent). */
+static int fan_out(struct service_context *ctx, const struct backup_opts *opts,
+                   struct dispatch_outcome *o, struct err *e)
+{
+	struct backup_fanout f;
+	int rc;
+
+	rc = backup_queue_fanout(ctx, opts, service_config_get().backup_queue_url, &f, e);
+	if (rc)
+		return fail(o, "Function.BackupFailed", rc);
+	rc = report(o, f.doc, f.not_queued || f.partial, e);
+	backup_fanout_free(&f);
+	return rc;
+}
+
+/* One SQS batch of work items: Lambda's partial batch response; the
+ * invocation succeeds once it is produced. */
+static int consume(struct service_context *ctx, const struct event *ev, struct dispatch_outcome *o,
+                   struct err *e)
+{
+	json_t *answer = NULL;
+	size_t n_failed;
+	int rc;
+
+	rc = backup_queue_consume(ctx, ev, &answer, &n_failed, e);
+	if (rc)
+		return fail(o, "Function.BackupFailed", rc);
+	rc = report(o, answer, 0, e);
+	json_decref(answer);
+	return rc;
+}
+
 /* The scheduled AMI backup: it fails when the run did not start or any
  * instance failed; the report then becomes the error message (Lambda keeps
  * it with the failed event) so that the function's Errors alarm fires. */
@@ -58,6 +108,8 @@ static int run_backup(struct service_context *ctx, const struct event *ev,
 	int rc;
 
 	backup_opts_scheduled(&opts, time);
+	if (service_config_get().backup_queue_url)
+		return fan_out(ctx, &opts, o, e);
 	rc = backup_run(ctx, &opts, &rep, e);
 	if (rc)
 		return fail(o, "Function.BackupFailed", rc);
@@ -116,6 +168,9 @@ int dispatch_event(struct service_context *ctx, const struct event *ev, struct d
 		            err_set(e, ERR_INVALID,
 		                    "no workflow for EventBridge events of source '%s'",
 		                    ev->source ? ev->source : "(none)"));
+	case EVENT_SQS:
+		o->workflow = BACKUP_QUEUE_WORKFLOW;
+		return consume(ctx, ev, o, e);
 	case EVENT_CODEDEPLOY_HOOK:
 		o->workflow = "pre-traffic";
 		rc = deploy_hook_run(ctx, ev->deployment_id, ev->hook_execution_id, &o->answer, e);

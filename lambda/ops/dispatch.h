@@ -2,7 +2,12 @@
  * dispatch: what the function does with the events that are not HTTP
  * requests — the one table from an event to its workflow.
  *
- *   EventBridge "Scheduled Event", rule name ending in ami-backup   the AMI backup
+ *   EventBridge "Scheduled Event", rule name ending in ami-backup   the AMI backup:
+ *                                    with BACKUP_QUEUE_URL its fan-out (one work
+ *                                    item per instance, backup_queue.h), else the
+ *                                    whole run (backup_run)
+ *   SQS batch (event source mapping) the work items, "ami-backup-item": Lambda's
+ *                                    partial batch response {"batchItemFailures"}
  *   EventBridge "Scheduled Event", rule name ending in lambda-storage
  *                                                    the storage report's metric
  *   CodePipeline execution state change              a Slack notification

@@ -170,9 +170,14 @@ int routes_instances_answer(enum routes_target target, const char *name,
                             const struct ec2_instance_list *list, struct router_response *resp);
 
 /*
- * POST /backup/ami[?dry_run=true|false] (else 400): the AMI backup
- * (lambda/ops/backup.h) at the clock's time. 200 with its report, 502 with
- * it when an instance failed; 500 ConfigError for a bad tag key; a failed
+ * POST /backup/ami[?dry_run=&reboot=&wait=true|false] (else 400): the AMI
+ * backup (lambda/ops/backup.h) at the clock's time, on demand (reboots only
+ * with reboot=true). With BACKUP_QUEUE_URL set and no wait=true: the
+ * fan-out (lambda/ops/backup_queue.h), 202 with what it queued, 502 with the
+ * same report when an item could not be queued or the time ran out. Without
+ * a queue, or with wait=true for a fleet of at most BACKUP_WAIT_MAX (else 400
+ * FleetTooLarge): the synchronous run, 200 with its report, 502 with it when
+ * an instance failed. 500 ConfigError for a bad tag key; a failed
  * DescribeInstances is the usual AWS error answer.
  */
 int routes_backup(struct service_context *ctx, const struct router_request *req,

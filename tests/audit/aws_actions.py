@@ -24,7 +24,8 @@ double answered, tests/doubles/awsdouble/calllog.py), and fails when
      list as cfn-lint ships it, which cfn-lint itself does not apply to SAM
      templates);
   6. an operation the C code names (a string literal in aws/*.c naming an
-     operation of botocore's model of ec2, monitoring, logs, lambda or sts;
+     operation of botocore's model of ec2, monitoring, logs, lambda, sts,
+     codedeploy or sqs;
      REST paths are not read) has no row;
   7. the call log is empty or unreadable (the logging broke).
 
@@ -446,7 +447,7 @@ def iam_actions():
 
 
 C_SERVICES = {"ec2": "ec2", "monitoring": "cloudwatch", "logs": "logs", "lambda": "lambda", "sts": "sts",
-              "codedeploy": "codedeploy"}
+              "codedeploy": "codedeploy", "sqs": "sqs"}
 
 
 def c_named_operations(c_files):

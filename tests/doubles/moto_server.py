@@ -350,9 +350,11 @@ def make_app():
     """moto's application with the shims applied, the clock and the call
     log; (application, clock)."""
     import moto_shims
+    import moto_sqs_speed
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     moto_shims.apply()
+    moto_sqs_speed.apply()
     clock = install_clock()
     log = CallLog(os.environ.get("EBSSH_CALL_LOG"), os.environ.get("EBSSH_SUITE", ""))
     consoles = install_consoles()

@@ -138,6 +138,9 @@ def c_types(t):
             "PreTrafficHookRole": "AWS::IAM::Role",
             "PreTrafficHookLogGroup": "AWS::Logs::LogGroup",
             "AsyncFailureQueue": "AWS::SQS::Queue",
+            "BackupQueue": "AWS::SQS::Queue",
+            "BackupDeadLetterQueue": "AWS::SQS::Queue",
+            "BackupDeadLetterAlarm": "AWS::CloudWatch::Alarm",
             "ApiAccessLogGroup": "AWS::Logs::LogGroup",
             "CanaryErrorsAlarm": "AWS::CloudWatch::Alarm",
             "Api5xxAlarm": "AWS::CloudWatch::Alarm",
@@ -261,7 +264,8 @@ def c_iam_actions(t):
     st = statements(t)
     actions = sorted({a for s in st if s.get("Effect") == "Allow" for a in as_list(s.get("Action"))})
     want = sorted(["ec2:DescribeInstances", "ec2:GetConsoleOutput", "logs:CreateLogStream",
-                   "logs:PutLogEvents", "sqs:SendMessage"] + BACKUP_ACTIONS + ISSUE_7_8_ACTIONS)
+                   "logs:PutLogEvents", "sqs:SendMessage"] + BACKUP_ACTIONS + ISSUE_7_8_ACTIONS
+                  + BACKUP_QUEUE_ESM_ACTIONS)
     if actions != want:
         return "allowed actions %s, want exactly %s" % (actions, want)
     if any("NotAction" in s or "NotResource" in s for s in st):
@@ -269,6 +273,11 @@ def c_iam_actions(t):
     rp = props(t, "LookupRole")
     if rp.get("ManagedPolicyArns") or props(t, "LookupFunction").get("Policies"):
         return "managed or SAM policies add permissions"
+
+
+# The event source mapping of the backup's work queue reads it with the role.
+BACKUP_QUEUE_ESM_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+BACKUP_QUEUE_ARN = {"Fn::GetAtt": ["BackupQueue", "Arn"]}
 
 
 # Issues 7 and 8: the log search, invoking itself, the storage report and metric.
@@ -303,8 +312,11 @@ def c_iam_resources(t):
             if a == "lambda:InvokeFunction" and (subs != [SELF_ARN]
                                                  or fn_name != "${AWS::StackName}-lookup"):
                 bad.append("%s on %r, not the function's alias live (%r)" % (a, rs, fn_name))
-            if a == "sqs:SendMessage" and rs != [{"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}]:
-                bad.append("%s on %r, not the on-failure queue" % (a, rs))
+            if a == "sqs:SendMessage" and rs not in (
+                    [{"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}], [BACKUP_QUEUE_ARN]):
+                bad.append("%s on %r, not the on-failure or the backup queue" % (a, rs))
+            if a in BACKUP_QUEUE_ESM_ACTIONS and rs != [BACKUP_QUEUE_ARN]:
+                bad.append("%s on %r, not the backup queue" % (a, rs))
             if a == "lambda:ListVersionsByFunction" and subs != [
                     "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"]:
                 bad.append("%s on %r, not this account's functions" % (a, rs))

@@ -352,7 +352,90 @@ def c_doc_table(cfn, doc_text):
     return "\n".join(bad) or None
 
 
+BACKUP_QUEUE_ARN = {"Fn::GetAtt": ["BackupQueue", "Arn"]}
+DLQ_ARN = {"Fn::GetAtt": ["BackupDeadLetterQueue", "Arn"]}
+ALARM_TOPIC = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
+
+
+def c_backup_queue(cfn):
+    """The AMI backup's work queue (issue 14): its redrive to a 14-day
+    dead-letter queue with an alarm to the stack's topic, a visibility
+    timeout of at least 6 times the function's, one event source mapping on
+    the alias with partial batch responses, the queue's URL in the
+    environment and the role's permissions on it."""
+    q, dlq = props(cfn, "BackupQueue"), props(cfn, "BackupDeadLetterQueue")
+    timeout = props(cfn, FN).get("Timeout")
+    if not isinstance(q.get("VisibilityTimeout"), int) or not isinstance(timeout, int) \
+            or q["VisibilityTimeout"] < 6 * timeout:
+        return "visibility timeout %r, not >= 6 x the function's %r" % (q.get("VisibilityTimeout"), timeout)
+    rp = q.get("RedrivePolicy") or {}
+    if rp.get("deadLetterTargetArn") != DLQ_ARN or not isinstance(rp.get("maxReceiveCount"), int) \
+            or not 1 < rp["maxReceiveCount"] <= 10:
+        return "redrive policy %r, not to the dead-letter queue after a few receives" % rp
+    if dlq.get("MessageRetentionPeriod") != 1209600:
+        return "the dead-letter queue keeps messages %r s, not 14 days" % dlq.get("MessageRetentionPeriod")
+    if not isinstance(q.get("MessageRetentionPeriod"), int) or \
+            q["MessageRetentionPeriod"] >= dlq["MessageRetentionPeriod"]:
+        return "the queue's retention %r is not shorter than the dead-letter queue's" % q.get(
+            "MessageRetentionPeriod")
+    alarms = [r["Properties"] for r in of_type(cfn, "AWS::CloudWatch::Alarm").values()
+              if r["Properties"].get("Namespace") == "AWS/SQS"
+              and {"Name": "QueueName", "Value": {"Fn::GetAtt": ["BackupDeadLetterQueue", "QueueName"]}}
+              in r["Properties"].get("Dimensions", [])]
+    if len(alarms) != 1:
+        return "%d alarms on the dead-letter queue" % len(alarms)
+    al = alarms[0]
+    if al.get("MetricName") != "ApproximateNumberOfMessagesVisible" or al.get("Threshold") != 1 or \
+            al.get("ComparisonOperator") != "GreaterThanOrEqualToThreshold":
+        return "the dead-letter alarm does not fire on one message: %r" % al
+    if al.get("AlarmActions") != [ALARM_TOPIC] or al.get("OKActions") != [ALARM_TOPIC]:
+        return "the dead-letter alarm's actions %r / %r, not the alarm topic" % (
+            al.get("AlarmActions"), al.get("OKActions"))
+    maps = [r["Properties"] for r in of_type(cfn, "AWS::Lambda::EventSourceMapping").values()]
+    mine = [m for m in maps if m.get("EventSourceArn") == BACKUP_QUEUE_ARN]
+    if len(mine) != 1:
+        return "%d event source mappings on the backup queue" % len(mine)
+    m = mine[0]
+    if m.get("FunctionName") != {"Ref": alias_id(cfn)}:
+        return "the event source mapping invokes %r, not the alias live" % m.get("FunctionName")
+    if m.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+        return "FunctionResponseTypes %r: failed records would retry the whole batch" % m.get(
+            "FunctionResponseTypes")
+    if m.get("BatchSize") != 10:
+        return "batch size %r, not 10" % m.get("BatchSize")
+    env = props(cfn, FN).get("Environment", {}).get("Variables", {})
+    if env.get("BACKUP_QUEUE_URL") != {"Ref": "BackupQueue"}:
+        return "BACKUP_QUEUE_URL is %r, not the queue's URL" % env.get("BACKUP_QUEUE_URL")
+    role = (props(cfn, FN).get("Role") or {}).get("Fn::GetAtt", [None])[0]
+    st, _ = role_statements(cfn, role)
+    allowed = {a for s, _ in st if s.get("Resource") == BACKUP_QUEUE_ARN for a in as_list(s.get("Action"))}
+    need = {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    if not need <= allowed:
+        return "the role lacks %s on the backup queue" % sorted(need - allowed)
+
+
+def m_no_batch_failures(t, _o):
+    del t["Resources"][FN]["Properties"]["Events"]["BackupQueueItems"]["Properties"]["FunctionResponseTypes"]
+
+
+def m_short_visibility(t, _o):
+    t["Resources"]["BackupQueue"]["Properties"]["VisibilityTimeout"] = 30
+
+
+def m_dlq_alarm_no_ok(t, _o):
+    del t["Resources"]["BackupDeadLetterAlarm"]["Properties"]["OKActions"]
+
+
+def m_no_esm_permission(t, _o):
+    for p in t["Resources"]["LookupRole"]["Properties"]["Policies"]:
+        p["PolicyDocument"]["Statement"] = [s for s in p["PolicyDocument"]["Statement"]
+                                            if s.get("Sid") != "BackupQueueConsume"]
+
+
 CHECKS = [
+    ("the backup queue: visibility >= 6 x timeout, redrive to a 14-day DLQ with an alarm to the topic, "
+     "an event source mapping on live with ReportBatchItemFailures, BACKUP_QUEUE_URL, the role's sqs actions",
+     c_backup_queue),
     ("alias live on a published version; its deployment group rolls back on the alarms; the hook runs first",
      c_alias_deployment),
     ("every API integration URI names the alias", c_api_uri),
@@ -435,6 +518,10 @@ def m_no_throttle_alarm(t, o):
 
 
 MUTATIONS = [
+    ("an SQS event without partial batch responses", m_no_batch_failures, c_backup_queue),
+    ("a visibility timeout shorter than 6 x the function's", m_short_visibility, c_backup_queue),
+    ("a dead-letter alarm without OK actions", m_dlq_alarm_no_ok, c_backup_queue),
+    ("a role the event source mapping cannot read the queue with", m_no_esm_permission, c_backup_queue),
     ("no alias", m_no_alias, c_alias_deployment),
     ("no alias (so the API invokes $LATEST)", m_no_alias, c_no_latest),
     ("a deployment without alarms", m_no_rollback_alarms, c_alias_deployment),

@@ -7,6 +7,9 @@
 #include <jansson.h>
 
 #include "lambda/front/event.h"
+#include "lambda/ops/backup_queue.h"
+#include "lambda/log.h"
+#include "lambda/service.h"
 #include "lambda/router/router.h"
 
 static char *vector(const char *rel, size_t *len)
@@ -700,9 +703,133 @@ TEST_CASE(codedeploy_hook_event)
 	expect_bad("{\"DeploymentId\":\"d-1\"}", ERR_INVALID, "CodeDeploy hook");
 }
 
+/* An event source mapping's SQS batch, as in Lambda's "Using Lambda with Amazon SQS". */
+static const char sqs_batch[] =
+    "{\"Records\":[{\"messageId\":\"059f36b4-87a3-44ab-83d2-661975830a7d\","
+    "\"receiptHandle\":\"AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a\",\"body\":"
+    "\"{\\\"v\\\":1,\\\"instance_id\\\":\\\"i-0123456789abcdef0\\\",\\\"time\\\":"
+    "\\\"2024-05-01T09:30:00Z\\\",\\\"on_demand\\\":false,\\\"reboot\\\":false,"
+    "\\\"dry_run\\\":false}\",\"attributes\":{\"ApproximateReceiveCount\":\"2\","
+    "\"SentTimestamp\":\"1545082649183\"},\"messageAttributes\":{},\"md5OfBody\":"
+    "\"e4e68fb7bd0e697a0ae8f1bb342846b3\",\"eventSource\":\"aws:sqs\",\"eventSourceARN\":"
+    "\"arn:aws:sqs:us-east-2:123456789012:my-queue\",\"awsRegion\":\"us-east-2\"},"
+    "{\"messageId\":\"2e1424d4-f796-459a-8184-9c92662be6da\",\"body\":\"not an item\","
+    "\"attributes\":{},\"eventSource\":\"aws:sqs\"},"
+    "{\"messageId\":\"3\",\"body\":7,\"eventSource\":\"aws:sqs\"}]}";
+
+TEST_CASE(sqs_batches)
+{
+	struct event ev;
+	struct err e;
+
+	CHECK_INT(parse_str(sqs_batch, &ev, &e), 0);
+	CHECK_INT(ev.kind, EVENT_SQS);
+	CHECK_STR(event_kind_name(ev.kind), "sqs");
+	CHECK_INT((int)ev.n_sqs_records, 3);
+	CHECK_STR(ev.sqs_records[0].message_id, "059f36b4-87a3-44ab-83d2-661975830a7d");
+	CHECK_INT((int)ev.sqs_records[0].receive_count, 2);
+	CHECK(strstr(ev.sqs_records[0].body, "i-0123456789abcdef0") != NULL);
+	CHECK_STR(ev.sqs_records[1].body, "not an item");
+	CHECK_INT((int)ev.sqs_records[1].receive_count, 0);
+	CHECK(ev.sqs_records[2].body == NULL);
+	event_free(&ev);
+
+	expect_bad("{\"Records\":[{\"body\":\"x\",\"eventSource\":\"aws:sqs\"}]}", ERR_INVALID,
+	           "no messageId");
+	expect_bad("{\"Records\":[{\"messageId\":\"a\",\"eventSource\":\"aws:sqs\"},"
+	           "{\"messageId\":\"b\",\"eventSource\":\"aws:sns\"}]}",
+	           ERR_INVALID, "not aws:sqs");
+	/* S3's Records are no SQS batch */
+	expect_bad("{\"Records\":[{\"eventSource\":\"aws:s3\"}]}", ERR_INVALID, "unknown event");
+}
+
+TEST_CASE(backup_items)
+{
+	struct backup_opts o;
+	struct backup_item it;
+	struct err e;
+	char *body = NULL;
+	static const char *const bad[] = {
+	    "[]",
+	    "{}",
+	    "{\"v\":2,\"instance_id\":\"i-1\",\"time\":\"2024-05-01T09:30:00Z\"}",
+	    "{\"v\":1,\"instance_id\":\"vol-1\",\"time\":\"2024-05-01T09:30:00Z\"}",
+	    "{\"v\":1,\"instance_id\":\"i-1\",\"time\":\"2024-05-01 09:30\"}",
+	    "{\"v\":1,\"instance_id\":\"i-1\",\"time\":\"2024-05-01T09:30:00Z\",\"reboot\":1}",
+	};
+	size_t i;
+
+	backup_opts_init(&o);
+	o.now = 1714555800; /* 2024-05-01T09:30:00Z */
+	o.on_demand = 1;
+	o.allow_reboot = 1;
+	CHECK_INT(backup_item_body(&o, "i-0123456789abcdef0", &body, &e), 0);
+	CHECK_STR(body, "{\"v\":1,\"instance_id\":\"i-0123456789abcdef0\",\"time\":"
+	                "\"2024-05-01T09:30:00Z\",\"on_demand\":true,\"reboot\":true,"
+	                "\"dry_run\":false}");
+	CHECK_INT(backup_item_parse(body, &it, &e), 0);
+	CHECK_STR(it.instance_id, "i-0123456789abcdef0");
+	CHECK_INT((int)(it.time - o.now), 0);
+	CHECK(it.on_demand && it.reboot && !it.dry_run);
+	backup_item_opts(&it, &o);
+	CHECK(o.on_demand && o.allow_reboot && !o.dry_run && o.now == 1714555800);
+	free(body);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT(backup_item_parse(bad[i], &it, &e), ERR_INVALID);
+	CHECK_INT(backup_item_parse(NULL, &it, &e), ERR_INVALID);
+}
+
+static int64_t late_clock(struct service_context *ctx)
+{
+	(void)ctx;
+	return 1000000;
+}
+
+/* The partial batch response: the bad bodies and the records that cannot
+ * start (no AWS client here; then no time left) are named, by messageId. */
+TEST_CASE(sqs_partial_batch_response)
+{
+	struct service_context ctx;
+	struct event ev;
+	struct err e;
+	json_t *answer = NULL, *list;
+	size_t n_failed = 0;
+	int fd = log_set_fd(-1);
+
+	memset(&ctx, 0, sizeof(ctx));
+	CHECK_INT(parse_str(sqs_batch, &ev, &e), 0);
+	CHECK_INT(backup_queue_consume(&ctx, &ev, &answer, &n_failed, &e), 0);
+	list = json_object_get(answer, "batchItemFailures");
+	CHECK_INT((int)json_array_size(list), 3);
+	CHECK_INT((int)n_failed, 3);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(list, 1), "itemIdentifier")),
+	          "2e1424d4-f796-459a-8184-9c92662be6da");
+	json_decref(answer);
+	/* out of time: none is started, all fail (retried later) */
+	ctx.clock_ms = late_clock;
+	ctx.deadline_ms = 1000000 + SERVICE_DEADLINE_MARGIN_MS - 1;
+	CHECK_INT(backup_queue_consume(&ctx, &ev, &answer, &n_failed, &e), 0);
+	CHECK_INT((int)json_array_size(json_object_get(answer, "batchItemFailures")), 3);
+	json_decref(answer);
+	event_free(&ev);
+	/* a body that is no item (v only) fails */
+	CHECK_INT(parse_str("{\"Records\":[{\"messageId\":\"a\",\"eventSource\":\"aws:sqs\","
+	                    "\"body\":\"{\\\"v\\\":1}\"}]}",
+	                    &ev, &e),
+	          0);
+	CHECK_INT(backup_queue_consume(&ctx, &ev, &answer, &n_failed, &e), 0);
+	CHECK_INT((int)n_failed, 1);
+	json_decref(answer);
+	event_free(&ev);
+	log_set_fd(fd);
+}
+
 int main(void)
 {
 	RUN(codedeploy_hook_event);
+	RUN(sqs_batches);
+	RUN(backup_items);
+	RUN(sqs_partial_batch_response);
 	RUN(rest_v1_sample);
 	RUN(http_api_v2_samples);
 	RUN(function_url_sample);

@@ -21,6 +21,7 @@ static const char *const names[] = {
     "BACKUP_TAG_KEY",
     "EBSSH_HOOK_TARGET",
     "EBSSH_HOOK_ENVIRONMENT",
+    "BACKUP_QUEUE_URL",
 };
 
 static void clear_env(void)
@@ -46,6 +47,7 @@ TEST_CASE(reads_every_variable)
 	setenv("BACKUP_TAG_KEY", "backup", 1);
 	setenv("EBSSH_HOOK_TARGET", "arn:aws:lambda:eu-west-1:123456789012:function:s-lookup:7", 1);
 	setenv("EBSSH_HOOK_ENVIRONMENT", "my-env", 1);
+	setenv("BACKUP_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/q", 1);
 	service_config_read(&c);
 	CHECK_STR(c.slack_webhook_url, "https://hooks.slack.com/services/T/B/x");
 	CHECK_STR(c.slack_signing_secret, "s3cret");
@@ -56,6 +58,7 @@ TEST_CASE(reads_every_variable)
 	CHECK_STR(c.backup_tag_key, "backup");
 	CHECK_STR(c.hook_target, "arn:aws:lambda:eu-west-1:123456789012:function:s-lookup:7");
 	CHECK_STR(c.hook_environment, "my-env");
+	CHECK_STR(c.backup_queue_url, "https://sqs.eu-west-1.amazonaws.com/123456789012/q");
 	CHECK_INT(service_config_check(&c, &e), 0);
 	clear_env();
 }
