@@ -446,12 +446,6 @@ static int wants_backup(const struct ec2_instance *in, const char *tag_key)
 	       (strcmp(in->state, "running") == 0 || strcmp(in->state, "stopped") == 0);
 }
 
-static int by_instance_id(const void *a, const void *b)
-{
-	return strcmp((*(const struct ec2_instance *const *)a)->instance_id,
-	              (*(const struct ec2_instance *const *)b)->instance_id);
-}
-
 void backup_opts_init(struct backup_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -479,33 +473,15 @@ static int stopped(struct backup_report *rep, enum backup_stop why, int rc)
 	return rc;
 }
 
-/* The instances to back up, by instance id; *out borrows from list. */
-static int select_instances(const struct ec2_instance_list *list, const char *tag_key,
-                            const struct ec2_instance ***out, size_t *n)
-{
-	const struct ec2_instance **sel = calloc(list->n + 1, sizeof(const struct ec2_instance *));
-	size_t i;
-
-	*n = 0;
-	if (!sel)
-		return ERR_NOMEM;
-	for (i = 0; i < list->n; i++)
-		if (wants_backup(&list->items[i], tag_key))
-			sel[(*n)++] = &list->items[i];
-	qsort(sel, *n, sizeof(const struct ec2_instance *), by_instance_id);
-	*out = sel;
-	return 0;
-}
-
 /* The time ran out: the report says so and names the n instances left. */
-static int not_started(struct backup_report *rep, const struct ec2_instance *const *left, size_t n)
+static int not_started(struct backup_report *rep, char *const *left, size_t n)
 {
 	json_t *ids = json_array();
 	size_t i;
 
 	rep->partial = 1;
 	for (i = 0; ids && i < n; i++)
-		if (json_array_append_new(ids, backup_jstr(left[i]->instance_id)) < 0) {
+		if (json_array_append_new(ids, backup_jstr(left[i])) < 0) {
 			json_decref(ids);
 			ids = NULL;
 		}
@@ -513,29 +489,6 @@ static int not_started(struct backup_report *rep, const struct ec2_instance *con
 	    json_object_set_new(rep->doc, "partial", json_true()) < 0)
 		return ERR_NOMEM;
 	return 0;
-}
-
-/* The run's instances: tag_key present, running or stopped. */
-static int describe_tagged(struct run *r, struct ec2_instance_list *list, struct err *e)
-{
-	static const char *const states[] = {"running", "stopped"};
-	struct ec2_filter filters[2];
-	const char *key_value[1];
-	char *key_literal = ec2_filter_literal(r->tag_key);
-	int rc;
-
-	if (!key_literal)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	key_value[0] = key_literal;
-	filters[0].name = "tag-key";
-	filters[0].values = key_value;
-	filters[0].n_values = 1;
-	filters[1].name = "instance-state-name";
-	filters[1].values = states;
-	filters[1].n_values = 2;
-	rc = ec2_describe_instances(r->aws, filters, 2, list, e);
-	free(key_literal);
-	return rc;
 }
 
 /* One run's state from its options; 0, or the code with *why and e set. */
@@ -659,11 +612,78 @@ out:
 	return 0;
 }
 
+void backup_fleet_free(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int backup_fleet(struct service_context *ctx, const struct backup_opts *o, char ***ids, size_t *n,
+                 struct err *e)
+{
+	static const char *const states[] = {"running", "stopped"};
+	struct ec2_instance_list list = {NULL, 0};
+	const char *tag_key = o->tag_key ? o->tag_key : service_config_get().backup_tag_key;
+	const char *key_value[1];
+	struct ec2_filter filters[2];
+	struct aws_client *aws = NULL;
+	char *key_literal = NULL, **out = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!tag_key || !*tag_key)
+		tag_key = BACKUP_DEFAULT_TAG;
+	rc = service_config_check_tag_key(tag_key, e);
+	if (rc)
+		return rc;
+	if (!ctx->describe_instances && !(aws = service_aws(ctx, e)))
+		return e && e->code < 0 ? e->code : ERR_INTERNAL;
+	key_literal = ec2_filter_literal(tag_key);
+	if (!key_literal)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	key_value[0] = key_literal;
+	filters[0] = (struct ec2_filter){"tag-key", key_value, 1};
+	filters[1] = (struct ec2_filter){"instance-state-name", states, 2};
+	rc = ctx->describe_instances ? ctx->describe_instances(ctx, filters, 2, &list, e)
+	                             : ec2_describe_instances(aws, filters, 2, &list, e);
+	free(key_literal);
+	if (rc)
+		return rc;
+	out = calloc(list.n + 1, sizeof(char *));
+	for (i = 0; out && i < list.n; i++) {
+		if (!wants_backup(&list.items[i], tag_key))
+			continue;
+		out[k] = strdup(list.items[i].instance_id);
+		if (!out[k]) {
+			backup_fleet_free(out, k);
+			out = NULL;
+			break;
+		}
+		k++;
+	}
+	ec2_instance_list_free(&list);
+	if (!out)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	qsort(out, k, sizeof(char *), by_string);
+	*ids = out;
+	*n = k;
+	return 0;
+}
+
 int backup_run(struct service_context *ctx, const struct backup_opts *o, struct backup_report *rep,
                struct err *e)
 {
-	struct ec2_instance_list list = {NULL, 0};
-	const struct ec2_instance **sel = NULL;
+	char **sel = NULL;
 	enum backup_stop why = BACKUP_STOP_NONE;
 	struct run r;
 	json_t *arr, *item;
@@ -675,15 +695,12 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 	rc = run_init(ctx, o, &r, &why, e);
 	if (rc)
 		return stopped(rep, why, rc);
-	rc = describe_tagged(&r, &list, e);
+	rc = backup_fleet(ctx, o, &sel, &n, e);
 	if (rc)
 		return stopped(rep, BACKUP_STOP_AWS, rc);
-	rc = select_instances(&list, r.tag_key, &sel, &n);
-	if (!rc) {
-		rep->doc = json_pack("{s:b, s:s, s:s, s:[]}", "dry_run", o->dry_run, "time",
-		                     r.stamp, "tag_key", r.tag_key, "instances");
-		rc = rep->doc ? 0 : ERR_NOMEM;
-	}
+	rep->doc = json_pack("{s:b, s:s, s:s, s:[]}", "dry_run", o->dry_run, "time", r.stamp,
+	                     "tag_key", r.tag_key, "instances");
+	rc = rep->doc ? 0 : ERR_NOMEM;
 	arr = json_object_get(rep->doc, "instances");
 	for (i = 0; !rc && i < n && !r.nomem; i++) {
 		if (service_out_of_time(ctx)) {
@@ -691,7 +708,7 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 			break;
 		}
 		inst_failed = 0;
-		rc = backup_instance_run(ctx, o, sel[i]->instance_id, &item, &inst_failed, e);
+		rc = backup_instance_run(ctx, o, sel[i], &item, &inst_failed, e);
 		if (rc == ERR_TIMEOUT) {
 			rc = not_started(rep, sel + i, n - i);
 			break;
@@ -717,8 +734,7 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
 	                         json_string("the invocation's time ran out before every "
 	                                     "instance was backed up; see not_started")) < 0))
 		rc = ERR_NOMEM;
-	free(sel);
-	ec2_instance_list_free(&list);
+	backup_fleet_free(sel, n);
 	if (rc) {
 		backup_report_free(rep);
 		if (rc == ERR_NOMEM || !e->code)

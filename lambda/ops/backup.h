@@ -111,6 +111,18 @@ int backup_run(struct service_context *ctx, const struct backup_opts *o, struct 
                struct err *e);
 
 /*
+ * The fleet of a run of options o: the ids of the instances it would back
+ * up (tag BACKUP_TAG_KEY "on" in any case, running or stopped), sorted, in a
+ * malloc'd array of malloc'd strings (backup_fleet_free). Uses
+ * ctx->describe_instances when set. ERR_INVALID (a bad tag key), the AWS
+ * call's error, ERR_NOMEM. The one listing of the sequential run
+ * (backup_run) and of the fan-out (backup_queue.h).
+ */
+int backup_fleet(struct service_context *ctx, const struct backup_opts *o, char ***ids, size_t *n,
+                 struct err *e);
+void backup_fleet_free(char **ids, size_t n);
+
+/*
  * One instance's backup, independent and idempotent: describes the instance
  * by id (its tags now: still tagged BACKUP_TAG_KEY=on? Name, generation,
  * backup-reboot, backup-min-interval), finds this run's image or makes it,

@@ -119,16 +119,7 @@ void backup_item_opts(const struct backup_item *it, struct backup_opts *o)
 	o->dry_run = it->dry_run;
 }
 
-/* ---- the fleet ---- */
-
-void backup_queue_ids_free(char **ids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; ids && i < n; i++)
-		free(ids[i]);
-	free(ids);
-}
+/* ---- the fan-out ---- */
 
 static const char *run_tag_key(const struct backup_opts *o)
 {
@@ -136,68 +127,6 @@ static const char *run_tag_key(const struct backup_opts *o)
 
 	return k && *k ? k : BACKUP_DEFAULT_TAG;
 }
-
-static int by_string(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int backup_queue_fleet(struct service_context *ctx, const struct backup_opts *o, char ***ids,
-                       size_t *n, struct err *e)
-{
-	static const char *const states[] = {"running", "stopped"};
-	struct ec2_instance_list list = {NULL, 0};
-	const char *tag_key = run_tag_key(o), *key_value[1], *v;
-	struct ec2_filter filters[2];
-	struct aws_client *aws = NULL;
-	char *key_literal = NULL, **out = NULL;
-	size_t i, k = 0;
-	int rc;
-
-	*ids = NULL;
-	*n = 0;
-	rc = service_config_check_tag_key(tag_key, e);
-	if (rc)
-		return rc;
-	if (!ctx->describe_instances && !(aws = service_aws(ctx, e)))
-		return e && e->code < 0 ? e->code : ERR_INTERNAL;
-	key_literal = ec2_filter_literal(tag_key);
-	if (!key_literal)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	key_value[0] = key_literal;
-	filters[0] = (struct ec2_filter){"tag-key", key_value, 1};
-	filters[1] = (struct ec2_filter){"instance-state-name", states, 2};
-	rc = ctx->describe_instances ? ctx->describe_instances(ctx, filters, 2, &list, e)
-	                             : ec2_describe_instances(aws, filters, 2, &list, e);
-	free(key_literal);
-	if (rc)
-		return rc;
-	out = calloc(list.n + 1, sizeof(char *));
-	for (i = 0; out && i < list.n; i++) {
-		const struct ec2_instance *in = &list.items[i];
-
-		v = ec2_instance_tag(in, tag_key);
-		if (!v || strcasecmp(v, "on") != 0 || !in->state ||
-		    (strcmp(in->state, "running") != 0 && strcmp(in->state, "stopped") != 0))
-			continue;
-		out[k] = strdup(in->instance_id);
-		if (!out[k]) {
-			backup_queue_ids_free(out, k);
-			out = NULL;
-			break;
-		}
-		k++;
-	}
-	ec2_instance_list_free(&list);
-	if (!out)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	qsort(out, k, sizeof(char *), by_string);
-	*ids = out;
-	*n = k;
-	return 0;
-}
-
-/* ---- the fan-out ---- */
 
 void backup_fanout_free(struct backup_fanout *f)
 {
@@ -264,12 +193,12 @@ int backup_queue_fanout(struct service_context *ctx, const struct backup_opts *o
 	err_clear(e);
 	if (write_time(o->now, "%Y%m%dT%H%MZ", stamp, sizeof(stamp)))
 		return err_set(e, ERR_INVALID, "the run's time cannot be written");
-	rc = backup_queue_fleet(ctx, o, &ids, &n, e);
+	rc = backup_fleet(ctx, o, &ids, &n, e);
 	if (rc)
 		return rc;
 	aws = service_aws(ctx, e);
 	if (!aws) {
-		backup_queue_ids_free(ids, n);
+		backup_fleet_free(ids, n);
 		return e && e->code < 0 ? e->code : ERR_INTERNAL;
 	}
 	f->fleet = n;
@@ -317,7 +246,7 @@ int backup_queue_fanout(struct service_context *ctx, const struct backup_opts *o
 		         : 0;
 	json_decref(refused);
 	json_decref(left);
-	backup_queue_ids_free(ids, n);
+	backup_fleet_free(ids, n);
 	if (rc) {
 		backup_fanout_free(f);
 		return err_set(e, ERR_NOMEM, "out of memory");

@@ -73,16 +73,6 @@ int backup_item_parse(const char *body, struct backup_item *out, struct err *e);
  * allow_reboot, dry_run. */
 void backup_item_opts(const struct backup_item *it, struct backup_opts *o);
 
-/*
- * The fleet of a run of options o: the ids of the instances it would back
- * up, sorted, in a malloc'd array of malloc'd strings (backup_queue_ids_free).
- * Uses ctx->describe_instances when set. ERR_INVALID (a bad tag key),
- * the AWS call's error, ERR_NOMEM.
- */
-int backup_queue_fleet(struct service_context *ctx, const struct backup_opts *o, char ***ids,
-                       size_t *n, struct err *e);
-void backup_queue_ids_free(char **ids, size_t n);
-
 struct backup_fanout {
 	json_t *doc;       /* owned: the report above */
 	size_t fleet;      /* instances listed */

@@ -102,8 +102,8 @@ static int wait_run(struct service_context *ctx, const struct backup_opts *o,
 	struct err e;
 	int rc;
 
-	rc = backup_queue_fleet(ctx, o, &ids, &n, &e);
-	backup_queue_ids_free(ids, n);
+	rc = backup_fleet(ctx, o, &ids, &n, &e);
+	backup_fleet_free(ids, n);
 	if (rc == ERR_NOMEM)
 		return ERR_NOMEM;
 	if (rc == ERR_INVALID) {
