@@ -280,8 +280,9 @@ bk = paths.get("/backup/ami", {})
 post = bk.get("post", {})
 dry = [resolve(x) for x in post.get("parameters", [])]
 tap(set(bk) == {"post"} and [(d.get("name"), d.get("in"), d.get("schema", {}).get("type"))
-                             for d in dry] == [("dry_run", "query", "boolean")],
-    "POST /backup/ami (only POST) with the boolean query dry_run", (sorted(bk), dry))
+                             for d in dry] == [("dry_run", "query", "boolean"), ("wait", "query", "boolean"),
+                                               ("reboot", "query", "boolean")],
+    "POST /backup/ami (only POST) with the boolean queries dry_run, wait and reboot", (sorted(bk), dry))
 ok200 = resolve(post.get("responses", {}).get("200", {})).get("content", {})
 report = resolve(ok200.get("application/json", {}).get("schema", {}))
 per = resolve(report.get("properties", {}).get("instances", {}).get("items", {}))
