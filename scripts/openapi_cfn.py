@@ -24,6 +24,9 @@ import sys
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+import strict_yaml  # noqa: E402  (a key given twice fails here too)
 SOURCE = os.path.join(ROOT, "openapi", "ebssh.yaml")
 TARGET = os.path.join(ROOT, "deploy", "openapi.cfn.yaml")
 API_KEY = [{"api_key": []}]
@@ -56,8 +59,7 @@ class NoAliases(yaml.SafeDumper):
 
 
 def render(source=SOURCE):
-    with open(source, encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
+    doc = strict_yaml.load_file(source)
     return HEADER + yaml.dump(convert(doc), Dumper=NoAliases, sort_keys=False, allow_unicode=True,
                               width=4096)
 
