@@ -4,8 +4,9 @@
  * query parameters. When the first byte is odd, DescribeInstances is the
  * test seam answering instances made from the input's bytes (so ordering,
  * filtering and both answer formats run); otherwise there is no AWS client
- * at all (aws_get fails, no network). Every answer must be a real status,
- * and an application/json body must parse.
+ * at all (aws_get fails, no network). Bit 2 of the first byte makes the
+ * caller hold the ops key (the ops routes run; else they answer 403). Every answer must be a real
+ * status, and an application/json body must parse.
  */
 #include <jansson.h>
 #include <stddef.h>
@@ -127,6 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	router_request_init(&req);
 	router_response_init(&resp);
 	parse_request(text, &req);
+	/* The caller class from the first byte too: the ops routes' check, and their handlers. */
+	req.caller.key = data[0] & 2 ? ROUTER_KEY_OPS : ROUTER_KEY_UNCHECKED;
 	if (router_handle(&ctx, &req, &resp) == 0) {
 		if (resp.status < 200 || resp.status > 599)
 			abort();

@@ -33,6 +33,7 @@ void service_config_read(struct service_config *c)
 	c->hook_target = env("EBSSH_HOOK_TARGET");
 	c->hook_environment = env("EBSSH_HOOK_ENVIRONMENT");
 	c->backup_queue_url = env("BACKUP_QUEUE_URL");
+	c->ops_api_key_id = env("OPS_API_KEY_ID");
 }
 
 /* An Elastic Beanstalk environment name, as the router checks it. */
@@ -141,6 +142,8 @@ int service_config_check(const struct service_config *c, struct err *e)
 		return err_set(e, ERR_INVALID, "NOTIFY_TZ %s", why);
 	if (c->tz_dir && c->tz_dir[0] != '/')
 		return err_set(e, ERR_INVALID, "TZDIR is not an absolute path");
+	if (c->ops_api_key_id && (why = token_problem(c->ops_api_key_id)) != NULL)
+		return err_set(e, ERR_INVALID, "OPS_API_KEY_ID %s", why);
 	if (c->function_name && (why = token_problem(c->function_name)) != NULL)
 		return err_set(e, ERR_INVALID, "AWS_LAMBDA_FUNCTION_NAME %s", why);
 	if (c->backup_tag_key && service_config_check_tag_key(c->backup_tag_key, e))
@@ -192,7 +195,8 @@ int service_config_init(struct err *e)
 	    keep(&loaded.backup_min_interval, c.backup_min_interval) ||
 	    keep(&loaded.stack_name, c.stack_name) || keep(&loaded.hook_target, c.hook_target) ||
 	    keep(&loaded.hook_environment, c.hook_environment) ||
-	    keep(&loaded.backup_queue_url, c.backup_queue_url))
+	    keep(&loaded.backup_queue_url, c.backup_queue_url) ||
+	    keep(&loaded.ops_api_key_id, c.ops_api_key_id))
 		return err_set(e, ERR_NOMEM, "out of memory");
 	initialised = 1;
 	return 0;

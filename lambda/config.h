@@ -29,6 +29,10 @@
  *                                    Lambda function name or ARN, usually a
  *                                    version's ARN; unset: a CodeDeploy hook
  *                                    event fails (and reports Failed)
+ *   OPS_API_KEY_ID                   the id of the API Gateway key that opens the
+ *                                    ops routes (the template's OpsApiKey);
+ *                                    unset: only IAM callers may call them
+ *                                    (router_caller_may_ops)
  *   EBSSH_HOOK_ENVIRONMENT           the EB environment of the hook's real lookup
  *                                    (4 to 40 letters, digits, hyphens); unset:
  *                                    the hook checks /health only
@@ -64,6 +68,7 @@ struct service_config {
 	const char *hook_target;
 	const char *hook_environment;
 	const char *backup_queue_url;
+	const char *ops_api_key_id;
 };
 
 /* Reads the environment into *c, unchecked. */

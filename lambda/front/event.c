@@ -326,6 +326,40 @@ static int set_request_id(struct router_request *r, json_t *ctx, struct err *e)
 	return r->request_id ? 0 : err_set(e, ERR_NOMEM, "out of memory");
 }
 
+/* *dst = a copy of obj[key] when it is a non-empty string; anything else
+ * (absent, null, another type) leaves it NULL: identity fields are facts
+ * API Gateway adds, never the request's own. */
+static int set_identity(char **dst, json_t *obj, const char *key, struct err *e)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+
+	if (!s || !*s || strlen(s) != json_string_length(v) || *dst)
+		return 0;
+	*dst = strdup(s);
+	return *dst ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+}
+
+/* The caller: REST's requestContext.identity (apiKeyId, userArn, caller,
+ * sourceIp), HTTP API 2.0's requestContext.authorizer.iam (userArn,
+ * callerId) and http.sourceIp; 1.0 of an HTTP API has identity too. */
+static int set_caller(struct router_caller *c, json_t *ctx, struct err *e)
+{
+	json_t *id = json_object_get(ctx, "identity");
+	json_t *iam = json_object_get(json_object_get(ctx, "authorizer"), "iam");
+	int rc;
+
+	if ((rc = set_identity(&c->api_key_id, id, "apiKeyId", e)) < 0 ||
+	    (rc = set_identity(&c->user_arn, id, "userArn", e)) < 0 ||
+	    (rc = set_identity(&c->caller, id, "caller", e)) < 0 ||
+	    (rc = set_identity(&c->source_ip, id, "sourceIp", e)) < 0 ||
+	    (rc = set_identity(&c->user_arn, iam, "userArn", e)) < 0 ||
+	    (rc = set_identity(&c->caller, iam, "callerId", e)) < 0 ||
+	    (rc = set_identity(&c->source_ip, json_object_get(ctx, "http"), "sourceIp", e)) < 0)
+		return rc;
+	return 0;
+}
+
 /* API Gateway REST, or HTTP API payload 1.0. */
 static int parse_v1(json_t *root, struct router_request *r, struct err *e)
 {
@@ -346,7 +380,8 @@ static int parse_v1(json_t *root, struct router_request *r, struct err *e)
 	        0 ||
 	    (rc = add_map(root, "multiValueQueryStringParameters", "queryStringParameters",
 	                  &r->query, &r->n_query, e)) < 0 ||
-	    (rc = set_body(r, root, e)) < 0 || (rc = set_request_id(r, ctx, e)) < 0)
+	    (rc = set_body(r, root, e)) < 0 || (rc = set_request_id(r, ctx, e)) < 0 ||
+	    (rc = set_caller(&r->caller, ctx, e)) < 0)
 		return rc;
 	return 0;
 }
@@ -419,7 +454,8 @@ static int parse_v2(json_t *root, struct router_request *r, struct err *e)
 	else if (qsp && !json_is_null(qsp))
 		rc = err_set(e, ERR_INVALID,
 		             "the event's \"queryStringParameters\" is not an object");
-	if (rc < 0 || (rc = set_body(r, root, e)) < 0 || (rc = set_request_id(r, ctx, e)) < 0)
+	if (rc < 0 || (rc = set_body(r, root, e)) < 0 || (rc = set_request_id(r, ctx, e)) < 0 ||
+	    (rc = set_caller(&r->caller, ctx, e)) < 0)
 		return rc;
 	return 0;
 }

@@ -18,7 +18,12 @@
  * "/{stage}" prefix; query parameters decoded ('+' is a space); 1.0's
  * multi-value headers and query preferred to the single-value ones; 2.0's
  * cookies as one "Cookie" header; a base64 body decoded. request_id is API
- * Gateway's requestContext.requestId (NULL when the event has none).
+ * Gateway's requestContext.requestId (NULL when the event has none). The
+ * caller (router_request.caller, message.h): REST / 1.0's
+ * requestContext.identity.apiKeyId, userArn, caller and sourceIp; 2.0's
+ * requestContext.authorizer.iam.userArn and callerId and http.sourceIp;
+ * a field that is absent, empty or no string stays NULL (never an error).
+ * The key match stays ROUTER_KEY_UNCHECKED: the router decides by the ids.
  *
  * event_format_response writes the router_response as the matching Lambda
  * proxy answer: 1.0 {"statusCode", "headers", "multiValueHeaders" (names

@@ -18,7 +18,9 @@
  * /next's request id and trace id, and for an HTTP event API Gateway's
  * requestContext.requestId, and cleared after the invocation's summary line
  * ("invocation": route, method, status, duration, the error type reported,
- * if any). Never headers, bodies, credentials or API keys.
+ * if any; for an HTTP event the caller: api_key_id, caller_arn (AWS_IAM's
+ * userArn), source_ip, when API Gateway gave them). Never headers, bodies,
+ * credentials or API keys (a key's id is no secret).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -74,6 +76,9 @@ struct outcome {
 	char method[EVENT_MAX_METHOD + 1]; /* the request's, "" for other events */
 	int status;                        /* HTTP status answered, 0 for none */
 	const char *error;                 /* error type reported to /error, or NULL */
+	char api_key_id[128];              /* the HTTP caller's API key id, "" for none */
+	char caller_arn[512];              /* the HTTP caller's IAM ARN (AWS_IAM), "" for none */
+	char source_ip[64];                /* the HTTP caller's address, "" for none */
 };
 
 /* A Runtime API that answers 500 or cannot be reached: exit promptly. */
@@ -266,6 +271,13 @@ static void handle_http(struct runtime *rt, const struct invocation *inv, struct
 	router_response_init(&resp);
 	buf_init(&doc, 0);
 	snprintf(out->method, sizeof(out->method), "%s", req->method ? req->method : "");
+	/* Who called, for the summary line (the event is freed before it). */
+	snprintf(out->api_key_id, sizeof(out->api_key_id), "%s",
+	         req->caller.api_key_id ? req->caller.api_key_id : "");
+	snprintf(out->caller_arn, sizeof(out->caller_arn), "%s",
+	         req->caller.user_arn ? req->caller.user_arn : "");
+	snprintf(out->source_ip, sizeof(out->source_ip), "%s",
+	         req->caller.source_ip ? req->caller.source_ip : "");
 	/* The routes see the id the caller gets in x-amzn-RequestId: API Gateway's
 	 * requestContext.requestId, or Lambda's when the event has none. */
 	if (!req->request_id)
@@ -356,6 +368,13 @@ static void log_invocation(const struct invocation *inv, const struct outcome *o
 
 	if (fields && out->error)
 		json_object_set_new(fields, "error", json_string(out->error));
+	/* Who called an HTTP route: API Gateway's key id, or the IAM signer. */
+	if (fields && out->api_key_id[0])
+		json_object_set_new(fields, "api_key_id", json_string(out->api_key_id));
+	if (fields && out->caller_arn[0])
+		json_object_set_new(fields, "caller_arn", json_string(out->caller_arn));
+	if (fields && out->source_ip[0])
+		json_object_set_new(fields, "source_ip", json_string(out->source_ip));
 	log_fields_new(out->error ? LOG_ERROR : LOG_INFO, fields, "invocation");
 }
 

@@ -11,10 +11,24 @@
  * --ops-queue waiting ones it is answered 503 OpsBusy with Retry-After.
  * Each thread lazily gets its own service context and AWS client (one
  * libcurl handle per thread); a registry keeps them for the clean stop.
- * With an API key (--api-key or EBSSH_API_KEY) every route the router's
- * table does not mark open (router_needs_key: all but /health and Slack's
- * signed command) requires a matching x-api-key header and answers API
- * Gateway's 403 otherwise. Request bodies are capped (413). A request's
+ * Two keys, two caller classes (router.h's route classes): the lookup key
+ * (--api-key-file PATH, EBSSH_API_KEY, or --api-key KEY, which is scrubbed
+ * from argv at once so that ps and /proc/PID/cmdline do not show it) and
+ * the ops key (--ops-api-key-file PATH or EBSSH_OPS_API_KEY). The ops key
+ * is a superset: it opens every route. With a lookup key, every route the
+ * router's table does not mark open (router_needs_key: all but /health and
+ * Slack's signed command) requires x-api-key to match one of the keys; an
+ * ops route requires the ops key (the router checks again: the request's
+ * caller.key says which key matched). Refusals are API Gateway's 403
+ * {"message":"Forbidden"} with x-amzn-ErrorType: ForbiddenException; an ops
+ * route when no ops key is configured is 403 OpsKeyNotConfigured, so ops
+ * routes are never served without one. Without a lookup key the lookups
+ * are open, and then only on a loopback address unless --no-auth says so.
+ * Keys are compared by SHA-256 in constant time; the access log names the
+ * class that matched ("key": "ops", "lookup" or "none"), never a key. Key
+ * files: the first line without its line end; empty, unreadable or
+ * world-accessible files refuse to start, group-readable ones warn.
+ * Request bodies are capped (413). A request's
  * headers must be complete within --header-timeout of the connection's
  * start (or of its previous request's end) and its body within
  * --body-timeout of the headers, however steadily they trickle in: a
@@ -43,7 +57,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,7 +93,11 @@
 #define MAX_BODY            ((size_t)1 << 20)  /* request bodies; larger ones get 413 */
 #define CONNECTION_MEMORY   ((size_t)64 << 10) /* request line and headers per connection */
 
-#define FORBIDDEN_BODY "{\"message\":\"Forbidden\"}"
+#define FORBIDDEN_BODY ROUTER_FORBIDDEN_BODY
+#define OPS_OFF_BODY                                                                               \
+	"{\"message\":\"The ops routes are off: ebssh-api was started without an ops key "         \
+	"(--ops-api-key-file or EBSSH_OPS_API_KEY)\",\"code\":\"OpsKeyNotConfigured\"}"
+#define MAX_KEY_FILE   4096
 #define TOO_LARGE_BODY "{\"message\":\"Request body too large\",\"code\":\"PayloadTooLarge\"}"
 #define INTERNAL_BODY  "{\"message\":\"Internal server error\",\"code\":\"InternalError\"}"
 #define OPS_BUSY_BODY                                                                              \
@@ -94,8 +114,11 @@ struct options {
 	unsigned max_connections;
 	unsigned header_s, body_s;
 	unsigned ops_threads, ops_queue;
-	int api_key_set;
+	int api_key_set; /* the lookup key */
 	unsigned char api_key_sha[SHA256_DIGEST_LENGTH];
+	int ops_key_set; /* the ops key */
+	unsigned char ops_key_sha[SHA256_DIGEST_LENGTH];
+	int no_auth; /* --no-auth: no lookup key, beyond loopback too */
 };
 
 /* A pool thread's router context; all of them are in the server's registry. */
@@ -135,6 +158,7 @@ struct exchange {
 	int too_large;
 	char request_id[2 * REQUEST_ID_BYTES + 1]; /* every answer's x-amzn-RequestId */
 	struct ops_job *job;                       /* an ops request, until answered */
+	enum router_key_match key;                 /* which key x-api-key matched */
 };
 
 static _Thread_local struct thread_ctx *tls_ctx;
@@ -214,6 +238,11 @@ static void printable(char *dst, size_t n, const char *src)
 }
 
 /* One access-log line, written with one write(2) so that threads do not interleave. */
+static const char *key_name(enum router_key_match k)
+{
+	return k == ROUTER_KEY_OPS ? "ops" : k == ROUTER_KEY_LOOKUP ? "lookup" : "none";
+}
+
 static void access_log(struct MHD_Connection *conn, const char *method, const char *path,
                        int status, size_t bytes, const struct exchange *x, const char *route)
 {
@@ -230,10 +259,11 @@ static void access_log(struct MHD_Connection *conn, const char *method, const ch
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s?, s:s?}", "time", when, "remote",
-	                 remote, "method", clean_method, "path", clean_path, "status", status,
-	                 "bytes", (json_int_t)bytes, "duration_ms", monotime_elapsed_ms(&x->start),
-	                 "route", route, "request_id", x->request_id);
+	line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s?, s:s?, s:s}", "time", when,
+	                 "remote", remote, "method", clean_method, "path", clean_path, "status",
+	                 status, "bytes", (json_int_t)bytes, "duration_ms",
+	                 monotime_elapsed_ms(&x->start), "route", route, "request_id",
+	                 x->request_id, "key", key_name(x->key));
 	log_json_line(line); /* one write(2): threads do not interleave */
 }
 
@@ -292,10 +322,15 @@ static int fill_request(struct MHD_Connection *conn, const char *method, const c
 {
 	int n;
 
+	char remote[INET6_ADDRSTRLEN] = "-";
+
 	req->method = strdup(method);
 	req->path = strdup(url);
 	req->request_id = strdup(x->request_id);
-	if (!req->method || !req->path || !req->request_id)
+	req->caller.key = x->key; /* the router authorizes ops routes by it */
+	client_address(conn, remote, sizeof(remote));
+	req->caller.source_ip = strdup(remote);
+	if (!req->method || !req->path || !req->request_id || !req->caller.source_ip)
 		return ERR_NOMEM;
 	n = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_pair, req);
 	if (n < 0 || (size_t)n != req->n_query)
@@ -479,18 +514,45 @@ static struct connwatch_conn *watched(struct MHD_Connection *conn)
 	return ci ? ci->socket_context : NULL;
 }
 
-/* The x-api-key check: SHA-256 of both sides, compared in constant time. */
-static int api_key_ok(const struct options *opt, struct MHD_Connection *conn)
+/* Which key x-api-key matches: SHA-256 of both sides, compared in constant
+ * time, both keys compared whatever the first answered. */
+static enum router_key_match key_match(const struct options *opt, struct MHD_Connection *conn)
 {
 	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
 	unsigned char sha[SHA256_DIGEST_LENGTH];
+	int ops, lookup;
 
-	if (!opt->api_key_set)
-		return 1;
 	if (!key)
-		return 0;
+		return ROUTER_KEY_NONE;
 	SHA256((const unsigned char *)key, strlen(key), sha);
-	return CRYPTO_memcmp(sha, opt->api_key_sha, sizeof(sha)) == 0;
+	ops = CRYPTO_memcmp(sha, opt->ops_key_sha, sizeof(sha)) == 0;
+	lookup = CRYPTO_memcmp(sha, opt->api_key_sha, sizeof(sha)) == 0;
+	if (opt->ops_key_set && ops)
+		return ROUTER_KEY_OPS;
+	if (opt->api_key_set && lookup)
+		return ROUTER_KEY_LOOKUP;
+	return ROUTER_KEY_NONE;
+}
+
+/*
+ * The door's check on the headers: NULL when the request may go on, else
+ * the 403 body to answer. Open paths pass; an ops route needs the ops key
+ * (or, with none configured, is off); any other keyed path needs a key
+ * when a lookup key is configured.
+ */
+static const char *refusal(const struct options *opt, const char *method, const char *url,
+                           enum router_key_match key)
+{
+	if (!router_needs_key(url))
+		return NULL;
+	if (router_class_of(method, url) == ROUTER_OPS) {
+		if (!opt->ops_key_set)
+			return OPS_OFF_BODY;
+		return key == ROUTER_KEY_OPS ? NULL : FORBIDDEN_BODY;
+	}
+	if (opt->api_key_set && key == ROUTER_KEY_NONE)
+		return FORBIDDEN_BODY;
+	return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -499,7 +561,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct server *srv = cls;
 	struct exchange *x = *con_cls;
-	const char *length;
+	const char *length, *forbidden;
 
 	(void)version;
 	if (!x) {
@@ -513,11 +575,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = x;
 		connwatch_headers_done(srv->watch, watched(conn));
 		/* The route table says which paths are open (/health, and Slack's
-		 * command, which Slack signs instead). */
-		if (router_needs_key(url) && !api_key_ok(&srv->opt, conn)) {
+		 * command, which Slack signs instead) and which are ops routes. */
+		x->key = key_match(&srv->opt, conn);
+		if ((forbidden = refusal(&srv->opt, method, url, x->key)) != NULL) {
 			connwatch_body_done(srv->watch, watched(conn));
-			return answer_static(conn, method, url, x, MHD_HTTP_FORBIDDEN,
-			                     FORBIDDEN_BODY, "ForbiddenException", 0);
+			return answer_static(conn, method, url, x, MHD_HTTP_FORBIDDEN, forbidden,
+			                     "ForbiddenException", 0);
 		}
 		length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -656,6 +719,78 @@ static int parse_listen(const char *s, struct options *opt)
 	return 0;
 }
 
+/* 1 for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: the addresses only this
+ * host reaches; 0.0.0.0 and :: (every address) are not. */
+static int serve_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)sa;
+		return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+/*
+ * A key file's first line, without its line end (LF or CRLF), malloc'd;
+ * dies naming the option and the path when the file cannot be read, is no
+ * regular file, is readable or writable by others, or its first line is
+ * empty. A group-readable file is read with a warning.
+ */
+static char *read_key_file(const char *path, const char *option)
+{
+	char data[MAX_KEY_FILE + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	char *key;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		die("%s %s: %s", option, path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		die("%s %s: not a regular file", option, path);
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		close(fd);
+		die("%s %s: readable or writable by others (mode %03o): chmod 600 it", option, path,
+		    (unsigned)(st.st_mode & 0777));
+	}
+	if (st.st_mode & (S_IRGRP | S_IWGRP))
+		fprintf(stderr, PROG ": warning: %s %s is group-accessible (mode %03o)\n", option,
+		        path, (unsigned)(st.st_mode & 0777));
+	while (len < MAX_KEY_FILE && (n = read(fd, data + len, MAX_KEY_FILE - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			die("%s %s: %s", option, path, strerror(errno));
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	data[len] = '\0';
+	len = strcspn(data, "\n");
+	if (len && data[len - 1] == '\r')
+		len--;
+	data[len] = '\0';
+	if (len == 0 || strlen(data) != len) {
+		OPENSSL_cleanse(data, sizeof(data));
+		die("%s %s: the first line is empty (or holds a NUL)", option, path);
+	}
+	key = strdup(data);
+	OPENSSL_cleanse(data, sizeof(data));
+	if (!key)
+		die("out of memory");
+	return key;
+}
+
 static unsigned parse_count(const char *s, const char *what, unsigned lo, unsigned hi)
 {
 	char *end;
@@ -685,13 +820,14 @@ static void usage_routes(FILE *f)
 static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [--listen ADDR:PORT] [--threads N] [--ops-threads N]\n"
-	      "                 [--ops-queue N] [--api-key KEY] [--timeout SECONDS]\n"
+	      "                 [--ops-queue N] [--api-key-file PATH | --no-auth]\n"
+	      "                 [--ops-api-key-file PATH] [--timeout SECONDS]\n"
 	      "                 [--header-timeout SECONDS] [--body-timeout SECONDS]\n"
 	      "                 [--max-connections N]\n"
 	      "\n"
 	      "Serves the ebssh lookup routes over HTTP, with the AWS credentials and\n"
 	      "region of the environment, the same way the Lambda function does\n"
-	      "(* needs no API key; ops: run by the ops workers):\n",
+	      "(* needs no key; (ops): needs the ops key, run by the ops workers):\n",
 	      f);
 	usage_routes(f);
 	fputs("\n"
@@ -705,9 +841,20 @@ static void usage(FILE *f)
 	      "      --ops-queue N         ops requests that may wait for an ops thread\n"
 	      "                            (default 8); more get 503 OpsBusy with\n"
 	      "                            Retry-After\n"
-	      "  -k, --api-key KEY         require x-api-key: KEY on every route but the\n"
-	      "                            ones marked * (Slack signs its requests)\n"
-	      "                            (default $EBSSH_API_KEY; none when unset)\n"
+	      "      --api-key-file PATH   the lookup key: x-api-key must carry it (or the\n"
+	      "                            ops key) on every route but the ones marked *;\n"
+	      "                            the file's first line (default $EBSSH_API_KEY)\n"
+	      "  -k, --api-key KEY         the lookup key on the command line (scrubbed\n"
+	      "                            from the process's arguments at start; prefer\n"
+	      "                            the file or the environment)\n"
+	      "      --ops-api-key-file PATH\n"
+	      "                            the ops key: the routes marked (ops) answer only\n"
+	      "                            to it (403 otherwise), and it opens the lookups\n"
+	      "                            too (default $EBSSH_OPS_API_KEY); without one\n"
+	      "                            the ops routes are off (403)\n"
+	      "      --no-auth             serve the lookups without a key on an address\n"
+	      "                            beyond loopback (without it, no lookup key\n"
+	      "                            means loopback only)\n"
 	      "      --header-timeout SECONDS\n"
 	      "                            a request's headers must be complete this long\n"
 	      "                            after the connection opened or its previous\n"
@@ -725,7 +872,10 @@ static void usage(FILE *f)
 	      "Stops cleanly on SIGTERM or SIGINT, after the ops requests that run (waiting\n"
 	      "ones get 503). One JSON access-log line per request goes to stderr, with the\n"
 	      "request id every answer carries in x-amzn-RequestId; one JSON line too per\n"
-	      "connection closed for being slow.\n",
+	      "connection closed for being slow. The log names the key class that\n"
+	      "matched (\"key\": \"ops\", \"lookup\" or \"none\"), never a key. A key on the\n"
+	      "command line shows in ps until the scrub at start: use a file (mode 600)\n"
+	      "or the environment.\n",
 	      f);
 }
 
@@ -735,6 +885,9 @@ static void parse_args(int argc, char **argv, struct options *opt)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"api-key", required_argument, NULL, 'k'},
+	    {"api-key-file", required_argument, NULL, 'K'},
+	    {"ops-api-key-file", required_argument, NULL, 'P'},
+	    {"no-auth", no_argument, NULL, 'N'},
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"max-connections", required_argument, NULL, 'C'},
 	    {"header-timeout", required_argument, NULL, 'H'},
@@ -745,7 +898,10 @@ static void parse_args(int argc, char **argv, struct options *opt)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *api_key = getenv("EBSSH_API_KEY");
+	const char *api_key = getenv("EBSSH_API_KEY"), *ops_key = getenv("EBSSH_OPS_API_KEY");
+	const char *key_file = NULL, *ops_key_file = NULL;
+	char *key_arg = NULL; /* --api-key's value, a copy: argv's is scrubbed */
+	char *file_key = NULL, *file_ops_key = NULL;
 	int c;
 
 	opt->listen = DEFAULT_LISTEN;
@@ -766,7 +922,21 @@ static void parse_args(int argc, char **argv, struct options *opt)
 			opt->threads = parse_count(optarg, "--threads", 1, MAX_THREADS);
 			break;
 		case 'k':
-			api_key = optarg;
+			free(key_arg);
+			key_arg = strdup(optarg);
+			if (!key_arg)
+				die("out of memory");
+			/* Out of ps and /proc/PID/cmdline from now on. */
+			memset(optarg, 0, strlen(optarg));
+			break;
+		case 'K':
+			key_file = optarg;
+			break;
+		case 'P':
+			ops_key_file = optarg;
+			break;
+		case 'N':
+			opt->no_auth = 1;
 			break;
 		case 'T':
 			opt->timeout_s = parse_count(optarg, "--timeout", 1, 3600);
@@ -802,10 +972,42 @@ static void parse_args(int argc, char **argv, struct options *opt)
 		die("unexpected argument '%s' (see --help)", argv[optind]);
 	if (parse_listen(opt->listen, opt))
 		die("--listen wants ADDR:PORT or [IPv6]:PORT, not '%s'", opt->listen);
+	if (key_arg && key_file)
+		die("--api-key and --api-key-file: give the lookup key once");
+	if (key_file)
+		api_key = file_key = read_key_file(key_file, "--api-key-file");
+	else if (key_arg)
+		api_key = key_arg;
+	if (ops_key_file)
+		ops_key = file_ops_key = read_key_file(ops_key_file, "--ops-api-key-file");
 	if (api_key && *api_key) {
 		opt->api_key_set = 1;
 		SHA256((const unsigned char *)api_key, strlen(api_key), opt->api_key_sha);
 	}
+	if (ops_key && *ops_key) {
+		opt->ops_key_set = 1;
+		SHA256((const unsigned char *)ops_key, strlen(ops_key), opt->ops_key_sha);
+	}
+	if (opt->api_key_set && opt->ops_key_set &&
+	    CRYPTO_memcmp(opt->api_key_sha, opt->ops_key_sha, sizeof(opt->api_key_sha)) == 0)
+		die("the lookup key and the ops key are the same: give the ops routes their own");
+	if (opt->no_auth && opt->api_key_set)
+		die("--no-auth and a lookup key (--api-key-file, --api-key or EBSSH_API_KEY) "
+		    "contradict each other");
+	if (!opt->api_key_set && !opt->no_auth &&
+	    !serve_is_loopback((const struct sockaddr *)&opt->addr))
+		die("refusing to listen on %s without a lookup key: give --api-key-file PATH (or "
+		    "EBSSH_API_KEY), or --no-auth to serve the lookups to anyone who can reach it",
+		    opt->listen);
+	if (key_arg)
+		OPENSSL_cleanse(key_arg, strlen(key_arg));
+	if (file_key)
+		OPENSSL_cleanse(file_key, strlen(file_key));
+	if (file_ops_key)
+		OPENSSL_cleanse(file_ops_key, strlen(file_ops_key));
+	free(key_arg);
+	free(file_key);
+	free(file_ops_key);
 }
 
 int main(int argc, char **argv)
@@ -879,11 +1081,14 @@ int main(int argc, char **argv)
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&srv.opt.addr)->sin_addr, host,
 		          sizeof(host));
-	fprintf(stderr, PROG ": listening on %s%s%s:%u with %u threads and %u ops threads%s\n",
+	fprintf(stderr, PROG ": listening on %s%s%s:%u with %u threads and %u ops threads%s%s\n",
 	        srv.opt.addr.ss_family == AF_INET6 ? "[" : "", host,
 	        srv.opt.addr.ss_family == AF_INET6 ? "]" : "", info ? (unsigned)info->port : 0u,
 	        srv.opt.threads, srv.opt.ops_threads,
-	        srv.opt.api_key_set ? ", API key required" : "");
+	        srv.opt.api_key_set ? ", lookup key required"
+	        : srv.opt.no_auth   ? ", lookups open (--no-auth)"
+	                            : ", lookups open (loopback)",
+	        srv.opt.ops_key_set ? ", ops key required" : ", ops routes off (no ops key)");
 
 	while (sigwait(&stop, &sig) != 0)
 		;

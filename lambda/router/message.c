@@ -31,7 +31,17 @@ void router_request_free(struct router_request *r)
 	router_pairs_free(r->headers, r->n_headers);
 	free(r->body);
 	free(r->request_id);
+	router_caller_free(&r->caller);
 	router_request_init(r);
+}
+
+void router_caller_free(struct router_caller *c)
+{
+	free(c->api_key_id);
+	free(c->user_arn);
+	free(c->caller);
+	free(c->source_ip);
+	memset(c, 0, sizeof(*c));
 }
 
 void router_response_init(struct router_response *r)

@@ -20,6 +20,34 @@ struct router_pair {
 	char *value; /* owned */
 };
 
+/*
+ * Which of ebssh-api's keys the request's x-api-key matched (ebssh-api
+ * checks the key itself; the Lambda's event leaves it ROUTER_KEY_UNCHECKED
+ * and names the key by its id instead).
+ */
+enum router_key_match {
+	ROUTER_KEY_UNCHECKED = 0, /* no local key check: the ids below decide */
+	ROUTER_KEY_NONE = 1,      /* no key, or no key configured (open lookups only) */
+	ROUTER_KEY_LOOKUP = 2,    /* the lookup key */
+	ROUTER_KEY_OPS = 3        /* the ops key: every route */
+};
+
+/*
+ * Who calls, as the front door knows it. Strings owned, NULL when unknown.
+ * API Gateway REST (payload 1.0): requestContext.identity.apiKeyId (the
+ * API key that API Gateway checked), userArn and caller (set by AWS_IAM
+ * authorization: the signer's ARN and principal id) and sourceIp; HTTP API
+ * 2.0: requestContext.authorizer.iam.userArn / callerId and http.sourceIp.
+ * Never a key's value.
+ */
+struct router_caller {
+	char *api_key_id;
+	char *user_arn;
+	char *caller;
+	char *source_ip;
+	enum router_key_match key; /* ebssh-api's own check */
+};
+
 struct router_request {
 	char *method; /* owned; "GET" */
 	char *path;   /* owned; decoded path without stage prefix or query: "/eb/x/ip" */
@@ -29,9 +57,10 @@ struct router_request {
 	size_t n_headers;
 	char *body; /* owned; decoded (not base64) bytes, NUL-terminated; may be NULL */
 	size_t body_len;
-	char *request_id; /* owned; the id the caller gets in x-amzn-RequestId: API
-	                     Gateway's requestContext.requestId (Lambda's when the
-	                     event has none) or the local server's; may be NULL */
+	char *request_id;            /* owned; the id the caller gets in x-amzn-RequestId: API
+	                                Gateway's requestContext.requestId (Lambda's when the
+	                                event has none) or the local server's; may be NULL */
+	struct router_caller caller; /* owned; router_handle authorizes ops routes by it */
 };
 
 struct router_response {
@@ -47,6 +76,8 @@ struct router_response {
 
 void router_request_init(struct router_request *r);
 void router_request_free(struct router_request *r);
+/* Frees the caller's strings and zeroes it (ROUTER_KEY_UNCHECKED). */
+void router_caller_free(struct router_caller *c);
 void router_response_init(struct router_response *r);
 void router_response_free(struct router_response *r);
 

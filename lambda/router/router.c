@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../config.h"
 #include "routes.h"
 
 #define ROUTER_MAX_PATH     8192 /* longer paths get 414 */
@@ -240,6 +241,34 @@ static int route_matches(const struct route *rt, char *const *seg, int n_seg,
 	return i == n_seg;
 }
 
+int router_caller_may_ops(const struct router_caller *c, const char *ops_api_key_id)
+{
+	switch (c->key) {
+	case ROUTER_KEY_OPS:
+		return 1;
+	case ROUTER_KEY_NONE:
+	case ROUTER_KEY_LOOKUP:
+		return 0; /* ebssh-api checked the key: no other proof counts */
+	case ROUTER_KEY_UNCHECKED:
+		break;
+	}
+	if (c->user_arn && *c->user_arn)
+		return 1; /* API Gateway's AWS_IAM authorization let the signer in */
+	return c->api_key_id && *c->api_key_id && ops_api_key_id && *ops_api_key_id &&
+	       strcmp(c->api_key_id, ops_api_key_id) == 0;
+}
+
+int router_forbidden(struct router_response *resp)
+{
+	response_reset(resp);
+	if (buf_append_str(&resp->body, ROUTER_FORBIDDEN_BODY) < 0 ||
+	    router_answer(resp, 403, ROUTER_JSON) < 0 ||
+	    router_pair_add(&resp->headers, &resp->n_headers, "x-amzn-ErrorType",
+	                    "ForbiddenException") < 0)
+		return ERR_NOMEM;
+	return 0;
+}
+
 static int dispatch(struct service_context *ctx, const struct router_request *req,
                     struct router_response *resp)
 {
@@ -268,7 +297,12 @@ static int dispatch(struct service_context *ctx, const struct router_request *re
 			continue;
 		if (strcmp(rt->pub.method, method) == 0) {
 			resp->route = rt->pub.pattern;
-			rc = rt->handler(ctx, req, &args, resp);
+			if (rt->pub.access == ROUTER_KEY && rt->pub.route_class == ROUTER_OPS &&
+			    !router_caller_may_ops(&req->caller,
+			                           service_config_get().ops_api_key_id))
+				rc = router_forbidden(resp);
+			else
+				rc = rt->handler(ctx, req, &args, resp);
 			free(path);
 			return rc;
 		}

@@ -56,9 +56,34 @@ int router_error_from(struct router_response *resp, const struct err *e);
  * Unknown paths answer 404 NotFound; a known path asked with another method
  * 405 MethodNotAllowed with an Allow header; a path over 8 KiB 414. Every
  * answer carries Cache-Control: no-store.
+ *
+ * The one authorization of the two caller classes: a keyed ops route
+ * (ROUTER_KEY and ROUTER_OPS) runs only when router_caller_may_ops grants
+ * req->caller with the configured OPS_API_KEY_ID (lambda/config.h); else
+ * the answer is router_forbidden's. Lookups are the front door's own check
+ * (API Gateway's key or IAM, ebssh-api's key).
  */
 int router_handle(struct service_context *ctx, const struct router_request *req,
                   struct router_response *resp);
+
+/* API Gateway's own 403 body (and ebssh-api's), with x-amzn-ErrorType: ForbiddenException. */
+#define ROUTER_FORBIDDEN_BODY "{\"message\":\"Forbidden\"}"
+
+/*
+ * 1 when caller may call ops routes:
+ *   - ebssh-api matched its ops key (ROUTER_KEY_OPS); ebssh-api's lookup key
+ *     or no key (ROUTER_KEY_LOOKUP, ROUTER_KEY_NONE) never may, whatever the
+ *     other fields say;
+ *   - otherwise (ROUTER_KEY_UNCHECKED: the Lambda's event) a non-empty
+ *     user_arn (API Gateway authorized the request with AWS_IAM: the IAM
+ *     policy chose), or an api_key_id equal to a non-empty ops_api_key_id.
+ * 0 otherwise: a lookup key, no key, no OPS_API_KEY_ID configured.
+ */
+int router_caller_may_ops(const struct router_caller *caller, const char *ops_api_key_id);
+
+/* Replaces resp with 403 ROUTER_FORBIDDEN_BODY (application/json) and
+ * x-amzn-ErrorType: ForbiddenException. 0, or ERR_NOMEM. */
+int router_forbidden(struct router_response *resp);
 
 /* Who may call a route when the front door has an API key. */
 enum router_access {
@@ -69,7 +94,8 @@ enum router_access {
 /*
  * What a route is for. A front door may treat the classes differently:
  * ebssh-api runs ops routes on their own small worker pool so that they
- * never hold up a lookup; a later API key may be the ops routes' own.
+ * never hold up a lookup; the keyed ops routes need the ops caller class
+ * (router_caller_may_ops): the ops key, or IAM.
  */
 enum router_class {
 	ROUTER_LOOKUP = 0, /* the user's lookups: ip, instances, hostkeys, health */

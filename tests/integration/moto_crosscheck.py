@@ -42,6 +42,8 @@ from runtime_api import Client as RuntimeApi  # noqa: E402
 from tap import Tap, diag  # noqa: E402
 
 API_KEY = "moto-crosscheck-api-key-0123456789"
+OPS_KEY = "moto-crosscheck-ops-key-0123456789"  # the ops routes' own key (issue 15)
+OPS_PREFIXES = ("/backup/", "/logs/", "/lambda/")
 EB_TAG = "elasticbeanstalk:environment-name"
 ASG_TAG = "aws:autoscaling:groupName"
 BACKUP_OF, MANAGED, STACK_TAG = "ebssh:backup-of", "ebssh:managed", "ebssh:stack"
@@ -188,7 +190,7 @@ class Answer:
 
 
 def call(api, method, path, accept=None):
-    headers = {"x-api-key": API_KEY}
+    headers = {"x-api-key": OPS_KEY if path.startswith(OPS_PREFIXES) else API_KEY}
     if accept:
         headers["Accept"] = accept
     req = urllib.request.Request(api.url + path, method=method, headers=headers,
@@ -752,7 +754,8 @@ def main():
         diag(f"moto started and the world built in {time.monotonic() - began:.1f} s")
         t.run(check_shims, ec2, lam, ids)
         env = moto.client_env(HOME=home, EBSSH_AWS_RETRY_BASE_MS="20", EBSSH_AWS_TIMEOUT_MS="10000")
-        api = ApiServer(["--listen", "127.0.0.1:0", "--threads", "2", "--api-key", API_KEY], env)
+        api = ApiServer(["--listen", "127.0.0.1:0", "--threads", "2", "--api-key", API_KEY],
+                        dict(env, EBSSH_OPS_API_KEY=OPS_KEY))
         try:
             t.run(check_lookups, ec2, api)
             t.run(check_lookup_errors, ec2, api)

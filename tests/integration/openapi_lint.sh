@@ -166,17 +166,24 @@ tap(ops and not bad, "every operation (%d) proxies to LookupFunction's alias liv
 
 # Routes without an API key: /health, and the Slack command (Slack sends no
 # x-api-key; its requests carry Slack's signature instead).
+# The ops routes show their class's default (OpsAuth AWS_IAM: sigv4), the
+# lookups theirs (LookupAuth API_KEY); deploy/openapi.cfn.yaml makes both a choice.
 NO_KEY = {"/health", "/slack/logsearch"}
+OPS = {"/backup/ami", "/logs/{function}/{request_id}", "/lambda/storage"}
 bad = []
 for p, m, o in ops:
     sec = o.get("security")
     if p in NO_KEY:
         if sec != []:
             bad.append("%s %s must have security: [] (no key), has %s" % (m.upper(), p, sec))
-    elif sec != [{"api_key": []}]:
-        bad.append("%s %s must require api_key, has %s" % (m.upper(), p, sec))
-tap(ops and not bad, "every operation but /health and /slack/logsearch requires the API key",
-    "\n".join(bad))
+    elif sec != ([{"sigv4": []}] if p in OPS else [{"api_key": []}]):
+        bad.append("%s %s must require %s, has %s" % (m.upper(), p, "sigv4" if p in OPS else "api_key", sec))
+sig = schemes.get("sigv4", {})
+if (sig.get("type"), sig.get("name"), sig.get("in"), sig.get("x-amazon-apigateway-authtype")) != \
+        ("apiKey", "Authorization", "header", "awsSigv4"):
+    bad.append("security scheme sigv4 is not API Gateway's awsSigv4: %s" % sig)
+tap(ops and not bad, "lookups require api_key, ops routes sigv4 (the defaults), /health and "
+    "/slack/logsearch nothing", "\n".join(bad))
 
 bad = []
 for p, m, o in ops:

@@ -219,8 +219,8 @@ def c_api(t):
     if tr.get("Name") != "AWS::Include" or not loc:
         return "DefinitionBody is not an AWS::Include: %r" % p.get("DefinitionBody")
     path = os.path.normpath(os.path.join(os.path.dirname(TEMPLATE), loc))
-    if path != os.path.join(ROOT, "openapi", "ebssh.yaml") or not os.path.isfile(path):
-        return "AWS::Include Location %r is %s, not openapi/ebssh.yaml" % (loc, path)
+    if path != os.path.join(ROOT, "deploy", "openapi.cfn.yaml") or not os.path.isfile(path):
+        return "AWS::Include Location %r is %s, not deploy/openapi.cfn.yaml" % (loc, path)
     if "DefinitionUri" in p:
         return "both DefinitionUri and DefinitionBody"
 
@@ -228,7 +228,7 @@ def c_api(t):
 def c_openapi_refs(t):
     """The OpenAPI file's Fn::Sub variables name resources and pseudo parameters of this
     template (the include makes them part of it)."""
-    doc = strict_yaml.load_file(os.path.join(ROOT, "openapi", "ebssh.yaml"))
+    doc = strict_yaml.load_file(os.path.join(ROOT, "deploy", "openapi.cfn.yaml"))
     refs = references(doc)
     if not refs:
         return "the OpenAPI file refers to nothing of the template"
@@ -699,7 +699,7 @@ CHECKS = [
     ("function times out before API Gateway's 29 s", c_timeout),
     ("function code is build/lambda.zip", c_codeuri),
     ("function environment sets every variable build/bootstrap reads as configuration", c_env),
-    ("API: stage v1, body = AWS::Include of openapi/ebssh.yaml", c_api),
+    ("API: stage v1, body = AWS::Include of deploy/openapi.cfn.yaml", c_api),
     ("the OpenAPI file's Fn::Sub names resolve in the template", c_openapi_refs),
     ("IAM allows exactly ec2:DescribeInstances, ec2:GetConsoleOutput, the backup's calls, "
      "the log writes and issues 7-8's actions", c_iam_actions),

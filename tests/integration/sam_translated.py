@@ -37,7 +37,7 @@ from aws_actions import sam_expand, role_statements  # noqa: E402
 from tap import Tap  # noqa: E402
 
 TEMPLATE = os.path.join(ROOT, "deploy", "template.yaml")
-OPENAPI = os.path.join(ROOT, "openapi", "ebssh.yaml")
+OPENAPI = os.path.join(ROOT, "deploy", "openapi.cfn.yaml")  # what the template includes
 DEPLOY_DOC = os.path.join(ROOT, "docs", "deploy.md")
 FN = "LookupFunction"
 HOOK = "PreTrafficHookFunction"
@@ -140,6 +140,7 @@ def c_api_uri(cfn):
 
 ACCESS_FIELDS = {"requestId": "$context.requestId", "requestTime": "$context.requestTime",
                  "sourceIp": "$context.identity.sourceIp", "caller": "$context.identity.caller",
+                 "userArn": "$context.identity.userArn",
                  "apiKeyId": "$context.identity.apiKeyId", "resourcePath": "$context.resourcePath",
                  "httpMethod": "$context.httpMethod", "status": "$context.status",
                  "responseLatency": "$context.responseLatency"}
@@ -240,6 +241,113 @@ def c_hook_role(cfn):
         return "EBSSH_HOOK_TARGET %r is not the new version" % env.get("EBSSH_HOOK_TARGET")
     if not (sub_text(hook.get("FunctionName")) or "").startswith("CodeDeployHook_"):
         return "CodeDeploy's role may not invoke %r" % hook.get("FunctionName")
+
+
+# --- caller classes (issue 15) ------------------------------------------------------------
+
+OPS_PATHS = {"/backup/ami", "/logs/{function}/{request_id}", "/lambda/storage"}
+OPEN_PATHS = {"/health", "/slack/logsearch"}
+COMBOS = [(la, oa) for la in ("API_KEY", "AWS_IAM") for oa in ("API_KEY", "AWS_IAM")]
+
+
+def resolve(node, cfn, params):
+    """node with every Fn::If decided as CloudFormation would, for params
+    (the template's parameters; conditions of the form Fn::Equals [Ref P, V])."""
+    if isinstance(node, list):
+        return [resolve(v, cfn, params) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if list(node) == ["Fn::If"]:
+        cond, yes, no = node["Fn::If"]
+        a, b = cfn["Conditions"][cond]["Fn::Equals"]
+        a = params[a["Ref"]] if isinstance(a, dict) else a
+        b = params[b["Ref"]] if isinstance(b, dict) else b
+        return resolve(yes if a == b else no, cfn, params)
+    return {k: resolve(v, cfn, params) for k, v in node.items()}
+
+
+def method_auth(body, op):
+    """(authorizationType, apiKeyRequired) API Gateway's import gives op: a
+    requirement on an apiKey scheme named x-api-key requires the key; one on
+    a scheme with x-amazon-apigateway-authtype awsSigv4 is AWS_IAM."""
+    schemes = body.get("components", {}).get("securitySchemes", {})
+    auth, key = "NONE", False
+    for req in op.get("security", body.get("security", [])):
+        for name in req:
+            sch = schemes[name]
+            if sch.get("x-amazon-apigateway-authtype") == "awsSigv4":
+                auth = "AWS_IAM"
+            elif sch.get("type") == "apiKey" and sch.get("name") == "x-api-key" and sch.get("in") == "header":
+                key = True
+    return auth, key
+
+
+def c_auth_per_class(cfn):
+    """For each LookupAuth x OpsAuth: every lookup method, every ops method
+    and the open ones get the authorization their parameter names."""
+    p = cfn.get("Parameters", {})
+    if p.get("LookupAuth", {}).get("Default") != "API_KEY" or p.get("OpsAuth", {}).get("Default") != "AWS_IAM":
+        return "LookupAuth / OpsAuth defaults %r %r" % (p.get("LookupAuth"), p.get("OpsAuth"))
+    for name in ("LookupAuth", "OpsAuth"):
+        if sorted(p[name].get("AllowedValues", [])) != ["API_KEY", "AWS_IAM"]:
+            return "%s allows %r" % (name, p[name].get("AllowedValues"))
+    bad = []
+    for la, oa in COMBOS:
+        body = resolve(props(cfn, "LookupApi").get("Body", {}), cfn, {"LookupAuth": la, "OpsAuth": oa})
+        n = 0
+        for path, item in body.get("paths", {}).items():
+            for method, op in item.items():
+                if not isinstance(op, dict) or "x-amazon-apigateway-integration" not in op:
+                    continue
+                n += 1
+                mode = None if path in OPEN_PATHS else oa if path in OPS_PATHS else la
+                want = ("NONE", False) if mode is None else ("AWS_IAM", False) if mode == "AWS_IAM" else ("NONE", True)
+                got = method_auth(body, op)
+                if got != want:
+                    bad.append("LookupAuth=%s OpsAuth=%s: %s %s is %r, want %r" % (la, oa, method, path, got, want))
+        if n < 15:
+            bad.append("only %d methods" % n)
+    return "\n".join(bad) or None
+
+
+def c_keys_and_plans(cfn):
+    bad = []
+    plans = of_type(cfn, "AWS::ApiGateway::UsagePlan")
+    if sorted(plans) != ["LookupUsagePlan", "OpsUsagePlan"]:
+        bad.append("usage plans %s" % sorted(plans))
+    want = {"LookupUsagePlan": ("ThrottleRateLimit", "ThrottleBurstLimit", "DailyQuota"),
+            "OpsUsagePlan": ("OpsThrottleRateLimit", "OpsThrottleBurstLimit", "OpsDailyQuota")}
+    for plan, (rate, burst, quota) in want.items():
+        q = props(cfn, plan)
+        if (q.get("Throttle") != {"RateLimit": {"Ref": rate}, "BurstLimit": {"Ref": burst}}
+                or q.get("Quota") != {"Limit": {"Ref": quota}, "Period": "DAY"}):
+            bad.append("%s limits %r %r" % (plan, q.get("Throttle"), q.get("Quota")))
+        if not q.get("ApiStages"):
+            bad.append("%s has no API stage" % plan)
+    links = {(props(cfn, n).get("KeyId") or {}).get("Ref"): (props(cfn, n).get("UsagePlanId") or {}).get("Ref")
+             for n in of_type(cfn, "AWS::ApiGateway::UsagePlanKey")}
+    if links != {"LookupApiKey": "LookupUsagePlan", "OpsApiKey": "OpsUsagePlan"}:
+        bad.append("keys in plans %r" % links)
+    if sorted(of_type(cfn, "AWS::ApiGateway::ApiKey")) != ["LookupApiKey", "OpsApiKey"]:
+        bad.append("API keys %s" % sorted(of_type(cfn, "AWS::ApiGateway::ApiKey")))
+    env = props(cfn, FN).get("Environment", {}).get("Variables", {})
+    if env.get("OPS_API_KEY_ID") != {"Ref": "OpsApiKey"}:
+        bad.append("OPS_API_KEY_ID is %r" % env.get("OPS_API_KEY_ID"))
+    outs = cfn.get("Outputs", {})
+    if outs.get("ApiKeyId", {}).get("Value") != {"Ref": "LookupApiKey"} or \
+            outs.get("OpsApiKeyId", {}).get("Value") != {"Ref": "OpsApiKey"}:
+        bad.append("key id outputs %r %r" % (outs.get("ApiKeyId"), outs.get("OpsApiKeyId")))
+    return "\n".join(bad) or None
+
+
+def c_generated_in_sync(cfn):
+    """deploy/openapi.cfn.yaml is what scripts/openapi_cfn.py makes of openapi/ebssh.yaml."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import openapi_cfn  # noqa: E402
+    with open(OPENAPI, encoding="utf-8") as f:
+        have = f.read()
+    if have != openapi_cfn.render():
+        return "deploy/openapi.cfn.yaml is stale: run scripts/openapi_cfn.py"
 
 
 PROSE = {"description", "summary", "example", "examples", "Description", "AlarmDescription"}
@@ -448,6 +556,11 @@ CHECKS = [
     ("nothing invokes $LATEST", c_no_latest),
     ("alarms (errors, throttles, API 5xx and p99, queue, backups, storage) notify ALARM and OK; "
      "backup filter; dashboard", c_alarms),
+    ("each LookupAuth x OpsAuth: lookups, ops routes and open routes get their authorization "
+     "(AWS_IAM, or the API key) in the imported body", c_auth_per_class),
+    ("two API keys, two usage plans with their own limits, OPS_API_KEY_ID = the ops key, both ids output",
+     c_keys_and_plans),
+    ("deploy/openapi.cfn.yaml is in sync with openapi/ebssh.yaml", c_generated_in_sync),
 ]
 
 
@@ -517,11 +630,31 @@ def m_no_throttle_alarm(t, o):
     del t["Resources"]["FunctionThrottlesAlarm"]
 
 
+def m_ops_open(t, o):
+    o["paths"]["/backup/ami"]["post"]["security"] = []
+
+
+def m_lookup_fixed(t, o):
+    o["paths"]["/eb/{env}/ip"]["get"]["security"] = [{"api_key": []}]
+
+
+def m_ops_env(t, o):
+    tprops(t, FN)["Environment"]["Variables"]["OPS_API_KEY_ID"] = {"Ref": "LookupApiKey"}
+
+
+def m_one_plan(t, o):
+    del t["Resources"]["OpsUsagePlanKey"]
+
+
 MUTATIONS = [
     ("an SQS event without partial batch responses", m_no_batch_failures, c_backup_queue),
     ("a visibility timeout shorter than 6 x the function's", m_short_visibility, c_backup_queue),
     ("a dead-letter alarm without OK actions", m_dlq_alarm_no_ok, c_backup_queue),
     ("a role the event source mapping cannot read the queue with", m_no_esm_permission, c_backup_queue),
+    ("an ops route left open", m_ops_open, c_auth_per_class),
+    ("a lookup route that ignores LookupAuth", m_lookup_fixed, c_auth_per_class),
+    ("OPS_API_KEY_ID naming the lookup key", m_ops_env, c_keys_and_plans),
+    ("the ops key in no plan", m_one_plan, c_keys_and_plans),
     ("no alias", m_no_alias, c_alias_deployment),
     ("no alias (so the API invokes $LATEST)", m_no_alias, c_no_latest),
     ("a deployment without alarms", m_no_rollback_alarms, c_alias_deployment),

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	router_response_init(&resp);
 	if (argc >= 4 && strcmp(argv[1], "--router") == 0) {
 		mode = 1;
+		req.caller.key = ROUTER_KEY_OPS; /* an operator holding the ops key */
 		req.method = strdup(argv[2]);
 		req.path = strdup(argv[3]);
 		if (!req.method || !req.path || (argc >= 5 && add_query(&req, argv[4]))) {

@@ -97,6 +97,7 @@ static int run_route(int argc, char **argv)
 	req.method = strdup(argv[2]);
 	req.path = strdup(argv[3]);
 	req.request_id = strdup("ops-driver-request");
+	req.caller.key = ROUTER_KEY_OPS; /* an operator holding the ops key */
 	for (i = 4; i < argc && rc == 0; i++) {
 		if (strcmp(argv[i], "--async") == 0) {
 			async = 1;

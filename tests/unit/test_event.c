@@ -662,6 +662,75 @@ TEST_CASE(events_through_the_router)
 	json_decref(j);
 }
 
+/* The caller: REST's identity, HTTP API 2.0's authorizer.iam; absent, null,
+ * empty or non-string fields stay NULL; the key match stays unchecked. */
+TEST_CASE(caller_identity)
+{
+	struct event ev;
+	struct err e;
+	struct router_caller *c = &ev.request.caller;
+
+	parse_vector("powertools-python/apiGatewayProxyEvent.json", &ev, 0);
+	CHECK(c->api_key_id == NULL);
+	CHECK(c->user_arn == NULL); /* null in the sample */
+	CHECK(c->caller == NULL);
+	CHECK_STR(c->source_ip, "192.168.0.1/32");
+	CHECK_INT(c->key, ROUTER_KEY_UNCHECKED);
+	event_free(&ev);
+
+	CHECK_INT(parse_str("{\"httpMethod\":\"GET\",\"path\":\"/backup/ami\",\"requestContext\":"
+	                    "{\"identity\":{\"apiKeyId\":\"abc123defg\",\"userArn\":"
+	                    "\"arn:aws:iam::123456789012:user/alice\",\"caller\":\"AIDAEXAMPLE\","
+	                    "\"sourceIp\":\"203.0.113.9\"}}}",
+	                    &ev, &e),
+	          0);
+	CHECK_STR(c->api_key_id, "abc123defg");
+	CHECK_STR(c->user_arn, "arn:aws:iam::123456789012:user/alice");
+	CHECK_STR(c->caller, "AIDAEXAMPLE");
+	CHECK_STR(c->source_ip, "203.0.113.9");
+	event_free(&ev);
+
+	/* empty, wrong types, no identity object: nothing, and no error */
+	CHECK_INT(parse_str("{\"httpMethod\":\"GET\",\"path\":\"/x\",\"requestContext\":"
+	                    "{\"identity\":{\"apiKeyId\":\"\",\"userArn\":7,\"caller\":[]}}}",
+	                    &ev, &e),
+	          0);
+	CHECK(c->api_key_id == NULL && c->user_arn == NULL && c->caller == NULL);
+	event_free(&ev);
+	CHECK_INT(parse_str("{\"httpMethod\":\"GET\",\"path\":\"/x\",\"requestContext\":"
+	                    "{\"identity\":\"alice\"}}",
+	                    &ev, &e),
+	          0);
+	CHECK(c->api_key_id == NULL && c->user_arn == NULL);
+	event_free(&ev);
+	/* the request's own headers never make a caller */
+	CHECK_INT(parse_str("{\"httpMethod\":\"GET\",\"path\":\"/x\",\"headers\":"
+	                    "{\"apiKeyId\":\"abc\",\"userArn\":\"arn:x\"}}",
+	                    &ev, &e),
+	          0);
+	CHECK(c->api_key_id == NULL && c->user_arn == NULL);
+	event_free(&ev);
+
+	/* HTTP API 2.0 with IAM authorization */
+	CHECK_INT(parse_str("{\"version\":\"2.0\",\"rawPath\":\"/logs/f/abcdefgh\","
+	                    "\"requestContext\":{\"http\":{\"method\":\"GET\",\"sourceIp\":"
+	                    "\"198.51.100.7\"},\"authorizer\":{\"iam\":{\"userArn\":"
+	                    "\"arn:aws:sts::123456789012:assumed-role/ops/bob\",\"callerId\":"
+	                    "\"AROAEXAMPLE:bob\"}}}}",
+	                    &ev, &e),
+	          0);
+	CHECK_STR(c->user_arn, "arn:aws:sts::123456789012:assumed-role/ops/bob");
+	CHECK_STR(c->caller, "AROAEXAMPLE:bob");
+	CHECK_STR(c->source_ip, "198.51.100.7");
+	CHECK(c->api_key_id == NULL);
+	event_free(&ev);
+
+	parse_vector("powertools-python/apiGatewayProxyV2Event.json", &ev, 0);
+	CHECK(c->user_arn == NULL); /* a JWT authorizer is no IAM caller */
+	CHECK_STR(c->source_ip, "192.168.0.1/32");
+	event_free(&ev);
+}
+
 TEST_CASE(kind_names)
 {
 	CHECK_STR(event_kind_name(EVENT_HTTP), "http");
@@ -845,5 +914,6 @@ int main(void)
 	RUN(response_formats);
 	RUN(events_through_the_router);
 	RUN(kind_names);
+	RUN(caller_identity);
 	return TEST_DONE();
 }

@@ -793,6 +793,108 @@ TEST_CASE(missing_aws_client)
 	router_request_free(&req);
 }
 
+/* The ops routes' caller check (router_caller_may_ops) and its answer. */
+TEST_CASE(ops_caller_check)
+{
+	struct router_caller c;
+
+	memset(&c, 0, sizeof(c));
+	/* the Lambda's event: ids decide */
+	CHECK_INT(router_caller_may_ops(&c, "opskey1234"), 0);
+	c.api_key_id = "lookkey123";
+	CHECK_INT(router_caller_may_ops(&c, "opskey1234"), 0);
+	CHECK_INT(router_caller_may_ops(&c, NULL), 0);
+	c.api_key_id = "opskey1234";
+	CHECK_INT(router_caller_may_ops(&c, "opskey1234"), 1);
+	CHECK_INT(router_caller_may_ops(&c, "opskey12345"), 0);
+	CHECK_INT(router_caller_may_ops(&c, ""), 0);
+	CHECK_INT(router_caller_may_ops(&c, NULL), 0);
+	c.api_key_id = "";
+	CHECK_INT(router_caller_may_ops(&c, ""), 0);
+	c.api_key_id = NULL;
+	c.user_arn = "arn:aws:iam::123456789012:user/alice";
+	CHECK_INT(router_caller_may_ops(&c, NULL), 1);
+	c.user_arn = "";
+	CHECK_INT(router_caller_may_ops(&c, NULL), 0);
+	/* ebssh-api's own check wins over any id */
+	c.user_arn = "arn:aws:iam::123456789012:user/alice";
+	c.api_key_id = "opskey1234";
+	c.key = ROUTER_KEY_LOOKUP;
+	CHECK_INT(router_caller_may_ops(&c, "opskey1234"), 0);
+	c.key = ROUTER_KEY_NONE;
+	CHECK_INT(router_caller_may_ops(&c, "opskey1234"), 0);
+	c.key = ROUTER_KEY_OPS;
+	c.user_arn = NULL;
+	c.api_key_id = NULL;
+	CHECK_INT(router_caller_may_ops(&c, NULL), 1);
+}
+
+/* router_handle refuses keyed ops routes to a lookup caller with API
+ * Gateway's 403, runs them for an ops caller, and never asks about lookups
+ * or the open Slack command. */
+TEST_CASE(ops_routes_need_the_ops_class)
+{
+	struct service_context ctx = {.aws_get = no_client};
+	static const char *const methods[] = {"POST", "GET", "GET", "GET", "POST"};
+	static const char *const paths[] = {"/backup/ami", "/logs/my-fn/abcdefgh-1",
+	                                    "/lambda/storage", "/eb/my-env/ip", "/slack/logsearch"};
+	size_t i, k;
+
+	setenv("OPS_API_KEY_ID", "opskey1234", 1);
+	for (i = 0; i < 5; i++) {
+		for (k = 0; k < 4; k++) {
+			struct router_request req;
+			struct router_response resp;
+			int ops = i < 3;
+
+			router_request_init(&req);
+			router_response_init(&resp);
+			req.method = strdup(methods[i]);
+			req.path = strdup(paths[i]);
+			if (k == 1)
+				req.caller.api_key_id = strdup("lookkey123");
+			if (k == 2)
+				req.caller.api_key_id = strdup("opskey1234");
+			if (k == 3)
+				req.caller.key = ROUTER_KEY_LOOKUP;
+			CHECK_INT(router_handle(&ctx, &req, &resp), 0);
+			if (ops && k != 2) {
+				CHECK_INT(resp.status, 403);
+				CHECK_STR(buf_str(&resp.body), "{\"message\":\"Forbidden\"}");
+				CHECK_STR(resp_header(&resp, "x-amzn-ErrorType"),
+				          "ForbiddenException");
+				CHECK_STR(resp_header(&resp, "Cache-Control"), "no-store");
+				CHECK_STR(resp.content_type, "application/json");
+			} else {
+				CHECK(resp.status != 403);
+			}
+			router_response_free(&resp);
+			router_request_free(&req);
+		}
+	}
+	/* no OPS_API_KEY_ID: a key id never opens them */
+	unsetenv("OPS_API_KEY_ID");
+	{
+		struct router_request req;
+		struct router_response resp;
+
+		router_request_init(&req);
+		router_response_init(&resp);
+		req.method = strdup("GET");
+		req.path = strdup("/lambda/storage");
+		req.caller.api_key_id = strdup("opskey1234");
+		CHECK_INT(router_handle(&ctx, &req, &resp), 0);
+		CHECK_INT(resp.status, 403);
+		router_response_free(&resp);
+		router_response_init(&resp);
+		req.caller.user_arn = strdup("arn:aws:sts::123456789012:assumed-role/ops/alice");
+		CHECK_INT(router_handle(&ctx, &req, &resp), 0);
+		CHECK(resp.status != 403);
+		router_response_free(&resp);
+		router_request_free(&req);
+	}
+}
+
 /* pattern with each {param} made a valid value, into out. */
 static void concrete_path(const char *pattern, char *out, size_t cap)
 {
@@ -842,8 +944,10 @@ TEST_CASE(every_route_of_the_table)
 		router_response_init(&resp);
 		req.method = strdup(r->method);
 		req.path = strdup(path);
+		req.caller.key = ROUTER_KEY_OPS;
 		CHECK_INT(router_handle(&ctx, &req, &resp), 0);
 		CHECK_STR(resp.route, r->pattern);
+		CHECK(resp.status != 403);
 		router_response_free(&resp);
 		free(req.method);
 		req.method = strdup(other);
@@ -1022,6 +1126,8 @@ int main(void)
 	RUN(missing_aws_client);
 	RUN(every_route_of_the_table);
 	RUN(route_classes);
+	RUN(ops_caller_check);
+	RUN(ops_routes_need_the_ops_class);
 	RUN(pairs_query_and_headers);
 	RUN(error_helpers);
 	RUN(name_checks);
