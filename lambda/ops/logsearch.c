@@ -165,6 +165,10 @@ int logsearch_run(struct aws_client *aws, struct service_context *ctx, const cha
 		return rc;
 	snprintf(group, sizeof(group), LOG_GROUP_PREFIX "%s", function);
 	snprintf(pattern, sizeof(pattern), "\"%s\"", request_id);
+	/* Lambda writes its ids in lower case; filter patterns are case-sensitive. */
+	for (size_t i = 0; pattern[i]; i++)
+		if (pattern[i] >= 'A' && pattern[i] <= 'F')
+			pattern[i] = (char)(pattern[i] - 'A' + 'a');
 	memset(&f, 0, sizeof(f));
 	f.log_group = group;
 	f.filter_pattern = pattern;
