@@ -7,6 +7,8 @@
 
 #include "../aws/lambda.h"
 #include "../util/decimal.h"
+#include "../util/namelist.h"
+#include "log.h"
 
 static struct service_config loaded;
 static int initialised;
@@ -23,6 +25,9 @@ void service_config_read(struct service_config *c)
 	c->slack_webhook_url = env("SLACK_WEBHOOK_URL");
 	c->slack_signing_secret = env("SLACK_SIGNING_SECRET");
 	c->slack_response_prefix = env("EBSSH_SLACK_RESPONSE_URL_PREFIX");
+	c->slack_team_ids = env("SLACK_TEAM_IDS");
+	c->slack_channel_ids = env("SLACK_CHANNEL_IDS");
+	c->logsearch_functions = env("LOGSEARCH_FUNCTIONS");
 	c->notify_tz = env("NOTIFY_TZ");
 	c->tz_dir = env("TZDIR");
 	c->function_name = env("AWS_LAMBDA_FUNCTION_NAME");
@@ -105,6 +110,28 @@ int service_config_min_interval(const char *s, const char *what, long *out, stru
 	return 0;
 }
 
+const char *service_config_logsearch_functions(void)
+{
+	struct service_config c = service_config_get();
+
+	return c.logsearch_functions ? c.logsearch_functions : c.function_name;
+}
+
+/* The Slack and log search allow-lists (namelist.h). */
+static int check_allow_lists(const struct service_config *c, struct err *e)
+{
+	if (c->slack_team_ids &&
+	    namelist_check(c->slack_team_ids, "SLACK_TEAM_IDS", "", 32, 0, e) != 0)
+		return ERR_INVALID;
+	if (c->slack_channel_ids &&
+	    namelist_check(c->slack_channel_ids, "SLACK_CHANNEL_IDS", "", 32, 0, e) != 0)
+		return ERR_INVALID;
+	if (c->logsearch_functions && namelist_check(c->logsearch_functions, "LOGSEARCH_FUNCTIONS",
+	                                             "-_", LAMBDA_MAX_NAME, 1, e) != 0)
+		return ERR_INVALID;
+	return 0;
+}
+
 const char *service_config_stack_name(void)
 {
 	struct service_config c = service_config_get();
@@ -161,6 +188,8 @@ int service_config_check(const struct service_config *c, struct err *e)
 		return ERR_INVALID;
 	if (c->backup_queue_url && check_url("BACKUP_QUEUE_URL", c->backup_queue_url, e))
 		return ERR_INVALID;
+	if (check_allow_lists(c, e))
+		return ERR_INVALID;
 	return 0;
 }
 
@@ -188,6 +217,9 @@ int service_config_init(struct err *e)
 	if (keep(&loaded.slack_webhook_url, c.slack_webhook_url) ||
 	    keep(&loaded.slack_signing_secret, c.slack_signing_secret) ||
 	    keep(&loaded.slack_response_prefix, c.slack_response_prefix) ||
+	    keep(&loaded.slack_team_ids, c.slack_team_ids) ||
+	    keep(&loaded.slack_channel_ids, c.slack_channel_ids) ||
+	    keep(&loaded.logsearch_functions, c.logsearch_functions) ||
 	    keep(&loaded.notify_tz, c.notify_tz) || keep(&loaded.tz_dir, c.tz_dir) ||
 	    keep(&loaded.function_name, c.function_name) ||
 	    keep(&loaded.own_log_group, c.own_log_group) ||
@@ -199,6 +231,10 @@ int service_config_init(struct err *e)
 	    keep(&loaded.ops_api_key_id, c.ops_api_key_id))
 		return err_set(e, ERR_NOMEM, "out of memory");
 	initialised = 1;
+	/* Failing closed, but starting: the lookups do not depend on Slack. */
+	if (c.slack_signing_secret && !c.slack_team_ids)
+		log_msg(LOG_WARN, "SLACK_SIGNING_SECRET is set but SLACK_TEAM_IDS is not: "
+		                  "every Slack request will be refused");
 	return 0;
 }
 

@@ -12,6 +12,17 @@
  *   SLACK_WEBHOOK_URL                notify's Slack webhook; unset: notifications off
  *   SLACK_SIGNING_SECRET             the /logsearch command's secret; unset: 503
  *   EBSSH_SLACK_RESPONSE_URL_PREFIX  (tests) response_url prefix instead of Slack's
+ *   SLACK_TEAM_IDS                   the Slack workspaces (team ids, comma-separated)
+ *                                    /logsearch answers; unset while
+ *                                    SLACK_SIGNING_SECRET is set: every Slack
+ *                                    request is refused (a warning at start)
+ *   SLACK_CHANNEL_IDS                the channels (ids, comma-separated) it answers
+ *                                    in; unset: any channel of those teams
+ *   LOGSEARCH_FUNCTIONS              the functions whose logs GET /logs and
+ *                                    /logsearch may read: names or patterns with
+ *                                    *, comma-separated; unset:
+ *                                    AWS_LAMBDA_FUNCTION_NAME alone, else none
+ *                                    (log search off)
  *   NOTIFY_TZ                        the zone of notify's times; unset: UTC
  *   TZDIR                            where zone files are; unset: /usr/share/zoneinfo
  *   AWS_LAMBDA_FUNCTION_NAME         the function itself (Lambda sets it)
@@ -58,6 +69,9 @@ struct service_config {
 	const char *slack_webhook_url;
 	const char *slack_signing_secret;
 	const char *slack_response_prefix;
+	const char *slack_team_ids;
+	const char *slack_channel_ids;
+	const char *logsearch_functions;
 	const char *notify_tz;
 	const char *tz_dir;
 	const char *function_name;
@@ -96,6 +110,10 @@ int service_config_check_tag_key(const char *k, struct err *e);
  * a plain decimal 0 to SERVICE_CONFIG_MIN_INTERVAL_MAX, else ERR_INVALID
  * naming `what` (the variable or the tag). */
 int service_config_min_interval(const char *s, const char *what, long *out, struct err *e);
+
+/* The functions log search may read (see LOGSEARCH_FUNCTIONS above): the
+ * list, else the function's own name, else NULL (log search is off). */
+const char *service_config_logsearch_functions(void);
 
 /* The owner name of the backups (ebssh:stack): EBSSH_STACK_NAME, else
  * AWS_LAMBDA_FUNCTION_NAME, else "ebssh". */

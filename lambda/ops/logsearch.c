@@ -7,7 +7,9 @@
 
 #include "../../aws/client.h"
 #include "../../aws/lambda.h"
+#include "../../util/namelist.h"
 #include "../../util/timefmt.h"
+#include "../config.h"
 #include "../log.h"
 #include "slack.h"
 
@@ -15,26 +17,69 @@
 
 /* ---- names and times ---- */
 
-static int is_alnum(char c)
+static int is_hex(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 int logsearch_check_request_id(const char *id, struct err *e)
 {
-	size_t i, n = id ? strlen(id) : 0;
+	size_t i;
 
-	if (n < 8 || n > LOGSEARCH_MAX_ID)
-		return err_set(e, ERR_INVALID, "a request id is 8 to %d characters",
-		               LOGSEARCH_MAX_ID);
-	for (i = 0; i < n; i++)
-		if (!is_alnum(id[i]) && id[i] != '-')
-			return err_set(e, ERR_INVALID,
-			               "a request id holds only letters, digits and hyphens");
-	if (!is_alnum(id[0]) || !is_alnum(id[n - 1]))
+	for (i = 0; id && i < LOGSEARCH_ID_LEN; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? id[i] != '-' : !is_hex(id[i]))
+			break;
+	}
+	if (!id || i < LOGSEARCH_ID_LEN || id[LOGSEARCH_ID_LEN] != '\0')
 		return err_set(e, ERR_INVALID,
-		               "a request id starts and ends with a letter or digit");
+		               "a request id is a Lambda request id: a UUID like "
+		               "c0ffee00-1111-2222-3333-444455556666");
 	return 0;
+}
+
+int logsearch_allowed(const char *function, struct err *e)
+{
+	const char *list = service_config_logsearch_functions();
+
+	if (!list)
+		return err_set(e, ERR_NOT_FOUND,
+		               "LOGSEARCH_FUNCTIONS is not set: log search is off");
+	if (!namelist_match(list, function))
+		return err_set(e, ERR_INVALID,
+		               "function '%.64s' is not one LOGSEARCH_FUNCTIONS allows to search",
+		               function ? function : "");
+	return 0;
+}
+
+int logsearch_allowed_names(char **out, struct err *e)
+{
+	const char *list = service_config_logsearch_functions(), *p = list, *item;
+	struct buf b;
+	size_t len;
+
+	*out = NULL;
+	if (!list)
+		return err_set(e, ERR_NOT_FOUND,
+		               "LOGSEARCH_FUNCTIONS is not set: log search is off");
+	buf_init(&b, 0);
+	while (namelist_next(&p, &item, &len)) {
+		if (namelist_is_pattern(item, len))
+			continue;
+		if ((b.len && buf_append(&b, ",", 1) != 0) || buf_append(&b, item, len) != 0) {
+			buf_free(&b);
+			return err_set(e, ERR_NOMEM, "out of memory");
+		}
+	}
+	if (b.len == 0) {
+		buf_free(&b);
+		return err_set(e, ERR_INVALID,
+		               "LOGSEARCH_FUNCTIONS holds only patterns: name the function, "
+		               "/logsearch <function> <request id>");
+	}
+	*out = buf_take(&b);
+	buf_free(&b);
+	return *out ? 0 : err_set(e, ERR_NOMEM, "out of memory");
 }
 
 int logsearch_parse_time(const char *s, int64_t *ms, struct err *e)
@@ -120,6 +165,10 @@ int logsearch_run(struct aws_client *aws, struct service_context *ctx, const cha
 		return rc;
 	snprintf(group, sizeof(group), LOG_GROUP_PREFIX "%s", function);
 	snprintf(pattern, sizeof(pattern), "\"%s\"", request_id);
+	/* Lambda writes its ids in lower case; filter patterns are case-sensitive. */
+	for (size_t i = 0; pattern[i]; i++)
+		if (pattern[i] >= 'A' && pattern[i] <= 'F')
+			pattern[i] = (char)(pattern[i] - 'A' + 'a');
 	memset(&f, 0, sizeof(f));
 	f.log_group = group;
 	f.filter_pattern = pattern;
@@ -271,15 +320,22 @@ int logsearch_parse_command(const char *text, char *function, size_t function_ca
 		len[n] = (size_t)(p - tok[n]);
 		n++;
 	}
-	if (n != 2)
-		return err_set(e, ERR_INVALID, "usage: /logsearch <function> <request id>");
+	if (n != 1 && n != 2)
+		return err_set(
+		    e, ERR_INVALID,
+		    "usage: /logsearch <request id> or /logsearch <function> <request id>");
+	if (n == 1) {
+		tok[1] = tok[0];
+		len[1] = len[0];
+		len[0] = 0;
+	}
 	if (len[0] >= function_cap || len[1] >= id_cap)
 		return err_set(e, ERR_INVALID, "the function name or request id is too long");
 	memcpy(function, tok[0], len[0]);
 	function[len[0]] = '\0';
 	memcpy(request_id, tok[1], len[1]);
 	request_id[len[1]] = '\0';
-	if (lambda_check_function_name(function, e) != 0 ||
+	if ((n == 2 && lambda_check_function_name(function, e) != 0) ||
 	    logsearch_check_request_id(request_id, e) != 0)
 		return ERR_INVALID;
 	return 0;
@@ -287,19 +343,19 @@ int logsearch_parse_command(const char *text, char *function, size_t function_ca
 
 /* ---- the Slack job ---- */
 
-struct logsearch_job *logsearch_job_new(const char *function, const char *request_id,
+struct logsearch_job *logsearch_job_new(const char *functions, const char *request_id,
                                         const char *response_url, int64_t start_ms, int64_t end_ms)
 {
 	struct logsearch_job *job = calloc(1, sizeof(*job));
 
 	if (!job)
 		return NULL;
-	job->function = strdup(function);
+	job->functions = strdup(functions);
 	job->request_id = strdup(request_id);
 	job->response_url = strdup(response_url);
 	job->start_ms = start_ms;
 	job->end_ms = end_ms;
-	if (!job->function || !job->request_id || !job->response_url) {
+	if (!job->functions || !job->request_id || !job->response_url) {
 		logsearch_job_free(job);
 		return NULL;
 	}
@@ -312,7 +368,7 @@ void logsearch_job_free(void *p)
 
 	if (!job)
 		return;
-	free(job->function);
+	free(job->functions);
 	free(job->request_id);
 	free(job->response_url);
 	free(job);
@@ -322,7 +378,7 @@ char *logsearch_job_payload(const struct logsearch_job *job)
 {
 	json_t *root =
 	    json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:I, s:I}}", "source", LOGSEARCH_EVENT_SOURCE,
-	              "detail-type", LOGSEARCH_EVENT_TYPE, "detail", "function", job->function,
+	              "detail-type", LOGSEARCH_EVENT_TYPE, "detail", "functions", job->functions,
 	              "request_id", job->request_id, "response_url", job->response_url, "start_ms",
 	              (json_int_t)job->start_ms, "end_ms", (json_int_t)job->end_ms);
 	char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
@@ -333,7 +389,9 @@ char *logsearch_job_payload(const struct logsearch_job *job)
 
 struct logsearch_job *logsearch_job_from_json(const json_t *event, struct err *e)
 {
-	const char *source, *type, *function, *rid, *url;
+	const char *source, *type, *functions, *rid, *url, *p, *item;
+	char name[LAMBDA_MAX_NAME + 1];
+	size_t len;
 	json_t *detail, *s, *t;
 	struct logsearch_job *job;
 
@@ -345,20 +403,31 @@ struct logsearch_job *logsearch_job_from_json(const json_t *event, struct err *e
 		err_set(e, ERR_INVALID, "not an ebssh log search event");
 		return NULL;
 	}
-	function = json_string_value(json_object_get(detail, "function"));
+	functions = json_string_value(json_object_get(detail, "functions"));
+	if (!functions) /* an earlier release's one function */
+		functions = json_string_value(json_object_get(detail, "function"));
 	rid = json_string_value(json_object_get(detail, "request_id"));
 	url = json_string_value(json_object_get(detail, "response_url"));
 	s = json_object_get(detail, "start_ms");
 	t = json_object_get(detail, "end_ms");
-	if (lambda_check_function_name(function, e) != 0 ||
+	if (namelist_check(functions, "the event's functions", "-_", LAMBDA_MAX_NAME, 0, e) != 0 ||
 	    logsearch_check_request_id(rid, e) != 0 || slack_check_url(url, 1, e) != 0)
 		return NULL;
+	for (p = functions; namelist_next(&p, &item, &len);) {
+		memcpy(name, item, len);
+		name[len] = '\0';
+		if (lambda_check_function_name(name, e) != 0 || logsearch_allowed(name, e) != 0) {
+			if (e)
+				e->code = ERR_INVALID;
+			return NULL;
+		}
+	}
 	if (!json_is_integer(s) || !json_is_integer(t) || json_integer_value(s) < 0 ||
 	    json_integer_value(s) > json_integer_value(t)) {
 		err_set(e, ERR_INVALID, "the log search event has no valid window");
 		return NULL;
 	}
-	job = logsearch_job_new(function, rid, url, (int64_t)json_integer_value(s),
+	job = logsearch_job_new(functions, rid, url, (int64_t)json_integer_value(s),
 	                        (int64_t)json_integer_value(t));
 	if (!job)
 		err_set(e, ERR_NOMEM, "out of memory");
@@ -381,15 +450,14 @@ static int post_text(struct http_client *http, const char *url, const char *text
 	return rc;
 }
 
-/* What to tell the user when the search failed. */
-static void failure_text(const struct logsearch_job *job, const struct err *se, char *out,
-                         size_t cap)
+/* What to tell the user when the search of function failed. */
+static void failure_text(const char *function, const struct err *se, char *out, size_t cap)
 {
 	if (se->code == ERR_AWS && strcmp(se->aws_code, "ResourceNotFoundException") == 0)
 		snprintf(out, cap,
 		         "No log group `" LOG_GROUP_PREFIX "%s`: no such function in this region, "
 		         "or it never logged.",
-		         job->function);
+		         function);
 	else if (se->code == ERR_THROTTLED)
 		snprintf(out, cap,
 		         "CloudWatch Logs is throttling the search; try again in a minute.");
@@ -400,71 +468,186 @@ static void failure_text(const struct logsearch_job *job, const struct err *se, 
 		snprintf(out, cap, "The log search failed (%s).", err_code_name(se->code));
 }
 
+/* One line of the merged answer: which function, which event. */
+struct job_line {
+	size_t fn;   /* index in the job's names */
+	size_t rank; /* position in that function's sorted list */
+	const struct logs_event *ev;
+};
+
+static int by_time(const void *pa, const void *pb)
+{
+	const struct job_line *a = pa, *b = pb;
+
+	if (a->ev->timestamp != b->ev->timestamp)
+		return a->ev->timestamp < b->ev->timestamp ? -1 : 1;
+	if (a->fn != b->fn)
+		return a->fn < b->fn ? -1 : 1;
+	return a->rank < b->rank ? -1 : a->rank > b->rank;
+}
+
+/* The names of a job, split (at most NAMELIST_MAX_ITEMS). */
+struct job_names {
+	char name[NAMELIST_MAX_ITEMS][LAMBDA_MAX_NAME + 1];
+	size_t n;
+};
+
+static void split_names(const char *functions, struct job_names *names)
+{
+	const char *p = functions, *item;
+	size_t len;
+
+	names->n = 0;
+	while (names->n < NAMELIST_MAX_ITEMS && namelist_next(&p, &item, &len)) {
+		if (len > LAMBDA_MAX_NAME)
+			len = LAMBDA_MAX_NAME;
+		memcpy(names->name[names->n], item, len);
+		names->name[names->n][len] = '\0';
+		names->n++;
+	}
+}
+
+/* The answer's title: what was searched, how many lines, what went wrong. */
+static int job_title(struct buf *t, const struct logsearch_job *job, const struct job_names *names,
+                     size_t n_lines, int truncated, const char *missing, const char *failed)
+{
+	size_t i;
+	int rc;
+
+	if (names->n == 1)
+		rc = buf_appendf(t, "*Request `%s` in `" LOG_GROUP_PREFIX "%s`*", job->request_id,
+		                 names->name[0]);
+	else
+		rc = buf_appendf(t, "*Request `%s` in %zu functions*", job->request_id, names->n);
+	if (!rc)
+		rc = buf_appendf(t, ": %zu line%s%s", n_lines, n_lines == 1 ? "" : "s",
+		                 truncated ? " (the search stopped there)" : "");
+	if (!rc && names->n > 1) {
+		rc = buf_append_str(t, "\nSearched:");
+		for (i = 0; i < names->n && !rc; i++)
+			rc = buf_appendf(t, " `%s`", names->name[i]);
+	}
+	if (!rc && missing && *missing)
+		rc = buf_appendf(t, "\nNo log group (never logged):%s", missing);
+	if (!rc && failed && *failed)
+		rc = buf_appendf(t, "\n%s", failed);
+	return rc;
+}
+
 int logsearch_job_run(struct service_context *ctx, const struct logsearch_job *job, struct err *e)
 {
-	struct logs_event_list list = {NULL, 0, 0};
+	struct logs_event_list lists[NAMELIST_MAX_ITEMS];
 	struct slack_parts parts = {NULL, 0, 0};
+	struct job_names names;
+	struct job_line *merged = NULL;
 	struct aws_client *aws;
 	struct http_client *http;
 	char from[40], to[40], text[600], when[40];
 	char **lines = NULL;
-	struct buf title, line;
-	struct err se;
-	size_t i;
-	int rc;
+	struct buf title, line, missing, failed;
+	size_t i, k, total = 0;
+	int rc = 0, truncated = 0, searched = 0;
 
 	aws = service_aws(ctx, e);
 	if (!aws)
 		return e && e->code < 0 ? e->code : ERR_INTERNAL;
 	http = aws_client_http(aws);
-	err_clear(&se);
-	rc = logsearch_run(aws, ctx, job->function, job->request_id, job->start_ms, job->end_ms,
-	                   &list, &se);
-	logsearch_format_time(job->start_ms, from, sizeof(from));
-	logsearch_format_time(job->end_ms, to, sizeof(to));
-	if (rc) {
-		failure_text(job, &se, text, sizeof(text));
-		return post_text(http, job->response_url, text, e);
-	}
-	if (list.n == 0) {
-		snprintf(text, sizeof(text),
-		         "No log lines of request `%s` in `" LOG_GROUP_PREFIX
-		         "%s` between %s and %s.",
-		         job->request_id, job->function, from, to);
-		return post_text(http, job->response_url, text, e);
-	}
+	split_names(job->functions, &names);
+	memset(lists, 0, sizeof(lists));
 	buf_init(&title, 0);
 	buf_init(&line, 0);
-	rc = buf_appendf(&title, "*Request `%s` in `" LOG_GROUP_PREFIX "%s`*: %zu line%s%s",
-	                 job->request_id, job->function, list.n, list.n == 1 ? "" : "s",
-	                 list.truncated ? " (the search stopped there)" : "");
-	lines = rc ? NULL : calloc(list.n, sizeof(*lines));
-	for (i = 0; lines && i < list.n; i++) {
-		buf_reset(&line);
-		logsearch_format_time(list.items[i].timestamp, when, sizeof(when));
-		if (buf_appendf(&line, "%s  %s  ", when, list.items[i].log_stream) != 0 ||
-		    append_one_line(&line, list.items[i].message, 0) != 0)
-			break;
-		lines[i] = buf_take(&line);
-		if (!lines[i])
-			break;
+	buf_init(&missing, 0);
+	buf_init(&failed, 0);
+	logsearch_format_time(job->start_ms, from, sizeof(from));
+	logsearch_format_time(job->end_ms, to, sizeof(to));
+	for (k = 0; k < names.n; k++) {
+		struct err se;
+
+		err_clear(&se);
+		if (logsearch_run(aws, ctx, names.name[k], job->request_id, job->start_ms,
+		                  job->end_ms, &lists[k], &se) == 0) {
+			searched++;
+			total += lists[k].n;
+			truncated |= lists[k].truncated;
+			continue;
+		}
+		logs_event_list_free(&lists[k]);
+		failure_text(names.name[k], &se, text, sizeof(text));
+		if (names.n == 1) {
+			rc = post_text(http, job->response_url, text, e);
+			goto out;
+		}
+		if (se.code == ERR_AWS && strcmp(se.aws_code, "ResourceNotFoundException") == 0)
+			rc = buf_appendf(&missing, " `%s`", names.name[k]);
+		else if (failed.len == 0)
+			rc = buf_appendf(&failed, "`%s`: %s", names.name[k], text);
+		if (rc)
+			goto nomem;
 	}
-	if (!lines || i < list.n ||
-	    slack_chunk_lines(title.data, (const char *const *)lines, list.n, SLACK_PART_LIMIT,
-	                      SLACK_MAX_PARTS, &parts) != 0) {
-		rc = err_set(e, ERR_NOMEM, "out of memory");
+	if (total == 0) {
+		if (names.n == 1)
+			snprintf(text, sizeof(text),
+			         "No log lines of request `%s` in `" LOG_GROUP_PREFIX
+			         "%s` between %s and %s.",
+			         job->request_id, names.name[0], from, to);
+		else
+			snprintf(text, sizeof(text),
+			         "No log lines of request `%s` in %d of the %zu allowed functions "
+			         "between %s and %s.%s%s%s%s",
+			         job->request_id, searched, names.n, from, to,
+			         missing.len ? "\nNo log group (never logged):" : "",
+			         missing.len ? missing.data : "", failed.len ? "\n" : "",
+			         failed.len ? failed.data : "");
+		rc = post_text(http, job->response_url, text, e);
 		goto out;
 	}
+	merged = calloc(total, sizeof(*merged));
+	lines = calloc(total, sizeof(*lines));
+	if (!merged || !lines)
+		goto nomem;
+	for (k = 0, i = 0; k < names.n; k++)
+		for (size_t r = 0; r < lists[k].n; r++, i++) {
+			merged[i].fn = k;
+			merged[i].rank = r;
+			merged[i].ev = &lists[k].items[r];
+		}
+	qsort(merged, total, sizeof(*merged), by_time);
+	if (job_title(&title, job, &names, total, truncated, missing.data, failed.data) != 0)
+		goto nomem;
+	for (i = 0; i < total; i++) {
+		const struct logs_event *ev = merged[i].ev;
+
+		buf_reset(&line);
+		logsearch_format_time(ev->timestamp, when, sizeof(when));
+		if (buf_appendf(&line, "%s  ", when) != 0 ||
+		    (names.n > 1 && buf_appendf(&line, "%s  ", names.name[merged[i].fn]) != 0) ||
+		    buf_appendf(&line, "%s  ", ev->log_stream) != 0 ||
+		    append_one_line(&line, ev->message, 0) != 0)
+			goto nomem;
+		lines[i] = buf_take(&line);
+		if (!lines[i])
+			goto nomem;
+	}
+	if (slack_chunk_lines(title.data, (const char *const *)lines, total, SLACK_PART_LIMIT,
+	                      SLACK_MAX_PARTS, &parts) != 0)
+		goto nomem;
 	for (i = 0; i < parts.n && !rc; i++)
 		rc = post_text(http, job->response_url, parts.texts[i], e);
+	goto out;
+nomem:
+	rc = err_set(e, ERR_NOMEM, "out of memory");
 out:
-	for (i = 0; lines && i < list.n; i++)
+	for (i = 0; lines && i < total; i++)
 		free(lines[i]);
 	free(lines);
+	free(merged);
+	for (k = 0; k < names.n; k++)
+		logs_event_list_free(&lists[k]);
 	slack_parts_free(&parts);
 	buf_free(&title);
 	buf_free(&line);
-	logs_event_list_free(&list);
+	buf_free(&missing);
+	buf_free(&failed);
 	return rc;
 }
 

@@ -114,6 +114,70 @@ int slack_verify(const char *secret, const char *timestamp, const char *signatur
 	return 0;
 }
 
+/* ---- the replay cache ---- */
+
+void slack_replay_init(struct slack_replay *r, size_t cap)
+{
+	pthread_mutex_init(&r->lock, NULL);
+	r->cap = cap == 0 ? 1 : cap > SLACK_REPLAY_MAX ? SLACK_REPLAY_MAX : cap;
+	r->n = 0;
+}
+
+void slack_replay_destroy(struct slack_replay *r)
+{
+	pthread_mutex_destroy(&r->lock);
+	r->n = 0;
+}
+
+static struct slack_replay shared_replay = {PTHREAD_MUTEX_INITIALIZER, SLACK_REPLAY_MAX, 0, {{0}}};
+
+struct slack_replay *slack_replay_shared(void)
+{
+	return &shared_replay;
+}
+
+/* Drops the entries whose window has passed (order is not kept). */
+static void replay_expire(struct slack_replay *r, long long now)
+{
+	size_t i = 0;
+
+	while (i < r->n) {
+		if (now - r->items[i].timestamp > SLACK_MAX_SKEW)
+			r->items[i] = r->items[--r->n];
+		else
+			i++;
+	}
+}
+
+int slack_replay_check(struct slack_replay *r, const char *timestamp, const char *signature,
+                       time_t now, struct err *e)
+{
+	long long ts;
+	size_t i;
+	int rc = 0;
+
+	if (parse_timestamp(timestamp, &ts) != 0 || !signature || strlen(signature) != 67)
+		return err_set(e, ERR_INVALID, "malformed Slack signature headers");
+	pthread_mutex_lock(&r->lock);
+	replay_expire(r, (long long)now);
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].timestamp == ts && strcmp(r->items[i].signature, signature) == 0)
+			break;
+	if (i < r->n) {
+		rc = err_set(e, ERR_INVALID, "this signed request was already received (a replay)");
+	} else if (r->n == r->cap) {
+		rc = err_set(e, ERR_TOO_LARGE,
+		             "too many Slack requests within %d s: try again shortly",
+		             SLACK_MAX_SKEW);
+	} else {
+		r->items[r->n].timestamp = ts;
+		memcpy(r->items[r->n].signature, signature, 68);
+		r->n++;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
 /* ---- UTF-8 and escaping ---- */
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */

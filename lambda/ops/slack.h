@@ -6,6 +6,10 @@
  *   "v0:{X-Slack-Request-Timestamp}:{raw body}"; compared in constant time;
  *   a timestamp more than SLACK_MAX_SKEW seconds from now (either way) is
  *   refused, so a captured request cannot be replayed later.
+ * - A replay cache: a verified signature seen once is refused again while
+ *   its timestamp is within SLACK_MAX_SKEW. A bounded table per process,
+ *   behind a mutex (ebssh-api's threads share it); each Lambda container
+ *   has its own, so a replay that reaches another container is not caught.
  * - Slash command bodies (application/x-www-form-urlencoded) parsed into
  *   name/value pairs: command, text, response_url, user_id, ...
  * - Messages: text made safe for Slack (&, <, > escaped, so a log line can
@@ -20,6 +24,7 @@
 #ifndef EBSSH_LAMBDA_SLACK_H
 #define EBSSH_LAMBDA_SLACK_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -35,6 +40,7 @@
 #define SLACK_MAX_ATTEMPTS            3
 #define SLACK_MAX_RETRY_WAIT          10000 /* ms: a longer Retry-After is not waited for */
 #define SLACK_DEFAULT_RESPONSE_PREFIX "https://hooks.slack.com/"
+#define SLACK_REPLAY_MAX              1024 /* signatures a replay cache holds */
 
 struct http_client;
 
@@ -51,6 +57,38 @@ int slack_verify(const char *secret, const char *timestamp, const char *signatur
  * out holds 68 bytes. 0, or ERR_INVALID / ERR_INTERNAL. */
 int slack_sign(const char *secret, const char *timestamp, const void *body, size_t len,
                char out[68], struct err *e);
+
+/* Signatures seen within their window. Set up with slack_replay_init (or
+ * use slack_replay_shared()); no allocation, nothing to free. */
+struct slack_replay_entry {
+	long long timestamp;
+	char signature[68];
+};
+
+struct slack_replay {
+	pthread_mutex_t lock;
+	size_t cap; /* at most SLACK_REPLAY_MAX */
+	size_t n;
+	struct slack_replay_entry items[SLACK_REPLAY_MAX];
+};
+
+/* An empty cache of cap entries (1 to SLACK_REPLAY_MAX; clamped). */
+void slack_replay_init(struct slack_replay *r, size_t cap);
+void slack_replay_destroy(struct slack_replay *r);
+
+/* The process's cache (SLACK_REPLAY_MAX entries), for the route. */
+struct slack_replay *slack_replay_shared(void);
+
+/*
+ * Records a verified request (its timestamp header and signature) at now:
+ * 0 when it was not seen, and it is now; ERR_INVALID when it was (a
+ * replay); ERR_TOO_LARGE when the table is full of signatures still within
+ * their window (failing closed: the request is refused, never a replay let
+ * through). Entries whose timestamp is over SLACK_MAX_SKEW old are dropped
+ * first.
+ */
+int slack_replay_check(struct slack_replay *r, const char *timestamp, const char *signature,
+                       time_t now, struct err *e);
 
 struct slack_field {
 	char *name;  /* owned, decoded */

@@ -1,4 +1,10 @@
-/* GET /logs/{function}/{request_id}: one request's log lines (lambda/logsearch.h). */
+/*
+ * GET /logs/{function}/{request_id}: one request's log lines
+ * (lambda/ops/logsearch.h). Before any AWS call: the name (400
+ * InvalidName), the request id, a UUID (400 InvalidRequestId), the
+ * allow-list LOGSEARCH_FUNCTIONS (403 Forbidden; 503 NotConfigured without
+ * one) and the window (400 InvalidParameter).
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +32,11 @@ int routes_logs(struct service_context *ctx, const struct router_request *req,
 		return router_error(resp, 400, "InvalidRequestId",
 		                    "'%.64s%s' is not a request id: %s", rid,
 		                    strlen(rid) > 64 ? "..." : "", e.message);
+	rc = logsearch_allowed(function, &e);
+	if (rc == ERR_NOT_FOUND)
+		return router_error(resp, 503, "NotConfigured", "%s", e.message);
+	if (rc)
+		return router_error(resp, 403, "Forbidden", "%s", e.message);
 	if (logsearch_window(router_query(req, "start"), router_query(req, "end"), time(NULL),
 	                     &start_ms, &end_ms, &e) != 0)
 		return router_error(resp, 400, "InvalidParameter", "%s", e.message);

@@ -1,8 +1,12 @@
 /*
- * POST /slack/logsearch: the /logsearch slash command. The signature is
- * checked first (401 otherwise); the answer is at once an ephemeral
- * "searching" message, and the search runs as a job (lambda/logsearch.h)
- * that posts to the command's response_url.
+ * POST /slack/logsearch: the /logsearch slash command. In order, before
+ * any AWS call: the signature (401 InvalidSignature), the replay cache
+ * (401 Replayed; 503 Busy when full), the form (400), the team and the
+ * channel against SLACK_TEAM_IDS and SLACK_CHANNEL_IDS, the command's text
+ * and the function against LOGSEARCH_FUNCTIONS (the last three refused
+ * with an ephemeral message saying which rule). The answer is at once an
+ * ephemeral "searching" message, and the search runs as a job
+ * (lambda/ops/logsearch.h) that posts to the command's response_url.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -13,7 +17,9 @@
 #include "../ops/logsearch.h"
 #include "routes.h"
 #include "../ops/slack.h"
+#include "../../util/namelist.h"
 #include "../config.h"
+#include "../log.h"
 
 /* 200 with an ephemeral message: how Slack shows the user a problem too. */
 static int ephemeral(struct router_response *resp, const char *text)
@@ -52,11 +58,34 @@ static int invoke_self(struct service_context *ctx, const struct logsearch_job *
 	return rc;
 }
 
+/* NULL when the team and channel of the form may use the command, else the
+ * ephemeral text that says why not (and a warning line in the log). */
+static const char *refused_by_allow_list(const struct slack_form *form)
+{
+	const struct service_config c = service_config_get();
+	const char *team = slack_form_get(form, "team_id");
+	const char *channel = slack_form_get(form, "channel_id");
+	const char *why = NULL;
+
+	if (!c.slack_team_ids)
+		why = "This ebssh answers no Slack workspace: SLACK_TEAM_IDS is not set.";
+	else if (!namelist_match(c.slack_team_ids, team))
+		why = "This Slack workspace is not one SLACK_TEAM_IDS allows.";
+	else if (c.slack_channel_ids && !namelist_match(c.slack_channel_ids, channel))
+		why = "/logsearch is not allowed in this channel (SLACK_CHANNEL_IDS).";
+	if (why)
+		log_fields_new(LOG_WARN,
+		               json_pack("{s:s?, s:s?}", "team_id", team, "channel_id", channel),
+		               "Slack command refused: %s", why);
+	return why;
+}
+
 int routes_slack_logsearch(struct service_context *ctx, const struct router_request *req,
                            const struct route_args *args, struct router_response *resp)
 {
 	char function[LAMBDA_MAX_NAME + 1], rid[LOGSEARCH_MAX_ID + 1], text[700];
-	const char *secret = service_config_get().slack_signing_secret, *url;
+	const char *secret = service_config_get().slack_signing_secret, *url, *why;
+	char *functions = NULL;
 	struct slack_form form = {NULL, 0};
 	struct logsearch_job *job = NULL;
 	int64_t start_ms, end_ms;
@@ -75,8 +104,24 @@ int routes_slack_logsearch(struct service_context *ctx, const struct router_requ
 		resp->error = e;
 		return rc;
 	}
+	/* Only verified signatures are recorded: a forger cannot fill the table. */
+	rc = slack_replay_check(slack_replay_shared(),
+	                        router_header(req, "X-Slack-Request-Timestamp"),
+	                        router_header(req, "X-Slack-Signature"), time(NULL), &e);
+	if (rc == ERR_TOO_LARGE)
+		return router_error(resp, 503, "Busy", "%s", e.message);
+	if (rc) {
+		rc = router_error(resp, 401, "Replayed", "%s", e.message);
+		resp->error = e;
+		return rc;
+	}
 	if (slack_form_parse(req->body, req->body_len, &form, &e) != 0)
 		return router_error(resp, 400, "InvalidRequest", "%s", e.message);
+	why = refused_by_allow_list(&form);
+	if (why) {
+		slack_form_free(&form);
+		return ephemeral(resp, why);
+	}
 	url = slack_form_get(&form, "response_url");
 	if (slack_check_url(url, 1, &e) != 0) {
 		slack_form_free(&form);
@@ -85,32 +130,58 @@ int routes_slack_logsearch(struct service_context *ctx, const struct router_requ
 	if (logsearch_parse_command(slack_form_get(&form, "text"), function, sizeof(function), rid,
 	                            sizeof(rid), &e) != 0) {
 		slack_form_free(&form);
-		snprintf(text, sizeof(text), "%s\nUsage: `/logsearch <function> <request id>`",
+		snprintf(text, sizeof(text),
+		         "%s\nUsage: `/logsearch <request id>` (every function this stack allows) "
+		         "or `/logsearch <function> <request id>`",
 		         e.message);
 		return ephemeral(resp, text);
 	}
+	if (*function)
+		rc = logsearch_allowed(function, &e);
+	else
+		rc = logsearch_allowed_names(&functions, &e);
+	if (rc == ERR_NOMEM) {
+		slack_form_free(&form);
+		return rc;
+	}
+	if (rc) {
+		slack_form_free(&form);
+		return ephemeral(resp, e.message);
+	}
 	logsearch_window(NULL, NULL, time(NULL), &start_ms, &end_ms, &e);
-	job = logsearch_job_new(function, rid, url, start_ms, end_ms);
+	job = logsearch_job_new(*function ? function : functions, rid, url, start_ms, end_ms);
 	slack_form_free(&form);
-	if (!job)
+	if (!job) {
+		free(functions);
 		return ERR_NOMEM;
+	}
 	if (ctx->run_async) {
 		rc = ctx->run_async(ctx, logsearch_job_main, job, logsearch_job_free);
 		if (rc) {
 			logsearch_job_free(job);
+			free(functions);
 			return router_error(resp, 503, "Busy",
 			                    "too many searches are running; try again shortly");
 		}
 	} else {
 		rc = invoke_self(ctx, job, &e);
 		logsearch_job_free(job);
+		if (rc)
+			free(functions);
 		if (rc == ERR_INVALID)
 			return router_error(resp, 503, "NotConfigured", "%s", e.message);
 		if (rc)
 			return router_error_from(resp, &e);
 	}
-	snprintf(text, sizeof(text),
-	         "Searching the last 24 h of `/aws/lambda/%s` for request `%s`\xe2\x80\xa6",
-	         function, rid);
+	if (*function)
+		snprintf(text, sizeof(text),
+		         "Searching the last 24 h of `/aws/lambda/%s` for request `%s`\xe2\x80\xa6",
+		         function, rid);
+	else
+		snprintf(text, sizeof(text),
+		         "Searching the last 24 h of the functions this stack allows (%.500s) for "
+		         "request `%s`\xe2\x80\xa6",
+		         functions, rid);
+	free(functions);
 	return ephemeral(resp, text);
 }

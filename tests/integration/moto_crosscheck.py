@@ -753,7 +753,9 @@ def main():
         ec2, lam = moto.client("ec2"), moto.client("lambda")
         diag(f"moto started and the world built in {time.monotonic() - began:.1f} s")
         t.run(check_shims, ec2, lam, ids)
-        env = moto.client_env(HOME=home, EBSSH_AWS_RETRY_BASE_MS="20", EBSSH_AWS_TIMEOUT_MS="10000")
+        # LOGSEARCH_FUNCTIONS (issue 15): the fleet's function and the one that never logged.
+        env = moto.client_env(HOME=home, EBSSH_AWS_RETRY_BASE_MS="20", EBSSH_AWS_TIMEOUT_MS="10000",
+                              LOGSEARCH_FUNCTIONS=f"{Fleet.FUNCTION},no-such-function")
         api = ApiServer(["--listen", "127.0.0.1:0", "--threads", "2", "--api-key", API_KEY],
                         dict(env, EBSSH_OPS_API_KEY=OPS_KEY))
         try:

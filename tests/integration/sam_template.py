@@ -303,9 +303,17 @@ def c_iam_resources(t):
                     s.get("Condition") != {"StringEquals": {"cloudwatch:namespace": "ebssh"}}:
                 bad.append("%s without the namespace condition: %r" % (a, s.get("Condition")))
             if a == "logs:FilterLogEvents":
-                if len(subs) != 1 or not re.fullmatch(
+                # Issue 15: one ARN per item of LOGSEARCH_FUNCTIONS (Split of a Sub whose
+                # ${Names} joins the items with the next ARN's prefix).
+                split = rs[0].get("Fn::Split") if len(rs) == 1 and isinstance(rs[0], dict) else None
+                sub = split[1] if split and len(split) == 2 and split[0] == "," else None
+                text = sub_text(sub) if sub else (subs[0] if len(subs) == 1 else "")
+                names = sub["Fn::Sub"][1].get("Names", {}).get("Fn::Join", [""])[0] \
+                    if sub and isinstance(sub["Fn::Sub"], list) else None
+                if not re.fullmatch(
                         r"arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
-                        r"log-group:/aws/lambda/[^:*]*(\$\{\w+\})?[^:]*:\*", subs[0]):
+                        r"log-group:/aws/lambda/[^:*]*(\$\{\w+\})?[^:]*:\*", text or "") or \
+                        (sub and names != ":*,arn:*:logs:*:*:log-group:/aws/lambda/"):
                     bad.append("%s on %r, not Lambda log groups" % (a, rs))
             elif a.startswith("logs:") and rs != [{"Fn::GetAtt": ["LookupLogGroup", "Arn"]}]:
                 bad.append("%s on %r, not the function's log group" % (a, rs))

@@ -3,11 +3,13 @@
  * workflows as the front doors do, for the integration tests.
  *
  *   ops_driver route METHOD PATH [-H 'Name: value']... [-q name=value]...
- *              [-d BODY | -f BODY_FILE] [--async]
+ *              [-d BODY | -f BODY_FILE] [--async] [--repeat N]
  *       One router_handle with a context whose AWS client is made on first
  *       use; --async gives it run_async (lambda/front/async.h, as ebssh-api would)
  *       and waits for the jobs before exiting. Prints one JSON object:
  *       {"status", "content_type", "route", "headers": {...}, "body"}.
+ *       --repeat N: the same request N times in this one process (what a
+ *       replay meets), one JSON object a line.
  *
  *   ops_driver event FILE
  *       The invocation payload in FILE ("-": stdin) through event_parse and
@@ -76,7 +78,7 @@ static json_t *error_json(const struct err *e)
 static int usage(void)
 {
 	fputs("usage: ops_driver route METHOD PATH [-H 'N: v']... [-q n=v]... [-d BODY | -f FILE]"
-	      " [--async]\n       ops_driver event FILE\n",
+	      " [--async] [--repeat N]\n       ops_driver event FILE\n",
 	      stderr);
 	return 2;
 }
@@ -87,7 +89,7 @@ static int run_route(int argc, char **argv)
 	struct router_request req;
 	struct router_response resp;
 	json_t *out, *headers;
-	int i, async = 0, rc = 0;
+	int i, async = 0, rc = 0, repeat = 1, round;
 	size_t k;
 
 	if (argc < 4)
@@ -101,6 +103,10 @@ static int run_route(int argc, char **argv)
 	for (i = 4; i < argc && rc == 0; i++) {
 		if (strcmp(argv[i], "--async") == 0) {
 			async = 1;
+		} else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+			repeat = atoi(argv[++i]);
+			if (repeat < 1 || repeat > 100)
+				rc = usage();
 		} else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc) {
 			char *colon = strchr(argv[++i], ':');
 			if (!colon) {
@@ -136,21 +142,28 @@ static int run_route(int argc, char **argv)
 	ctx.aws_get = lazy_aws;
 	if (async)
 		ctx.run_async = async_run;
-	rc = router_handle(&ctx, &req, &resp);
-	headers = json_object();
-	for (k = 0; k < resp.n_headers; k++)
-		json_object_set_new(headers, resp.headers[k].name,
-		                    json_string(resp.headers[k].value));
-	out = json_pack("{s:i, s:s?, s:s?, s:o, s:o, s:o}", "status", resp.status, "content_type",
-	                resp.content_type, "route", resp.route, "headers", headers, "body",
-	                json_stringn(resp.body.data ? resp.body.data : "", resp.body.len), "error",
-	                error_json(&resp.error));
-	if (out) {
-		json_dumpf(out, stdout, JSON_COMPACT);
-		putchar('\n');
-		fflush(stdout);
+	for (round = 0; round < repeat; round++) {
+		if (round) {
+			router_response_free(&resp);
+			router_response_init(&resp);
+		}
+		rc = router_handle(&ctx, &req, &resp);
+		headers = json_object();
+		for (k = 0; k < resp.n_headers; k++)
+			json_object_set_new(headers, resp.headers[k].name,
+			                    json_string(resp.headers[k].value));
+		out = json_pack("{s:i, s:s?, s:s?, s:o, s:o, s:o}", "status", resp.status,
+		                "content_type", resp.content_type, "route", resp.route, "headers",
+		                headers, "body",
+		                json_stringn(resp.body.data ? resp.body.data : "", resp.body.len),
+		                "error", error_json(&resp.error));
+		if (out) {
+			json_dumpf(out, stdout, JSON_COMPACT);
+			putchar('\n');
+			fflush(stdout);
+		}
+		json_decref(out);
 	}
-	json_decref(out);
 	if (async && async_drain(60000) != 0)
 		fputs("ops_driver: jobs still running after 60 s\n", stderr);
 	rc = rc == 0 ? 0 : 1;

@@ -15,25 +15,70 @@
 
 TEST_CASE(request_ids)
 {
+	static const char *const bad[] = {
+	    "",
+	    "abcdefgh",
+	    "1-AB-cd9",
+	    "c0ffee00-1111-2222-3333-44445555666",   /* one digit short */
+	    "c0ffee00-1111-2222-3333-4444555566667", /* one digit long */
+	    "c0ffee0-01111-2222-3333-444455556666",  /* a hyphen misplaced */
+	    "c0ffee00_1111-2222-3333-444455556666",
+	    "g0ffee00-1111-2222-3333-444455556666", /* not hex */
+	    "c0ffee00-1111-2222-3333-44445555666\"",
+	    "c0ffee00-1111-2222-3333-444455556666 ",
+	    " c0ffee00-1111-2222-3333-444455556666",
+	    "c0ffee00111122223333444455556666",
+	    "ERROR",
+	    "*",
+	};
 	struct err e;
+	size_t i;
 
 	CHECK_INT(logsearch_check_request_id("c0ffee00-1111-2222-3333-444455556666", &e), 0);
-	CHECK_INT(logsearch_check_request_id("abcdefgh", &e), 0);
-	CHECK_INT(logsearch_check_request_id("1-AB-cd9", &e), 0);
-	CHECK_INT(logsearch_check_request_id("abcdefg", &e), ERR_INVALID);
-	CHECK_INT(logsearch_check_request_id("", &e), ERR_INVALID);
+	CHECK_INT(logsearch_check_request_id("C0FFEE00-AbCd-2222-3333-444455556666", &e), 0);
+	CHECK_INT(logsearch_check_request_id("00000000-0000-0000-0000-000000000000", &e), 0);
 	CHECK_INT(logsearch_check_request_id(NULL, &e), ERR_INVALID);
-	CHECK_INT(logsearch_check_request_id("-abcdefgh", &e), ERR_INVALID);
-	CHECK_INT(logsearch_check_request_id("abcdefgh-", &e), ERR_INVALID);
-	CHECK_INT(logsearch_check_request_id("abcd\"efgh", &e), ERR_INVALID);
-	CHECK_INT(logsearch_check_request_id("abcd efgh", &e), ERR_INVALID);
-	CHECK_INT(logsearch_check_request_id("abcd_efgh", &e), ERR_INVALID);
-	CHECK_INT(logsearch_check_request_id(
-	              "0123456789012345678901234567890123456789012345678901234567890123", &e),
-	          0);
-	CHECK_INT(logsearch_check_request_id(
-	              "01234567890123456789012345678901234567890123456789012345678901234", &e),
-	          ERR_INVALID);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (logsearch_check_request_id(bad[i], &e) != ERR_INVALID)
+			printf("# accepted '%s'\n", bad[i]);
+		CHECK_INT(logsearch_check_request_id(bad[i], &e), ERR_INVALID);
+	}
+	CHECK(strstr(e.message, "UUID") != NULL);
+}
+
+TEST_CASE(allow_list)
+{
+	char *names = NULL;
+	struct err e;
+
+	unsetenv("LOGSEARCH_FUNCTIONS");
+	unsetenv("AWS_LAMBDA_FUNCTION_NAME");
+	CHECK_INT(logsearch_allowed("my-fn", &e), ERR_NOT_FOUND);
+	CHECK(strstr(e.message, "LOGSEARCH_FUNCTIONS is not set") != NULL);
+	CHECK_INT(logsearch_allowed_names(&names, &e), ERR_NOT_FOUND);
+	/* By default the function itself, and only it. */
+	setenv("AWS_LAMBDA_FUNCTION_NAME", "s-lookup", 1);
+	CHECK_INT(logsearch_allowed("s-lookup", &e), 0);
+	CHECK_INT(logsearch_allowed("s-lookup2", &e), ERR_INVALID);
+	CHECK_INT(logsearch_allowed_names(&names, &e), 0);
+	CHECK_STR(names, "s-lookup");
+	free(names);
+	setenv("LOGSEARCH_FUNCTIONS", "my-fn,app-*,other", 1);
+	CHECK_INT(logsearch_allowed("s-lookup", &e), ERR_INVALID);
+	CHECK(strstr(e.message, "'s-lookup' is not one LOGSEARCH_FUNCTIONS allows") != NULL);
+	CHECK_INT(logsearch_allowed("my-fn", &e), 0);
+	CHECK_INT(logsearch_allowed("app-web", &e), 0);
+	CHECK_INT(logsearch_allowed("app", &e), ERR_INVALID);
+	CHECK_INT(logsearch_allowed_names(&names, &e), 0);
+	CHECK_STR(names, "my-fn,other");
+	free(names);
+	setenv("LOGSEARCH_FUNCTIONS", "app-*,*-worker", 1);
+	names = NULL;
+	CHECK_INT(logsearch_allowed_names(&names, &e), ERR_INVALID);
+	CHECK(names == NULL);
+	CHECK(strstr(e.message, "only patterns") != NULL);
+	unsetenv("LOGSEARCH_FUNCTIONS");
+	unsetenv("AWS_LAMBDA_FUNCTION_NAME");
 }
 
 TEST_CASE(iso_times)
@@ -229,30 +274,42 @@ TEST_CASE(slash_command_text)
 	          0);
 	CHECK_STR(fn, "my-fn");
 	CHECK_STR(rid, "c0ffee00-1111-2222-3333-444455556666");
-	CHECK_INT(
-	    logsearch_parse_command("  \tfn_2   abcdefgh\t ", fn, sizeof(fn), rid, sizeof(rid), &e),
-	    0);
+	CHECK_INT(logsearch_parse_command("  \tfn_2   C0FFEE00-1111-2222-3333-444455556666\t ", fn,
+	                                  sizeof(fn), rid, sizeof(rid), &e),
+	          0);
 	CHECK_STR(fn, "fn_2");
-	CHECK_STR(rid, "abcdefgh");
+	CHECK_STR(rid, "C0FFEE00-1111-2222-3333-444455556666");
+	/* The seed's one-argument form: the function left empty. */
+	CHECK_INT(logsearch_parse_command(" c0ffee00-1111-2222-3333-444455556666 ", fn, sizeof(fn),
+	                                  rid, sizeof(rid), &e),
+	          0);
+	CHECK_STR(fn, "");
+	CHECK_STR(rid, "c0ffee00-1111-2222-3333-444455556666");
 	CHECK_INT(logsearch_parse_command("", fn, sizeof(fn), rid, sizeof(rid), &e), ERR_INVALID);
-	CHECK_STR(e.message, "usage: /logsearch <function> <request id>");
+	CHECK_STR(e.message,
+	          "usage: /logsearch <request id> or /logsearch <function> <request id>");
 	CHECK_INT(logsearch_parse_command(NULL, fn, sizeof(fn), rid, sizeof(rid), &e), ERR_INVALID);
 	CHECK_INT(logsearch_parse_command("fn", fn, sizeof(fn), rid, sizeof(rid), &e), ERR_INVALID);
-	CHECK_INT(
-	    logsearch_parse_command("fn abcdefgh extra", fn, sizeof(fn), rid, sizeof(rid), &e),
-	    ERR_INVALID);
-	CHECK_INT(logsearch_parse_command("f.n abcdefgh", fn, sizeof(fn), rid, sizeof(rid), &e),
+	CHECK(strstr(e.message, "UUID") != NULL);
+	CHECK_INT(logsearch_parse_command("ERROR", fn, sizeof(fn), rid, sizeof(rid), &e),
+	          ERR_INVALID);
+	CHECK_INT(logsearch_parse_command("fn c0ffee00-1111-2222-3333-444455556666 extra", fn,
+	                                  sizeof(fn), rid, sizeof(rid), &e),
+	          ERR_INVALID);
+	CHECK_INT(logsearch_parse_command("f.n c0ffee00-1111-2222-3333-444455556666", fn,
+	                                  sizeof(fn), rid, sizeof(rid), &e),
 	          ERR_INVALID);
 	CHECK(strstr(e.message, "function name") != NULL);
-	CHECK_INT(logsearch_parse_command("fn abc\"defgh", fn, sizeof(fn), rid, sizeof(rid), &e),
+	CHECK_INT(logsearch_parse_command("fn abcdefgh", fn, sizeof(fn), rid, sizeof(rid), &e),
 	          ERR_INVALID);
 	CHECK(strstr(e.message, "request id") != NULL);
 }
 
 TEST_CASE(job_payload_reads_back_through_event_parse)
 {
-	struct logsearch_job *job = logsearch_job_new(
-	    "my-fn", "abcdefgh-1", "https://hooks.slack.com/commands/1/2", 1000, 2000);
+	struct logsearch_job *job =
+	    logsearch_job_new("my-fn,other", "c0ffee00-1111-2222-3333-444455556666",
+	                      "https://hooks.slack.com/commands/1/2", 1000, 2000);
 	struct logsearch_job *back;
 	struct event ev;
 	struct err e;
@@ -262,6 +319,7 @@ TEST_CASE(job_payload_reads_back_through_event_parse)
 	if (!job)
 		return;
 	unsetenv("EBSSH_SLACK_RESPONSE_URL_PREFIX");
+	setenv("LOGSEARCH_FUNCTIONS", "my-fn,oth*", 1);
 	payload = logsearch_job_payload(job);
 	CHECK(payload != NULL);
 	CHECK_INT(event_parse(payload, strlen(payload), &ev, &e), 0);
@@ -271,14 +329,23 @@ TEST_CASE(job_payload_reads_back_through_event_parse)
 	back = logsearch_job_from_json(ev.json, &e);
 	CHECK(back != NULL);
 	if (back) {
-		CHECK_STR(back->function, "my-fn");
-		CHECK_STR(back->request_id, "abcdefgh-1");
+		CHECK_STR(back->functions, "my-fn,other");
+		CHECK_STR(back->request_id, "c0ffee00-1111-2222-3333-444455556666");
 		CHECK_STR(back->response_url, "https://hooks.slack.com/commands/1/2");
 		CHECK_INT(back->start_ms, 1000);
 		CHECK_INT(back->end_ms, 2000);
 	}
 	logsearch_job_free(back);
 	event_free(&ev);
+	/* Read back under a narrower allow-list: refused. */
+	setenv("LOGSEARCH_FUNCTIONS", "my-fn", 1);
+	CHECK_INT(event_parse(payload, strlen(payload), &ev, &e), 0);
+	back = logsearch_job_from_json(ev.json, &e);
+	CHECK(back == NULL);
+	CHECK_INT(e.code, ERR_INVALID);
+	logsearch_job_free(back);
+	event_free(&ev);
+	unsetenv("LOGSEARCH_FUNCTIONS");
 	free(payload);
 	logsearch_job_free(job);
 }
@@ -290,24 +357,46 @@ TEST_CASE(job_events_are_checked)
 	    "{\"source\":\"x\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{}}",
 	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":[]}",
 	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"function\":"
-	    "\"a/b\",\"request_id\":\"abcdefgh\",\"response_url\":\"https://hooks.slack.com/c\","
+	    "\"a/"
+	    "b\",\"request_id\":\"c0ffee00-1111-2222-3333-444455556666\",\"response_url\":\"https:/"
+	    "/hooks.slack.com/c\","
 	    "\"start_ms\":1,\"end_ms\":2}}",
 	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"function\":"
 	    "\"fn\",\"request_id\":\"ab\",\"response_url\":\"https://hooks.slack.com/c\","
 	    "\"start_ms\":1,\"end_ms\":2}}",
 	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"function\":"
-	    "\"fn\",\"request_id\":\"abcdefgh\",\"response_url\":\"https://evil.example/c\","
+	    "\"fn\",\"request_id\":\"c0ffee00-1111-2222-3333-444455556666\",\"response_url\":"
+	    "\"https://evil.example/c\","
 	    "\"start_ms\":1,\"end_ms\":2}}",
 	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"function\":"
-	    "\"fn\",\"request_id\":\"abcdefgh\",\"response_url\":\"https://hooks.slack.com/c\","
+	    "\"fn\",\"request_id\":\"c0ffee00-1111-2222-3333-444455556666\",\"response_url\":"
+	    "\"https://hooks.slack.com/c\","
 	    "\"start_ms\":3,\"end_ms\":2}}",
 	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"function\":"
-	    "\"fn\",\"request_id\":\"abcdefgh\",\"response_url\":\"https://hooks.slack.com/c\"}}",
+	    "\"fn\",\"request_id\":\"c0ffee00-1111-2222-3333-444455556666\",\"response_url\":"
+	    "\"https://hooks.slack.com/c\"}}",
+	    /* a UUID but not one, the function outside the allow-list, a pattern, a list's hole */
+	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"function\":"
+	    "\"fn\",\"request_id\":\"abcdefgh\",\"response_url\":\"https://hooks.slack.com/c\","
+	    "\"start_ms\":1,\"end_ms\":2}}",
+	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"functions\":"
+	    "\"fn,secret\",\"request_id\":\"c0ffee00-1111-2222-3333-444455556666\",\"response_"
+	    "url\":\"https://hooks.slack.com/c\","
+	    "\"start_ms\":1,\"end_ms\":2}}",
+	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"functions\":"
+	    "\"x-*\",\"request_id\":\"c0ffee00-1111-2222-3333-444455556666\",\"response_url\":"
+	    "\"https://hooks.slack.com/c\","
+	    "\"start_ms\":1,\"end_ms\":2}}",
+	    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{\"functions\":"
+	    "\"fn,,a\",\"request_id\":\"c0ffee00-1111-2222-3333-444455556666\",\"response_url\":"
+	    "\"https://hooks.slack.com/c\","
+	    "\"start_ms\":1,\"end_ms\":2}}",
 	};
 	struct err e;
 	size_t i;
 
 	unsetenv("EBSSH_SLACK_RESPONSE_URL_PREFIX");
+	setenv("LOGSEARCH_FUNCTIONS", "fn,a,x-*", 1);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *root = json_loads(bad[i], 0, NULL);
 		struct logsearch_job *job = logsearch_job_from_json(root, &e);
@@ -318,11 +407,28 @@ TEST_CASE(job_events_are_checked)
 		logsearch_job_free(job);
 		json_decref(root);
 	}
+	{
+		/* The same shape, every field right: accepted (an earlier release's "function"). */
+		json_t *root = json_loads(
+		    "{\"source\":\"ebssh\",\"detail-type\":\"ebssh.logsearch\",\"detail\":{"
+		    "\"function\":\"x-web\",\"request_id\":\"c0ffee00-1111-2222-3333-"
+		    "444455556666\","
+		    "\"response_url\":\"https://hooks.slack.com/c\",\"start_ms\":1,\"end_ms\":2}}",
+		    0, NULL);
+		struct logsearch_job *job = logsearch_job_from_json(root, &e);
+		CHECK(job != NULL);
+		if (job)
+			CHECK_STR(job->functions, "x-web");
+		logsearch_job_free(job);
+		json_decref(root);
+	}
+	unsetenv("LOGSEARCH_FUNCTIONS");
 }
 
 int main(void)
 {
 	RUN(request_ids);
+	RUN(allow_list);
 	RUN(iso_times);
 	RUN(time_format);
 	RUN(windows);

@@ -161,11 +161,59 @@ TEST_CASE(init_refuses_then_keeps_its_reading)
 	CHECK_STR(c.tz_dir, "/opt/zones");
 }
 
+/* Issue 15: the Slack and log search allow-lists, and the default list. */
+TEST_CASE(allow_lists)
+{
+	static const struct {
+		const char *name, *value, *message;
+	} bad[] = {
+	    {"SLACK_TEAM_IDS", "T1, T2", "SLACK_TEAM_IDS items hold only letters, digits"},
+	    {"SLACK_TEAM_IDS", "T*", "SLACK_TEAM_IDS items hold only letters, digits"},
+	    {"SLACK_CHANNEL_IDS", "C1,", "SLACK_CHANNEL_IDS ends with a comma"},
+	    {"LOGSEARCH_FUNCTIONS", "a/b",
+	     "LOGSEARCH_FUNCTIONS items hold only letters, digits and -_ and *"},
+	    {"LOGSEARCH_FUNCTIONS", "a,,b",
+	     "LOGSEARCH_FUNCTIONS is a comma-separated list of items of 1 to 64 characters"},
+	};
+	static const char *const mine[] = {"SLACK_TEAM_IDS", "SLACK_CHANNEL_IDS",
+	                                   "LOGSEARCH_FUNCTIONS"};
+	struct service_config c;
+	struct err e;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		clear_env();
+		for (k = 0; k < 3; k++)
+			unsetenv(mine[k]);
+		setenv(bad[i].name, bad[i].value, 1);
+		service_config_read(&c);
+		CHECK_INT(service_config_check(&c, &e), ERR_INVALID);
+		CHECK_STR(e.message, bad[i].message);
+	}
+	clear_env();
+	setenv("SLACK_TEAM_IDS", "T0001,T0002", 1);
+	setenv("SLACK_CHANNEL_IDS", "C1", 1);
+	setenv("LOGSEARCH_FUNCTIONS", "s-lookup,app-*", 1);
+	service_config_read(&c);
+	CHECK_INT(service_config_check(&c, &e), 0);
+	CHECK_STR(c.slack_team_ids, "T0001,T0002");
+	CHECK_STR(c.slack_channel_ids, "C1");
+	CHECK_STR(service_config_logsearch_functions(), "s-lookup,app-*");
+	unsetenv("LOGSEARCH_FUNCTIONS");
+	CHECK(service_config_logsearch_functions() == NULL);
+	setenv("AWS_LAMBDA_FUNCTION_NAME", "s-lookup", 1);
+	CHECK_STR(service_config_logsearch_functions(), "s-lookup");
+	for (k = 0; k < 3; k++)
+		unsetenv(mine[k]);
+	clear_env();
+}
+
 int main(void)
 {
 	RUN(reads_every_variable);
 	RUN(empty_is_unset);
 	RUN(bad_values_name_the_variable);
+	RUN(allow_lists);
 	RUN(init_refuses_then_keeps_its_reading);
 	return TEST_DONE();
 }

@@ -379,6 +379,74 @@ TEST_CASE(urls_are_checked_and_never_echoed)
 	unsetenv("EBSSH_SLACK_RESPONSE_URL_PREFIX");
 }
 
+/* A signature-shaped string: "v0=" and 64 hex digits from n. */
+static void fake_sig(char out[68], unsigned n)
+{
+	snprintf(out, 68, "v0=%064x", n);
+}
+
+TEST_CASE(replay_cache_refuses_a_second_time)
+{
+	struct slack_replay r;
+	char sig[68], other[68];
+	struct err e;
+
+	slack_replay_init(&r, 8);
+	fake_sig(sig, 1);
+	fake_sig(other, 2);
+	CHECK_INT(slack_replay_check(&r, "1000", sig, 1000, &e), 0);
+	CHECK_INT(slack_replay_check(&r, "1000", sig, 1001, &e), ERR_INVALID);
+	CHECK(strstr(e.message, "replay") != NULL);
+	/* Another signature, or the same one at another timestamp, is another request. */
+	CHECK_INT(slack_replay_check(&r, "1000", other, 1001, &e), 0);
+	CHECK_INT(slack_replay_check(&r, "1001", sig, 1001, &e), 0);
+	/* Still refused at the window's last second... */
+	CHECK_INT(slack_replay_check(&r, "1000", sig, 1000 + SLACK_MAX_SKEW, &e), ERR_INVALID);
+	/* ...and forgotten once slack_verify refuses its timestamp anyway. */
+	CHECK_INT((int)r.n, 3);
+	CHECK_INT(slack_replay_check(&r, "1001", other, 1000 + SLACK_MAX_SKEW + 1, &e), 0);
+	CHECK_INT((int)r.n, 2); /* the two of 1000 dropped, 1001's two kept */
+	CHECK_INT(slack_replay_check(&r, "1001", sig, 1000 + SLACK_MAX_SKEW + 1, &e), ERR_INVALID);
+	/* A timestamp in the future (within the skew) is kept until it is old. */
+	CHECK_INT(slack_replay_check(&r, "5200", sig, 5000, &e), 0);
+	CHECK_INT(slack_replay_check(&r, "5200", sig, 5450, &e), ERR_INVALID);
+	CHECK_INT(slack_replay_check(&r, "x", sig, 5000, &e), ERR_INVALID);
+	CHECK_INT(slack_replay_check(&r, "5000", "v0=short", 5000, &e), ERR_INVALID);
+	CHECK_INT(slack_replay_check(&r, "5000", NULL, 5000, &e), ERR_INVALID);
+	slack_replay_destroy(&r);
+}
+
+TEST_CASE(replay_cache_is_bounded_and_fails_closed)
+{
+	struct slack_replay r;
+	char sig[68];
+	struct err e;
+	unsigned i;
+
+	slack_replay_init(&r, 4);
+	for (i = 0; i < 4; i++) {
+		fake_sig(sig, i);
+		CHECK_INT(slack_replay_check(&r, "2000", sig, 2000, &e), 0);
+	}
+	CHECK_INT((int)r.n, 4);
+	/* Full of live entries: a new request is refused, never let through unrecorded. */
+	fake_sig(sig, 99);
+	CHECK_INT(slack_replay_check(&r, "2000", sig, 2100, &e), ERR_TOO_LARGE);
+	/* The old ones still are replays. */
+	fake_sig(sig, 0);
+	CHECK_INT(slack_replay_check(&r, "2000", sig, 2100, &e), ERR_INVALID);
+	/* Once their window has passed, they make room. */
+	fake_sig(sig, 99);
+	CHECK_INT(slack_replay_check(&r, "2301", sig, 2301, &e), 0);
+	CHECK_INT((int)r.n, 1);
+	slack_replay_destroy(&r);
+	/* The bound itself. */
+	slack_replay_init(&r, 100000);
+	CHECK_INT((int)r.cap, SLACK_REPLAY_MAX);
+	slack_replay_destroy(&r);
+	CHECK_INT((int)slack_replay_shared()->cap, SLACK_REPLAY_MAX);
+}
+
 int main(void)
 {
 	RUN(slacks_own_example_verifies);
@@ -393,5 +461,7 @@ int main(void)
 	RUN(chunks_fit_and_note_what_is_left_out);
 	RUN(a_long_line_is_cut_at_a_character);
 	RUN(urls_are_checked_and_never_echoed);
+	RUN(replay_cache_refuses_a_second_time);
+	RUN(replay_cache_is_bounded_and_fails_closed);
 	return TEST_DONE();
 }
