@@ -173,6 +173,8 @@ int config_read_key_file(const char *path, char **out, int *insecure, struct err
 
 	*out = NULL;
 	*insecure = 0;
+	if (!path)
+		return err_set(e, ERR_INVALID, "no API key file");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return err_set(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, "%s: %s", path,
