@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../util/buf.h"
 
@@ -28,25 +29,77 @@ int cli_parse_alias(const char *host, int asg, unsigned index, struct alias *out
 	             : alias_parse_kind(host, kind, out, e);
 }
 
-int cli_config(const char *flag_endpoint, const char *flag_api_key, struct config *cfg)
+int cli_config(const struct cli_flags *f, struct config *cfg)
 {
 	struct config_inputs in = {0};
 	char *path = config_default_path(NULL);
 	struct err e;
 	int rc;
 
-	in.flag_endpoint = flag_endpoint;
-	in.flag_api_key = flag_api_key;
+	if (f) {
+		in.flag_endpoint = f->endpoint;
+		in.flag_api_key = f->api_key;
+		in.flag_api_key_file = f->api_key_file;
+		in.flag_auth = f->auth;
+		in.flag_aws_profile = f->aws_profile;
+		in.flag_aws_region = f->aws_region;
+	}
 	in.env_endpoint = getenv("EBSSH_ENDPOINT");
 	in.env_api_key = getenv("EBSSH_API_KEY");
+	in.env_aws_profile = getenv("AWS_PROFILE");
 	in.path = path;
 	rc = config_resolve(&in, cfg, &e);
 	if (rc)
 		cli_say("%s", e.message);
 	else if (cfg->file_insecure)
 		cli_say("warning: %s holds an api_key and others may read it (chmod 600 it)", path);
+	else if (cfg->key_file_insecure)
+		cli_say("warning: the API key file %s may be read by others (chmod 600 it)",
+		        cfg->api_key_file);
 	free(path);
 	return rc;
+}
+
+int cli_service_prepare(struct cli_service *s, const struct config *cfg)
+{
+	struct err e;
+
+	if (cfg->auth != CONFIG_AUTH_IAM)
+		return 0;
+	if (iam_prepare(&s->iam, cfg, &e) != 0) {
+		cli_say("%s", e.message);
+		return e.code;
+	}
+	s->signed_ = 1;
+	CLI_STEP("--auth iam: region %s (from %s), AWS profile %s (%s)", s->iam.region,
+	         s->iam.region_from, s->iam.profile ? s->iam.profile : "default chain",
+	         config_source_name(cfg->aws_profile_from));
+	return 0;
+}
+
+int cli_service_open(struct cli_service *s, const struct config *cfg, struct err *e)
+{
+	if (!s->http) {
+		s->http = cli_http_new(e);
+		if (!s->http)
+			return e && e->code ? e->code : ERR_NOMEM;
+	}
+	if (s->signed_)
+		return iam_start(&s->iam, cfg, s->http, e);
+	return 0;
+}
+
+struct iam *cli_service_iam(struct cli_service *s)
+{
+	return s->signed_ ? &s->iam : NULL;
+}
+
+void cli_service_close(struct cli_service *s)
+{
+	if (s->signed_)
+		iam_close(&s->iam);
+	cli_http_free(s->http);
+	memset(s, 0, sizeof(*s));
 }
 
 int cli_cache(struct cache *c, char key[CACHE_KEY_LEN + 1], const char *endpoint,

@@ -4,7 +4,8 @@
  * each starting "ebssh-proxy: " (the steps only with -v); the alias from
  * HOST and the flags; the configuration from the flags, the environment
  * and the default file (config.h); the cache and the key of the lookup's
- * entry (cache.h); and the HTTP client of one run.
+ * entry (cache.h); and the HTTP client of one run with, for --auth iam, its
+ * signer (iam.h).
  */
 #ifndef EBSSH_PROXY_CLI_H
 #define EBSSH_PROXY_CLI_H
@@ -14,6 +15,7 @@
 #include "alias.h"
 #include "cache.h"
 #include "config.h"
+#include "iam.h"
 #include "lookup.h"
 
 #define CLI_PROG "ebssh-proxy"
@@ -44,13 +46,45 @@ void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (--index), else host parsed as NAME[.]N; an Auto Scaling group with asg. */
 int cli_parse_alias(const char *host, int asg, unsigned index, struct alias *out, struct err *e);
 
+/* The flags of config.h's settings; NULL when not given. */
+struct cli_flags {
+	const char *endpoint;     /* --endpoint */
+	const char *api_key;      /* --api-key (a copy: argv's is scrubbed) */
+	const char *api_key_file; /* --api-key-file */
+	const char *auth;         /* --auth */
+	const char *aws_profile;  /* --aws-profile */
+	const char *aws_region;   /* --aws-region */
+};
+
 /*
- * Resolves cfg (config_init'ed) from the flags (NULL when not given),
- * EBSSH_ENDPOINT and EBSSH_API_KEY, and the default configuration file.
- * Says the error on failure, and a warning when the file holds an API key
- * that others may read.
+ * Resolves cfg (config_init'ed) from the flags (f may be NULL), EBSSH_ENDPOINT,
+ * EBSSH_API_KEY and AWS_PROFILE, and the default configuration file. Says
+ * the error on failure, and a warning when the file or the key file holds an
+ * API key that others may read.
  */
-int cli_config(const char *flag_endpoint, const char *flag_api_key, struct config *cfg);
+int cli_config(const struct cli_flags *f, struct config *cfg);
+
+/* The lookup service's client of one run: HTTP, and the signer with --auth iam. */
+struct cli_service {
+	struct http_client *http; /* NULL until cli_service_open */
+	struct iam iam;
+	int signed_; /* iam is prepared: requests are signed */
+};
+
+/* For --auth iam, finds the region of cfg's endpoint into s (zeroed), saying
+ * with -v where it came from, or says why not: 0 or the error (a usage
+ * error: the caller exits CLI_EXIT_USAGE). Nothing for --auth api-key. */
+int cli_service_prepare(struct cli_service *s, const struct config *cfg);
+
+/* Makes s (prepared) ready to ask: the HTTP client, and for --auth iam the
+ * credentials provider. 0, or the error in e. Idempotent once open. */
+int cli_service_open(struct cli_service *s, const struct config *cfg, struct err *e);
+
+/* The iam for a lookup_query: NULL when requests are not signed. */
+struct iam *cli_service_iam(struct cli_service *s);
+
+/* Frees what s holds; a zeroed s is fine. */
+void cli_service_close(struct cli_service *s);
 
 /*
  * Opens the default cache directory into c (closed on entry) and makes in

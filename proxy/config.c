@@ -21,6 +21,9 @@ void config_free(struct config *c)
 {
 	free(c->endpoint);
 	free(c->api_key);
+	free(c->api_key_file);
+	free(c->aws_profile);
+	free(c->aws_region);
 	config_init(c);
 }
 
@@ -108,6 +111,161 @@ int config_check_api_key(const char *key, struct err *e)
 	return 0;
 }
 
+static int is_blank(char c);
+
+int config_parse_auth(const char *s, enum config_auth *out, struct err *e)
+{
+	if (s && strcmp(s, "api-key") == 0)
+		*out = CONFIG_AUTH_API_KEY;
+	else if (s && strcmp(s, "iam") == 0)
+		*out = CONFIG_AUTH_IAM;
+	else
+		return err_set(e, ERR_INVALID, "auth must be api-key or iam");
+	return 0;
+}
+
+const char *config_auth_name(enum config_auth a)
+{
+	return a == CONFIG_AUTH_IAM ? "iam" : "api-key";
+}
+
+int config_check_name(const char *name, const char *what, struct err *e)
+{
+	size_t len, i;
+
+	if (!name || !*name)
+		return err_set(e, ERR_INVALID, "%s is empty", what);
+	len = strnlen(name, CONFIG_NAME_MAX + 1);
+	if (len > CONFIG_NAME_MAX)
+		return err_set(e, ERR_INVALID, "%s is longer than %d bytes", what, CONFIG_NAME_MAX);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '[' || c == ']')
+			return err_set(e, ERR_INVALID,
+			               "%s holds a space, a bracket, a control or non-ASCII byte",
+			               what);
+	}
+	return 0;
+}
+
+/* "~/x" as $HOME/x; other paths copied. NULL with err. */
+static char *expand_home(const char *path, struct err *e)
+{
+	char *out;
+
+	if (strncmp(path, "~/", 2) == 0)
+		return xdg_path("HOME", ".", path + 2, e);
+	out = strdup(path);
+	if (!out)
+		err_set(e, ERR_NOMEM, "out of memory");
+	return out;
+}
+
+int config_read_key_file(const char *path, char **out, int *insecure, struct err *e)
+{
+	char text[CONFIG_KEY_FILE_MAX + 1];
+	size_t len = 0, n;
+	const char *nl;
+	struct stat st;
+	ssize_t got;
+	int fd, rc = 0;
+
+	*out = NULL;
+	*insecure = 0;
+	if (!path)
+		return err_set(e, ERR_INVALID, "no API key file");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return err_set(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, "%s: %s", path,
+		               strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = err_set(e, ERR_INVALID, "%s: not a regular file", path);
+		goto out;
+	}
+	while (len <= CONFIG_KEY_FILE_MAX) {
+		got = read(fd, text + len, CONFIG_KEY_FILE_MAX + 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	if (len > CONFIG_KEY_FILE_MAX) {
+		rc = err_set(e, ERR_TOO_LARGE, "%s: larger than %d bytes", path,
+		             CONFIG_KEY_FILE_MAX);
+		goto out;
+	}
+	n = len;
+	nl = memchr(text, '\n', len);
+	if (nl) {
+		size_t i;
+
+		n = (size_t)(nl - text);
+		for (i = n + 1; i < len; i++)
+			if (text[i] != '\n' && text[i] != '\r' && !is_blank(text[i])) {
+				rc = err_set(e, ERR_INVALID,
+				             "%s: more than one line (the key alone is expected)",
+				             path);
+				goto out;
+			}
+	}
+	while (n && (text[n - 1] == '\r' || is_blank(text[n - 1])))
+		n--;
+	{
+		const char *k = text;
+
+		while (n && is_blank(*k)) {
+			k++;
+			n--;
+		}
+		*out = strndup(k, n);
+	}
+	if (!*out) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = config_check_api_key(*out, e);
+	if (rc) {
+		err_prefix(e, "%s", path);
+		free(*out);
+		*out = NULL;
+		goto out;
+	}
+	*insecure = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+out:
+	explicit_bzero(text, sizeof(text));
+	close(fd);
+	return rc;
+}
+
+/* Replaces cfg->api_key_file (a path as written) by its expanded form and
+ * reads the key it names into cfg->api_key. */
+static int load_key_file(struct config *cfg, struct err *e)
+{
+	char *path = expand_home(cfg->api_key_file, e);
+	int rc;
+
+	if (!path)
+		return e && e->code ? e->code : ERR_NOMEM;
+	free(cfg->api_key_file);
+	cfg->api_key_file = path;
+	free(cfg->api_key);
+	cfg->api_key = NULL;
+	rc = config_read_key_file(path, &cfg->api_key, &cfg->key_file_insecure, e);
+	if (rc)
+		err_prefix(e, "api_key_file");
+	return rc;
+}
+
 static int is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -124,14 +282,70 @@ static void trim(const char **s, size_t *n)
 		(*n)--;
 }
 
+/* The keys of the file, in the order of seen_line. */
+enum file_key { K_ENDPOINT, K_API_KEY, K_API_KEY_FILE, K_AUTH, K_AWS_PROFILE, K_AWS_REGION, K_N };
+
+static const char *const key_names[K_N] = {"endpoint", "api_key",     "api_key_file",
+                                           "auth",     "aws_profile", "aws_region"};
+
+/* Stores value (owned, taken) for key k into out; 0 or the check's error. */
+static int store(enum file_key k, char *value, struct config *out, struct err *e)
+{
+	int rc = 0;
+
+	switch (k) {
+	case K_ENDPOINT:
+		rc = config_check_endpoint(value, &out->endpoint, e);
+		free(value);
+		if (!rc)
+			out->endpoint_from = CONFIG_FROM_FILE;
+		return rc;
+	case K_API_KEY:
+		rc = config_check_api_key(value, e);
+		if (!rc) {
+			out->api_key = value;
+			out->api_key_from = CONFIG_FROM_FILE;
+			value = NULL;
+		}
+		break;
+	case K_API_KEY_FILE:
+		out->api_key_file = value; /* read by config_load_file */
+		value = NULL;
+		break;
+	case K_AUTH:
+		rc = config_parse_auth(value, &out->auth, e);
+		if (!rc)
+			out->auth_from = CONFIG_FROM_FILE;
+		break;
+	case K_AWS_PROFILE:
+	case K_AWS_REGION:
+		rc = config_check_name(value, key_names[k], e);
+		if (!rc && k == K_AWS_PROFILE) {
+			out->aws_profile = value;
+			out->aws_profile_from = CONFIG_FROM_FILE;
+			value = NULL;
+		} else if (!rc) {
+			out->aws_region = value;
+			out->aws_region_from = CONFIG_FROM_FILE;
+			value = NULL;
+		}
+		break;
+	default:
+		rc = err_set(e, ERR_INTERNAL, "no such key");
+	}
+	free(value);
+	return rc;
+}
+
 /* One "key = value" line (without its end); line_no for messages. */
 static int parse_line(const char *line, size_t n, unsigned line_no, struct config *out,
-                      unsigned seen_line[2], struct err *e)
+                      unsigned seen_line[K_N], struct err *e)
 {
 	const char *eq, *key, *val;
 	size_t klen, vlen;
 	char *value = NULL;
-	int which, rc;
+	int rc;
+	unsigned k;
 
 	trim(&line, &n);
 	if (n == 0 || line[0] == '#')
@@ -145,19 +359,25 @@ static int parse_line(const char *line, size_t n, unsigned line_no, struct confi
 	val = eq + 1;
 	vlen = (size_t)(line + n - val);
 	trim(&val, &vlen);
-	if (klen == 8 && memcmp(key, "endpoint", 8) == 0)
-		which = 0;
-	else if (klen == 7 && memcmp(key, "api_key", 7) == 0)
-		which = 1;
-	else if (klen == 0)
+	if (klen == 0)
 		return err_set(e, ERR_INVALID, "line %u: no key before '='", line_no);
-	else
+	for (k = 0; k < K_N; k++)
+		if (strlen(key_names[k]) == klen && memcmp(key, key_names[k], klen) == 0)
+			break;
+	if (k == K_N)
 		return err_set(e, ERR_INVALID,
-		               "line %u: unknown key (the keys are endpoint and api_key)", line_no);
-	if (seen_line[which])
+		               "line %u: unknown key (the keys are endpoint, api_key, "
+		               "api_key_file, auth, aws_profile and aws_region)",
+		               line_no);
+	if (seen_line[k])
 		return err_set(e, ERR_INVALID, "line %u: %s is already set on line %u", line_no,
-		               which ? "api_key" : "endpoint", seen_line[which]);
-	seen_line[which] = line_no;
+		               key_names[k], seen_line[k]);
+	if ((k == K_API_KEY && seen_line[K_API_KEY_FILE]) ||
+	    (k == K_API_KEY_FILE && seen_line[K_API_KEY]))
+		return err_set(e, ERR_INVALID,
+		               "line %u: api_key and api_key_file do not go together (line %u)",
+		               line_no, seen_line[k == K_API_KEY ? K_API_KEY_FILE : K_API_KEY]);
+	seen_line[k] = line_no;
 	if (vlen && (val[0] == '"' || val[0] == '\'')) {
 		if (vlen < 2 || val[vlen - 1] != val[0])
 			return err_set(e, ERR_INVALID, "line %u: unbalanced quote", line_no);
@@ -165,25 +385,11 @@ static int parse_line(const char *line, size_t n, unsigned line_no, struct confi
 		vlen -= 2;
 	}
 	if (vlen == 0)
-		return err_set(e, ERR_INVALID, "line %u: %s has no value", line_no,
-		               which ? "api_key" : "endpoint");
+		return err_set(e, ERR_INVALID, "line %u: %s has no value", line_no, key_names[k]);
 	value = strndup(val, vlen);
 	if (!value)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	if (which == 0) {
-		rc = config_check_endpoint(value, &out->endpoint, e);
-		free(value);
-		if (!rc)
-			out->endpoint_from = CONFIG_FROM_FILE;
-	} else {
-		rc = config_check_api_key(value, e);
-		if (!rc) {
-			out->api_key = value;
-			out->api_key_from = CONFIG_FROM_FILE;
-		} else {
-			free(value);
-		}
-	}
+	rc = store((enum file_key)k, value, out, e);
 	if (rc)
 		err_prefix(e, "line %u", line_no);
 	return rc;
@@ -191,7 +397,7 @@ static int parse_line(const char *line, size_t n, unsigned line_no, struct confi
 
 int config_parse_text(const char *text, size_t len, struct config *out, struct err *e)
 {
-	unsigned seen_line[2] = {0, 0};
+	unsigned seen_line[K_N] = {0};
 	unsigned line_no = 0;
 	size_t pos = 0, end;
 	const char *nl;
@@ -278,6 +484,7 @@ int config_load_file(const char *path, struct config *out, int *missing, struct 
 	}
 	if (out->api_key && (st.st_mode & (S_IRGRP | S_IROTH)))
 		out->file_insecure = 1;
+
 out:
 	free(text);
 	close(fd);
@@ -305,12 +512,24 @@ static int take_value(int is_endpoint, const char *value, const char *what, char
 	return rc;
 }
 
+/* Moves *from into *to when *to is unset and *from set. */
+static void take_str(char **to, enum config_source *to_from, char **from)
+{
+	if (*to || !*from)
+		return;
+	*to = *from;
+	*from = NULL;
+	*to_from = CONFIG_FROM_FILE;
+}
+
 int config_resolve(const struct config_inputs *in, struct config *out, struct err *e)
 {
 	struct config file;
 	int rc = 0, missing = 0;
 	const char *env_ep = in->env_endpoint && *in->env_endpoint ? in->env_endpoint : NULL;
 	const char *env_key = in->env_api_key && *in->env_api_key ? in->env_api_key : NULL;
+	const char *env_prof =
+	    in->env_aws_profile && *in->env_aws_profile ? in->env_aws_profile : NULL;
 
 	config_init(&file);
 	if (in->flag_endpoint) {
@@ -322,8 +541,19 @@ int config_resolve(const struct config_inputs *in, struct config *out, struct er
 	}
 	if (rc)
 		goto out;
-	if (in->flag_api_key) {
+	if (in->flag_api_key && in->flag_api_key_file) {
+		rc = err_set(e, ERR_INVALID, "--api-key and --api-key-file do not go together");
+	} else if (in->flag_api_key) {
 		rc = take_value(0, in->flag_api_key, "--api-key", &out->api_key, e);
+		out->api_key_from = CONFIG_FROM_FLAG;
+	} else if (in->flag_api_key_file) {
+		out->api_key_file = strdup(in->flag_api_key_file);
+		rc = out->api_key_file ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+		if (!rc)
+			rc = config_read_key_file(out->api_key_file, &out->api_key,
+			                          &out->key_file_insecure, e);
+		if (rc)
+			err_prefix(e, "--api-key-file");
 		out->api_key_from = CONFIG_FROM_FLAG;
 	} else if (env_key) {
 		rc = take_value(0, env_key, "EBSSH_API_KEY", &out->api_key, e);
@@ -331,7 +561,33 @@ int config_resolve(const struct config_inputs *in, struct config *out, struct er
 	}
 	if (rc)
 		goto out;
-	if ((!out->endpoint || !out->api_key) && in->path) {
+	if (in->flag_auth) {
+		rc = config_parse_auth(in->flag_auth, &out->auth, e);
+		if (rc)
+			err_prefix(e, "--auth");
+		out->auth_from = CONFIG_FROM_FLAG;
+	}
+	if (!rc && in->flag_aws_profile) {
+		rc = config_check_name(in->flag_aws_profile, "--aws-profile", e);
+		out->aws_profile = rc ? NULL : strdup(in->flag_aws_profile);
+		out->aws_profile_from = CONFIG_FROM_FLAG;
+	} else if (!rc && env_prof) {
+		rc = config_check_name(env_prof, "AWS_PROFILE", e);
+		out->aws_profile = rc ? NULL : strdup(env_prof);
+		out->aws_profile_from = CONFIG_FROM_ENV;
+	}
+	if (!rc && in->flag_aws_region) {
+		rc = config_check_name(in->flag_aws_region, "--aws-region", e);
+		out->aws_region = rc ? NULL : strdup(in->flag_aws_region);
+		out->aws_region_from = CONFIG_FROM_FLAG;
+	}
+	if (!rc && ((in->flag_aws_profile || env_prof) && !out->aws_profile))
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	if (!rc && in->flag_aws_region && !out->aws_region)
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	if (rc)
+		goto out;
+	if ((!out->endpoint || !out->api_key || !out->auth_from) && in->path) {
 		rc = config_load_file(in->path, &file, &missing, e);
 		if (rc)
 			goto out;
@@ -345,7 +601,22 @@ int config_resolve(const struct config_inputs *in, struct config *out, struct er
 			out->api_key_from = CONFIG_FROM_FILE;
 			out->file_insecure = file.file_insecure;
 			file.api_key = NULL;
+		} else if (!out->api_key && file.api_key_file) {
+			out->api_key_file = file.api_key_file;
+			out->api_key_from = CONFIG_FROM_FILE;
+			file.api_key_file = NULL;
+			rc = load_key_file(out, e);
+			if (rc) {
+				err_prefix(e, "%s", in->path);
+				goto out;
+			}
 		}
+		if (!out->auth_from && file.auth_from) {
+			out->auth = file.auth;
+			out->auth_from = CONFIG_FROM_FILE;
+		}
+		take_str(&out->aws_profile, &out->aws_profile_from, &file.aws_profile);
+		take_str(&out->aws_region, &out->aws_region_from, &file.aws_region);
 	}
 	if (!out->endpoint)
 		rc = err_set(e, ERR_INVALID,

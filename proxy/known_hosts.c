@@ -42,6 +42,10 @@ int known_hosts_fetch(struct http_client *c, const struct lookup_query *q, struc
 	if (!rc)
 		rc = known_hosts_classify(resp.status, resp.body.data, resp.body.len,
 		                          http_response_header(&resp, "x-amzn-RequestId"), out, e);
+	if (rc == ERR_CREDENTIALS && q->iam && resp.status)
+		rc = lookup_classify_error_auth(resp.status, resp.body.data, resp.body.len,
+		                                http_response_header(&resp, "x-amzn-RequestId"), 1,
+		                                e);
 	http_response_free(&resp);
 	return rc;
 }
@@ -125,6 +129,7 @@ struct run {
 	int have_cache;
 	char key[CACHE_KEY_LEN + 1];
 	struct hostkey_list keys;
+	struct cli_service svc;
 };
 
 /* Asks the service; records a good answer. */
@@ -138,16 +143,15 @@ static int ask_service(struct run *r, struct err *e)
 	    .timeout_ms = r->o->timeout * 1000,
 	    .user_agent = r->o->user_agent,
 	};
-	struct http_client *http;
 	struct err ce;
 	int rc;
 
-	http = cli_http_new(e);
-	if (!http)
-		return e && e->code ? e->code : ERR_NOMEM;
+	rc = cli_service_open(&r->svc, &r->cfg, e);
+	if (rc)
+		return rc;
+	q.iam = cli_service_iam(&r->svc);
 	cli_step_get(&q, LOOKUP_ROUTE_HOSTKEYS);
-	rc = known_hosts_fetch(http, &q, &r->keys, e);
-	cli_http_free(http);
+	rc = known_hosts_fetch(r->svc.http, &q, &r->keys, e);
 	if (rc)
 		return rc;
 	CLI_STEP("the service answered %zu host key%s", r->keys.n, r->keys.n == 1 ? "" : "s");
@@ -224,7 +228,7 @@ int known_hosts_run(const struct known_hosts_opts *o)
 		status = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (cli_config(o->endpoint, o->api_key, &r.cfg) != 0) {
+	if (cli_config(o->flags, &r.cfg) != 0 || cli_service_prepare(&r.svc, &r.cfg) != 0) {
 		status = CLI_EXIT_USAGE;
 		goto out;
 	}
@@ -252,6 +256,7 @@ int known_hosts_run(const struct known_hosts_opts *o)
 out:
 	buf_free(&out);
 	hostkey_list_free(&r.keys);
+	cli_service_close(&r.svc);
 	cache_close(&r.cache);
 	config_free(&r.cfg);
 	return status;

@@ -7,8 +7,8 @@
  * alias is parsed as the ProxyCommand parses %h (alias.c; --asg, --index
  * and --address as there), and the service's keys of that instance are
  * fetched: GET {endpoint}/{eb|asg}/{name}/hostkeys/{n}[?address=private]
- * with Accept: text/plain, x-api-key and a User-Agent, one attempt (as
- * lookup.c). A 200 answer is checked again here, line by line
+ * with Accept: text/plain, x-api-key and a User-Agent (SigV4-signed with
+ * --auth iam), one attempt (as lookup.c). A 200 answer is checked again here, line by line
  * (util/hostkeys: "<type> <base64>\n", known types, well-formed blobs);
  * an answer with any other line is refused as a whole and never printed.
  * Other statuses are classified as lookup_classify does (404 when the
@@ -44,6 +44,7 @@
 #include "../util/hostkeys.h"
 #include "alias.h"
 #include "cache.h"
+#include "cli.h"
 #include "lookup.h"
 
 #define KNOWN_HOSTS_RESPONSE_MAX ((size_t)128 * 1024)
@@ -51,11 +52,10 @@
 
 /* What known_hosts_run needs from the command line. */
 struct known_hosts_opts {
-	const char *host;     /* %H as ssh passed it */
-	const char *endpoint; /* --endpoint, or NULL */
-	const char *api_key;  /* --api-key, or NULL */
-	int asg;              /* --asg */
-	unsigned index;       /* --index, 0 when not given */
+	const char *host;              /* %H as ssh passed it */
+	const struct cli_flags *flags; /* --endpoint, --api-key, --auth, ...; may be NULL */
+	int asg;                       /* --asg */
+	unsigned index;                /* --index, 0 when not given */
 	enum lookup_address address;
 	long cache_ttl; /* seconds */
 	long timeout;   /* seconds */

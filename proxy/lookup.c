@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../aws/uri.h"
 
@@ -54,6 +55,8 @@ static void service_message(const char *body, size_t len, char *out, size_t cap)
 	if (!root)
 		return;
 	m = json_string_value(json_object_get(root, "message"));
+	if (!m) /* API Gateway's IAM refusals */
+		m = json_string_value(json_object_get(root, "Message"));
 	for (; m && *m && o + 1 < cap && o < LOOKUP_MESSAGE_MAX; m++) {
 		unsigned char c = (unsigned char)*m;
 
@@ -66,6 +69,13 @@ static void service_message(const char *body, size_t len, char *out, size_t cap)
 int lookup_classify_error(long status, const char *body, size_t len, const char *request_id,
                           struct err *e)
 {
+	return lookup_classify_error_auth(status, body, len, request_id, 0, e);
+}
+
+int lookup_classify_error_auth(long status, const char *body, size_t len, const char *request_id,
+                               int iam, struct err *e)
+{
+	const char *hint = "";
 	char msg[LOOKUP_MESSAGE_MAX + 1], rid[64] = "";
 	const char *what;
 	int code;
@@ -87,7 +97,10 @@ int lookup_classify_error(long status, const char *body, size_t len, const char 
 		what = "bad request";
 	} else if (status == 401 || status == 403) {
 		code = ERR_CREDENTIALS;
-		what = "API key missing or refused";
+		what = iam ? "not authorized" : "API key missing or refused";
+		if (iam)
+			hint = "; your AWS identity needs execute-api:Invoke on this route "
+			       "(the IAM policy of docs/iam.md)";
 	} else if (status == 429) {
 		code = ERR_THROTTLED;
 		what = "too many requests";
@@ -98,8 +111,8 @@ int lookup_classify_error(long status, const char *body, size_t len, const char 
 		code = ERR_INVALID;
 		what = "unexpected answer";
 	}
-	err_set(e, code, "the lookup service answered %ld (%s)%s%s%s", status, what,
-	        msg[0] ? ": " : "", msg, rid);
+	err_set(e, code, "the lookup service answered %ld (%s)%s%s%s%s", status, what,
+	        msg[0] ? ": " : "", msg, rid, hint);
 	if (e)
 		e->http_status = status;
 	return code;
@@ -122,11 +135,14 @@ int lookup_classify(long status, const char *body, size_t len, const char *reque
 int lookup_get(struct http_client *c, const struct lookup_query *q, const char *route,
                size_t max_response, struct http_response *resp, struct err *e)
 {
-	struct http_header headers[3];
+	struct http_header headers[8];
+	struct iam_signature sig;
 	struct http_request req;
 	struct buf url;
 	size_t n = 0;
 	int rc;
+
+	memset(&sig, 0, sizeof(sig));
 
 	buf_init(&url, 4096);
 	rc = lookup_route_url(q, route, &url, e);
@@ -135,6 +151,17 @@ int lookup_get(struct http_client *c, const struct lookup_query *q, const char *
 	headers[n++] = (struct http_header){"Accept", "text/plain"};
 	if (q->api_key)
 		headers[n++] = (struct http_header){"x-api-key", q->api_key};
+	if (q->iam) {
+		rc = iam_sign(q->iam, "GET", buf_str(&url), headers, n, time(NULL), &sig, e);
+		if (rc)
+			goto out;
+		headers[n++] = (struct http_header){"Host", sig.host};
+		headers[n++] = (struct http_header){"X-Amz-Date", sig.amz_date};
+		if (sig.session_token)
+			headers[n++] =
+			    (struct http_header){"X-Amz-Security-Token", sig.session_token};
+		headers[n++] = (struct http_header){"Authorization", sig.authorization};
+	}
 	if (q->user_agent)
 		headers[n++] = (struct http_header){"User-Agent", q->user_agent};
 	memset(&req, 0, sizeof(req));
@@ -153,6 +180,7 @@ int lookup_get(struct http_client *c, const struct lookup_query *q, const char *
 	else if (rc)
 		err_prefix(e, "the lookup service is unreachable");
 out:
+	iam_signature_free(&sig);
 	buf_free(&url);
 	return rc;
 }
@@ -169,6 +197,10 @@ int lookup_fetch(struct http_client *c, const struct lookup_query *q, struct add
 	if (!rc)
 		rc = lookup_classify(resp.status, resp.body.data, resp.body.len,
 		                     http_response_header(&resp, "x-amzn-RequestId"), out, e);
+	if (rc == ERR_CREDENTIALS && q->iam && resp.status)
+		rc = lookup_classify_error_auth(resp.status, resp.body.data, resp.body.len,
+		                                http_response_header(&resp, "x-amzn-RequestId"), 1,
+		                                e);
 	http_response_free(&resp);
 	return rc;
 }

@@ -5,7 +5,8 @@
  * The request is GET {endpoint}/eb/{name}/ip/{n} (/asg/ for an Auto Scaling
  * group; ?address=private for private IPs; the host keys of known_hosts.c
  * are the route hostkeys instead of ip) with `Accept: text/plain`,
- * `x-api-key` when there is a key, and a User-Agent; one attempt through
+ * `x-api-key` when there is a key, and a User-Agent, signed with SigV4 for
+ * execute-api when the query carries an iam (--auth iam; iam.h); one attempt through
  * aws/http (a ProxyCommand must answer fast or fail fast; the stale cache is
  * the fallback, not retries). The answer is classified:
  *
@@ -13,7 +14,8 @@
  *   200, anything else                  ERR_PARSE: refused, never used
  *   404                                 ERR_NOT_FOUND (no such environment or instance)
  *   400                                 ERR_INVALID
- *   401, 403                            ERR_CREDENTIALS (API key missing or refused)
+ *   401, 403                            ERR_CREDENTIALS (API key missing or refused;
+ *                                       with iam: not authorized, and a hint)
  *   429                                 ERR_THROTTLED            } "service unavailable":
  *   5xx                                 ERR_SERVICE, http_status } the stale cache may
  *   timeout, network failure            ERR_TIMEOUT, ERR_NETWORK } answer instead
@@ -21,7 +23,8 @@
  *
  * Error messages carry the service's own JSON `message` (printable ASCII
  * only, at most LOOKUP_MESSAGE_MAX bytes of it) and its request id when
- * the answer had one (x-amzn-RequestId, as API Gateway sends).
+ * the answer had one (x-amzn-RequestId, as API Gateway sends). API Gateway's
+ * IAM refusals spell the key `Message`; it is read too.
  */
 #ifndef EBSSH_PROXY_LOOKUP_H
 #define EBSSH_PROXY_LOOKUP_H
@@ -33,8 +36,9 @@
 #include "../util/err.h"
 #include "addr.h"
 #include "alias.h"
+#include "iam.h"
 
-#define LOOKUP_MESSAGE_MAX  200
+#define LOOKUP_MESSAGE_MAX  300
 #define LOOKUP_RESPONSE_MAX ((size_t)64 * 1024)
 
 /* The routes of an instance: {endpoint}/{eb|asg}/{name}/{route}/{n}. */
@@ -50,6 +54,7 @@ struct lookup_query {
 	enum lookup_address address; /* public or private IP */
 	long timeout_ms;             /* connect and whole exchange; 0: aws/http's defaults */
 	const char *user_agent;      /* NULL: none */
+	struct iam *iam;             /* NULL: unsigned (--auth api-key) */
 };
 
 /* "public" or "private". */
@@ -65,6 +70,12 @@ int lookup_route_url(const struct lookup_query *q, const char *route, struct buf
 
 /* lookup_route_url of the IP route. */
 int lookup_url(const struct lookup_query *q, struct buf *out, struct err *e);
+
+/* lookup_classify_error, worded for the authorization in use: iam 1 for
+ * --auth iam (a 401/403 says "not authorized" and points to the IAM
+ * policy of docs/iam.md). */
+int lookup_classify_error_auth(long status, const char *body, size_t len, const char *request_id,
+                               int iam, struct err *e);
 
 /* Classifies one answer (see the table above) into out. request_id may be
  * NULL. Pure. */

@@ -45,13 +45,13 @@
 #define PROG CLI_PROG
 
 struct opts {
-	const char *endpoint; /* --endpoint */
-	const char *api_key;  /* --api-key */
-	unsigned index;       /* --index, 0 when not given */
-	int print;            /* --print */
-	int fdpass;           /* --fdpass */
-	int verbose;          /* -v */
-	int asg;              /* --asg */
+	struct cli_flags flags; /* --endpoint, --api-key (a copy), --auth, ... */
+	char *api_key_copy;     /* owned: --api-key's value, scrubbed from argv */
+	unsigned index;         /* --index, 0 when not given */
+	int print;              /* --print */
+	int fdpass;             /* --fdpass */
+	int verbose;            /* -v */
+	int asg;                /* --asg */
 	enum lookup_address address;
 	long cache_ttl;          /* seconds */
 	long timeout;            /* seconds */
@@ -72,7 +72,7 @@ struct run {
 	struct cache cache;
 	int have_cache;
 	char key[CACHE_KEY_LEN + 1];
-	struct http_client *http; /* made at the first question to the service */
+	struct cli_service svc; /* its HTTP client made at the first question */
 	struct addr addr;
 	enum cli_source source;
 };
@@ -91,7 +91,17 @@ static void usage(FILE *f)
 	      "options:\n"
 	      "  --endpoint URL      lookup service (else EBSSH_ENDPOINT, else `endpoint =`\n"
 	      "                      in $XDG_CONFIG_HOME/ebssh/config)\n"
-	      "  --api-key KEY       sent as x-api-key (else EBSSH_API_KEY, else `api_key =`)\n"
+	      "  --api-key KEY       sent as x-api-key (else EBSSH_API_KEY, else `api_key =`);\n"
+	      "                      scrubbed from the command line at start, but visible\n"
+	      "                      before: prefer --api-key-file or EBSSH_API_KEY\n"
+	      "  --api-key-file FILE the API key is the first line of FILE\n"
+	      "                      (else `api_key_file =`)\n"
+	      "  --auth api-key|iam  how to be let in: an API key (default), or iam: sign\n"
+	      "                      with your AWS identity (SigV4, execute-api); else `auth =`\n"
+	      "  --aws-profile NAME  with --auth iam: this AWS profile (else AWS_PROFILE and\n"
+	      "                      the default chain, else `aws_profile =`)\n"
+	      "  --aws-region REGION with --auth iam: the API's region (else from the\n"
+	      "                      endpoint's host, AWS_REGION, or the profile's region)\n"
 	      "  --index N           instance N (1-1000); HOST is then the name as it is\n"
 	      "  --address public|private\n"
 	      "                      which IP of the instance (default public)\n"
@@ -143,12 +153,20 @@ enum {
 	OPT_FDPASS,
 	OPT_JUMP,
 	OPT_JUMP_IDENTITY,
-	OPT_KNOWN_HOSTS
+	OPT_KNOWN_HOSTS,
+	OPT_API_KEY_FILE,
+	OPT_AUTH,
+	OPT_AWS_PROFILE,
+	OPT_AWS_REGION
 };
 
 static const struct option long_opts[] = {
     {"endpoint", required_argument, NULL, OPT_ENDPOINT},
     {"api-key", required_argument, NULL, OPT_API_KEY},
+    {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+    {"auth", required_argument, NULL, OPT_AUTH},
+    {"aws-profile", required_argument, NULL, OPT_AWS_PROFILE},
+    {"aws-region", required_argument, NULL, OPT_AWS_REGION},
     {"index", required_argument, NULL, OPT_INDEX},
     {"print", no_argument, NULL, OPT_PRINT},
     {"address", required_argument, NULL, OPT_ADDRESS},
@@ -172,17 +190,44 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	long v;
 	int c;
 
-	memset(o, 0, sizeof(*o));
 	o->cache_ttl = 30;
 	o->timeout = 10;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hvV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ENDPOINT:
-			o->endpoint = optarg;
+			o->flags.endpoint = optarg;
 			break;
 		case OPT_API_KEY:
-			o->api_key = optarg;
+			/* keep a copy and scrub argv's, so that ps shows no key */
+			free(o->api_key_copy);
+			o->api_key_copy = strdup(optarg);
+			if (!o->api_key_copy) {
+				cli_say("out of memory");
+				return -1;
+			}
+			memset(optarg, 'x', strlen(optarg));
+			o->flags.api_key = o->api_key_copy;
+			break;
+		case OPT_API_KEY_FILE:
+			if (!*optarg) {
+				cli_say("--api-key-file: empty");
+				return -1;
+			}
+			o->flags.api_key_file = optarg;
+			break;
+		case OPT_AUTH:
+			if (strcmp(optarg, "api-key") != 0 && strcmp(optarg, "iam") != 0) {
+				cli_say("--auth: api-key or iam");
+				return -1;
+			}
+			o->flags.auth = optarg;
+			break;
+		case OPT_AWS_PROFILE:
+			o->flags.aws_profile = optarg;
+			break;
+		case OPT_AWS_REGION:
+			o->flags.aws_region = optarg;
 			break;
 		case OPT_INDEX:
 			if (alias_parse_index(optarg, &o->index, &e) != 0) {
@@ -340,14 +385,13 @@ static int ask_service(struct run *r, struct addr *out, struct err *e)
 	long long t0;
 	int rc;
 
-	if (!r->http) {
-		r->http = cli_http_new(e);
-		if (!r->http)
-			return e && e->code ? e->code : ERR_NOMEM;
-	}
+	rc = cli_service_open(&r->svc, &r->cfg, e);
+	if (rc)
+		return rc;
+	q.iam = cli_service_iam(&r->svc);
 	cli_step_get(&q, LOOKUP_ROUTE_IP);
 	t0 = monotime_ms();
-	rc = lookup_fetch(r->http, &q, out, e);
+	rc = lookup_fetch(r->svc.http, &q, out, e);
 	if (rc)
 		return rc;
 	CLI_STEP("the service answered %s in %lld ms", out->text, monotime_ms() - t0);
@@ -496,8 +540,8 @@ static void describe(const struct run *r)
 	else
 		CLI_STEP("%s: environment %s, instance %u, %s address", r->o.host, r->alias.name,
 		         r->alias.index, lookup_address_name(r->o.address));
-	CLI_STEP("endpoint %s (%s), API key %s", r->cfg.endpoint,
-	         config_source_name(r->cfg.endpoint_from),
+	CLI_STEP("endpoint %s (%s), auth %s, API key %s", r->cfg.endpoint,
+	         config_source_name(r->cfg.endpoint_from), config_auth_name(r->cfg.auth),
 	         r->cfg.api_key ? config_source_name(r->cfg.api_key_from) : "none");
 }
 
@@ -512,14 +556,15 @@ int main(int argc, char **argv)
 	r.cache.dirfd = -1;
 	config_init(&r.cfg);
 	rc = parse_args(argc, argv, &r.o);
-	if (rc)
+	if (rc) {
+		free(r.o.api_key_copy);
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	}
 	cli_verbose = r.o.verbose;
 	if (r.o.known_hosts) {
 		struct known_hosts_opts ko = {
 		    .host = r.o.known_hosts,
-		    .endpoint = r.o.endpoint,
-		    .api_key = r.o.api_key,
+		    .flags = &r.o.flags,
 		    .asg = r.o.asg,
 		    .index = r.o.index,
 		    .address = r.o.address,
@@ -528,7 +573,9 @@ int main(int argc, char **argv)
 		    .verbose = r.o.verbose,
 		    .user_agent = PROG "/" EBSSH_VERSION,
 		};
-		return known_hosts_run(&ko);
+		status = known_hosts_run(&ko);
+		free(r.o.api_key_copy);
+		return status;
 	}
 
 	rc = cli_parse_alias(r.o.host, r.o.asg, r.o.index, &r.alias, &e);
@@ -537,11 +584,15 @@ int main(int argc, char **argv)
 		status = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (cli_config(r.o.endpoint, r.o.api_key, &r.cfg) != 0) {
+	if (cli_config(&r.o.flags, &r.cfg) != 0) {
 		status = CLI_EXIT_USAGE;
 		goto out;
 	}
 	describe(&r);
+	if (cli_service_prepare(&r.svc, &r.cfg) != 0) {
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
 	r.have_cache =
 	    cli_cache(&r.cache, r.key, r.cfg.endpoint, &r.alias, lookup_address_name(r.o.address));
 
@@ -557,8 +608,9 @@ int main(int argc, char **argv)
 	}
 	status = open_and_run(&r);
 out:
-	cli_http_free(r.http);
+	cli_service_close(&r.svc);
 	cache_close(&r.cache);
 	config_free(&r.cfg);
+	free(r.o.api_key_copy);
 	return status;
 }

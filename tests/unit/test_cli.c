@@ -120,7 +120,7 @@ TEST_CASE(configuration_sources)
 	config_init(&cfg);
 	setenv("EBSSH_API_KEY", "env-key", 1);
 	capture_start();
-	CHECK_INT(cli_config("http://flag.example", NULL, &cfg), 0);
+	CHECK_INT(cli_config(&(struct cli_flags){.endpoint = "http://flag.example"}, &cfg), 0);
 	capture_end();
 	CHECK_STR(said, "");
 	CHECK_STR(cfg.endpoint, "http://flag.example");
@@ -129,7 +129,7 @@ TEST_CASE(configuration_sources)
 	CHECK_INT(cfg.api_key_from, CONFIG_FROM_ENV);
 	config_free(&cfg);
 	unsetenv("EBSSH_API_KEY");
-	CHECK_INT(cli_config(NULL, NULL, &cfg), 0);
+	CHECK_INT(cli_config(NULL, &cfg), 0);
 	CHECK_STR(cfg.endpoint, "https://file.example/prod");
 	CHECK_STR(cfg.api_key, "file-key");
 	CHECK_INT(cfg.api_key_from, CONFIG_FROM_FILE);
@@ -138,7 +138,7 @@ TEST_CASE(configuration_sources)
 	/* a key in a file others may read: used, with a warning naming the file */
 	write_config("endpoint = https://file.example\napi_key = file-key\n", 0644);
 	capture_start();
-	CHECK_INT(cli_config(NULL, NULL, &cfg), 0);
+	CHECK_INT(cli_config(NULL, &cfg), 0);
 	capture_end();
 	snprintf(want, sizeof(want),
 	         "ebssh-proxy: warning: %s/ebssh/config holds an api_key and others may read it "
@@ -150,13 +150,14 @@ TEST_CASE(configuration_sources)
 
 	/* an error is said, and leaves cfg empty */
 	capture_start();
-	CHECK_INT(cli_config("ftp://flag.example", NULL, &cfg), ERR_INVALID);
+	CHECK_INT(cli_config(&(struct cli_flags){.endpoint = "ftp://flag.example"}, &cfg),
+	          ERR_INVALID);
 	capture_end();
 	CHECK(strncmp(said, "ebssh-proxy: --endpoint: ", 25) == 0);
 	CHECK(cfg.endpoint == NULL && cfg.api_key == NULL);
 	write_config("endpoint https://file.example\n", 0600);
 	capture_start();
-	CHECK_INT(cli_config(NULL, NULL, &cfg), ERR_INVALID);
+	CHECK_INT(cli_config(NULL, &cfg), ERR_INVALID);
 	capture_end();
 	CHECK(strstr(said, "line 1") != NULL);
 	CHECK(cfg.endpoint == NULL);

@@ -219,9 +219,13 @@ TEST_CASE(file_read_only_when_needed)
 	in.path = path;
 	in.flag_endpoint = "https://a";
 	in.env_api_key = "k";
+	in.flag_auth = "api-key";
 	config_init(&c);
 	CHECK_INT(config_resolve(&in, &c, &e), 0); /* never opened */
 	config_free(&c);
+	in.flag_auth = NULL; /* the file may say auth = iam: read */
+	CHECK_INT(config_resolve(&in, &c, &e), ERR_INVALID);
+	in.flag_auth = "api-key";
 	in.env_api_key = NULL;
 	CHECK_INT(config_resolve(&in, &c, &e), ERR_INVALID);
 	CHECK(strstr(e.message, "/broken: line 1: expected `key = value`") != NULL);
