@@ -75,14 +75,15 @@ double_pid=$!
 wait_for "$tmp/double.out" '^PORT ' || die "the AWS double did not start: $(cat "$tmp/double.err")"
 aws_url="http://127.0.0.1:$(sed -n 's/^PORT //p' "$tmp/double.out")"
 
-# ebssh-api, with the double's session key and nothing of the user's AWS setup.
+# ebssh-api, with the double's session key and nothing of the user's AWS setup;
+# the ops requests carry the ops key (bench/lib/abuse_load.py), lookups none.
 env -i PATH=/usr/bin:/bin HOME="$tmp" \
 	AWS_ACCESS_KEY_ID=ASIAIOSFODNN7EXAMPLE \
 	AWS_SECRET_ACCESS_KEY=je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY \
 	AWS_SESSION_TOKEN='IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQDEXAMPLEtoken+with/slashes+and==' \
 	AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$aws_url" AWS_ENDPOINT_URL_EC2="$aws_url" \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
-	EBSSH_AWS_TIMEOUT_MS=600000 \
+	EBSSH_AWS_TIMEOUT_MS=600000 EBSSH_OPS_API_KEY=bench-ops-key \
 	"$build/ebssh-api" --listen 127.0.0.1:0 --threads "$api_threads" \
 	--ops-threads "$ops_threads" --header-timeout "$header_timeout" 2>"$tmp/api.log" &
 api_pid=$!

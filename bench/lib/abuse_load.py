@@ -20,6 +20,8 @@ import threading
 import time
 import urllib.request
 
+OPS_KEY = "bench-ops-key"  # bench/api_abuse.sh gives ebssh-api EBSSH_OPS_API_KEY=bench-ops-key
+
 HEAD = b"GET /health HTTP/1.1\r\nHost: x\r\n"
 TAIL = b"X-Slow: abcdefghijklmnopqrstuvwxyz\r\n"
 
@@ -50,7 +52,7 @@ def main():
     def ops():
         try:
             c = http.client.HTTPConnection(host, port, timeout=600)
-            c.request("GET", "/lambda/storage")
+            c.request("GET", "/lambda/storage", headers={"x-api-key": OPS_KEY})
             r = c.getresponse()
             r.read()
             st = r.status

@@ -527,7 +527,9 @@ def test_through_ebssh_api(t, aws, slack):
     slack.clear()
     aws.control("logs/fixture", fixture())
     try:
-        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", "k3y"], driver_env(aws, slack), timeout=15)
+        # GET /logs is an ops route: "k3y" is the ops key (the lookup key differs).
+        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", "l00kup"],
+                        dict(driver_env(aws, slack), EBSSH_OPS_API_KEY="k3y"), timeout=15)
     except RuntimeError as e:
         t.ok(False, "ebssh-api: started", e)
         return
@@ -537,6 +539,8 @@ def test_through_ebssh_api(t, aws, slack):
         status, text, _ = http(f"{base}/logs/{FN}/{RID}", headers={"x-api-key": "k3y"})
         t.eq((status, text), (200, expected_text()), "ebssh-api: GET /logs answers the lines")
         t.eq(http(f"{base}/logs/{FN}/{RID}")[0], 403, "ebssh-api: GET /logs needs the API key")
+        t.eq(http(f"{base}/logs/{FN}/{RID}", headers={"x-api-key": "l00kup"})[0], 403,
+             "ebssh-api: GET /logs refuses the lookup key (an ops route)")
         body, headers = signed_command(slack, f"{FN} {RID}")
         status, text, _ = http(f"{base}/slack/logsearch", "POST", body, headers)
         t.eq((status, json.loads(text).get("response_type") if status == 200 else text), (200, "ephemeral"),
@@ -589,7 +593,8 @@ def test_ebssh_api_issue15(t, aws, slack):
     aws.control("logs/fixture", fixture_two())
     env = driver_env(aws, slack, LOGSEARCH_FUNCTIONS=f"{FN},app-b")
     try:
-        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", "k3y"], env, timeout=15)
+        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", "l00kup"], dict(env, EBSSH_OPS_API_KEY="k3y"),
+                        timeout=15)
     except RuntimeError as e:
         t.ok(False, "ebssh-api (issue 15): started", e)
         return
@@ -630,7 +635,8 @@ def test_ebssh_api_issue15(t, aws, slack):
     slack.clear()
     aws.reset()
     try:
-        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", "k3y"], driver_env(aws, slack, SLACK_TEAM_IDS=None), timeout=15)
+        api = ApiServer(["--listen", "127.0.0.1:0", "--api-key", "l00kup"],
+                        dict(driver_env(aws, slack, SLACK_TEAM_IDS=None), EBSSH_OPS_API_KEY="k3y"), timeout=15)
     except RuntimeError as e:
         t.ok(False, "ebssh-api without SLACK_TEAM_IDS: started", e)
         return
