@@ -172,6 +172,20 @@ class Connection:
             if p.returncode != 0 or p.stdout or p.stderr:
                 sys.exit("callgrind ssh, %s: exit %d: %s" % (name, p.returncode,
                                                               p.stderr.decode(errors="replace")[-800:]))
+            # ssh does not wait for its ProxyCommand (it sends it SIGHUP on
+            # exit): wait until every valgrind has written its summary.
+            deadline = time.monotonic() + 60
+            while True:
+                logs = glob.glob(os.path.join(d, "vg.*"))
+                done = 0
+                for path in logs:
+                    with open(path, errors="replace") as f:
+                        done += "Collected :" in f.read()
+                if done == len(logs):
+                    break
+                if time.monotonic() > deadline:
+                    sys.exit("callgrind ssh, %s: a process did not finish (%d of %d)" % (name, done, len(logs)))
+                time.sleep(0.05)
             per = {}
             for path in sorted(glob.glob(os.path.join(d, "cg.*"))):
                 with open(path, errors="replace") as f:
@@ -254,7 +268,7 @@ def main():
         print("| %s | %s | %s | %.2f | %.3fx |" % (
             name, "%d" % i if i else "-", "%.4fx" % (i / ins["api-key"]) if i else "-", w * 1000, w / ref_w))
     if ins:
-        worst = max(ins[n] / ins["api-key"] for n in ins)
+        worst = max(ins[n] / ins["api-key"] for n in ins if n != "api-key")
         print("\nproxy alone, worst IAM/API-key instruction ratio: %.4fx (%s 1.02x)"
               % (worst, "within" if worst <= 1.02 else "OVER"))
     if a.no_connection:
@@ -278,10 +292,10 @@ def main():
         spread = {n: (min(sum(r.values()) for r in cg[n]), max(sum(r.values()) for r in cg[n])) for n in cg}
         print("\ncallgrind runs, min-max per mode: " +
               "; ".join("%s %d-%d" % (n, lo, hi) for n, (lo, hi) in spread.items()))
-        worst = max(tot[n] / tot["api-key"] for n in tot)
+        worst = max(tot[n] / tot["api-key"] for n in tot if n != "api-key")
         print("whole connection, worst IAM/API-key instruction ratio: %.4fx (%s 1.02x)"
               % (worst, "within" if worst <= 1.02 else "OVER"))
-    worst_w = max(statistics.median(cwall[n]) for n in cwall) / ref_w
+    worst_w = max(statistics.median(cwall[n]) for n in cwall if n != "api-key") / ref_w
     print("whole connection, worst IAM/API-key wall ratio (medians): %.3fx (%s 1.02x)"
           % (worst_w, "within" if worst_w <= 1.02 else "over"))
 
