@@ -65,5 +65,23 @@ else
 	echo "ok $n - bench/api_abuse.sh prints its tables # SKIP wrk is missing (make deps)"
 fi
 
+# ebssh-proxy --auth iam against API-key mode: the proxy alone and the whole
+# ssh connection to a loopback sshd, one wall run each, no callgrind.
+if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null 2>&1 && [ -x "$EBSSH_BUILD/ebssh-proxy" ]; then
+	/usr/bin/python3 "$root_dir/bench/proxy_iam.py" --runs 1 --connection-runs 1 --no-callgrind \
+		>"$tmp/iam.out" 2>&1
+	rc=$?
+	grep -q '^| iam, env (session) | - | - | [0-9.]* | [0-9.]*x |$' "$tmp/iam.out" &&
+		grep -q '^| iam, profile | - | - | - | - | [0-9.]* | [0-9.]*x |$' "$tmp/iam.out" &&
+		grep -q '^whole connection, worst IAM/API-key wall ratio' "$tmp/iam.out"
+	r=$?
+	[ "$rc" -eq 0 ] || r=1
+	ok $r "bench/proxy_iam.py prints both tables, the proxy alone and the whole connection (status $rc)" \
+		"$tmp/iam.out"
+else
+	n=$((n + 1))
+	echo "ok $n - bench/proxy_iam.py prints both tables # SKIP sshd, ssh or build/ebssh-proxy is missing"
+fi
+
 echo "1..$n"
 exit $((failed > 0))
