@@ -132,6 +132,8 @@ static int gcs_send(struct gcs_client *c, const char *method, const char *url,
 		req.body_len = body_len;
 		req.timeout_ms = timeout_ms;
 		req.max_response = GCS_MAX_ANSWER;
+		http_response_free(resp); /* as http_send does: a fresh answer */
+		http_response_init(resp);
 		if (c->send) {
 			rc = c->send(c->seam_ctx, &req, resp, e);
 		} else {

@@ -311,6 +311,8 @@ unsigned gcp_token_fetches(const struct gcp_token_source *ts)
 static int send_request(struct gcp_token_source *ts, const struct http_request *req,
                         struct http_response *resp, struct err *e)
 {
+	http_response_free(resp); /* as http_send does: a fresh answer */
+	http_response_init(resp);
 	if (ts->send)
 		return ts->send(ts->seam_ctx, req, resp, e);
 	if (!ts->http && !(ts->http = http_client_new(e)))
