@@ -599,7 +599,6 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 		}
 		backoff(u->backoff_ms, attempt - 1);
 		query = 1;
-		rc = 0;
 	}
 	http_response_free(&resp);
 	return rc;
