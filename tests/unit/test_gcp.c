@@ -271,7 +271,8 @@ struct fake_gcs {
 	int puts, queries, fail_put; /* fail_put: the PUT number answered 503 */
 	int partial_put;             /* this PUT commits only its first quantum */
 	int done;
-	size_t chunk; /* the upload's chunk size; 0: 256 KiB */
+	size_t chunk;      /* the upload's chunk size; 0: 256 KiB */
+	int expire_at_put; /* from this PUT on, the first token ("tok-1") gets 401 */
 	char start_body[2048];
 	char last_hash[256];
 	char expect_crc[16];
@@ -294,6 +295,11 @@ static int fake_gcs_send(void *ctx, const struct http_request *req, struct http_
 			hash = req->headers[i].value;
 		if (strcmp(req->headers[i].name, "Authorization") == 0)
 			auth = req->headers[i].value;
+	}
+	if (g->expire_at_put && g->puts + 1 >= g->expire_at_put && auth &&
+	    strcmp(auth, "Bearer tok-1") == 0) {
+		resp->status = 401;
+		return buf_append_str(&resp->body, "{\"error\":{\"code\":401}}");
 	}
 	if (!auth || strncmp(auth, "Bearer tok-", 11) != 0) {
 		resp->status = 401;
@@ -460,6 +466,19 @@ TEST_CASE(upload_resumes_after_503)
 	CHECK_INT(g.puts, 3); /* 0-786431 (256 KiB kept), 262144-786431, the last */
 }
 
+TEST_CASE(upload_renews_an_expired_token)
+{
+	struct fake_gcs g;
+	struct err e;
+
+	memset(&g, 0, sizeof(g));
+	g.tok.now = 1700000000LL;
+	g.expire_at_put = 2;
+	CHECK_INT(run_upload(&g, 3 * 262144, 262144, 0, NULL, &e), 0);
+	CHECK_INT(g.tok.calls, 2);
+	CHECK(g.done);
+}
+
 TEST_CASE(upload_hash_mismatch_fails)
 {
 	struct fake_gcs g;
@@ -502,6 +521,7 @@ int main(void)
 	RUN(content_range);
 	RUN(upload_plain);
 	RUN(upload_resumes_after_503);
+	RUN(upload_renews_an_expired_token);
 	RUN(upload_hash_mismatch_fails);
 	RUN(endpoint_from_environment);
 	EVP_PKEY_free(test_key);
