@@ -54,6 +54,9 @@ class Request:
 class DoubleServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's listen backlog is 5: a burst of connections beyond it
+    # (a test's, or ebssh-api's threads) would wait for a SYN retransmit (1 s).
+    request_queue_size = 128
 
     def __init__(self, address, state, verbose=False):
         super().__init__(address, Handler)
