@@ -39,6 +39,7 @@ void service_config_read(struct service_config *c)
 	c->hook_environment = env("EBSSH_HOOK_ENVIRONMENT");
 	c->backup_queue_url = env("BACKUP_QUEUE_URL");
 	c->ops_api_key_id = env("OPS_API_KEY_ID");
+	c->lookup_cache_seconds = env("LOOKUP_CACHE_SECONDS");
 }
 
 /* An Elastic Beanstalk environment name, as the router checks it. */
@@ -106,6 +107,22 @@ int service_config_min_interval(const char *s, const char *what, long *out, stru
 	                  SERVICE_CONFIG_MIN_INTERVAL_MAX, &v))
 		return err_set(e, ERR_INVALID, "%s is a whole number of seconds from 0 to %d", what,
 		               SERVICE_CONFIG_MIN_INTERVAL_MAX);
+	*out = (long)v;
+	return 0;
+}
+
+int service_config_lookup_cache_seconds(const char *s, long *out, struct err *e)
+{
+	int64_t v;
+
+	*out = SERVICE_CONFIG_LOOKUP_CACHE_DFLT;
+	if (!s)
+		return 0;
+	if (decimal_parse(s, strlen(s), 3, DECIMAL_NO_LEADING_ZERO, 0,
+	                  SERVICE_CONFIG_LOOKUP_CACHE_MAX, &v))
+		return err_set(e, ERR_INVALID,
+		               "LOOKUP_CACHE_SECONDS is a whole number of seconds from 0 to %d",
+		               SERVICE_CONFIG_LOOKUP_CACHE_MAX);
 	*out = (long)v;
 	return 0;
 }
@@ -178,6 +195,8 @@ int service_config_check(const struct service_config *c, struct err *e)
 	if (service_config_min_interval(c->backup_min_interval, "BACKUP_MIN_INTERVAL", &interval,
 	                                e))
 		return ERR_INVALID;
+	if (service_config_lookup_cache_seconds(c->lookup_cache_seconds, &interval, e))
+		return ERR_INVALID;
 	if (c->stack_name && check_tag_value("EBSSH_STACK_NAME", c->stack_name, e))
 		return ERR_INVALID;
 	if (c->hook_target && lambda_check_invoke_target(c->hook_target, e)) {
@@ -228,7 +247,8 @@ int service_config_init(struct err *e)
 	    keep(&loaded.stack_name, c.stack_name) || keep(&loaded.hook_target, c.hook_target) ||
 	    keep(&loaded.hook_environment, c.hook_environment) ||
 	    keep(&loaded.backup_queue_url, c.backup_queue_url) ||
-	    keep(&loaded.ops_api_key_id, c.ops_api_key_id))
+	    keep(&loaded.ops_api_key_id, c.ops_api_key_id) ||
+	    keep(&loaded.lookup_cache_seconds, c.lookup_cache_seconds))
 		return err_set(e, ERR_NOMEM, "out of memory");
 	initialised = 1;
 	/* Failing closed, but starting: the lookups do not depend on Slack. */

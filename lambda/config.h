@@ -50,6 +50,10 @@
  *   BACKUP_QUEUE_URL                 the AMI backup's work queue (an SQS queue URL,
  *                                    http(s)); unset: no fan-out, the backup
  *                                    runs synchronously (lambda/ops/backup_queue.h)
+ *   LOOKUP_CACHE_SECONDS             how long the lookup routes keep an instance
+ *                                    list (lambda/router/lookup_cache.h), 0 to
+ *                                    SERVICE_CONFIG_LOOKUP_CACHE_MAX; 0: not
+ *                                    at all; unset: 5
  *
  * (TZ is no setting of ours: notify sets it for a moment to format times.)
  */
@@ -62,6 +66,8 @@
 #define SERVICE_CONFIG_TAG_VALUE_MAX     256      /* EC2's limit on a tag value */
 #define SERVICE_CONFIG_MIN_INTERVAL_MAX  31622400 /* 366 days, in seconds */
 #define SERVICE_CONFIG_MIN_INTERVAL_DFLT 3600
+#define SERVICE_CONFIG_LOOKUP_CACHE_MAX  300 /* seconds */
+#define SERVICE_CONFIG_LOOKUP_CACHE_DFLT 5
 
 /* Borrowed strings (the environment's, or service_config_init's copies,
  * kept for the process's life); NULL when unset or empty. */
@@ -83,6 +89,7 @@ struct service_config {
 	const char *hook_environment;
 	const char *backup_queue_url;
 	const char *ops_api_key_id;
+	const char *lookup_cache_seconds;
 };
 
 /* Reads the environment into *c, unchecked. */
@@ -110,6 +117,11 @@ int service_config_check_tag_key(const char *k, struct err *e);
  * a plain decimal 0 to SERVICE_CONFIG_MIN_INTERVAL_MAX, else ERR_INVALID
  * naming `what` (the variable or the tag). */
 int service_config_min_interval(const char *s, const char *what, long *out, struct err *e);
+
+/* *out = the seconds of a LOOKUP_CACHE_SECONDS value (s NULL: the default,
+ * SERVICE_CONFIG_LOOKUP_CACHE_DFLT): a plain decimal 0 to
+ * SERVICE_CONFIG_LOOKUP_CACHE_MAX, else ERR_INVALID naming the variable. */
+int service_config_lookup_cache_seconds(const char *s, long *out, struct err *e);
 
 /* The functions log search may read (see LOGSEARCH_FUNCTIONS above): the
  * list, else the function's own name, else NULL (log search is off). */

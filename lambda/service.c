@@ -22,12 +22,17 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t service_now_ms(struct service_context *ctx)
+{
+	return ctx && ctx->clock_ms ? ctx->clock_ms(ctx) : wall_ms();
+}
+
 int service_out_of_time(struct service_context *ctx)
 {
 	int64_t now;
 
 	if (!ctx || ctx->deadline_ms <= 0)
 		return 0;
-	now = ctx->clock_ms ? ctx->clock_ms(ctx) : wall_ms();
+	now = service_now_ms(ctx);
 	return now + SERVICE_DEADLINE_MARGIN_MS >= ctx->deadline_ms;
 }

@@ -20,6 +20,7 @@ struct aws_client;
 struct ec2_console;
 struct ec2_filter;
 struct ec2_instance_list;
+struct lookup_cache;
 
 /* Long work stops starting AWS calls this long before the deadline, so that
  * its partial answer still goes out in time. */
@@ -36,6 +37,9 @@ struct service_context {
 	 * search invokes the function the way it was invoked itself: through the
 	 * alias "live", whose invoke config keeps a failed job (never $LATEST). */
 	const char *invoked_function_arn;
+	/* The lookup routes' instance lists (lambda/router/lookup_cache.h),
+	 * owned by the front door and shared by its contexts; NULL: no caching. */
+	struct lookup_cache *lookup_cache;
 	/* Test seam: now, ms since the epoch; NULL: the real clock. */
 	int64_t (*clock_ms)(struct service_context *ctx);
 	struct aws_client *(*aws_get)(struct service_context *ctx, struct err *e);
@@ -66,6 +70,9 @@ struct service_context {
  * without saying why).
  */
 struct aws_client *service_aws(struct service_context *ctx, struct err *e);
+
+/* Now, ms since the epoch: ctx->clock_ms's, else the real clock's. */
+int64_t service_now_ms(struct service_context *ctx);
 
 /*
  * 1 when long work (a workflow's loop over instances or functions) should

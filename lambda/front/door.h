@@ -16,4 +16,9 @@
  * (aws_client_new); the front door frees ctx->aws when the context ends. */
 struct aws_client *door_aws_new(struct service_context *ctx, struct err *e);
 
+/* The front door's lookup cache (lambda/router/lookup_cache.h), kept
+ * LOOKUP_CACHE_SECONDS as service_config_get says (after
+ * service_config_init), for LOOKUP_CACHE_MAX_KEYS keys; NULL with e set. */
+struct lookup_cache *door_lookup_cache_new(struct err *e);
+
 #endif

@@ -37,6 +37,7 @@
 #include "../ops/dispatch.h"
 #include "door.h"
 #include "event.h"
+#include "../router/lookup_cache.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
 #include "../../util/version.h"
@@ -423,6 +424,7 @@ static int next_invocation(struct runtime *rt, struct invocation *inv, struct fa
 static void runtime_free(struct runtime *rt)
 {
 	aws_client_free(rt->ctx.aws);
+	lookup_cache_free(rt->ctx.lookup_cache);
 	http_client_free(rt->http);
 	free(rt->url_next);
 	free(rt->url_invocation);
@@ -490,6 +492,10 @@ int main(void)
 		return init_failed(&rt, e.message);
 	/* The configuration once, checked: a bad value is an init error. */
 	if (service_config_init(&e))
+		return init_failed(&rt, e.message);
+	/* The container's lookup cache: warm invocations share it. */
+	rt.ctx.lookup_cache = door_lookup_cache_new(&e);
+	if (!rt.ctx.lookup_cache)
 		return init_failed(&rt, e.message);
 	/* The AWS client now, so that a missing region is an init error. */
 	if (!service_aws(&rt.ctx, &e)) {

@@ -71,6 +71,7 @@
 #include "connwatch.h"
 #include "door.h"
 #include "opspool.h"
+#include "../router/lookup_cache.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
 
@@ -131,8 +132,9 @@ struct server {
 	struct options opt;
 	pthread_mutex_t lock; /* guards contexts */
 	struct thread_ctx *contexts;
-	struct connwatch *watch; /* the header and body deadlines */
-	struct opspool *ops;     /* the workers of the ops routes */
+	struct connwatch *watch;      /* the header and body deadlines */
+	struct opspool *ops;          /* the workers of the ops routes */
+	struct lookup_cache *lookups; /* every thread's, LOOKUP_CACHE_SECONDS */
 };
 
 /*
@@ -189,6 +191,7 @@ static struct service_context *thread_context(struct server *srv)
 		return NULL;
 	t->rc.aws_get = door_aws_new;
 	t->rc.run_async = async_run; /* the Slack log search's job */
+	t->rc.lookup_cache = srv->lookups;
 	pthread_mutex_lock(&srv->lock);
 	t->next = srv->contexts;
 	srv->contexts = t;
@@ -1046,11 +1049,17 @@ int main(int argc, char **argv)
 		die("%s", e.message);
 	}
 	aws_client_free(probe);
+	srv.lookups = door_lookup_cache_new(&e);
+	if (!srv.lookups) {
+		http_global_cleanup();
+		die("%s", e.message);
+	}
 	srv.watch = connwatch_new(srv.opt.header_s, srv.opt.body_s, &e);
 	if (srv.watch)
 		srv.ops = opspool_new(srv.opt.ops_threads, srv.opt.ops_queue, &e);
 	if (!srv.ops) {
 		connwatch_free(srv.watch);
+		lookup_cache_free(srv.lookups);
 		http_global_cleanup();
 		die("%s", e.message);
 	}
@@ -1070,6 +1079,7 @@ int main(int argc, char **argv)
 	if (!d) {
 		opspool_free(srv.ops);
 		connwatch_free(srv.watch);
+		lookup_cache_free(srv.lookups);
 		http_global_cleanup();
 		die("cannot listen on %s: %s", srv.opt.listen,
 		    errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -1101,6 +1111,7 @@ int main(int argc, char **argv)
 	if (async_drain(30000) > 0)
 		fprintf(stderr, PROG ": stopping with jobs still running\n");
 	free_contexts(&srv);
+	lookup_cache_free(srv.lookups);
 	pthread_mutex_destroy(&srv.lock);
 	http_global_cleanup();
 	return 0;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "../../util/decimal.h"
+#include "lookup_cache.h"
 
 #define ACCEPT_MAX_RANGES 64 /* media ranges looked at per Accept header */
 
@@ -408,12 +409,35 @@ out:
 	return rc;
 }
 
+struct fetch_args {
+	struct service_context *ctx;
+	enum routes_target target;
+	const char *name;
+};
+
+static int fetch_cb(void *arg, struct ec2_instance_list *out, struct err *e)
+{
+	struct fetch_args *a = arg;
+
+	return fetch(a->ctx, a->target, a->name, out, e);
+}
+
+/* The target's instances through the context's lookup cache (none: a fetch). */
+static int cached_fetch(struct service_context *ctx, enum routes_target target, const char *name,
+                        struct lookup_list **out, struct err *e)
+{
+	struct fetch_args a = {ctx, target, name};
+
+	return lookup_cache_get(ctx->lookup_cache, (int)target, name, service_now_ms(ctx), fetch_cb,
+	                        &a, out, e);
+}
+
 int routes_ip(struct service_context *ctx, const struct router_request *req,
               const struct route_args *args, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
 	enum routes_address address;
-	struct ec2_instance_list list = {NULL, 0};
+	struct lookup_list *list;
 	const char *name = args->param[0];
 	struct err e;
 	long index = 0;
@@ -423,13 +447,12 @@ int routes_ip(struct service_context *ctx, const struct router_request *req,
 	if (!ok)
 		return rc;
 	err_clear(&e);
-	rc = fetch(ctx, target, name, &list, &e);
-	if (rc < 0) {
-		ec2_instance_list_free(&list);
+	rc = cached_fetch(ctx, target, name, &list, &e);
+	if (rc < 0)
 		return router_error_from(resp, &e);
-	}
-	rc = routes_ip_answer(target, name, index, address, routes_wants_json(req), &list, resp);
-	ec2_instance_list_free(&list);
+	rc = routes_ip_answer(target, name, index, address, routes_wants_json(req),
+	                      lookup_list_items(list), resp);
+	lookup_list_release(list);
 	return rc;
 }
 
@@ -483,7 +506,7 @@ int routes_instances(struct service_context *ctx, const struct router_request *r
                      const struct route_args *args, struct router_response *resp)
 {
 	enum routes_target target = args->variant == ROUTES_ASG ? ROUTES_ASG : ROUTES_EB;
-	struct ec2_instance_list list = {NULL, 0};
+	struct lookup_list *list;
 	struct err e;
 	int rc, ok;
 
@@ -492,13 +515,11 @@ int routes_instances(struct service_context *ctx, const struct router_request *r
 	if (!ok)
 		return rc;
 	err_clear(&e);
-	rc = fetch(ctx, target, args->param[0], &list, &e);
-	if (rc < 0) {
-		ec2_instance_list_free(&list);
+	rc = cached_fetch(ctx, target, args->param[0], &list, &e);
+	if (rc < 0)
 		return router_error_from(resp, &e);
-	}
-	rc = routes_instances_answer(target, args->param[0], &list, resp);
-	ec2_instance_list_free(&list);
+	rc = routes_instances_answer(target, args->param[0], lookup_list_items(list), resp);
+	lookup_list_release(list);
 	return rc;
 }
 

@@ -86,10 +86,11 @@ typedef int (*routes_handler)(struct service_context *ctx, const struct router_r
 /* GET /health: 200 "ok\n". */
 int routes_health(struct service_context *ctx, const struct router_request *req,
                   const struct route_args *args, struct router_response *resp);
-/* GET /{eb,asg}/{name}/ip and /{eb,asg}/{name}/ip/{n}. */
+/* GET /{eb,asg}/{name}/ip and /{eb,asg}/{name}/ip/{n}; the list through
+ * ctx->lookup_cache (lookup_cache.h). */
 int routes_ip(struct service_context *ctx, const struct router_request *req,
               const struct route_args *args, struct router_response *resp);
-/* GET /{eb,asg}/{name}/instances. */
+/* GET /{eb,asg}/{name}/instances; the list through ctx->lookup_cache. */
 int routes_instances(struct service_context *ctx, const struct router_request *req,
                      const struct route_args *args, struct router_response *resp);
 
@@ -100,7 +101,8 @@ int routes_hostkeys(struct service_context *ctx, const struct router_request *re
 /*
  * What per-instance routes share with /ip/{n}: checks the name
  * (args->param[0]), the index (args->param[1], 1 when absent) and
- * ?address, describes the instances into *list (the caller frees it), and
+ * ?address, describes the instances into *list (the caller frees it; never
+ * through the lookup cache: the host keys' instance is the current one), and
  * sets *out to the index-th instance of /ip's ordering, *index to n.
  * Returns 0 with *out set, or 0 with *out NULL and resp filled with the
  * error answer (400, 404, AWS errors); a negative code only when out of

@@ -187,6 +187,11 @@ class AwsDouble:
         returns them all."""
         return self.control("config", changes) if changes else self.control("config")
 
+    def ratelimit(self, **changes):
+        """EC2's token bucket (awsdouble/ratelimit.py): changes enabled,
+        capacity, refill_per_second, tokens when given any; returns its view."""
+        return self.control("ratelimit", changes) if changes else self.control("ratelimit")
+
     def reset(self):
         return self.control("reset", {})
 

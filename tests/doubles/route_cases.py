@@ -21,7 +21,11 @@ def aws_env(aws):
     base = {k: v for k, v in os.environ.items()
             if k not in ("_X_AMZN_TRACE_ID", "EBSSH_API_KEY")}
     env = aws.client_env(SESSION, base=base)
-    env.update({"EBSSH_AWS_RETRY_BASE_MS": "1", "EBSSH_AWS_TIMEOUT_MS": "3000"})
+    env.update({"EBSSH_AWS_RETRY_BASE_MS": "1", "EBSSH_AWS_TIMEOUT_MS": "3000",
+                # The route cases change the double (faults, instances) between two
+                # lookups of one environment: no lookup cache here.
+                # tests/integration/lookup_cache.py tests the cache.
+                "LOOKUP_CACHE_SECONDS": "0"})
     return env
 
 

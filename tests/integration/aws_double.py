@@ -466,6 +466,44 @@ def run_all(aws):
         eq(aws.pending_faults(), {"DescribeImages": ["throttle"]}, "and nothing of it is queued")
 
     @test
+    def rate_limit():
+        aws.clear_requests()
+        nr = client(aws)
+        eq(aws.ratelimit()["enabled"], False, "rate limit: off by default")
+        view = aws.ratelimit(enabled=True, capacity=3, refill_per_second=0)
+        eq((view["capacity"], view["tokens"]), (3, 3), "rate limit: on, the bucket full")
+        for _ in range(3):
+            nr.describe_instances(InstanceIds=["i-1234abcd"])
+        eq(error_of(lambda: nr.describe_instances()), ("RequestLimitExceeded", 503), "an empty bucket: RequestLimitExceeded 503")
+        status, _, body = signed_post(aws, DESCRIBE)
+        eq((status, xml_error(body)[:2]), (503, ("RequestLimitExceeded", "Request limit exceeded.")), "in EC2's error XML")
+        retrying = client(aws, retries={"total_max_attempts": 4, "mode": "standard"})
+        try:
+            retrying.describe_instances()
+            got = None
+        except ClientError as e:
+            got = (e.response["Error"]["Code"], e.response["ResponseMetadata"]["RetryAttempts"])
+        eq(got, ("RequestLimitExceeded", 3), "boto3 retries RequestLimitExceeded (3 retries, 4 attempts), then fails")
+        log = aws.requests()
+        eq([(r["fault"], r["status"]) for r in log], [(None, 200)] * 3 + [("ratelimit", 503)] * 6, "the log: 3 answered, 6 throttled")
+        view = aws.ratelimit()
+        eq((view["taken"], view["throttled"]), (3, 6), "taken and throttled counted")
+        aws.ratelimit(tokens=1)
+        eq(len(ids_of(nr.describe_instances(InstanceIds=["i-1234abcd"]))), 1, "a token put back: answered")
+        aws.ratelimit(tokens=0)
+        eq(error_of(lambda: nr.describe_images(Owners=["self"])), ("RequestLimitExceeded", 503), "Describe* actions share the bucket")
+        aws.ratelimit(refill_per_second=1000000)
+        eq(len(ids_of(nr.describe_instances(InstanceIds=["i-1234abcd"]))), 1, "refilled over time")
+        try:
+            aws.ratelimit(capacity=0)
+            got = None
+        except ControlError as e:
+            got = e.status
+        eq(got, 400, "a bad setting is refused")
+        aws.reset()
+        eq(aws.ratelimit()["enabled"], False, "a reset turns it off")
+
+    @test
     def control():
         aws.clear_requests()
         small = [

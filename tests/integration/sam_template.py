@@ -153,8 +153,15 @@ def c_types(t):
 def c_function(t):
     p = props(t, "LookupFunction")
     want = {"Runtime": "provided.al2023", "Architectures": ["x86_64"], "Handler": "bootstrap",
-            "MemorySize": 128, "Timeout": 28}
+            "MemorySize": {"Ref": "LookupMemorySize"}, "Timeout": 28}
     bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
+    # docs/deploy.md's Sizing section chooses the default.
+    memory = t.get("Parameters", {}).get("LookupMemorySize", {})
+    if (memory.get("Default"), memory.get("MinValue"), memory.get("MaxValue")) != (256, 128, 10240):
+        bad.append("LookupMemorySize is %r, not 256 MB by default within Lambda's 128..10240" % memory)
+    cache = t.get("Parameters", {}).get("LookupCacheSeconds", {})
+    if (cache.get("Default"), cache.get("MinValue"), cache.get("MaxValue")) != (5, 0, 300):
+        bad.append("LookupCacheSeconds is %r, not 5 s by default within 0..300" % cache)
     return "\n".join(bad) or None
 
 
@@ -703,7 +710,7 @@ def c_stage_urls(t):
 CHECKS = [
     ("Transform is AWS::Serverless-2016-10-31", c_transform),
     ("every resource has its type", c_types),
-    ("function: provided.al2023, x86_64, bootstrap, 128 MB, 28 s", c_function),
+    ("function: provided.al2023, x86_64, bootstrap, LookupMemorySize (256 MB), 28 s", c_function),
     ("function times out before API Gateway's 29 s", c_timeout),
     ("function code is build/lambda.zip", c_codeuri),
     ("function environment sets every variable build/bootstrap reads as configuration", c_env),

@@ -22,6 +22,7 @@ static const char *const names[] = {
     "EBSSH_HOOK_TARGET",
     "EBSSH_HOOK_ENVIRONMENT",
     "BACKUP_QUEUE_URL",
+    "LOOKUP_CACHE_SECONDS",
 };
 
 static void clear_env(void)
@@ -115,6 +116,14 @@ TEST_CASE(bad_values_name_the_variable)
 	     "EBSSH_HOOK_ENVIRONMENT has only letters, digits and hyphens"},
 	    {"EBSSH_HOOK_ENVIRONMENT", "-env",
 	     "EBSSH_HOOK_ENVIRONMENT neither starts nor ends with a hyphen"},
+	    {"LOOKUP_CACHE_SECONDS", "-1",
+	     "LOOKUP_CACHE_SECONDS is a whole number of seconds from 0 to 300"},
+	    {"LOOKUP_CACHE_SECONDS", "301",
+	     "LOOKUP_CACHE_SECONDS is a whole number of seconds from 0 to 300"},
+	    {"LOOKUP_CACHE_SECONDS", "05",
+	     "LOOKUP_CACHE_SECONDS is a whole number of seconds from 0 to 300"},
+	    {"LOOKUP_CACHE_SECONDS", "5s",
+	     "LOOKUP_CACHE_SECONDS is a whole number of seconds from 0 to 300"},
 	};
 	char long_key[SERVICE_CONFIG_TAG_KEY_MAX + 2];
 	struct service_config c;
@@ -162,6 +171,21 @@ TEST_CASE(init_refuses_then_keeps_its_reading)
 }
 
 /* Issue 15: the Slack and log search allow-lists, and the default list. */
+TEST_CASE(lookup_cache_seconds)
+{
+	struct err e;
+	long v = -1;
+
+	err_clear(&e);
+	CHECK_INT(service_config_lookup_cache_seconds(NULL, &v, &e), 0);
+	CHECK_INT((int)v, 5);
+	CHECK_INT(service_config_lookup_cache_seconds("0", &v, &e), 0);
+	CHECK_INT((int)v, 0);
+	CHECK_INT(service_config_lookup_cache_seconds("300", &v, &e), 0);
+	CHECK_INT((int)v, 300);
+	CHECK_INT(service_config_lookup_cache_seconds("3000", &v, &e), ERR_INVALID);
+}
+
 TEST_CASE(allow_lists)
 {
 	static const struct {
@@ -213,6 +237,7 @@ int main(void)
 	RUN(reads_every_variable);
 	RUN(empty_is_unset);
 	RUN(bad_values_name_the_variable);
+	RUN(lookup_cache_seconds);
 	RUN(allow_lists);
 	RUN(init_refuses_then_keeps_its_reading);
 	return TEST_DONE();

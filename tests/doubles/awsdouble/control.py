@@ -25,7 +25,10 @@ Bodies and answers are JSON.
   POST /__control/images       seeds images and snapshots (format in images.py)
   DELETE /__control/images     forgets every image and snapshot
   POST /__control/image-state  {"ImageId", "State"}: sets an image's state (images.py)
-  POST /__control/reset        holds (released), faults, log, tokens, fixture, credentials, config, images
+  GET  /__control/ratelimit    EC2's token bucket (ratelimit.py): enabled, capacity,
+  POST /__control/ratelimit    refill_per_second, tokens, taken, throttled; POST
+                               changes enabled, capacity, refill_per_second, tokens
+  POST /__control/reset        holds (released), faults, the rate limit (off), log, tokens, fixture, credentials, config, images
                                and snapshots back to what the command line set
 """
 
@@ -104,6 +107,10 @@ def _route(state, method, route, data):
     if route == "images" and method == "DELETE":
         state.images.clear()
         return 200, {"ok": True}
+    if route == "ratelimit" and method == "GET":
+        return 200, state.ratelimit.view()
+    if route == "ratelimit" and method == "POST":
+        return 200, state.ratelimit.update(data)
     if route == "reset" and method == "POST":
         state.reset()
         return 200, {"ok": True}

@@ -4,8 +4,9 @@ to the AWS service the request was signed for (by the credential scope's
 service name; EC2 when there is none).
 
 For an AWS request, in order: the signature is checked (sigcheck.py) and
-the request logged; a queued fault for its action, if any, is applied
-(faults.py); then an unverified request gets the service's credential
+the request logged; an EC2 request EC2's token bucket has no token for
+is throttled (ratelimit.py: RequestLimitExceeded, 503); a queued fault for
+its action, if any, is applied (faults.py); then an unverified request gets the service's credential
 error; else the service answers. Once answered, the request goes to the
 run's call log (calllog.py) when tests/run keeps one ($EBSSH_CALL_LOG).
 """
@@ -19,10 +20,11 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-from . import calllog, control, sigcheck
+from . import calllog, control, ratelimit, sigcheck
 from .cloudwatch import CloudWatchService
 from .codedeploy import CodeDeployService
 from .ec2 import Ec2Service
+from .faults import Fault
 from .lambda_ import LambdaService
 from .logs import LogsService
 
@@ -52,6 +54,9 @@ class Request:
 class DoubleServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's listen backlog is 5: a burst of connections beyond it
+    # (a test's, or ebssh-api's threads) would wait for a SYN retransmit (1 s).
+    request_queue_size = 128
 
     def __init__(self, address, state, verbose=False):
         super().__init__(address, Handler)
@@ -229,6 +234,13 @@ class Handler(BaseHTTPRequestHandler):
                 "status": None,
             }
         )
+        if ratelimit.metered(service.name, action) and not state.ratelimit.take():
+            resp = service.fault(Fault("throttle"))
+            state.log_update(entry, fault="ratelimit", status=resp.status)
+            call["status"] = resp.status
+            self._note_call(req, call)
+            self._send(resp.status, resp.headers, resp.body)
+            return
         fault = state.faults.take(action)
         cut = False
         if fault is not None:

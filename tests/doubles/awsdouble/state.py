@@ -1,5 +1,5 @@
 """What the double remembers between requests: the fixture, known
-credentials, queued faults, the request log, pagination tokens, the
+credentials, queued faults, EC2's rate limit (ratelimit.py), the request log, pagination tokens, the
 tunable config and the AMIs and snapshots (images.py). Every piece is safe to use from the server's threads.
 POST /__control/reset brings it all back to how the command line set it.
 """
@@ -10,6 +10,7 @@ import time
 
 from . import images as images_mod
 from .faults import FaultQueue, Holds
+from .ratelimit import RateLimit
 from .sigcheck import CredentialStore
 
 DEFAULT_CONFIG = {
@@ -52,6 +53,7 @@ class State:
         self.credentials = CredentialStore()
         self.faults = FaultQueue()
         self.holds = Holds()
+        self.ratelimit = RateLimit()
         self.images = images_mod.ImageStore()
         self._seq = 0
         self.reset()
@@ -66,6 +68,7 @@ class State:
         for ak, sk, tok in self._initial_credentials:
             self.credentials.add(ak, sk, tok)
         self.faults.clear()
+        self.ratelimit.reset()
         self.holds.release()
         self.images.reset()
 
