@@ -13,7 +13,11 @@
 #define EC2_MAX_RESULTS "1000" /* the most EC2 allows on one page */
 #define EC2_MAX_PAGES   1000   /* a nextToken that never ends stops here */
 
-const struct query_api ec2_api = {"ec2", "EC2", "ec2", "2016-11-15", 0};
+/* A page of 1,000 instances as EC2 describes them is about 10 MB (util/buf's
+ * default cap, which the answer's buffer has, is 16 MiB). */
+#define EC2_MAX_ANSWER ((size_t)16 << 20)
+
+const struct query_api ec2_api = {"ec2", "EC2", "ec2", "2016-11-15", EC2_MAX_ANSWER};
 
 /*
  * Where the parser stands: every open element has a kind, found from its
