@@ -107,8 +107,9 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	if (rounds > 1)
 		qsort(ms + 1, (size_t)rounds - 1, sizeof(*ms), cmp_double);
-	printf("{\"instances\": %zu, \"cold_ms\": %.3f, \"warm_ms\": %.3f, \"peak_rss_kib\": %ld}\n",
-	       n, ms[0], rounds > 1 ? ms[1 + (rounds - 1) / 2] : ms[0], ru.ru_maxrss);
+	printf(
+	    "{\"instances\": %zu, \"cold_ms\": %.3f, \"warm_ms\": %.3f, \"peak_rss_kib\": %ld}\n",
+	    n, ms[0], rounds > 1 ? ms[1 + (rounds - 1) / 2] : ms[0], ru.ru_maxrss);
 	for (i = 0; i < n_pages; i++)
 		free(pages[i].data);
 	free(pages);
