@@ -168,10 +168,16 @@ int ec2_tag_close(struct ec2_tag *tags, size_t *n)
 
 int ec2_take_field(char **slot, struct buf *text)
 {
-	char *s = buf_take(text);
+	/* A copy of its own size: a kept field lives as long as the list, and
+	 * the text's buffer has room for far more (256 bytes at least). */
+	char *s = malloc(text->len + 1);
 
 	if (!s)
 		return ERR_NOMEM;
+	if (text->len)
+		memcpy(s, text->data, text->len);
+	s[text->len] = '\0';
+	buf_free(text);
 	free(*slot);
 	*slot = s;
 	return 0;

@@ -93,8 +93,8 @@ void ec2_tags_free(struct ec2_tag *tags, size_t n);
  * value its value is "". 0 or ERR_NOMEM. */
 int ec2_tag_close(struct ec2_tag *tags, size_t *n);
 
-/* Frees *slot and hands it text's bytes (a field seen twice: the last one
- * wins). 0 or ERR_NOMEM. */
+/* Frees *slot and hands it a copy of text's bytes, of their own size (a
+ * field seen twice: the last one wins); empties text. 0 or ERR_NOMEM. */
 int ec2_take_field(char **slot, struct buf *text);
 
 /*
