@@ -47,8 +47,9 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 from benchlib import BUILD, ROOT  # noqa: E402
 from harness import AwsDouble  # noqa: E402
 
-# The last revision with the parser this bench compares against ("today's").
-BASELINE = "35d25d3"
+# The revision whose parser this bench compares against ("today's": main before
+# issue 18, the same parser as 35d25d3 on branch h-parse).
+BASELINE = "2948eff"
 ENV = "my-env-fleet"
 OUT = os.path.join(BUILD, "bench", "lookup")
 PAGE = 1000  # the most EC2 puts on one page
