@@ -198,6 +198,7 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	    .body_len = call->body_len,
 	    .connect_timeout_ms = c->connect_timeout_ms,
 	    .timeout_ms = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms,
+	    .max_response = call->max_response,
 	};
 	rc = http_send(c->http, &req, resp, e);
 	sigv4_result_free(&sig);

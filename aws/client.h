@@ -46,6 +46,9 @@ struct aws_call {
 	 * attempt past which no retry starts (0: the client's 25 s). */
 	long timeout_ms;
 	long budget_ms;
+	/* Optional: bytes of an answer past which it is ERR_TOO_LARGE (0: aws/http's
+	 * default, 8 MiB). */
+	size_t max_response;
 	/* Optional: a header of the 2xx answer to keep (e.g. X-Amz-Function-Error);
 	 * *answer_header_value receives a malloc'd copy, or NULL when the answer
 	 * lacks it (set on success only; the caller frees it). */

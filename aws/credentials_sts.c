@@ -71,7 +71,7 @@ static void on_end(struct xml *x, void *ctx, int kind, struct buf *text)
 
 int credentials_sts_parse(const char *xml, size_t len, struct aws_credentials *out, struct err *e)
 {
-	static const struct xml_reader reader = {"STS answer", NULL, on_start, on_end};
+	static const struct xml_reader reader = {"STS answer", NULL, on_start, on_end, NULL};
 	static const char *const names[4] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
 	                                     "Expiration"};
 	struct parsed p = {{NULL, NULL, NULL, NULL}};

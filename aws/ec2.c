@@ -13,7 +13,11 @@
 #define EC2_MAX_RESULTS "1000" /* the most EC2 allows on one page */
 #define EC2_MAX_PAGES   1000   /* a nextToken that never ends stops here */
 
-const struct query_api ec2_api = {"ec2", "EC2", "ec2", "2016-11-15", 0};
+/* A page of 1,000 instances as EC2 describes them is about 10 MB (util/buf's
+ * default cap, which the answer's buffer has, is 16 MiB). */
+#define EC2_MAX_ANSWER ((size_t)16 << 20)
+
+const struct query_api ec2_api = {"ec2", "EC2", "ec2", "2016-11-15", EC2_MAX_ANSWER};
 
 /*
  * Where the parser stands: every open element has a kind, found from its
@@ -37,8 +41,6 @@ enum node {
 	N_PUBLIC_IP,
 	N_PRIVATE_IP,
 	N_LAUNCH_TIME,
-	N_INSTANCE_TYPE,
-	N_IMAGE_ID,
 	N_STATE_NAME,
 	N_AZ,
 	N_TAG_KEY,
@@ -55,8 +57,6 @@ static const struct xml_rule rules[] = {
     {"ipAddress", N_INSTANCE, N_PUBLIC_IP},
     {"privateIpAddress", N_INSTANCE, N_PRIVATE_IP},
     {"launchTime", N_INSTANCE, N_LAUNCH_TIME},
-    {"instanceType", N_INSTANCE, N_INSTANCE_TYPE},
-    {"imageId", N_INSTANCE, N_IMAGE_ID},
     {"instanceState", N_INSTANCE, N_STATE},
     {"name", N_STATE, N_STATE_NAME},
     {"placement", N_INSTANCE, N_PLACEMENT},
@@ -66,6 +66,32 @@ static const struct xml_rule rules[] = {
     {"key", N_TAG, N_TAG_KEY},
     {"value", N_TAG, N_TAG_VALUE},
 };
+
+/*
+ * Elements nothing above keeps at any depth whose contents are large: cut
+ * out before expat reads the answer (aws/xml.h). An instance as EC2
+ * describes it is mostly its network interfaces and volumes.
+ */
+static const char *const skipped[] = {"networkInterfaceSet",
+                                      "blockDeviceMapping",
+                                      "groupSet",
+                                      "productCodes",
+                                      "monitoring",
+                                      "stateReason",
+                                      "iamInstanceProfile",
+                                      "cpuOptions",
+                                      "capacityReservationSpecification",
+                                      "hibernationOptions",
+                                      "licenseSet",
+                                      "metadataOptions",
+                                      "enclaveOptions",
+                                      "privateDnsNameOptions",
+                                      "maintenanceOptions",
+                                      "elasticGpuAssociationSet",
+                                      "elasticInferenceAcceleratorAssociationSet",
+                                      "networkPerformanceOptions",
+                                      "operator",
+                                      NULL};
 
 struct parse {
 	struct ec2_instance_list page; /* this page's instances */
@@ -82,8 +108,6 @@ static void free_instance(struct ec2_instance *in)
 	free(in->private_ip);
 	free(in->launch_time);
 	free(in->availability_zone);
-	free(in->instance_type);
-	free(in->image_id);
 	ec2_tags_free(in->tags, in->n_tags);
 }
 
@@ -144,10 +168,16 @@ int ec2_tag_close(struct ec2_tag *tags, size_t *n)
 
 int ec2_take_field(char **slot, struct buf *text)
 {
-	char *s = buf_take(text);
+	/* A copy of its own size: a kept field lives as long as the list, and
+	 * the text's buffer has room for far more (256 bytes at least). */
+	char *s = malloc(text->len + 1);
 
 	if (!s)
 		return ERR_NOMEM;
+	if (text->len)
+		memcpy(s, text->data, text->len);
+	s[text->len] = '\0';
+	buf_free(text);
 	free(*slot);
 	*slot = s;
 	return 0;
@@ -208,10 +238,6 @@ static char **field_slot(struct parse *ps, int kind)
 		return &in->private_ip;
 	case N_LAUNCH_TIME:
 		return &in->launch_time;
-	case N_INSTANCE_TYPE:
-		return &in->instance_type;
-	case N_IMAGE_ID:
-		return &in->image_id;
 	case N_STATE_NAME:
 		return &in->state;
 	case N_AZ:
@@ -254,8 +280,8 @@ static void on_end(struct xml *x, void *ctx, int kind, struct buf *text)
 int ec2_parse_describe_instances(const char *xml, size_t len, struct ec2_instance_list *out,
                                  char **next_token, struct err *e)
 {
-	static const struct xml_reader reader = {"DescribeInstances answer",
-	                                         "DescribeInstancesResponse", on_start, on_end};
+	static const struct xml_reader reader = {
+	    "DescribeInstances answer", "DescribeInstancesResponse", on_start, on_end, skipped};
 	struct parse ps;
 	int rc;
 

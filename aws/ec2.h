@@ -5,6 +5,11 @@
  * addresses, tags and states repeat inside networkInterfaceSet,
  * blockDeviceMapping and other nested items, and only the instance's own
  * count. No entity expansion, no DTD, no external entities (aws/xml.h).
+ *
+ * The parse keeps only what the routes use (below) and reads one page at a
+ * time: the interfaces, volumes and other subtrees it never keeps are cut
+ * out of the answer before expat reads it (aws/xml.h, xml_reader.skip),
+ * which is most of an instance as EC2 describes it (bench/lookup_scale.py).
  */
 #ifndef EBSSH_AWS_EC2_H
 #define EBSSH_AWS_EC2_H
@@ -30,8 +35,6 @@ struct ec2_instance {
 	char *launch_time;       /* as EC2 wrote it, "2012-10-16T20:00:13.000Z"; NULL when absent */
 	int64_t launch_time_ms;  /* the same in ms since the epoch; 0 when absent or malformed */
 	char *availability_zone; /* placement/availabilityZone; NULL when absent */
-	char *instance_type;     /* NULL when absent */
-	char *image_id;          /* NULL when absent */
 	struct ec2_tag *tags;    /* the instance's own tagSet, in document order */
 	size_t n_tags;
 };
@@ -90,8 +93,8 @@ void ec2_tags_free(struct ec2_tag *tags, size_t n);
  * value its value is "". 0 or ERR_NOMEM. */
 int ec2_tag_close(struct ec2_tag *tags, size_t *n);
 
-/* Frees *slot and hands it text's bytes (a field seen twice: the last one
- * wins). 0 or ERR_NOMEM. */
+/* Frees *slot and hands it a copy of text's bytes, of their own size (a
+ * field seen twice: the last one wins); empties text. 0 or ERR_NOMEM. */
 int ec2_take_field(char **slot, struct buf *text);
 
 /*

@@ -89,7 +89,8 @@ static void on_end(struct xml *x, void *ctx, int kind, struct buf *text)
 
 int ec2_parse_console_output(const char *xml, size_t len, struct ec2_console *out, struct err *e)
 {
-	static const struct xml_reader reader = {"GetConsoleOutput answer", NULL, on_start, on_end};
+	static const struct xml_reader reader = {"GetConsoleOutput answer", NULL, on_start, on_end,
+	                                         NULL};
 	int rc;
 
 	if (!out || (!xml && len))

@@ -394,7 +394,7 @@ static int run_parse(struct parse *ps, const char *action, const struct xml_rule
                      size_t n_rules, const char *xml, size_t len, struct err *e)
 {
 	char what[96], root[96];
-	struct xml_reader reader = {what, root, on_start, on_end};
+	struct xml_reader reader = {what, root, on_start, on_end, NULL};
 
 	snprintf(what, sizeof(what), "%s answer", action);
 	snprintf(root, sizeof(root), "%sResponse", action);

@@ -102,7 +102,7 @@ static void x_end(struct xml *x, void *ctx, int kind, struct buf *text)
 /* 0 when the body is well-formed XML; what it holds is in *f. */
 static int parse_xml(const char *body, size_t len, struct found *f)
 {
-	static const struct xml_reader reader = {"error answer", NULL, x_start, x_end};
+	static const struct xml_reader reader = {"error answer", NULL, x_start, x_end, NULL};
 	struct xparse xs = {0, f};
 
 	return xml_parse(body, len, &reader, &xs, NULL) == 0 ? 0 : -1;

@@ -47,6 +47,7 @@ int query_call(struct aws_client *c, const struct query_api *api, struct buf *fo
 	call.content_type = "application/x-www-form-urlencoded; charset=utf-8";
 	call.body = form->data;
 	call.body_len = form->len;
+	call.max_response = api->answer_max;
 	buf_init(body, api->answer_max);
 	rc = aws_client_call(c, &call, body, e);
 	buf_free(form);

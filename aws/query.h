@@ -19,7 +19,7 @@ struct query_api {
 	const char *endpoint_id;     /* AWS_ENDPOINT_URL_<id>: "EC2", "CLOUDWATCH" */
 	const char *endpoint_prefix; /* "ec2" -> ec2.<region>.amazonaws.com */
 	const char *version;         /* the API version every form names: "2016-11-15" */
-	size_t answer_max;           /* bytes of an answer; 0: BUF_DEFAULT_MAX */
+	size_t answer_max;           /* bytes of an answer; 0: aws/http's default */
 };
 
 /* Appends Action=action&Version=<api's version> to form. */

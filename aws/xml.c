@@ -5,7 +5,10 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "../util/vec.h"
 
 struct xml {
 	XML_Parser xp;
@@ -46,8 +49,11 @@ void xml_fail(struct xml *x, int code, const char *fmt, ...)
 	XML_StopParser(x->xp, XML_FALSE);
 }
 
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len);
+
 void xml_collect(struct xml *x, size_t max, int on_overflow)
 {
+	XML_SetCharacterDataHandler(x->xp, on_text);
 	buf_free(&x->text);
 	buf_init(&x->text, max);
 	x->text_at = x->depth;
@@ -84,6 +90,37 @@ static void fail_root(struct xml *x, const char *name)
 	xml_fail(x, ERR_PARSE, "a <%s> where a %s was expected", shown, x->r->root);
 }
 
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts);
+static void XMLCALL on_end(void *ud, const XML_Char *name);
+
+/* Inside a skipped element: depth only, until it closes. */
+static void XMLCALL skip_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	struct xml *x = ud;
+
+	(void)name;
+	(void)atts;
+	x->depth++;
+}
+
+static void XMLCALL skip_end(void *ud, const XML_Char *name)
+{
+	struct xml *x = ud;
+
+	(void)name;
+	if (x->depth == x->skip_from) {
+		x->skip_from = 0;
+		XML_SetElementHandler(x->xp, on_start, on_end);
+	}
+	x->depth--;
+}
+
+static void start_skip(struct xml *x)
+{
+	x->skip_from = x->depth;
+	XML_SetElementHandler(x->xp, skip_start, skip_end);
+}
+
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
 	struct xml *x = ud;
@@ -94,10 +131,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	if (x->rc)
 		return;
 	x->depth++;
-	if (x->skip_from)
-		return;
 	if (x->text_at || x->depth > XML_DEPTH_MAX) {
-		x->skip_from = x->depth;
+		start_skip(x);
 		return;
 	}
 	if (x->depth == 1 && x->r->root) {
@@ -113,8 +148,9 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	if (x->rc)
 		return;
 	if (kind == XML_IGNORE) {
-		x->skip_from = x->depth;
 		x->text_at = 0;
+		XML_SetCharacterDataHandler(x->xp, NULL);
+		start_skip(x);
 		return;
 	}
 	x->kinds[x->depth] = kind;
@@ -125,7 +161,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 	struct xml *x = ud;
 	size_t n = len > 0 ? (size_t)len : 0;
 
-	if (x->rc || !n || !x->text_at || x->depth != x->text_at)
+	if (x->rc || !n || x->depth != x->text_at)
 		return;
 	if (n > x->text_max - x->text.len) {
 		if (x->text_overflow) {
@@ -146,14 +182,10 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 	(void)name;
 	if (x->rc)
 		return;
-	if (x->skip_from) {
-		if (x->depth == x->skip_from)
-			x->skip_from = 0;
-		x->depth--;
-		return;
-	}
-	if (x->text_at == x->depth)
+	if (x->text_at == x->depth) {
 		x->text_at = 0;
+		XML_SetCharacterDataHandler(x->xp, NULL);
+	}
 	if (x->r->end)
 		x->r->end(x, x->ctx, x->kinds[x->depth], &x->text);
 	buf_free(&x->text);
@@ -188,10 +220,119 @@ static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int is_param,
 	xml_fail(ud, ERR_PARSE, "an entity declaration (not allowed)");
 }
 
+/* Bytes [from, to) of the document that expat is not given. */
+struct span {
+	size_t from, to;
+};
+
+#define SKIP_MAX 64 /* names of xml_reader.skip that count; the rest are not cut */
+
+/* Whether "<name" (n bytes) starts at p, followed by a byte in after. */
+static int tag_is(const char *p, const char *end, const char *name, size_t n, const char *after)
+{
+	return (size_t)(end - p) > n + 1 && p[1] == name[0] && memcmp(p + 1, name, n) == 0 &&
+	       p[n + 1] && strchr(after, p[n + 1]) != NULL;
+}
+
+/*
+ * The contents of the plain <name>...</name> elements of skip (see xml.h),
+ * in document order; 0 with *n == 0 when the document has "<!" or "<?"
+ * (beyond a leading declaration) or none to cut; ERR_NOMEM.
+ */
+static int find_spans(const char *b, size_t len, const char *const *skip, struct span **out,
+                      size_t *n)
+{
+	const char *end = b + len, *p = b, *q;
+	size_t cap = 0, k, nl = 0, lens[SKIP_MAX], n_names;
+	unsigned char first[256] = {0};
+	struct span *s;
+	int hit;
+
+	*out = NULL;
+	*n = 0;
+	for (n_names = 0; n_names < SKIP_MAX && skip[n_names]; n_names++) {
+		lens[n_names] = strlen(skip[n_names]);
+		first[(unsigned char)skip[n_names][0]] = 1;
+	}
+	if (len > 6 && memcmp(b, "<?xml", 5) == 0 && b[5] && strchr(" \t\r\n", b[5])) {
+		p = memchr(b, '>', len); /* a declaration has no '>' inside */
+		if (!p)
+			return 0;
+	}
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL && end - p > 1) {
+		if (p[1] == '!' || p[1] == '?')
+			goto unsafe;
+		hit = 0;
+		if (first[(unsigned char)p[1]])
+			for (k = 0; k < n_names && !hit; k++)
+				hit = tag_is(p, end, skip[k], nl = lens[k], ">");
+		p++;
+		if (!hit)
+			continue;
+		k--;
+		/* The first </name> is its end when nothing of the same name opens
+		 * before it. */
+		for (q = p + nl + 1; (q = memchr(q, '<', (size_t)(end - q))) != NULL && end - q > 1;
+		     q++) {
+			if (q[1] == '!' || q[1] == '?')
+				goto unsafe;
+			if (q[1] == '/' && tag_is(q + 1, end, skip[k], nl, ">"))
+				break;
+			if (tag_is(q, end, skip[k], nl, "> \t\r\n/")) {
+				q = NULL; /* nested: leave this one to expat */
+				break;
+			}
+		}
+		if (!q || end - q <= 1)
+			continue;
+		s = vec_push(out, n, &cap, sizeof(**out));
+		if (!s) {
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return ERR_NOMEM;
+		}
+		s->from = (size_t)(p + nl + 1 - b);
+		s->to = (size_t)(q - b);
+		p = q;
+	}
+	return 0;
+unsafe:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return 0;
+}
+
+/* Hands expat the document without spans[0..n), in one buffer of its own. */
+static enum XML_Status feed(XML_Parser xp, const char *b, size_t len, const struct span *spans,
+                            size_t n)
+{
+	size_t at = 0, kept = len, i;
+	char *to;
+
+	if (!n)
+		return XML_Parse(xp, b ? b : "", (int)len, XML_TRUE);
+	for (i = 0; i < n; i++)
+		kept -= spans[i].to - spans[i].from;
+	to = XML_GetBuffer(xp, (int)kept);
+	if (!to)
+		return XML_STATUS_ERROR;
+	for (i = 0; i < n; i++) {
+		memcpy(to, b + at, spans[i].from - at);
+		to += spans[i].from - at;
+		at = spans[i].to;
+	}
+	memcpy(to, b + at, len - at);
+	return XML_ParseBuffer(xp, (int)kept, XML_TRUE);
+}
+
 int xml_parse(const char *bytes, size_t len, const struct xml_reader *r, void *ctx, struct err *e)
 {
 	struct xml x;
 	enum XML_Error xerr;
+	struct span *spans = NULL;
+	size_t n_spans = 0;
 
 	if (len > INT_MAX)
 		return err_set(e, ERR_TOO_LARGE, "%s: %zu bytes", r->what, len);
@@ -203,13 +344,16 @@ int xml_parse(const char *bytes, size_t len, const struct xml_reader *r, void *c
 	x.xp = XML_ParserCreate(NULL);
 	if (!x.xp)
 		return err_set(e, ERR_NOMEM, "%s: out of memory", r->what);
+	if (r->skip && bytes && find_spans(bytes, len, r->skip, &spans, &n_spans) != 0) {
+		XML_ParserFree(x.xp);
+		return err_set(e, ERR_NOMEM, "%s: out of memory", r->what);
+	}
 	XML_SetUserData(x.xp, &x);
 	XML_SetElementHandler(x.xp, on_start, on_end);
-	XML_SetCharacterDataHandler(x.xp, on_text);
 	XML_SetStartDoctypeDeclHandler(x.xp, on_doctype);
 	XML_SetEntityDeclHandler(x.xp, on_entity_decl);
 	XML_SetParamEntityParsing(x.xp, XML_PARAM_ENTITY_PARSING_NEVER);
-	if (XML_Parse(x.xp, bytes ? bytes : "", (int)len, XML_TRUE) != XML_STATUS_OK && !x.rc) {
+	if (feed(x.xp, bytes, len, spans, n_spans) != XML_STATUS_OK && !x.rc) {
 		xerr = XML_GetErrorCode(x.xp);
 		if (xerr == XML_ERROR_NO_MEMORY)
 			x.rc = err_set(e, ERR_NOMEM, "%s: out of memory", r->what);
@@ -220,5 +364,6 @@ int xml_parse(const char *bytes, size_t len, const struct xml_reader *r, void *c
 	}
 	XML_ParserFree(x.xp);
 	buf_free(&x.text);
+	free(spans);
 	return x.rc;
 }

@@ -12,7 +12,19 @@
  * table of rules. XML_IGNORE skips the element and all it holds; so does
  * any element inside one that gathers text, and any deeper than
  * XML_DEPTH_MAX. An element gathers its own text (not its children's) when
- * start calls xml_collect, up to a cap; end receives it.
+ * start calls xml_collect, up to a cap; end receives it. Character data
+ * outside such an element is not even handed to ebssh (no handler is set),
+ * and inside a skipped element only its depth is counted.
+ *
+ * A reader may name elements it never keeps at any depth (xml_reader.skip).
+ * When the document holds no comment, CDATA section, processing instruction
+ * or DOCTYPE (nothing starting "<!" or "<?" beyond the XML declaration), the
+ * content of every such element written plainly as <name>...</name> (no
+ * attributes, no prefix, no element of the same name inside) is cut out
+ * before expat reads the document: expat sees <name></name>, so it neither
+ * tokenizes nor checks what the reader would ignore anyway. Otherwise the
+ * whole document is parsed. Either way the reader sees the same elements.
+ * Line numbers in messages then count only the lines expat read.
  */
 #ifndef EBSSH_AWS_XML_H
 #define EBSSH_AWS_XML_H
@@ -44,6 +56,9 @@ struct xml_reader {
 	/* An element of a kind other than XML_IGNORE closes. text holds what
 	 * xml_collect gathered ("" when nothing); end may buf_take it. NULL: none. */
 	void (*end)(struct xml *x, void *ctx, int kind, struct buf *text);
+	/* NULL, or a NULL-terminated list of element names whose content start
+	 * never keeps wherever they appear (see above). */
+	const char *const *skip;
 };
 
 /* A rule of a reader's table: an element name under a parent kind has kind. */

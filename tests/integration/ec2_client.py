@@ -135,6 +135,27 @@ def case_filter(t, aws):
 EXPECTED_ALL = []
 
 
+def case_fleet(t):
+    """EC2-sized answers: a generated fleet of 2,345 instances with 2-3
+    interfaces each, in pages of 1,000 (the most EC2 allows)."""
+    from awsdouble.fixtures import fleet
+
+    want = fleet(2345, "my-env-fleet")
+    with AwsDouble(credentials=[SESSION]) as aws:
+        aws.set_fixture({"fleet": {"count": 2345, "environment": "my-env-fleet"}})
+        rc, out, _ = describe(aws, "tag:elasticbeanstalk:environment-name=my-env-fleet", timeout=120)
+        got = out.get("instances", [])
+        t.ok(len(got) == 2345, "fleet: every instance", (len(got), out.get("error")))
+        got_t = [(i["id"], i["private_ip"], i["public_ip"]) for i in got]
+        want_t = [(i["id"], i["private_ip"], i["public_ip"]) for i in want]
+        diff = [(g, w) for g, w in zip(got_t, want_t) if g != w][:3]
+        t.ok(got_t == want_t, "fleet: each instance's own addresses, not its interfaces'", diff)
+        log = [r for r in aws.requests() if r.get("action") == "DescribeInstances"]
+        t.eq([r["params"].get("MaxResults") for r in log], ["1000"] * 3, "fleet: three pages of up to 1,000")
+        rc, out, _ = describe(aws, "tag:elasticbeanstalk:environment-name=my-env-other")
+        t.eq(out.get("instances"), [], "fleet: another environment lists none")
+
+
 def main():
     t = Tap()
     if not os.path.exists(DRIVER):
@@ -158,6 +179,7 @@ def main():
         t.run(case_auth_failure, aws)
         t.run(case_no_credentials, aws)
         t.run(case_filter, aws)
+    t.run(case_fleet)
     return t.done()
 
 

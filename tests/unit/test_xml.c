@@ -63,8 +63,10 @@ static void rec_end(struct xml *x, void *ctx, int kind, struct buf *text)
 	}
 }
 
-static const struct xml_reader any_root = {"test doc", NULL, rec_start, rec_end};
-static const struct xml_reader named_root = {"test doc", "Resp", rec_start, rec_end};
+static const char *const cut_names[] = {"skipA", "skipB", NULL};
+static const struct xml_reader any_root = {"test doc", NULL, rec_start, rec_end, NULL};
+static const struct xml_reader named_root = {"test doc", "Resp", rec_start, rec_end, NULL};
+static const struct xml_reader cutting = {"test doc", NULL, rec_start, rec_end, cut_names};
 
 static void rec_init(struct rec *r, size_t text_max, int on_overflow)
 {
@@ -120,6 +122,51 @@ TEST_CASE(kinds_depths_and_text)
 	          "<a 1 1><skip 4 2><b 4 2></5:></4:>");
 	/* text outside gathering elements is dropped */
 	CHECK_STR(run(&any_root, "<a>x<b>y</b>z</a>", 64, ERR_PARSE), "<a 1 1><b 4 2></5:></4:>");
+}
+
+TEST_CASE(skipped_contents_are_cut)
+{
+	const char *bad = "<a><skipA><b></c></skipA><tx>yes</tx></a>";
+
+	/* the reader sees the same elements, cut or not */
+	CHECK_STR(run(&cutting, "<a><skipA><b><tx>no</tx></b></skipA><tx>yes</tx><skipB/></a>", 64,
+	              ERR_PARSE),
+	          "<a 1 1><skipA 4 2><tx 4 2></5:yes><skipB 4 2></4:>");
+	/* what is cut, expat never reads: a broken inside is not seen... */
+	CHECK_STR(run(&cutting, bad, 64, ERR_PARSE), "<a 1 1><skipA 4 2><tx 4 2></5:yes></4:>");
+	CHECK_STR(run(&cutting, "<?xml version=\"1.0\"?>\n<a><skipA>\n<b></c></skipA></a>", 64,
+	              ERR_PARSE),
+	          "<a 1 1><skipA 4 2></4:>");
+	/* ...which the whole parse fails */
+	CHECK(strncmp(run(&any_root, bad, 64, ERR_PARSE), "rc=-8: test doc: malformed XML", 30) ==
+	      0);
+	/* nothing is cut beside a comment, CDATA, a PI, a DOCTYPE, an attribute,
+	 * a nested element of the same name */
+	CHECK(strncmp(run(&cutting, "<!--x--><a><skipA><b></c></skipA></a>", 64, ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
+	CHECK(strncmp(run(&cutting, "<a><tx><![CDATA[x]]></tx><skipA><b></c></skipA></a>", 64,
+	                  ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
+	CHECK(strncmp(run(&cutting, "<a><skipA><b></c></skipA><?pi x?></a>", 64, ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
+	CHECK(strncmp(
+	          run(&cutting, "<?xml-stylesheet x?><a><skipA><b></c></skipA></a>", 64, ERR_PARSE),
+	          "rc=-8: test doc: malformed XML", 30) == 0);
+	CHECK(strncmp(run(&cutting, "<a><skipA x=\"1\"><b></c></skipA></a>", 64, ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
+	CHECK(strncmp(run(&cutting, "<a><skipA><skipA/></c></skipA></a>", 64, ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
+	/* a cut element that never ends is a truncated document */
+	CHECK(strncmp(run(&cutting, "<a><skipA><b>", 64, ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
+	CHECK(strncmp(run(&cutting, "<a><skipA></skipA", 64, ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
+	/* a prefixed or differently named element is not cut */
+	CHECK(
+	    strncmp(run(&cutting, "<a><p:skipA xmlns:p=\"u\"><b></c></p:skipA></a>", 64, ERR_PARSE),
+	            "rc=-8: test doc: malformed XML", 30) == 0);
+	CHECK(strncmp(run(&cutting, "<a><skipAB><b></c></skipAB></a>", 64, ERR_PARSE),
+	              "rc=-8: test doc: malformed XML", 30) == 0);
 }
 
 TEST_CASE(text_can_be_taken)
@@ -393,5 +440,6 @@ int main(void)
 	RUN(rule_tables);
 	RUN(every_prefix_is_truncated);
 	RUN(edges);
+	RUN(skipped_contents_are_cut);
 	return TEST_DONE();
 }

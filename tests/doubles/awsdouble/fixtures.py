@@ -27,6 +27,15 @@ A fixture is a list of instances, or {"owner_id": ..., "instances": [...]}
                 "type": "gp3"}]: the EBS volumes (1 to 16) CreateImage snapshots;
                 default one 8 GiB /dev/xvda. The first is the root device.
 
+A generated fleet: {"fleet": {"count": N, "environment": "my-env-fleet",
+"interfaces": 3, "seed": "fleet"}} (count 1..20000; interfaces 1..8, default
+alternating 2 and 3 per instance) stands for N running instances of one
+Elastic Beanstalk environment as EC2 describes a real one: every instance has
+its interfaces (each with a secondary private IP, the first with a public
+address), two EBS volumes, a security group and Beanstalk's and
+CloudFormation's tags. fleet() gives the same list of instances; other keys
+of the object (owner_id) apply as for a list.
+
 Interface tags are not part of EC2's DescribeInstances model; they are
 rendered (as a tagSet inside the interface item) only when the fixture gives
 them, so a parser can prove it reads only the instance's own tagSet.
@@ -282,6 +291,59 @@ class Instance:
         return item
 
 
+def fleet(count, environment="my-env-fleet", interfaces=None, seed="fleet"):
+    """count running instances of one environment, EC2-sized (see above)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 20000:
+        raise FixtureError("fleet: count must be 1..20000")
+    if interfaces is not None and (isinstance(interfaces, bool) or not isinstance(interfaces, int) or not 1 <= interfaces <= 8):
+        raise FixtureError("fleet: interfaces must be 1..8")
+    env_id = "e-" + _hexof(seed + environment, 10)
+    stack = f"awseb-{env_id}-stack"
+    out = []
+    for n in range(count):
+        hx = _hexof(f"{seed}/{n}", 17)
+        a, b = divmod(n, 250)
+        private = f"10.{16 + a // 250}.{a % 250}.{b + 4}"
+        public = f"{3 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}.{(n * 7) % 250 + 1}"
+        nis = []
+        for k in range(interfaces or (2 + n % 2)):
+            ip = private if k == 0 else f"10.{100 + k}.{a % 250}.{b + 4}"
+            nis.append({
+                "device_index": k,
+                "private_ip": ip,
+                "public_ip": public if k == 0 else None,
+                "description": "" if k == 0 else f"fleet interface {k}",
+                "secondary_private_ips": [{"ip": f"10.{200 + k}.{a % 250}.{b + 4}"}],
+            })
+        out.append({
+            "id": "i-" + hx,
+            "state": "running",
+            "launch_time": f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:{(n // 60) % 60:02d}.000Z",
+            "az": "us-east-1" + "abc"[n % 3],
+            "public_ip": public,
+            "private_ip": private,
+            "instance_type": "m5.large",
+            "key_name": "deploy",
+            "network_interfaces": nis,
+            "volumes": [
+                {"device": "/dev/xvda", "size": 8, "volume_id": "vol-0" + _hexof("v0" + hx, 16), "type": "gp3"},
+                {"device": "/dev/xvdb", "size": 100, "volume_id": "vol-0" + _hexof("v1" + hx, 16), "type": "gp3"},
+            ],
+            "tags": {
+                "elasticbeanstalk:environment-name": environment,
+                "elasticbeanstalk:environment-id": env_id,
+                "aws:autoscaling:groupName": f"{stack}-AWSEBAutoScalingGroup-{_hexof(stack, 12).upper()}",
+                "aws:cloudformation:stack-name": stack,
+                "aws:cloudformation:stack-id": f"arn:aws:cloudformation:us-east-1:{DEFAULT_OWNER}:stack/{stack}/{_hexof(stack, 8)}-0000-11ef-0000-0a1b2c3d4e5f",
+                "aws:cloudformation:logical-id": "AWSEBAutoScalingGroup",
+                "aws:ec2launchtemplate:id": "lt-0" + _hexof("lt" + stack, 16),
+                "aws:ec2launchtemplate:version": "1",
+                "Name": environment,
+            },
+        })
+    return out
+
+
 class Fixture:
     """An ordered set of instances grouped into reservations."""
 
@@ -289,6 +351,14 @@ class Fixture:
         owner = DEFAULT_OWNER
         if isinstance(data, dict):
             owner = data.get("owner_id", owner)
+            spec = data.get("fleet")
+            if isinstance(spec, dict):
+                unknown = set(spec) - {"count", "environment", "interfaces", "seed"}
+                if unknown:
+                    raise FixtureError(f"fleet: unknown keys {sorted(unknown)}")
+                data = {"instances": fleet(**spec)}
+            elif spec is not None:
+                raise FixtureError("fleet must be an object")
             data = data.get("instances")
         if not isinstance(data, list):
             raise FixtureError("a fixture is a list of instances or {\"instances\": [...]}")
