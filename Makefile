@@ -57,6 +57,7 @@ ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
 # Sources: every .c of a folder belongs to its library, but for the mains.
 UTIL_SRC   := $(wildcard util/*.c)
 AWS_SRC    := $(wildcard aws/*.c)
+GCP_SRC    := $(wildcard gcp/*.c)
 LAMBDA_MAINS := lambda/front/runtime_main.c lambda/front/serve_main.c
 LAMBDA_SRC := $(filter-out $(LAMBDA_MAINS), \
                 $(wildcard lambda/*.c lambda/front/*.c lambda/router/*.c lambda/ops/*.c))
@@ -68,6 +69,7 @@ FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_AWS    := $(BUILD)/libebssh-aws.a
+LIB_GCP    := $(BUILD)/libebssh-gcp.a
 LIB_LAMBDA := $(BUILD)/libebssh-lambda.a
 LIB_PROXY  := $(BUILD)/libebssh-proxy.a
 PROGRAMS   := $(BUILD)/ebssh-proxy $(BUILD)/ebssh-api $(BUILD)/bootstrap
@@ -88,6 +90,9 @@ $(BUILD)/obj/%.o: %.c VERSION
 $(LIB_AWS): $(call obj,$(UTIL_SRC) $(AWS_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(LIB_GCP): $(call obj,$(GCP_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(LIB_LAMBDA): $(call obj,$(LAMBDA_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -98,18 +103,18 @@ $(LIB_PROXY): $(call obj,$(PROXY_SRC))
 $(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_AWS)
+$(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_AWS)
+$(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_AWS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -182,12 +187,12 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 # Static analysis of the project's own C: cppcheck, then clang-tidy (.clang-tidy).
-LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c $(LAMBDA_MAINS)
+LINT_SRC = $(UTIL_SRC) $(AWS_SRC) $(GCP_SRC) $(LAMBDA_SRC) $(PROXY_SRC) proxy/main.c $(LAMBDA_MAINS)
 lint:
-	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h lambda/*.h lambda/*/*.h proxy/*.h)
+	clang-format --dry-run --Werror $(LINT_SRC) $(wildcard util/*.h aws/*.h gcp/*.h lambda/*.h lambda/*/*.h proxy/*.h)
 	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(VERSION_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability $(VERSION_CFLAGS) \
-	  --suppress=missingIncludeSystem --inline-suppr -I. util aws lambda proxy
+	  --suppress=missingIncludeSystem --inline-suppr -I. util aws gcp lambda proxy
 
 clean:
 	rm -rf build
