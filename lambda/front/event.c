@@ -631,6 +631,8 @@ static int add_s3_record(struct event *ev, json_t *rec, const char *msg_id, stru
 	const char *name = member_str(rec, "eventName"), *bucket, *key, *v;
 	struct event_s3_record *r, *grown;
 
+	if (!json_is_object(s3))
+		return err_set(e, ERR_INVALID, "an S3 record has no s3 member");
 	if (!name || strncmp(name, "ObjectCreated:", 14) != 0)
 		return 0;
 	bucket = member_str(json_object_get(s3, "bucket"), "name");

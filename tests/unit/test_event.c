@@ -809,7 +809,7 @@ TEST_CASE(sqs_batches)
 	           "{\"messageId\":\"b\",\"eventSource\":\"aws:sns\"}]}",
 	           ERR_INVALID, "not aws:sqs");
 	/* S3's Records are no SQS batch */
-	expect_bad("{\"Records\":[{\"eventSource\":\"aws:s3\"}]}", ERR_INVALID, "unknown event");
+	expect_bad("{\"Records\":[{\"eventSource\":\"aws:s3\"}]}", ERR_INVALID, "S3 record");
 }
 
 TEST_CASE(backup_items)
