@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs, from Debian's packages, what the build, the tests and the demo need,
-# then the npm tools pinned in tools/package-lock.json (the OpenAPI linter),
+# then the npm tools pinned in tools/package-lock.json (the OpenAPI linter) and
+# tests/node/package-lock.json (Google's Node storage client, for the GCS double),
 # then, only when no Python on the machine has them, the Python tools of
 # tests/requirements-tools.txt (moto, boto3, cfn-lint, openapi-spec-validator)
 # into a virtual environment under build/pyvenv.
@@ -13,7 +14,7 @@ PACKAGES="
   libcurl4-openssl-dev libjansson-dev libssl-dev libssh2-1-dev
   libexpat1-dev libmicrohttpd-dev
   openssh-server openssh-client rsync socat curl
-  python3 python3-botocore python3-boto3 python3-yaml
+  python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
   zip unzip patchelf valgrind wrk hyperfine tzdata
 "
 
@@ -58,6 +59,15 @@ fi
 if [ ! -x "$root/tools/node_modules/.bin/spectral" ] || [ "$have" != "$want" ]; then
 	echo "deps: installing @stoplight/spectral-cli $want (npm ci in tools/)"
 	(cd "$root/tools" && npm ci --silent --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# Google's Node client, pinned in tests/node/package-lock.json, proving the
+# GCS double (tests/integration/gcs_double.py): npm ci only when
+# tests/node/node_modules is missing or older than the lock file.
+if [ ! -d "$root/tests/node/node_modules/@google-cloud/storage" ] ||
+	[ "$root/tests/node/package-lock.json" -nt "$root/tests/node/node_modules/.package-lock.json" ]; then
+	echo "deps: installing tests/node (npm ci: @google-cloud/storage)"
+	npm ci --prefix "$root/tests/node" --silent --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 # The Python tools nobody here wrote (moto's server, boto3, cfn-lint with the
