@@ -50,6 +50,12 @@
  *   BACKUP_QUEUE_URL                 the AMI backup's work queue (an SQS queue URL,
  *                                    http(s)); unset: no fan-out, the backup
  *                                    runs synchronously (lambda/ops/backup_queue.h)
+ *   GCS_BUCKET                       s3-gcs-backup's target bucket (lambda/ops/s3_backup.h)
+ *   GC_CREDENTIAL                    the GCP service-account key, KMS-encrypted, base64
+ *                                    (never logged; the check names it only)
+ *   SKIP_KEY_REGEX                   keys s3-gcs-backup skips: a POSIX ERE
+ *   RETRY_SNS_TOPIC_ARN              the retry stage's topic (logged; the template's)
+ *   PROJECT_ID                       the GCP project (logged)
  *
  * (TZ is no setting of ours: notify sets it for a moment to format times.)
  */
@@ -83,6 +89,11 @@ struct service_config {
 	const char *hook_environment;
 	const char *backup_queue_url;
 	const char *ops_api_key_id;
+	const char *gcs_bucket;
+	const char *gc_credential;
+	const char *skip_key_regex;
+	const char *retry_sns_topic_arn;
+	const char *project_id;
 };
 
 /* Reads the environment into *c, unchecked. */
