@@ -13,6 +13,11 @@
 #include "uri.h"
 
 #define META_PREFIX "x-amz-meta-"
+/* A streamed body takes as long as the consumer does (the GCS upload):
+ * the client's per-attempt timeout (7 s) would cut big objects, so the
+ * exchange may last up to Lambda's longest run; the function's own timeout
+ * ends it first. */
+#define GET_TIMEOUT_MS (15L * 60 * 1000)
 
 void s3_object_info_init(struct s3_object_info *info)
 {
@@ -238,6 +243,8 @@ int s3_get_object(struct aws_client *c, const char *bucket, const char *key, con
 	call.body_sink = on_piece;
 	call.sink_ctx = &g;
 	call.answer = &answer;
+	call.timeout_ms = GET_TIMEOUT_MS;
+	call.budget_ms = GET_TIMEOUT_MS;
 	rc = aws_client_call(c, &call, &body, e);
 	if (rc == ERR_AWS && e &&
 	    (strcmp(e->aws_code, "NoSuchKey") == 0 || strcmp(e->aws_code, "NoSuchBucket") == 0))

@@ -16,7 +16,9 @@
  * object or bucket is gone: a caller treats it as final, not as a retry;
  * ERR_AWS for other AWS errors (AccessDenied, ...); the sink's own error
  * when it stops the copy; what aws_client_call returns otherwise. A failure
- * after the sink had a byte is not retried (aws/client.h).
+ * after the sink had a byte is not retried (aws/client.h). The exchange may
+ * last up to 15 minutes (the body streams as fast as the sink takes it),
+ * not the client's per-attempt timeout.
  */
 #ifndef EBSSH_AWS_S3_H
 #define EBSSH_AWS_S3_H

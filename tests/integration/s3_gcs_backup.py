@@ -130,7 +130,10 @@ class World:
                     "HOME": tmp, "GCS_BUCKET": DST, "GC_CREDENTIAL": self.credential,
                     "SKIP_KEY_REGEX": "^(_sandbox|test)", "STORAGE_EMULATOR_HOST": self.gcs.url,
                     "RETRY_SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:s3-gcs-retry",
-                    "PROJECT_ID": "ebssh-test", "EBSSH_AWS_RETRY_BASE_MS": "2", "EBSSH_AWS_TIMEOUT_MS": "60000"})
+                    "PROJECT_ID": "ebssh-test", "EBSSH_AWS_RETRY_BASE_MS": "2",
+                    # the client's default per-attempt timeout (7 s): the
+                    # streamed GetObject must not be bound by it
+                    "EBSSH_AWS_TIMEOUT_MS": "3000"})
         env.update(extra_env or {})
         self.env = env
         self.boot = subprocess.Popen([BOOTSTRAP], env=env, stdin=subprocess.DEVNULL, stdout=self.log,
