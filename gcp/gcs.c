@@ -27,10 +27,10 @@ struct gcs_upload {
 	struct gcs_client *c;
 	char *session; /* owned: the session URI */
 	unsigned char *buf;
-	size_t chunk;      /* the buffer's size, a multiple of GCS_CHUNK_QUANTUM */
-	size_t buf_len;    /* bytes buffered */
-	long long start;   /* object offset of buf[0] == bytes acknowledged by GCS */
-	long long size;    /* the spec's total, or -1 */
+	size_t chunk;    /* the buffer's size, a multiple of GCS_CHUNK_QUANTUM */
+	size_t buf_len;  /* bytes buffered */
+	long long start; /* object offset of buf[0] == bytes acknowledged by GCS */
+	long long size;  /* the spec's total, or -1 */
 	int attempts;
 	long backoff_ms;
 	long timeout_ms;
@@ -132,6 +132,8 @@ static int gcs_send(struct gcs_client *c, const char *method, const char *url,
 		req.body_len = body_len;
 		req.timeout_ms = timeout_ms;
 		req.max_response = GCS_MAX_ANSWER;
+		http_response_free(resp); /* as http_send does: a fresh answer */
+		http_response_init(resp);
 		if (c->send) {
 			rc = c->send(c->seam_ctx, &req, resp, e);
 		} else {
@@ -153,7 +155,8 @@ static int gcs_send(struct gcs_client *c, const char *method, const char *url,
 static int gcs_refused(const char *what, const struct http_response *resp, struct err *e)
 {
 	json_t *root = json_loadb(resp->body.data, resp->body.len, 0, NULL);
-	const char *msg = json_string_value(json_object_get(json_object_get(root, "error"), "message"));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(root, "error"), "message"));
 	int rc = err_set(e, resp->status == 404 ? ERR_NOT_FOUND : ERR_SERVICE,
 	                 "%s: GCS answered HTTP %ld%s%.300s", what, resp->status, msg ? ": " : "",
 	                 msg ? msg : "");
@@ -218,7 +221,8 @@ static int parse_object(const struct http_response *resp, struct gcs_object *out
 	    take_string(root, "generation", &out->generation) ||
 	    take_string(root, "contentType", &out->content_type) ||
 	    take_string(root, "contentEncoding", &out->content_encoding) ||
-	    take_string(root, "crc32c", &out->crc32c) || take_string(root, "md5Hash", &out->md5_hash))
+	    take_string(root, "crc32c", &out->crc32c) ||
+	    take_string(root, "md5Hash", &out->md5_hash))
 		rc = ERR_NOMEM;
 	size = json_object_get(root, "size"); /* a string in the JSON API: int64 */
 	if (json_is_string(size))
@@ -392,8 +396,7 @@ static char *resource_json(const struct gcs_object_spec *s)
 }
 
 int gcs_upload_start(struct gcs_client *c, const struct gcs_object_spec *spec,
-                     const struct gcs_upload_options *opt, struct gcs_upload **out,
-                     struct err *e)
+                     const struct gcs_upload_options *opt, struct gcs_upload **out, struct err *e)
 {
 	struct http_header headers[4];
 	struct http_response resp;
@@ -418,8 +421,8 @@ int gcs_upload_start(struct gcs_client *c, const struct gcs_object_spec *spec,
 	u->backoff_ms = opt && opt->backoff_ms ? opt->backoff_ms : GCS_DEFAULT_BACKOFF_MS;
 	u->timeout_ms = opt && opt->timeout_ms ? opt->timeout_ms : GCS_DEFAULT_TIMEOUT_MS;
 	u->buf = malloc(chunk);
-	url = object_url(c, "/upload/storage/v1/b/", spec->bucket, "/o?uploadType=resumable&name=",
-	                 spec->name);
+	url = object_url(c, "/upload/storage/v1/b/", spec->bucket,
+	                 "/o?uploadType=resumable&name=", spec->name);
 	body = resource_json(spec);
 	if (!u->buf || !url || !body) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
@@ -449,7 +452,8 @@ int gcs_upload_start(struct gcs_client *c, const struct gcs_object_spec *spec,
 	} else if (resp.status != 200 && resp.status != 201) {
 		rc = gcs_refused("starting the resumable upload", &resp, e);
 	} else if (!(loc = http_response_header(&resp, "Location")) || !*loc) {
-		rc = err_set(e, ERR_PARSE, "starting the resumable upload: no Location in the answer");
+		rc = err_set(e, ERR_PARSE,
+		             "starting the resumable upload: no Location in the answer");
 	} else if (!(full = strdup(loc))) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 	}
@@ -531,9 +535,11 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 		if (query) {
 			/* where does the session stand? */
 			gcs_content_range(range, sizeof(range), 0, 0, total);
-			rc = gcs_send(u->c, "PUT", u->session, headers, n, NULL, 0, 30000L, &resp, e);
+			rc = gcs_send(u->c, "PUT", u->session, headers, n, NULL, 0, 30000L, &resp,
+			              e);
 		} else {
-			gcs_content_range(range, sizeof(range), u->start, (long long)u->buf_len, total);
+			gcs_content_range(range, sizeof(range), u->start, (long long)u->buf_len,
+			                  total);
 			if (hash && total >= 0) {
 				headers[n].name = "X-Goog-Hash";
 				headers[n++].value = hash;
@@ -543,7 +549,8 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 		}
 		if (!rc && (resp.status == 200 || resp.status == 201)) {
 			if (total < 0) {
-				rc = err_set(e, ERR_SERVICE, "GCS finished the object before its last chunk");
+				rc = err_set(e, ERR_SERVICE,
+				             "GCS finished the object before its last chunk");
 			} else {
 				u->start = total;
 				u->buf_len = 0;
@@ -557,8 +564,10 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 				err_set(e, rc, "GCS answered a Range header that does not parse");
 				break;
 			}
-			if (!query && total >= 0 && committed == u->start && ++attempt > u->attempts) {
-				rc = err_set(e, ERR_SERVICE, "GCS acknowledged nothing of the last chunk");
+			if (!query && total >= 0 && committed == u->start &&
+			    ++attempt > u->attempts) {
+				rc = err_set(e, ERR_SERVICE,
+				             "GCS acknowledged nothing of the last chunk");
 				break;
 			}
 			rc = acknowledge(u, committed, e);
@@ -575,7 +584,8 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 		}
 		if (rc ? !is_transient_code(rc) : !is_transient_status(resp.status)) {
 			if (!rc)
-				rc = gcs_refused(total >= 0 ? "the last chunk" : "a chunk", &resp, e);
+				rc = gcs_refused(total >= 0 ? "the last chunk" : "a chunk", &resp,
+				                 e);
 			else
 				err_prefix(e, "uploading a chunk");
 			break;
@@ -589,7 +599,6 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 		}
 		backoff(u->backoff_ms, attempt - 1);
 		query = 1;
-		rc = 0;
 	}
 	http_response_free(&resp);
 	return rc;
@@ -637,13 +646,12 @@ int gcs_upload_finish(struct gcs_upload *u, const char *crc32c, const char *md5_
 		return err_set(e, ERR_INVALID, "GCS upload already failed");
 	if (u->size >= 0 && total != u->size) {
 		u->dead = 1;
-		return err_set(e, ERR_INVALID, "GCS upload: %lld bytes written, %lld announced", total,
-		               u->size);
+		return err_set(e, ERR_INVALID, "GCS upload: %lld bytes written, %lld announced",
+		               total, u->size);
 	}
-	if ((crc32c || md5_hash) &&
-	    asprintf(&hash, "%s%s%s%s%s", crc32c ? "crc32c=" : "", crc32c ? crc32c : "",
-	             crc32c && md5_hash ? "," : "", md5_hash ? "md5=" : "",
-	             md5_hash ? md5_hash : "") < 0)
+	if ((crc32c || md5_hash) && asprintf(&hash, "%s%s%s%s%s", crc32c ? "crc32c=" : "",
+	                                     crc32c ? crc32c : "", crc32c && md5_hash ? "," : "",
+	                                     md5_hash ? "md5=" : "", md5_hash ? md5_hash : "") < 0)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	rc = send_buffer(u, total, hash, &obj, e);
 	free(hash);
@@ -651,7 +659,8 @@ int gcs_upload_finish(struct gcs_upload *u, const char *crc32c, const char *md5_
 	 * followed by a status query lands here too) */
 	if (!rc && ((crc32c && obj.crc32c && strcmp(crc32c, obj.crc32c) != 0) ||
 	            (md5_hash && obj.md5_hash && strcmp(md5_hash, obj.md5_hash) != 0)))
-		rc = err_set(e, ERR_SERVICE, "GCS kept the object with other hashes than the source's");
+		rc = err_set(e, ERR_SERVICE,
+		             "GCS kept the object with other hashes than the source's");
 	u->dead = 1; /* finished or failed: nothing more to send */
 	if (!rc && out)
 		*out = obj;

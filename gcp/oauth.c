@@ -25,8 +25,8 @@ struct gcp_token_source {
 	gcp_clock_fn clock;
 	void *seam_ctx;
 	pthread_mutex_t lock;
-	char *token;           /* owned; NULL when none cached */
-	long long renew_at;    /* epoch seconds after which the cached token is not used */
+	char *token;        /* owned; NULL when none cached */
+	long long renew_at; /* epoch seconds after which the cached token is not used */
 	unsigned fetches;
 };
 
@@ -67,14 +67,13 @@ static int string_field(json_t *o, const char *key, int required, char **out, st
 		return 0;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0)
-		return err_set(e, ERR_INVALID, "service-account key: \"%s\" is not a non-empty string",
-		               key);
+		return err_set(e, ERR_INVALID,
+		               "service-account key: \"%s\" is not a non-empty string", key);
 	*out = strdup(json_string_value(v));
 	return *out ? 0 : err_set(e, ERR_NOMEM, "out of memory");
 }
 
-int gcp_credentials_parse(const char *json, size_t len, struct gcp_credentials *out,
-                          struct err *e)
+int gcp_credentials_parse(const char *json, size_t len, struct gcp_credentials *out, struct err *e)
 {
 	json_error_t jerr;
 	json_t *root, *type;
@@ -84,16 +83,18 @@ int gcp_credentials_parse(const char *json, size_t len, struct gcp_credentials *
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		/* jerr.text may quote the key's text: say only where */
-		return err_set(e, ERR_INVALID, "service-account key: not JSON (line %d)", jerr.line);
+		return err_set(e, ERR_INVALID, "service-account key: not JSON (line %d)",
+		               jerr.line);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return err_set(e, ERR_INVALID, "service-account key: not a JSON object");
 	}
 	type = json_object_get(root, "type");
-	if (type && (!json_is_string(type) ||
-	             strcmp(json_string_value(type), "service_account") != 0)) {
+	if (type &&
+	    (!json_is_string(type) || strcmp(json_string_value(type), "service_account") != 0)) {
 		json_decref(root);
-		return err_set(e, ERR_INVALID, "service-account key: \"type\" is not \"service_account\"");
+		return err_set(e, ERR_INVALID,
+		               "service-account key: \"type\" is not \"service_account\"");
 	}
 	rc = string_field(root, "client_email", 1, &out->client_email, e);
 	if (!rc)
@@ -122,7 +123,8 @@ int gcp_credentials_copy(const struct gcp_credentials *src, struct gcp_credentia
 	out->token_uri = dup_or_null(src->token_uri);
 	out->project_id = dup_or_null(src->project_id);
 	if (!out->client_email || !out->private_key || !out->token_uri ||
-	    (src->private_key_id && !out->private_key_id) || (src->project_id && !out->project_id)) {
+	    (src->private_key_id && !out->private_key_id) ||
+	    (src->project_id && !out->project_id)) {
 		gcp_credentials_free(out);
 		return err_set(e, ERR_NOMEM, "out of memory");
 	}
@@ -274,8 +276,8 @@ struct gcp_token_source *gcp_token_source_new(const struct gcp_credentials *c, s
 	return ts;
 }
 
-void gcp_token_source_set_seams(struct gcp_token_source *ts, gcp_send_fn send,
-                                gcp_clock_fn clock, void *ctx)
+void gcp_token_source_set_seams(struct gcp_token_source *ts, gcp_send_fn send, gcp_clock_fn clock,
+                                void *ctx)
 {
 	ts->send = send;
 	ts->clock = clock ? clock : real_clock;
@@ -309,6 +311,8 @@ unsigned gcp_token_fetches(const struct gcp_token_source *ts)
 static int send_request(struct gcp_token_source *ts, const struct http_request *req,
                         struct http_response *resp, struct err *e)
 {
+	http_response_free(resp); /* as http_send does: a fresh answer */
+	http_response_init(resp);
 	if (ts->send)
 		return ts->send(ts->seam_ctx, req, resp, e);
 	if (!ts->http && !(ts->http = http_client_new(e)))
