@@ -142,8 +142,15 @@ class World:
     def invoke(self, event):
         before = len(self.rt.results().get("invocations", []))
         rid = self.rt.enqueue({"event": event, "deadline_ms": int((time.time() + 600) * 1000)})[0]
-        res = self.rt.wait(before + 1, timeout=600)
-        inv = [x for x in res["invocations"] if x["request_id"] == rid][0]
+        for _ in range(600):
+            res = self.rt.results()
+            if len(res.get("invocations", [])) > before or self.boot.poll() is not None:
+                break
+            time.sleep(1)
+        found = [x for x in res.get("invocations", []) if x["request_id"] == rid]
+        if not found:
+            return "none", "the bootstrap exited (%s) or never answered:\n%s" % (self.boot.poll(), self.stderr()[-3000:])
+        inv = found[0]
         body = inv["body"]
         try:
             body = json.loads(body) if isinstance(body, (str, bytes)) else body
