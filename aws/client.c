@@ -140,12 +140,30 @@ static int prepare(struct aws_client *c, const struct aws_call *call, struct pre
 	return 0;
 }
 
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* The caller's sink, and whether it has had a byte (then no retry). */
+struct sink_guard {
+	const struct aws_call *call;
+	int fed;
+};
+
+static int guarded_sink(void *ctx, const struct http_response *resp, const void *data, size_t len,
+                        struct err *e)
+{
+	struct sink_guard *g = ctx;
+
+	g->fed = 1;
+	return g->call->body_sink(g->call->sink_ctx, resp, data, len, e);
+}
+
 /* Signs and sends one attempt. Returns http_send's result; resp filled on 0. */
 static int attempt_once(struct aws_client *c, const struct aws_call *call, const struct prepared *p,
-                        struct http_response *resp, struct err *e)
+                        struct http_response *resp, struct sink_guard *guard, struct err *e)
 {
-	struct sigv4_header sh[4 + MAX_EXTRA_HEADERS];
-	struct http_header hh[8 + MAX_EXTRA_HEADERS];
+	struct sigv4_header sh[5 + MAX_EXTRA_HEADERS];
+	struct http_header hh[9 + MAX_EXTRA_HEADERS];
+	int is_s3 = strcmp(call->service, "s3") == 0;
 	const char *trace_id = getenv("_X_AMZN_TRACE_ID"); /* set by the Lambda runtime */
 	const struct aws_credentials *creds;
 	struct sigv4_result sig = {{0}, NULL};
@@ -162,6 +180,8 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 		sh[ns++] = (struct sigv4_header){"Content-Type", call->content_type};
 	if (call->target)
 		sh[ns++] = (struct sigv4_header){"X-Amz-Target", call->target};
+	if (is_s3 && call->body_len == 0)
+		sh[ns++] = (struct sigv4_header){"x-amz-content-sha256", EMPTY_SHA256};
 	for (i = 0; i < call->n_extra_headers && i < MAX_EXTRA_HEADERS; i++)
 		sh[ns++] = (struct sigv4_header){call->extra_headers[i].name,
 		                                 call->extra_headers[i].value};
@@ -176,6 +196,7 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	    .region = c->region,
 	    .service = call->service,
 	    .now = time(NULL),
+	    .no_normalize = is_s3,
 	};
 	rc = sigv4_sign(&sreq, creds, &sig, e);
 	if (rc)
@@ -199,6 +220,8 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	    .connect_timeout_ms = c->connect_timeout_ms,
 	    .timeout_ms = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms,
 	    .max_response = call->max_response,
+	    .body_sink = call->body_sink ? guarded_sink : NULL,
+	    .sink_ctx = guard,
 	};
 	rc = http_send(c->http, &req, resp, e);
 	sigv4_result_free(&sig);
@@ -230,6 +253,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 	long long started = monotime_ms();
 	long attempt_ms = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
 	long budget_ms = call->budget_ms > 0 ? call->budget_ms : TOTAL_BUDGET_MS;
+	struct sink_guard guard = {call, 0};
 	int attempt, rc, retryable, cost;
 
 	if (call->n_extra_headers > MAX_EXTRA_HEADERS)
@@ -242,7 +266,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 	http_response_init(&resp);
 	for (attempt = 1;; attempt++) {
 		err_clear(&attempt_err);
-		rc = attempt_once(c, call, &p, &resp, &attempt_err);
+		rc = attempt_once(c, call, &p, &resp, &guard, &attempt_err);
 		if (rc == 0 && resp.status >= 200 && resp.status < 300) {
 			if (attempt > 1)
 				c->retry_tokens += RETRY_COST;
@@ -261,6 +285,11 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 			}
 			*body = resp.body;
 			buf_init(&resp.body, 0);
+			if (call->answer) {
+				http_response_free(call->answer);
+				*call->answer = resp;
+				http_response_init(&resp);
+			}
 			break;
 		}
 		if (rc == 0) {
@@ -269,6 +298,8 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct bu
 		} else {
 			retryable = rc == ERR_NETWORK || rc == ERR_TIMEOUT;
 		}
+		if (guard.fed)
+			retryable = 0;
 		cost = rc == ERR_TIMEOUT ? TIMEOUT_RETRY_COST : RETRY_COST;
 		if (!retryable || attempt >= MAX_ATTEMPTS || c->retry_tokens < cost) {
 			if (e)

@@ -8,6 +8,8 @@
  * exponential backoff on throttling codes, 5xx and transient network errors,
  * never on other 4xx. An AWS error answer becomes ERR_AWS (or ERR_THROTTLED
  * when still throttled at the end) with AWS's code, message and request id.
+ * S3 (service "s3") signs its path as sent (no normalisation) and sends
+ * x-amz-content-sha256.
  * Not thread-safe: one client per thread.
  *
  * Tuning for tests, from the environment: EBSSH_AWS_TIMEOUT_MS (per attempt),
@@ -20,6 +22,7 @@
 
 #include "../util/buf.h"
 #include "../util/err.h"
+#include "http.h"
 
 enum aws_protocol {
 	AWS_PROTOCOL_QUERY,    /* EC2 and Query APIs: form body, XML answers and errors */
@@ -54,6 +57,17 @@ struct aws_call {
 	 * lacks it (set on success only; the caller frees it). */
 	const char *answer_header;
 	char **answer_header_value;
+	/* Optional streaming (S3 GetObject): the 2xx answer's body goes to
+	 * body_sink piece by piece (see http_request.body_sink) and body stays
+	 * empty. Once the sink has had a byte, a failure is never retried
+	 * (the caller's consumer cannot take the bytes twice). */
+	int (*body_sink)(void *ctx, const struct http_response *resp, const void *data, size_t len,
+	                 struct err *e);
+	void *sink_ctx;
+	/* Optional: an http_response_init'ed response that receives the 2xx
+	 * answer's status and headers (the caller http_response_free's it);
+	 * left as it is on failure. */
+	struct http_response *answer;
 };
 
 struct http_header;

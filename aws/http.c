@@ -18,6 +18,11 @@ struct exchange {
 	size_t max;
 	int too_large;
 	int oom;
+	const struct http_request *req;
+	CURL *curl;
+	struct err *e;
+	int sink_rc;   /* the body sink's error, 0 when none */
+	int streaming; /* -1 undecided, 0 buffer the body, 1 stream it to the sink */
 };
 
 static const char *const ca_candidates[] = {
@@ -120,6 +125,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	size_t n = size * nmemb;
 	int rc;
 
+	if (x->streaming < 0) {
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->resp->status);
+		x->streaming = x->req->body_sink && x->resp->status >= 200 && x->resp->status < 300;
+	}
+	if (x->streaming) {
+		rc = x->req->body_sink(x->req->sink_ctx, x->resp, data, n, x->e);
+		if (rc) {
+			x->sink_rc = rc;
+			return 0;
+		}
+		return n;
+	}
 	if (n > x->max - x->resp->body.len) {
 		x->too_large = 1;
 		return 0; /* makes curl stop with CURLE_WRITE_ERROR */
@@ -247,7 +264,11 @@ int http_send(struct http_client *c, const struct http_request *req, struct http
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct exchange x = {
-	    resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE, 0, 0};
+	    resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE,
+	    0,    0,
+	    req,  c->curl,
+	    e,    0,
+	    -1};
 	struct curl_slist *headers;
 	CURL *h = c->curl;
 	CURLcode rc;
@@ -277,7 +298,8 @@ int http_send(struct http_client *c, const struct http_request *req, struct http
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.max);
+	if (!req->body_sink)
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.max);
 	if (c->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (strcmp(req->method, "GET") == 0) {
@@ -297,7 +319,7 @@ int http_send(struct http_client *c, const struct http_request *req, struct http
 	if (rc == CURLE_FILESIZE_EXCEEDED)
 		x.too_large = 1;
 	if (rc != CURLE_OK) {
-		int code = map_curl_error(rc, &x, errbuf, e);
+		int code = x.sink_rc ? x.sink_rc : map_curl_error(rc, &x, errbuf, e);
 
 		http_response_free(resp);
 		http_response_init(resp);

@@ -24,6 +24,8 @@ struct http_header {
 	const char *value;
 };
 
+struct http_response;
+
 struct http_request {
 	const char *method;                /* "GET", "POST", "PUT" */
 	const char *url;                   /* absolute http:// or https:// URL */
@@ -34,6 +36,15 @@ struct http_request {
 	long connect_timeout_ms; /* 0: HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
 	long timeout_ms;         /* whole exchange; 0: HTTP_DEFAULT_TIMEOUT_MS; <0: none */
 	size_t max_response;     /* body cap; 0: HTTP_DEFAULT_MAX_RESPONSE */
+	/* Optional streaming: when body_sink is set, a 2xx answer's body goes
+	 * to it piece by piece as curl reads it (at most CURL_MAX_WRITE_SIZE,
+	 * 16 KiB, a piece; never held whole; max_response does not apply),
+	 * with resp's status and headers already filled. A non-zero return
+	 * (a negative error code, e filled) stops the exchange and http_send
+	 * returns it. Other statuses' bodies are kept in resp->body as usual. */
+	int (*body_sink)(void *ctx, const struct http_response *resp, const void *data, size_t len,
+	                 struct err *e);
+	void *sink_ctx;
 };
 
 struct http_response {

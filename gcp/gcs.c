@@ -123,7 +123,8 @@ static int gcs_send(struct gcs_client *c, const char *method, const char *url,
 		free(token);
 		headers[0].name = "Authorization";
 		headers[0].value = auth;
-		memcpy(headers + 1, extra, n_extra * sizeof(*extra));
+		if (n_extra)
+			memcpy(headers + 1, extra, n_extra * sizeof(*extra));
 		req.method = method;
 		req.url = url;
 		req.headers = headers;

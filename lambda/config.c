@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,11 @@ void service_config_read(struct service_config *c)
 	c->backup_queue_url = env("BACKUP_QUEUE_URL");
 	c->ops_api_key_id = env("OPS_API_KEY_ID");
 	c->lookup_cache_seconds = env("LOOKUP_CACHE_SECONDS");
+	c->gcs_bucket = env("GCS_BUCKET");
+	c->gc_credential = env("GC_CREDENTIAL");
+	c->skip_key_regex = env("SKIP_KEY_REGEX");
+	c->retry_sns_topic_arn = env("RETRY_SNS_TOPIC_ARN");
+	c->project_id = env("PROJECT_ID");
 }
 
 /* An Elastic Beanstalk environment name, as the router checks it. */
@@ -205,6 +211,14 @@ int service_config_check(const struct service_config *c, struct err *e)
 	}
 	if (c->hook_environment && check_environment(c->hook_environment, e))
 		return ERR_INVALID;
+	if (c->skip_key_regex) {
+		regex_t re;
+
+		if (regcomp(&re, c->skip_key_regex, REG_EXTENDED | REG_NOSUB) != 0)
+			return err_set(e, ERR_INVALID,
+			               "SKIP_KEY_REGEX is not a POSIX extended regex");
+		regfree(&re);
+	}
 	if (c->backup_queue_url && check_url("BACKUP_QUEUE_URL", c->backup_queue_url, e))
 		return ERR_INVALID;
 	if (check_allow_lists(c, e))
@@ -248,7 +262,12 @@ int service_config_init(struct err *e)
 	    keep(&loaded.hook_environment, c.hook_environment) ||
 	    keep(&loaded.backup_queue_url, c.backup_queue_url) ||
 	    keep(&loaded.ops_api_key_id, c.ops_api_key_id) ||
-	    keep(&loaded.lookup_cache_seconds, c.lookup_cache_seconds))
+	    keep(&loaded.lookup_cache_seconds, c.lookup_cache_seconds) ||
+	    keep(&loaded.gcs_bucket, c.gcs_bucket) ||
+	    keep(&loaded.gc_credential, c.gc_credential) ||
+	    keep(&loaded.skip_key_regex, c.skip_key_regex) ||
+	    keep(&loaded.retry_sns_topic_arn, c.retry_sns_topic_arn) ||
+	    keep(&loaded.project_id, c.project_id))
 		return err_set(e, ERR_NOMEM, "out of memory");
 	initialised = 1;
 	/* Failing closed, but starting: the lookups do not depend on Slack. */

@@ -54,6 +54,12 @@
  *                                    list (lambda/router/lookup_cache.h), 0 to
  *                                    SERVICE_CONFIG_LOOKUP_CACHE_MAX; 0: not
  *                                    at all; unset: 5
+ *   GCS_BUCKET                       s3-gcs-backup's target bucket (lambda/ops/s3_backup.h)
+ *   GC_CREDENTIAL                    the GCP service-account key, KMS-encrypted, base64
+ *                                    (never logged; the check names it only)
+ *   SKIP_KEY_REGEX                   keys s3-gcs-backup skips: a POSIX ERE
+ *   RETRY_SNS_TOPIC_ARN              the retry stage's topic (logged; the template's)
+ *   PROJECT_ID                       the GCP project (logged)
  *
  * (TZ is no setting of ours: notify sets it for a moment to format times.)
  */
@@ -90,6 +96,11 @@ struct service_config {
 	const char *backup_queue_url;
 	const char *ops_api_key_id;
 	const char *lookup_cache_seconds;
+	const char *gcs_bucket;
+	const char *gc_credential;
+	const char *skip_key_regex;
+	const char *retry_sns_topic_arn;
+	const char *project_id;
 };
 
 /* Reads the environment into *c, unchecked. */

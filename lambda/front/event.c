@@ -15,6 +15,25 @@ void event_init(struct event *ev)
 	router_request_init(&ev->request);
 }
 
+static void event_s3_records_free(struct event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < ev->n_s3_records; i++) {
+		struct event_s3_record *r = &ev->s3_records[i];
+
+		free(r->event_name);
+		free(r->bucket);
+		free(r->key);
+		free(r->version_id);
+		free(r->etag);
+		free(r->sqs_message_id);
+	}
+	free(ev->s3_records);
+	ev->s3_records = NULL;
+	ev->n_s3_records = 0;
+}
+
 void event_free(struct event *ev)
 {
 	if (!ev)
@@ -27,6 +46,7 @@ void event_free(struct event *ev)
 	free(ev->deployment_id);
 	free(ev->hook_execution_id);
 	free(ev->sqs_records);
+	event_s3_records_free(ev);
 	json_decref(ev->json);
 	event_init(ev);
 }
@@ -50,6 +70,8 @@ const char *event_kind_name(enum event_kind kind)
 		return "codedeploy-hook";
 	case EVENT_SQS:
 		return "sqs";
+	case EVENT_S3:
+		return "s3";
 	}
 	return "unknown";
 }
@@ -570,6 +592,163 @@ static int parse_sqs(json_t *root, struct event *ev, struct err *e)
 	return 0;
 }
 
+/* ---- S3 notifications, bare or wrapped ---- */
+
+#define S3_MAX_DEPTH   4 /* SQS > SNS > destination record > SNS > S3 */
+#define S3_MAX_RECORDS 100000
+
+static const char *member_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* The source of a record: "aws:s3", "aws:sns", "aws:sqs" (either spelling). */
+static const char *record_source(json_t *rec)
+{
+	const char *s = member_str(rec, "eventSource");
+
+	return s ? s : member_str(rec, "EventSource");
+}
+
+/* 1 when node is an S3 notification, an SNS event or envelope, or a Lambda
+ * destination record (the shapes collect_s3 unwraps). */
+static int is_s3_shape(json_t *node)
+{
+	const char *src, *type = member_str(node, "Type");
+
+	if (json_is_object(json_object_get(node, "requestPayload")))
+		return 1;
+	if (type && strcmp(type, "Notification") == 0 && member_str(node, "Message"))
+		return 1;
+	src = record_source(json_array_get(json_object_get(node, "Records"), 0));
+	return src && (strcmp(src, "aws:s3") == 0 || strcmp(src, "aws:sns") == 0);
+}
+
+static int add_s3_record(struct event *ev, json_t *rec, const char *msg_id, struct err *e)
+{
+	json_t *s3 = json_object_get(rec, "s3");
+	json_t *obj = json_object_get(s3, "object"), *size = json_object_get(obj, "size");
+	const char *name = member_str(rec, "eventName"), *bucket, *key, *v;
+	struct event_s3_record *r, *grown;
+
+	if (!json_is_object(s3))
+		return err_set(e, ERR_INVALID, "an S3 record has no s3 member");
+	if (!name || strncmp(name, "ObjectCreated:", 14) != 0)
+		return 0;
+	bucket = member_str(json_object_get(s3, "bucket"), "name");
+	key = member_str(obj, "key");
+	if (!bucket || !*bucket || !key || !*key)
+		return err_set(e, ERR_INVALID, "an S3 record has no bucket name or object key");
+	if (ev->n_s3_records >= S3_MAX_RECORDS)
+		return err_set(e, ERR_TOO_LARGE, "more than %d S3 records", S3_MAX_RECORDS);
+	grown = realloc(ev->s3_records, (ev->n_s3_records + 1) * sizeof(*grown));
+	if (!grown)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	ev->s3_records = grown;
+	r = &grown[ev->n_s3_records++];
+	memset(r, 0, sizeof(*r));
+	r->size = json_is_integer(size) ? (long long)json_integer_value(size) : -1;
+	r->event_name = strdup(name);
+	r->bucket = strdup(bucket);
+	r->key = percent_decode(key, strlen(key), 1);
+	if (!r->event_name || !r->bucket || !r->key)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	if ((v = member_str(obj, "versionId")) && *v && !(r->version_id = strdup(v)))
+		return err_set(e, ERR_NOMEM, "out of memory");
+	if ((v = member_str(obj, "eTag")) && *v && !(r->etag = strdup(v)))
+		return err_set(e, ERR_NOMEM, "out of memory");
+	if (msg_id && !(r->sqs_message_id = strdup(msg_id)))
+		return err_set(e, ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static int collect_s3(json_t *node, const char *msg_id, int depth, struct event *ev, struct err *e);
+
+/* A JSON text inside a string (SNS Message, SQS body): its S3 records. */
+static int collect_s3_text(const char *text, const char *msg_id, int depth, struct event *ev,
+                           struct err *e)
+{
+	json_error_t jerr;
+	json_t *inner = json_loads(text, 0, &jerr);
+	int rc = 0;
+
+	if (inner)
+		rc = collect_s3(inner, msg_id, depth + 1, ev, e);
+	else if (msg_id)
+		rc = err_set(e, ERR_INVALID, "SQS message %s: its body is not JSON", msg_id);
+	/* an SNS message that is not JSON carries no S3 event */
+	json_decref(inner);
+	return rc;
+}
+
+static int collect_s3(json_t *node, const char *msg_id, int depth, struct event *ev, struct err *e)
+{
+	json_t *records, *rec, *payload;
+	const char *type, *src, *text;
+	size_t i;
+	int rc = 0;
+
+	if (depth > S3_MAX_DEPTH)
+		return err_set(e, ERR_INVALID, "S3 notification wrapped more than %d deep",
+		               S3_MAX_DEPTH);
+	payload = json_object_get(node, "requestPayload");
+	if (json_is_object(payload))
+		return collect_s3(payload, msg_id, depth + 1, ev, e);
+	type = member_str(node, "Type");
+	text = member_str(node, "Message");
+	if (type && strcmp(type, "Notification") == 0 && text)
+		return collect_s3_text(text, msg_id, depth, ev, e);
+	records = json_object_get(node, "Records");
+	json_array_foreach(records, i, rec)
+	{
+		src = record_source(rec);
+		if (!src)
+			continue;
+		if (strcmp(src, "aws:s3") == 0) {
+			rc = add_s3_record(ev, rec, msg_id, e);
+		} else if (strcmp(src, "aws:sns") == 0) {
+			text = member_str(json_object_get(rec, "Sns"), "Message");
+			if (text)
+				rc = collect_s3_text(text, msg_id, depth, ev, e);
+		} else if (strcmp(src, "aws:sqs") == 0) {
+			const char *id = member_str(rec, "messageId");
+
+			text = member_str(rec, "body");
+			if (!id || !*id || !text)
+				rc = err_set(e, ERR_INVALID,
+				             "SQS record %zu has no messageId or body", i);
+			else
+				rc = collect_s3_text(text, id, depth, ev, e);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* 1 when the SQS batch's first body is an S3-bearing shape. */
+static int sqs_carries_s3(json_t *root)
+{
+	const char *body = member_str(json_array_get(json_object_get(root, "Records"), 0), "body");
+	json_error_t jerr;
+	json_t *inner = body ? json_loads(body, 0, &jerr) : NULL;
+	int yes = inner && is_s3_shape(inner);
+
+	json_decref(inner);
+	return yes;
+}
+
+static int parse_s3(json_t *root, struct event *ev, struct err *e)
+{
+	int rc;
+
+	ev->kind = EVENT_S3;
+	rc = collect_s3(root, NULL, 0, ev, e);
+	if (rc)
+		event_s3_records_free(ev);
+	return rc;
+}
+
 int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 {
 	json_error_t jerr;
@@ -601,7 +780,9 @@ int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 	           json_object_get(root, "LifecycleEventHookExecutionId")) {
 		rc = parse_codedeploy_hook(root, out, e);
 	} else if (is_sqs_batch(root)) {
-		rc = parse_sqs(root, out, e);
+		rc = sqs_carries_s3(root) ? parse_s3(root, out, e) : parse_sqs(root, out, e);
+	} else if (is_s3_shape(root)) {
+		rc = parse_s3(root, out, e);
 	} else if (json_object_get(root, "detail-type") && json_object_get(root, "source")) {
 		rc = parse_eventbridge(root, out, e);
 	} else if ((rc = get_str(root, "version", 0, &s, NULL, e)) == 0 && s &&
@@ -616,7 +797,7 @@ int event_parse(const char *json, size_t len, struct event *out, struct err *e)
 	} else if (rc == 0) {
 		rc = err_set(e, ERR_INVALID,
 		             "unknown event: not API Gateway, a Function URL, EventBridge, "
-		             "CloudWatch Logs, CodePipeline, a CodeDeploy hook or SQS");
+		             "CloudWatch Logs, CodePipeline, a CodeDeploy hook, SQS, S3 or SNS");
 	}
 	if (rc == 0 && out->kind != EVENT_HTTP) {
 		out->json = root;

@@ -12,7 +12,17 @@
  * each record's messageId, a non-empty string, its body (NULL when not a
  * string: the workflow fails that record) and
  * attributes.ApproximateReceiveCount, at most EVENT_MAX_SQS_RECORDS; a
- * record of another source makes the event invalid). An HTTP event becomes a
+ * record of another source makes the event invalid). EVENT_S3: S3 event
+ * notifications ({"Records": [{"eventSource": "aws:s3", "s3": ...}]}) as S3
+ * sends them to a function, inside SNS records (Records[].Sns.Message, the
+ * seed's path), inside an SQS batch (each body an S3 event or an SNS
+ * envelope {"Type": "Notification", "Message": ...}: a redrive), and the
+ * retry topic's doubly wrapped form (an SNS record whose Message is a Lambda
+ * destination record whose requestPayload is the first stage's SNS event):
+ * every ObjectCreated:* record of every layer, in order, keys decoded; other
+ * S3 events (s3:TestEvent, ObjectRemoved) are left out. An SNS event whose
+ * messages hold no S3 event is still EVENT_S3 with no records; an SQS batch
+ * is EVENT_S3 when its first body is one of those shapes. An HTTP event becomes a
  * router_request: the path percent-decoded once (invalid escapes and %00
  * kept as they are) and, for an HTTP API on a named stage, without its
  * "/{stage}" prefix; query parameters decoded ('+' is a space); 1.0's
@@ -55,7 +65,19 @@ enum event_kind {
 	EVENT_LOGS,             /* CloudWatch Logs subscription: logs_data */
 	EVENT_CODEPIPELINE_JOB, /* a CodePipeline job ("CodePipeline.job") */
 	EVENT_CODEDEPLOY_HOOK,  /* a CodeDeploy lifecycle hook: deployment_id, hook_execution_id */
-	EVENT_SQS               /* an SQS batch from an event source mapping: sqs_records */
+	EVENT_SQS,              /* an SQS batch from an event source mapping: sqs_records */
+	EVENT_S3                /* S3 object notifications: s3_records */
+};
+
+/* One S3 ObjectCreated notification; strings owned. */
+struct event_s3_record {
+	char *event_name;     /* "ObjectCreated:Put", ... */
+	char *bucket;         /* s3.bucket.name */
+	char *key;            /* s3.object.key decoded ('+' a space, %XX) */
+	char *version_id;     /* s3.object.versionId; NULL when absent */
+	char *etag;           /* s3.object.eTag; NULL when absent */
+	long long size;       /* s3.object.size; -1 when absent */
+	char *sqs_message_id; /* the SQS message that carried it; NULL when not via SQS */
 };
 
 /* One message of an SQS batch; strings borrowed from event.json. */
@@ -86,13 +108,15 @@ struct event {
 	                                  reference), NULL for EVENT_HTTP */
 	struct event_sqs_record *sqs_records; /* EVENT_SQS: owned array */
 	size_t n_sqs_records;
+	struct event_s3_record *s3_records; /* EVENT_S3: owned array */
+	size_t n_s3_records;
 };
 
 void event_init(struct event *ev);
 void event_free(struct event *ev);
 
 /* The kind's name in logs and answers: "http", "scheduled", "codepipeline",
- * "eventbridge", "logs", "codepipeline-job", "codedeploy-hook", "sqs"; "unknown" for
+ * "eventbridge", "logs", "codepipeline-job", "codedeploy-hook", "sqs", "s3"; "unknown" for
  * anything else. */
 const char *event_kind_name(enum event_kind kind);
 

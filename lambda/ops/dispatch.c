@@ -11,6 +11,7 @@
 #include "deploy_hook.h"
 #include "logsearch.h"
 #include "notify.h"
+#include "s3_backup.h"
 #include "storage.h"
 
 void dispatch_outcome_init(struct dispatch_outcome *o)
@@ -123,6 +124,27 @@ static int run_backup(struct service_context *ctx, const struct event *ev,
 	return rc;
 }
 
+/* S3 notifications: the streamed copies to GCS. A failed record fails the
+ * invocation (Lambda retries, then the retry topic); an SQS batch answers
+ * Lambda's partial batch response instead. */
+static int s3_gcs(struct service_context *ctx, const struct event *ev, struct dispatch_outcome *o,
+                  struct err *e)
+{
+	json_t *doc = NULL;
+	size_t failed = 0;
+	int rc, via_sqs;
+
+	rc = s3_backup_run(ctx, ev, &doc, &failed, e);
+	if (rc)
+		return fail(o, "Function.S3BackupFailed", rc);
+	via_sqs = json_object_get(doc, "batchItemFailures") != NULL;
+	rc = report(o, doc, failed && !via_sqs, e);
+	if (rc && o->error_type && strcmp(o->error_type, "Function.BackupFailed") == 0)
+		o->error_type = "Function.S3BackupFailed";
+	json_decref(doc);
+	return rc;
+}
+
 static int is_logsearch_job(const struct event *ev)
 {
 	return ev->source && strcmp(ev->source, LOGSEARCH_EVENT_SOURCE) == 0 && ev->detail_type &&
@@ -171,6 +193,9 @@ int dispatch_event(struct service_context *ctx, const struct event *ev, struct d
 	case EVENT_SQS:
 		o->workflow = BACKUP_QUEUE_WORKFLOW;
 		return consume(ctx, ev, o, e);
+	case EVENT_S3:
+		o->workflow = S3_BACKUP_WORKFLOW;
+		return s3_gcs(ctx, ev, o, e);
 	case EVENT_CODEDEPLOY_HOOK:
 		o->workflow = "pre-traffic";
 		rc = deploy_hook_run(ctx, ev->deployment_id, ev->hook_execution_id, &o->answer, e);

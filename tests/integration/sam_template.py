@@ -178,9 +178,19 @@ def c_codeuri(t):
         return "CodeUri %r is %s, not build/lambda.zip (make package)" % (uri, path)
 
 
+# The S3 -> GCS backup's configuration: its two functions' environment.
+S3_BACKUP_VARS = ["GCS_BUCKET", "GC_CREDENTIAL", "SKIP_KEY_REGEX", "RETRY_SNS_TOPIC_ARN", "PROJECT_ID"]
+
+
 def c_env(t):
     have = props(t, "LookupFunction").get("Environment", {}).get("Variables", {})
     want = config_vars()
+    for fn in ("S3BackupFunction", "S3BackupRetryFunction"):
+        env = props(t, fn).get("Environment", {}).get("Variables", {})
+        lacking = [v for v in S3_BACKUP_VARS if v not in env or v not in want]
+        if lacking:
+            return "%s lacks %s (or the sources no longer read them)" % (fn, lacking)
+    want = [v for v in want if v not in S3_BACKUP_VARS]
     missing = [v for v in want if v not in have]
     if not want:
         return "found no configuration variables in build/bootstrap's sources"

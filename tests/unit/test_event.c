@@ -809,7 +809,7 @@ TEST_CASE(sqs_batches)
 	           "{\"messageId\":\"b\",\"eventSource\":\"aws:sns\"}]}",
 	           ERR_INVALID, "not aws:sqs");
 	/* S3's Records are no SQS batch */
-	expect_bad("{\"Records\":[{\"eventSource\":\"aws:s3\"}]}", ERR_INVALID, "unknown event");
+	expect_bad("{\"Records\":[{\"eventSource\":\"aws:s3\"}]}", ERR_INVALID, "S3 record");
 }
 
 TEST_CASE(backup_items)
@@ -893,6 +893,165 @@ TEST_CASE(sqs_partial_batch_response)
 	log_set_fd(fd);
 }
 
+/* The vector's S3 event with two records more: an encoded key and a removal. */
+static char *s3_event_text(void)
+{
+	char *data = vector("powertools-python/s3Event.json", NULL);
+	json_t *root = data ? json_loads(data, 0, NULL) : NULL;
+	json_t *records = json_object_get(root, "Records");
+	json_t *second = json_deep_copy(json_array_get(records, 0));
+	json_t *removed = json_deep_copy(second);
+	json_t *obj = json_object_get(json_object_get(second, "s3"), "object");
+	char *text;
+
+	json_object_set_new(obj, "key", json_string("photos/a+b%2Bc/%C3%A9t%C3%A9+1.jpg"));
+	json_object_set_new(obj, "versionId", json_string("v1"));
+	json_array_append_new(records, second);
+	json_object_set_new(removed, "eventName", json_string("ObjectRemoved:Delete"));
+	json_array_append_new(records, removed);
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	free(data);
+	return text;
+}
+
+static char *sns_event_text(const char *message)
+{
+	json_t *root = json_pack("{s:[{s:s, s:{s:s, s:s, s:s}}]}", "Records", "EventSource",
+	                         "aws:sns", "Sns", "Type", "Notification", "TopicArn",
+	                         "arn:aws:sns:us-east-1:123456789012:uploads", "Message", message);
+	char *text = json_dumps(root, JSON_COMPACT);
+
+	json_decref(root);
+	return text;
+}
+
+static char *sqs_event_text(const char *body1, const char *body2)
+{
+	json_t *root = json_pack("{s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}", "Records", "eventSource",
+	                         "aws:sqs", "messageId", "m-1", "body", body1, "eventSource",
+	                         "aws:sqs", "messageId", "m-2", "body", body2);
+	char *text = json_dumps(root, JSON_COMPACT);
+
+	json_decref(root);
+	return text;
+}
+
+/* Checks the two ObjectCreated records of s3_event_text. */
+static void check_s3_records(const char *text, const char *msg_id)
+{
+	struct event ev;
+	struct err e;
+
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	CHECK_INT(event_parse(text, strlen(text), &ev, &e), 0);
+	CHECK_INT(ev.kind, EVENT_S3);
+	CHECK_STR(event_kind_name(ev.kind), "s3");
+	CHECK_INT((long long)ev.n_s3_records, 2);
+	if (ev.n_s3_records == 2) {
+		CHECK_STR(ev.s3_records[0].bucket, "lambda-artifacts-deafc19498e3f2df");
+		CHECK_STR(ev.s3_records[0].key, "b21b84d653bb07b05b1e6b33684dc11b");
+		CHECK_STR(ev.s3_records[0].event_name, "ObjectCreated:Put");
+		CHECK_STR(ev.s3_records[0].etag, "b21b84d653bb07b05b1e6b33684dc11b");
+		CHECK_INT(ev.s3_records[0].size, 1305107);
+		CHECK(ev.s3_records[0].version_id == NULL);
+		CHECK_STR(ev.s3_records[1].key, "photos/a b+c/\xc3\xa9t\xc3\xa9 1.jpg");
+		CHECK_STR(ev.s3_records[1].version_id, "v1");
+		if (msg_id)
+			CHECK_STR(ev.s3_records[1].sqs_message_id, msg_id);
+		else
+			CHECK(ev.s3_records[1].sqs_message_id == NULL);
+	}
+	event_free(&ev);
+}
+
+TEST_CASE(s3_direct_and_via_sns)
+{
+	char *s3 = s3_event_text();
+	char *sns = s3 ? sns_event_text(s3) : NULL;
+
+	check_s3_records(s3, NULL);
+	check_s3_records(sns, NULL);
+	free(sns);
+	free(s3);
+}
+
+TEST_CASE(s3_via_sqs_envelope_or_bare)
+{
+	char *s3 = s3_event_text();
+	json_t *env = json_pack("{s:s, s:s}", "Type", "Notification", "Message", s3 ? s3 : "");
+	char *envelope = json_dumps(env, JSON_COMPACT);
+	char *sqs = sqs_event_text(envelope, "{\"Event\":\"s3:TestEvent\"}");
+	char *sqs2 = sqs_event_text(s3, envelope);
+	struct event ev;
+	struct err e;
+
+	check_s3_records(sqs, "m-1");
+	CHECK_INT(event_parse(sqs2, strlen(sqs2), &ev, &e), 0);
+	CHECK_INT(ev.kind, EVENT_S3);
+	CHECK_INT((long long)ev.n_s3_records, 4); /* every record of every message */
+	if (ev.n_s3_records == 4) {
+		CHECK_STR(ev.s3_records[0].sqs_message_id, "m-1");
+		CHECK_STR(ev.s3_records[3].sqs_message_id, "m-2");
+	}
+	event_free(&ev);
+	json_decref(env);
+	free(envelope);
+	free(sqs);
+	free(sqs2);
+	free(s3);
+}
+
+TEST_CASE(s3_via_the_retry_topic_doubly_wrapped)
+{
+	char *s3 = s3_event_text();
+	char *first = sns_event_text(s3);
+	json_t *dest = json_pack("{s:s, s:{s:s, s:i}, s:o}", "version", "1.0", "requestContext",
+	                         "condition", "RetriesExhausted", "approximateInvokeCount", 3,
+	                         "requestPayload", json_loads(first, 0, NULL));
+	char *dest_text = json_dumps(dest, JSON_COMPACT);
+	char *retry = sns_event_text(dest_text);
+
+	check_s3_records(retry, NULL);
+	json_decref(dest);
+	free(dest_text);
+	free(retry);
+	free(first);
+	free(s3);
+}
+
+TEST_CASE(s3_shapes_that_carry_nothing_or_too_much)
+{
+	const char *sns_text = "{\"Records\":[{\"EventSource\":\"aws:sns\",\"Sns\":{"
+	                       "\"Message\":\"Hello from SNS!\"}}]}";
+	const char *no_key = "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":"
+	                     "\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},"
+	                     "\"object\":{}}}]}";
+	char *deep = strdup(sns_text), *next;
+	struct event ev;
+	struct err e;
+	int i;
+
+	CHECK_INT(event_parse(sns_text, strlen(sns_text), &ev, &e), 0);
+	CHECK_INT(ev.kind, EVENT_S3);
+	CHECK_INT((long long)ev.n_s3_records, 0);
+	event_free(&ev);
+	CHECK_INT(event_parse(no_key, strlen(no_key), &ev, &e), ERR_INVALID);
+	event_free(&ev);
+	for (i = 0; i < 6 && deep; i++) {
+		next = sns_event_text(deep);
+		free(deep);
+		deep = next;
+	}
+	CHECK(deep != NULL);
+	CHECK_INT(event_parse(deep, strlen(deep), &ev, &e), ERR_INVALID);
+	CHECK(strstr(e.message, "deep") != NULL);
+	event_free(&ev);
+	free(deep);
+}
+
 int main(void)
 {
 	RUN(codedeploy_hook_event);
@@ -915,5 +1074,9 @@ int main(void)
 	RUN(events_through_the_router);
 	RUN(kind_names);
 	RUN(caller_identity);
+	RUN(s3_direct_and_via_sns);
+	RUN(s3_via_sqs_envelope_or_bare);
+	RUN(s3_via_the_retry_topic_doubly_wrapped);
+	RUN(s3_shapes_that_carry_nothing_or_too_much);
 	return TEST_DONE();
 }
