@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 from tap import Tap  # noqa: E402
 
 # What building bootstrap and packaging it read.
-SOURCE = ["Makefile", "VERSION", "LICENSE", "util", "aws", "lambda", "proxy", "scripts"]
+SOURCE = ["Makefile", "VERSION", "LICENSE", "util", "aws", "gcp", "lambda", "proxy", "scripts"]
 EPOCH = 1765000000  # 2025-12-06T05:46:40Z (an even second: zip keeps those)
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 ARCHES = {"x86_64": "x86_64", "aarch64": "arm64"}
