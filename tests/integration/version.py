@@ -36,7 +36,7 @@ PYTHON = "/usr/bin/python3"
 SUITE = "integration/version.py (its own log)"
 VERSION_RE = r"[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?"
 # The C the project compiles (the libraries, the mains, tests, fuzz targets).
-C_DIRS = ["util", "aws", "lambda", "proxy", "fuzz", os.path.join("tests", "unit"), os.path.join("tests", "tools"),
+C_DIRS = ["util", "aws", "gcp", "lambda", "proxy", "fuzz", os.path.join("tests", "unit"), os.path.join("tests", "tools"),
           "bench"]
 
 
