@@ -242,6 +242,14 @@ int credentials_process_run(const char *profile, const char *command, struct aws
 		             profile, strerror(errno));
 		goto out;
 	}
+	/* A path that cannot run is said as such: a posix_spawn that forks
+	 * (valgrind's, some libcs') reports a failed exec only as status 127. */
+	if (strchr(argv[0], '/') && access(argv[0], X_OK) != 0) {
+		credentials_printable(line, sizeof(line), argv[0]);
+		rc = err_set(e, ERR_CREDENTIALS, "profile %s: credential_process %s: %s", profile,
+		             line, strerror(errno));
+		goto out;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
