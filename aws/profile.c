@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../util/buf.h"
+#include "../util/file.h"
 
 /* Python's str.strip() whitespace, but for the line breaks split on before. */
 static int is_space(char c)
@@ -352,9 +353,7 @@ int profile_has_section(const char *text, size_t len, enum profile_kind kind, co
 
 int profile_read_file(const char *path, char **text, size_t *len, struct err *e)
 {
-	struct buf b;
 	struct stat st;
-	char chunk[8192];
 	int fd, rc = 0;
 
 	*text = NULL;
@@ -379,33 +378,7 @@ int profile_read_file(const char *path, char **text, size_t *len, struct err *e)
 		rc = err_set(e, ERR_IO, "%s is not a regular file", path);
 		goto out;
 	}
-	buf_init(&b, PROFILE_MAX_FILE);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			buf_free(&b);
-			rc = err_set(e, ERR_IO, "cannot read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		rc = buf_append(&b, chunk, (size_t)n);
-		if (rc == ERR_TOO_LARGE) {
-			rc = err_set(e, rc, "%s is larger than %u bytes", path, PROFILE_MAX_FILE);
-			goto out;
-		} else if (rc) {
-			rc = err_set(e, rc, "out of memory reading %s", path);
-			goto out;
-		}
-	}
-	*len = b.len;
-	*text = buf_take(&b);
-	buf_free(&b);
-	if (!*text)
-		rc = err_set(e, ERR_NOMEM, "out of memory reading %s", path);
+	rc = file_read_capped(fd, path, PROFILE_MAX_FILE, text, len, e);
 out:
 	close(fd);
 	return rc;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/file.h"
 #include "xdg.h"
 
 void config_init(struct config *c)
@@ -164,11 +165,10 @@ static char *expand_home(const char *path, struct err *e)
 
 int config_read_key_file(const char *path, char **out, int *insecure, struct err *e)
 {
-	char text[CONFIG_KEY_FILE_MAX + 1];
+	char *text = NULL;
 	size_t len = 0, n;
 	const char *nl;
 	struct stat st;
-	ssize_t got;
 	int fd, rc = 0;
 
 	*out = NULL;
@@ -187,23 +187,9 @@ int config_read_key_file(const char *path, char **out, int *insecure, struct err
 		rc = err_set(e, ERR_INVALID, "%s: not a regular file", path);
 		goto out;
 	}
-	while (len <= CONFIG_KEY_FILE_MAX) {
-		got = read(fd, text + len, CONFIG_KEY_FILE_MAX + 1 - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-	}
-	if (len > CONFIG_KEY_FILE_MAX) {
-		rc = err_set(e, ERR_TOO_LARGE, "%s: larger than %d bytes", path,
-		             CONFIG_KEY_FILE_MAX);
+	rc = file_read_capped(fd, path, CONFIG_KEY_FILE_MAX, &text, &len, e);
+	if (rc)
 		goto out;
-	}
 	n = len;
 	nl = memchr(text, '\n', len);
 	if (nl) {
@@ -242,7 +228,10 @@ int config_read_key_file(const char *path, char **out, int *insecure, struct err
 	}
 	*insecure = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
 out:
-	explicit_bzero(text, sizeof(text));
+	if (text) {
+		explicit_bzero(text, len);
+		free(text);
+	}
 	close(fd);
 	return rc;
 }
@@ -434,7 +423,6 @@ int config_load_file(const char *path, struct config *out, int *missing, struct 
 	char *text = NULL;
 	size_t len = 0;
 	struct stat st;
-	ssize_t n;
 	int fd, rc = 0;
 
 	if (missing)
@@ -456,27 +444,9 @@ int config_load_file(const char *path, struct config *out, int *missing, struct 
 		rc = err_set(e, ERR_INVALID, "%s: not a regular file", path);
 		goto out;
 	}
-	text = malloc(CONFIG_FILE_MAX + 1);
-	if (!text) {
-		rc = err_set(e, ERR_NOMEM, "out of memory");
+	rc = file_read_capped(fd, path, CONFIG_FILE_MAX, &text, &len, e);
+	if (rc)
 		goto out;
-	}
-	while (len <= CONFIG_FILE_MAX) {
-		n = read(fd, text + len, CONFIG_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CONFIG_FILE_MAX) {
-		rc = err_set(e, ERR_TOO_LARGE, "%s: larger than %zu bytes", path, CONFIG_FILE_MAX);
-		goto out;
-	}
 	rc = config_parse_text(text, len, out, e);
 	if (rc) {
 		err_prefix(e, "%s", path);
@@ -486,7 +456,10 @@ int config_load_file(const char *path, struct config *out, int *missing, struct 
 		out->file_insecure = 1;
 
 out:
-	free(text);
+	if (text) {
+		explicit_bzero(text, len); /* it may hold the API key */
+		free(text);
+	}
 	close(fd);
 	return rc;
 }

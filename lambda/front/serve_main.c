@@ -65,6 +65,7 @@
 
 #include "../../aws/client.h"
 #include "../../aws/http.h"
+#include "../../util/file.h"
 #include "../config.h"
 #include "../log.h"
 #include "async.h"
@@ -747,11 +748,10 @@ static int serve_is_loopback(const struct sockaddr *sa)
  */
 static char *read_key_file(const char *path, const char *option)
 {
-	char data[MAX_KEY_FILE + 1];
+	struct err e = {0};
 	struct stat st;
-	ssize_t n;
-	size_t len = 0;
-	char *key;
+	size_t len = 0, line;
+	char *data = NULL, *key;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0)
@@ -768,27 +768,22 @@ static char *read_key_file(const char *path, const char *option)
 	if (st.st_mode & (S_IRGRP | S_IWGRP))
 		fprintf(stderr, PROG ": warning: %s %s is group-accessible (mode %03o)\n", option,
 		        path, (unsigned)(st.st_mode & 0777));
-	while (len < MAX_KEY_FILE && (n = read(fd, data + len, MAX_KEY_FILE - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			die("%s %s: %s", option, path, strerror(errno));
-		}
-		len += (size_t)n;
+	if (file_read_capped(fd, path, MAX_KEY_FILE, &data, &len, &e) != 0) {
+		close(fd);
+		die("%s %s", option, e.message);
 	}
 	close(fd);
-	data[len] = '\0';
-	len = strcspn(data, "\n");
-	if (len && data[len - 1] == '\r')
-		len--;
-	data[len] = '\0';
-	if (len == 0 || strlen(data) != len) {
-		OPENSSL_cleanse(data, sizeof(data));
+	line = strcspn(data, "\n");
+	if (line && data[line - 1] == '\r')
+		line--;
+	if (line == 0 || memchr(data, '\0', line)) {
+		explicit_bzero(data, len);
+		free(data);
 		die("%s %s: the first line is empty (or holds a NUL)", option, path);
 	}
-	key = strdup(data);
-	OPENSSL_cleanse(data, sizeof(data));
+	key = strndup(data, line);
+	explicit_bzero(data, len);
+	free(data);
 	if (!key)
 		die("out of memory");
 	return key;
