@@ -60,8 +60,8 @@ void aws_credentials_clear(struct aws_credentials *c)
 }
 
 /* Fills *c with copies; token may be NULL or "" for none. */
-static int creds_set(struct aws_credentials *c, const char *id, const char *secret,
-                     const char *token, time_t expiration, struct err *e)
+int credentials_set(struct aws_credentials *c, const char *id, const char *secret,
+                    const char *token, time_t expiration, struct err *e)
 {
 	memset(c, 0, sizeof(*c));
 	c->access_key_id = strdup(id);
@@ -114,6 +114,19 @@ static void json_wipe(json_t *v)
 {
 	if (json_is_string(v))
 		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+}
+
+void credentials_json_wipe(json_t *obj)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return;
+	json_object_foreach(obj, k, v)
+	{
+		json_wipe(v);
+	}
 }
 
 const char *credentials_json_str(json_t *root, const char *key)
@@ -180,7 +193,7 @@ int credentials_parse_json(const char *body, size_t len, int require_code,
 		rc = err_set(e, ERR_PARSE, "credentials answer has a bad Expiration \"%s\"", what);
 		goto out;
 	}
-	rc = creds_set(out, id, secret, token, expiration, e);
+	rc = credentials_set(out, id, secret, token, expiration, e);
 out:
 	json_wipe(json_object_get(root, "SecretAccessKey"));
 	json_wipe(json_object_get(root, "Token"));

@@ -213,26 +213,9 @@ int credentials_cache_parse(const char *body, size_t len, struct aws_credentials
 		             "SecretAccessKey, SessionToken, Expiration)");
 		goto out;
 	}
-	out->access_key_id = strdup(id);
-	out->secret_access_key = strdup(secret);
-	out->session_token = *token ? strdup(token) : NULL;
-	out->expiration = t;
-	if (!out->access_key_id || !out->secret_access_key || (*token && !out->session_token)) {
-		aws_credentials_clear(out);
-		rc = err_set(e, ERR_NOMEM, "out of memory");
-	}
+	rc = credentials_set(out, id, secret, token, t, e);
 out:
-	if (json_is_object(c)) {
-		json_t *v;
-		const char *k;
-
-		json_object_foreach(c, k, v)
-		{
-			if (json_is_string(v))
-				OPENSSL_cleanse((char *)json_string_value(v),
-				                json_string_length(v));
-		}
-	}
+	credentials_json_wipe(c);
 	json_decref(root);
 	return rc;
 }

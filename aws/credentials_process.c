@@ -156,27 +156,9 @@ int credentials_process_parse(const char *body, size_t len, struct aws_credentia
 		rc = err_set(e, ERR_PARSE, "a bad Expiration (ISO 8601 expected)");
 		goto out;
 	}
-	out->access_key_id = strdup(id);
-	out->secret_access_key = strdup(secret);
-	out->session_token = token && *token ? strdup(token) : NULL;
-	out->expiration = t;
-	if (!out->access_key_id || !out->secret_access_key ||
-	    (token && *token && !out->session_token)) {
-		aws_credentials_clear(out);
-		rc = err_set(e, ERR_NOMEM, "out of memory");
-	}
+	rc = credentials_set(out, id, secret, token, t, e);
 out:
-	if (json_is_object(root)) {
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(root, k, v)
-		{
-			if (json_is_string(v))
-				OPENSSL_cleanse((char *)json_string_value(v),
-				                json_string_length(v));
-		}
-	}
+	credentials_json_wipe(root);
 	json_decref(root);
 	return rc;
 }

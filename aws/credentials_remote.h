@@ -25,11 +25,16 @@ int credentials_from_imds(struct http_client *http, struct aws_credentials *out,
 
 /* Shared helpers: free a secret after wiping it; free a response whose
  * body held one; the environment's value (NULL when unset or empty); s
- * as printable ASCII for a message; obj[key] when a string (borrowed). */
+ * as printable ASCII for a message; obj[key] when a string (borrowed);
+ * overwrite every string member of obj (before json_decref); fill c with
+ * copies (token NULL or "" for none; ERR_NOMEM leaves c cleared). */
 void credentials_wipe_free(char *s);
 void credentials_response_wipe_free(struct http_response *r);
 const char *credentials_env(const char *name);
 void credentials_printable(char *dst, size_t size, const char *s);
 const char *credentials_json_str(json_t *root, const char *key);
+void credentials_json_wipe(json_t *obj);
+int credentials_set(struct aws_credentials *c, const char *id, const char *secret,
+                    const char *token, time_t expiration, struct err *e);
 
 #endif

@@ -16,20 +16,6 @@
 #include "profile.h"
 #include "uri.h"
 
-static void wipe_json_strings(json_t *obj)
-{
-	const char *k;
-	json_t *v;
-
-	if (!json_is_object(obj))
-		return;
-	json_object_foreach(obj, k, v)
-	{
-		if (json_is_string(v))
-			OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-	}
-}
-
 int credentials_sso_token_parse(const char *body, size_t len, char **token, time_t *expires,
                                 struct err *e)
 {
@@ -47,7 +33,7 @@ int credentials_sso_token_parse(const char *body, size_t len, char **token, time
 		rc = err_set(e, ERR_PARSE, "a bad expiresAt");
 	else if (!(*token = strdup(t)))
 		rc = err_set(e, ERR_NOMEM, "out of memory");
-	wipe_json_strings(root);
+	credentials_json_wipe(root);
 	json_decref(root);
 	return rc;
 }
@@ -71,16 +57,9 @@ int credentials_sso_role_parse(const char *body, size_t len, struct aws_credenti
 		             "secretAccessKey, sessionToken, expiration)");
 		goto out;
 	}
-	out->access_key_id = strdup(id);
-	out->secret_access_key = strdup(secret);
-	out->session_token = *token ? strdup(token) : NULL;
-	out->expiration = (time_t)(json_number_value(exp) / 1000.0);
-	if (!out->access_key_id || !out->secret_access_key || (*token && !out->session_token)) {
-		aws_credentials_clear(out);
-		rc = err_set(e, ERR_NOMEM, "out of memory");
-	}
+	rc = credentials_set(out, id, secret, token, (time_t)(json_number_value(exp) / 1000.0), e);
 out:
-	wipe_json_strings(rc_obj);
+	credentials_json_wipe(rc_obj);
 	json_decref(root);
 	return rc;
 }
