@@ -28,37 +28,10 @@ slow_every=${SLOW_EVERY:-0.5}
 ops=${OPS:-4}
 header_timeout=${HEADER_TIMEOUT:-10}
 env_name=my-env-production
-PY=/usr/bin/python3
-
-die() {
-	echo "api_abuse: $*" >&2
-	exit 1
-}
-command -v wrk >/dev/null 2>&1 || die "wrk is missing (make deps installs it)"
-[ -x "$build/ebssh-api" ] || die "$build/ebssh-api is missing (make)"
-
-tmp=$(mktemp -d)
-double_pid=""
-api_pid=""
-load_pid=""
-cleanup() {
-	[ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null
-	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null
-	[ -n "$double_pid" ] && kill "$double_pid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-wait_for() { # wait_for FILE PATTERN: until FILE has a line matching PATTERN (60 s)
-	i=0
-	while ! grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 1200 ] || return 1
-		sleep 0.05
-	done
-}
+bench_name=api_abuse
+. "$root/bench/lib/api_bench.sh"
+# The ops key of this run, given to ebssh-api and to bench/lib/abuse_load.py.
+ops_key=bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 
 control() { # control ROUTE [JSON]: the double's control API
 	"$PY" - "$aws_url/__control/$1" "${2:-}" <<'EOF'
@@ -69,59 +42,21 @@ print(opener.open(urllib.request.Request(sys.argv[1], data=data), timeout=10).re
 EOF
 }
 
-# The AWS double.
-"$PY" "$root/tests/doubles/aws_double.py" --port 0 >"$tmp/double.out" 2>"$tmp/double.err" &
-double_pid=$!
-wait_for "$tmp/double.out" '^PORT ' || die "the AWS double did not start: $(cat "$tmp/double.err")"
-aws_url="http://127.0.0.1:$(sed -n 's/^PORT //p' "$tmp/double.out")"
-
-# ebssh-api, with the double's session key and nothing of the user's AWS setup;
-# the ops requests carry the ops key (bench/lib/abuse_load.py), lookups none.
-env -i PATH=/usr/bin:/bin HOME="$tmp" \
-	AWS_ACCESS_KEY_ID=ASIAIOSFODNN7EXAMPLE \
-	AWS_SECRET_ACCESS_KEY=je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY \
-	AWS_SESSION_TOKEN='IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQDEXAMPLEtoken+with/slashes+and==' \
-	AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$aws_url" AWS_ENDPOINT_URL_EC2="$aws_url" \
-	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
-	EBSSH_AWS_TIMEOUT_MS=600000 EBSSH_OPS_API_KEY=bench-ops-key \
-	"$build/ebssh-api" --listen 127.0.0.1:0 --threads "$api_threads" \
-	--ops-threads "$ops_threads" --header-timeout "$header_timeout" 2>"$tmp/api.log" &
-api_pid=$!
-wait_for "$tmp/api.log" 'listening on' || die "ebssh-api did not start: $(cat "$tmp/api.log")"
-api_hostport=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$tmp/api.log" | head -n 1)
-api_url="http://$api_hostport"
-
-"$PY" - "$api_url/eb/$env_name/ip" <<'EOF' || die "ebssh-api did not answer the lookup"
-import sys, urllib.request
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-body = opener.open(sys.argv[1], timeout=10).read().decode()
-if body != "54.210.1.12\n54.210.1.11\n54.210.1.13\n":
-    sys.exit("ebssh-api answered %r" % body)
-EOF
+bench_start_double
+# ebssh-api: the ops requests carry the ops key (bench/lib/abuse_load.py), lookups none.
+bench_start_api EBSSH_AWS_TIMEOUT_MS=600000 EBSSH_OPS_API_KEY="$ops_key" -- \
+	--threads "$api_threads" --ops-threads "$ops_threads" --header-timeout "$header_timeout"
+bench_check_lookup "$env_name"
 
 # run NAME: a warm-up ($WARMUP s), then the measured run on /eb/{env}/ip;
-# appends "name rps p50 p99 non2xx errors" to $tmp/rows.
+# appends "name rps p50 p90 p99 non2xx errors requests" to $tmp/rows.
 run() {
 	if [ "$warmup" -gt 0 ]; then
 		wrk -t"$wrk_threads" -c"$connections" -d"${warmup}s" "$api_url/eb/$env_name/ip" >/dev/null 2>&1 || true
 	fi
 	wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --latency "$api_url/eb/$env_name/ip" \
 		>"$tmp/wrk.out" 2>&1 || die "wrk failed: $(cat "$tmp/wrk.out")"
-	awk -v name="$1" '
-		function ms(v) {
-			if (v ~ /us$/) return v / 1000
-			if (v ~ /ms$/) return v + 0
-			if (v ~ /m$/) return v * 60000
-			if (v ~ /s$/) return v * 1000
-			return v
-		}
-		/^ +50%/ { p50 = ms($2) }
-		/^ +99%/ { p99 = ms($2) }
-		/^Requests\/sec:/ { rps = $2 }
-		/Non-2xx or 3xx responses:/ { bad = $NF }
-		/Socket errors:/ { err = $0; sub(/.*Socket errors: /, "", err); gsub(/ /, "", err) }
-		END { printf "%s %s %.2f %.2f %d %s\n", name, rps, p50, p99, bad + 0, (err == "" ? "none" : err) }
-	' "$tmp/wrk.out" >>"$tmp/rows"
+	bench_wrk_row "$1" "$tmp/wrk.out" >>"$tmp/rows"
 }
 
 : >"$tmp/rows"
@@ -138,8 +73,9 @@ control faults "{\"action\": \"ListFunctions\", \"faults\": [$(
 	done
 )]}" >/dev/null
 "$PY" "$root/bench/lib/abuse_load.py" "${api_hostport%:*}" "${api_hostport##*:}" "$aws_url" \
-	"$slow" "$ops" "$slow_every" >"$tmp/load.out" 2>"$tmp/load.err" &
+	"$slow" "$ops" "$slow_every" "$ops_key" >"$tmp/load.out" 2>"$tmp/load.err" &
 load_pid=$!
+extra_pids=$load_pid
 wait_for "$tmp/load.out" '^READY' || die "the abuse did not start: $(cat "$tmp/load.err")"
 held_before=$(control held | tr -cd 0-9)
 run abused
@@ -147,11 +83,9 @@ held_after=$(control held | tr -cd 0-9)
 control release "{}" >/dev/null
 kill -TERM "$load_pid"
 wait "$load_pid" 2>/dev/null || true
-load_pid=""
+extra_pids=""
 
-kill -TERM "$api_pid"
-wait "$api_pid" 2>/dev/null || true
-api_pid=""
+bench_stop_api
 slow_logged=$(grep -c '"event":"slow-client-closed"' "$tmp/api.log" || true)
 
 "$PY" - "$tmp/rows" "$tmp/load.out" "$held_before" "$held_after" "$slow_logged" \
@@ -161,8 +95,8 @@ import json, sys
 rows = {}
 for line in open(sys.argv[1]):
     f = line.split()
-    rows[f[0]] = {"rps": float(f[1]), "p50": float(f[2]), "p99": float(f[3]), "bad": int(f[4]),
-                  "err": f[5]}
+    rows[f[0]] = {"rps": float(f[1]), "p50": float(f[2]), "p99": float(f[4]), "bad": int(f[5]),
+                  "err": f[6]}
 load = {}
 for line in open(sys.argv[2]):
     if line.startswith("{"):

@@ -3,7 +3,7 @@ ebssh-api, each sending its request headers a byte at a time (a closed one is
 opened again, as an attacker would), and M ops requests (GET /lambda/storage)
 that the AWS double holds (its "hold" fault, queued by the caller).
 
-    python3 abuse_load.py API_HOST API_PORT AWS_URL SLOW OPS EVERY_S
+    python3 abuse_load.py API_HOST API_PORT AWS_URL SLOW OPS EVERY_S OPS_KEY
 
 Prints "READY" once every slow connection is open and the double holds all
 M ops calls. On SIGTERM (the caller releases the holds first) it stops,
@@ -20,7 +20,6 @@ import threading
 import time
 import urllib.request
 
-OPS_KEY = "bench-ops-key"  # bench/api_abuse.sh gives ebssh-api EBSSH_OPS_API_KEY=bench-ops-key
 
 HEAD = b"GET /health HTTP/1.1\r\nHost: x\r\n"
 TAIL = b"X-Slow: abcdefghijklmnopqrstuvwxyz\r\n"
@@ -29,6 +28,7 @@ TAIL = b"X-Slow: abcdefghijklmnopqrstuvwxyz\r\n"
 def main():
     host, port, aws_url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     n_slow, n_ops, every = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+    ops_key = sys.argv[7]  # bench/api_abuse.sh gives ebssh-api EBSSH_OPS_API_KEY
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     lock = threading.Lock()
@@ -52,7 +52,7 @@ def main():
     def ops():
         try:
             c = http.client.HTTPConnection(host, port, timeout=600)
-            c.request("GET", "/lambda/storage", headers={"x-api-key": OPS_KEY})
+            c.request("GET", "/lambda/storage", headers={"x-api-key": ops_key})
             r = c.getresponse()
             r.read()
             st = r.status
