@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # bench_name, root, build: set by the sourcing script
 # Shared by bench/api_wrk.sh and bench/api_abuse.sh (sourced, POSIX sh):
 # the AWS double and ebssh-api started on loopback, the lookup checked, and
 # one wrk run read into a row. The sourcing script sets bench_name (for
