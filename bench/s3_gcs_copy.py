@@ -102,6 +102,13 @@ def sns_event(key, etag, size):
                                  "Timestamp": "2024-05-01T09:30:01.000Z"}}]}
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process (its threads included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def vm_hwm_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -211,10 +218,12 @@ class Bench:
             for i, k in enumerate((WARMUP_KEY, key)):
                 size, etag, _ = self.objects[k]
                 deadline = int((time.time() + 900) * 1000)
+                cpu0 = (self.doubles_cpu(), cpu_s(boot.pid))
                 t0 = time.monotonic()
                 rt.enqueue({"event": sns_event(k, etag, size), "deadline_ms": deadline})
                 res = rt.wait(i + 1, timeout=900)
                 t1 = time.monotonic()
+                cpu1 = (self.doubles_cpu(), cpu_s(boot.pid))
                 invs = res.get("invocations", [])
                 if len(invs) != i + 1 or invs[-1]["kind"] != "response":
                     raise RuntimeError(f"ebssh: no response for {k}: {invs[-1:] or res}; see {out.name}")
@@ -232,7 +241,8 @@ class Bench:
                 boot.wait()
             rt.close()
             out.close()
-        return {"copy_s": t1 - t0, "hwm_kib": hwm}
+        return {"copy_s": t1 - t0, "hwm_kib": hwm, "cpu_s": cpu1[1] - cpu0[1],
+                "moto_cpu_s": cpu1[0]["moto"] - cpu0[0]["moto"], "gcs_cpu_s": cpu1[0]["gcs"] - cpu0[0]["gcs"]}
 
     def run_seed(self, key):
         self.gcs.control("POST", "reset")
@@ -244,17 +254,24 @@ class Bench:
             json.dump(cfg, f)
         env = self.moto.client_env()
         env["NODE_PATH"] = os.path.join(NODE_DIR, "node_modules")
+        cpu0 = self.doubles_cpu()
         t0 = time.monotonic()
         p = subprocess.run(["node", SEED_JS, cfg_path], env=env, capture_output=True, text=True,
                            timeout=1800, preexec_fn=die_with_parent)
         wall = time.monotonic() - t0
+        cpu1 = self.doubles_cpu()
         if p.returncode != 0:
             raise RuntimeError(f"node: exit {p.returncode}: {p.stderr[-3000:]}")
         r = json.loads(p.stdout.strip().splitlines()[-1])
         os.rmdir(cfg["tmp_dir"])
         self.check(key)
         return {"copy_s": r["copy_ms"] / 1000, "hwm_kib": r["vm_hwm_kib"], "startup_s": r["startup_ms"] / 1000,
-                "download_s": r["download_ms"] / 1000, "upload_s": r["upload_ms"] / 1000, "process_s": wall}
+                "download_s": r["download_ms"] / 1000, "upload_s": r["upload_ms"] / 1000, "process_s": wall,
+                "cpu_s": r["cpu_ms"] / 1000,
+                "moto_cpu_s": cpu1["moto"] - cpu0["moto"], "gcs_cpu_s": cpu1["gcs"] - cpu0["gcs"]}
+
+    def doubles_cpu(self):
+        return {"moto": cpu_s(self.moto.proc.pid), "gcs": cpu_s(self.gcs.proc.pid)}
 
     def close(self):
         self.moto.stop()
@@ -303,7 +320,8 @@ def main():
                         r = b.run_ebssh(key) if way == "ebssh" else b.run_seed(key)
                         runs[way].append(r)
                         log(f"{fmt_size(mib)} {way} #{i + 1}: {r['copy_s']:.3f} s, "
-                            f"{mib / r['copy_s']:.1f} MiB/s, VmHWM {r['hwm_kib'] / 1024:.1f} MiB")
+                            f"{mib / r['copy_s']:.1f} MiB/s, VmHWM {r['hwm_kib'] / 1024:.1f} MiB, CPU s: "
+                            f"client {r['cpu_s']:.2f} moto {r['moto_cpu_s']:.2f} gcs {r['gcs_cpu_s']:.2f}")
                 results["sizes"][mib] = runs
                 b.s3.delete_object(Bucket=SRC, Key=key)
             if args.big_gib:
@@ -340,6 +358,13 @@ def report(results, args):
                    f"| {eh:.1f} | {sh:.1f} | {st / et:.2f}x | {sh / eh:.2f}x |")
         if mib == GOAL_SIZE_MIB:
             goal = (st / et, sh / eh)
+    out += ["", "CPU seconds per copy (medians; the doubles' over the same interval):", "",
+            "| size | ebssh | seed (Node) | moto, ebssh's copy | moto, seed's copy | GCS double, ebssh's copy "
+            "| GCS double, seed's copy |", "|---|---|---|---|---|---|---|"]
+    for mib, runs in results["sizes"].items():
+        e, s = runs["ebssh"], runs["seed"]
+        out.append(f"| {fmt_size(mib)} | {med(e, 'cpu_s'):.2f} | {med(s, 'cpu_s'):.2f} | {med(e, 'moto_cpu_s'):.2f} "
+                   f"| {med(s, 'moto_cpu_s'):.2f} | {med(e, 'gcs_cpu_s'):.2f} | {med(s, 'gcs_cpu_s'):.2f} |")
     out.append("")
     if goal:
         out.append(f"Goal at 1 GiB (>= 2x throughput, <= 1/4 memory): throughput {goal[0]:.2f}x "

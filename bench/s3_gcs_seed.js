@@ -14,6 +14,7 @@
 // connections open, as in a warm Lambda container), then key, timed. Prints
 // one JSON line: startup_ms (process start to the clients' modules loaded),
 // copy_ms (GetObject sent to the upload's answer), download_ms, upload_ms,
+// cpu_ms (this process's user + system CPU over copy_ms),
 // size, crc32c (what the storage answered), vm_hwm_kib (this process's peak
 // RSS, /proc/self/status, read after the copy).
 //
@@ -39,6 +40,7 @@ function vmHwmKib() {
 }
 
 async function copy(s3, bucket, client, cfg, key) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const obj = await s3.send(new GetObjectCommand({Bucket: cfg.src_bucket, Key: key}));
   const file = path.join(cfg.tmp_dir, path.basename(key));
@@ -59,8 +61,9 @@ async function copy(s3, bucket, client, cfg, key) {
     metadata: {contentType: obj.ContentType, metadata: obj.Metadata},
   });
   const t2 = performance.now();
+  const c = process.cpuUsage(c0);
   fs.unlinkSync(file);
-  return {download_ms: t1 - t0, upload_ms: t2 - t1, copy_ms: t2 - t0,
+  return {download_ms: t1 - t0, upload_ms: t2 - t1, copy_ms: t2 - t0, cpu_ms: (c.user + c.system) / 1000,
           size: Number(uploaded.metadata.size), crc32c: uploaded.metadata.crc32c};
 }
 
