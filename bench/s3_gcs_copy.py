@@ -293,7 +293,15 @@ def main():
     ap.add_argument("--big-reps", type=int, default=1, help="runs per way for sizes of 1 GiB and more")
     ap.add_argument("--big-gib", type=int, default=2, help="the ebssh-only RSS check's size in GiB (0: none)")
     ap.add_argument("--json", help="also write every run's figures here")
+    ap.add_argument("--from-json", help="print the tables of an earlier run's --json FILE; run nothing")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            results = json.load(f)
+        results["sizes"] = {int(k): v for k, v in results["sizes"].items()}
+        args.reps, args.big_reps = results.get("reps", args.reps), results.get("big_reps", args.big_reps)
+        print(report(results, args, results.get("load")))
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     for what, path in (("build/bootstrap (make)", BOOTSTRAP),
@@ -305,7 +313,8 @@ def main():
     subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-I", ROOT, os.path.join(ROOT, "util", "crc32c.c"),
                     "-o", lib, "-lcrypto", "-lpthread"], check=True)
 
-    results = {"sizes": {}, "big": None}
+    results = {"sizes": {}, "big": None, "reps": args.reps, "big_reps": args.big_reps,
+               "load": open("/proc/loadavg").read().split()[:3]}
     failed = False
     with tempfile.TemporaryDirectory(prefix="s3gcs-bench-") as tmp:
         b = Bench(tmp, lib)
@@ -337,13 +346,14 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    print(report(results, args))
+    print(report(results, args, results["load"]))
     return 1 if failed else 0
 
 
-def report(results, args):
+def report(results, args, load_at_start):
     load = open("/proc/loadavg").read().split()[:3]
-    out = [f"S3 -> GCS copy, {platform.node()}, {os.cpu_count()} CPUs, load average {' '.join(load)} "
+    out = [f"S3 -> GCS copy, {platform.node()}, {os.cpu_count()} CPUs, load average "
+           f"{' '.join(load_at_start or ['?'])} at the start, {' '.join(load)} at the end "
            f"(medians of {args.reps}, {args.big_reps} at 1 GiB and more)", "",
            "| size | ebssh s | ebssh MiB/s | seed s | seed MiB/s | seed download s | seed upload s "
            "| Node start-up s | ebssh VmHWM MiB | seed VmHWM MiB | throughput ebssh/seed | memory seed/ebssh |",
@@ -358,13 +368,19 @@ def report(results, args):
                    f"| {eh:.1f} | {sh:.1f} | {st / et:.2f}x | {sh / eh:.2f}x |")
         if mib == GOAL_SIZE_MIB:
             goal = (st / et, sh / eh)
+    out += ["", "The fastest run of each (other work on the machine only ever slows a run down):", "",
+            "| size | ebssh s | ebssh MiB/s | seed s | seed MiB/s | throughput ebssh/seed |", "|---|---|---|---|---|---|"]
+    for mib, runs in results["sizes"].items():
+        et, st = min(r["copy_s"] for r in runs["ebssh"]), min(r["copy_s"] for r in runs["seed"])
+        out.append(f"| {fmt_size(mib)} | {et:.3f} | {mib / et:.1f} | {st:.3f} | {mib / st:.1f} | {st / et:.2f}x |")
     out += ["", "CPU seconds per copy (medians; the doubles' over the same interval):", "",
             "| size | ebssh | seed (Node) | moto, ebssh's copy | moto, seed's copy | GCS double, ebssh's copy "
-            "| GCS double, seed's copy |", "|---|---|---|---|---|---|---|"]
+            "| GCS double, seed's copy | client CPU seed/ebssh |", "|---|---|---|---|---|---|---|---|"]
     for mib, runs in results["sizes"].items():
         e, s = runs["ebssh"], runs["seed"]
+        ratio = f"{med(s, 'cpu_s') / med(e, 'cpu_s'):.2f}x" if med(e, "cpu_s") > 0 else "-"
         out.append(f"| {fmt_size(mib)} | {med(e, 'cpu_s'):.2f} | {med(s, 'cpu_s'):.2f} | {med(e, 'moto_cpu_s'):.2f} "
-                   f"| {med(s, 'moto_cpu_s'):.2f} | {med(e, 'gcs_cpu_s'):.2f} | {med(s, 'gcs_cpu_s'):.2f} |")
+                   f"| {med(s, 'moto_cpu_s'):.2f} | {med(e, 'gcs_cpu_s'):.2f} | {med(s, 'gcs_cpu_s'):.2f} | {ratio} |")
     out.append("")
     if goal:
         out.append(f"Goal at 1 GiB (>= 2x throughput, <= 1/4 memory): throughput {goal[0]:.2f}x "
