@@ -12,12 +12,15 @@ crc32c_update() of LIBCRC32C.so (util/crc32c.c, slice-by-8, compiled by the
 bench with -O2 -shared) through ctypes, then runs the double's main(). Before
 serving, it checks the replacement against the double's own function and,
 when Debian's python3-crcmod imports (an implementation nobody here wrote),
-against crcmod too; any difference is fatal. Everything else (the JSON API,
-the hash checks, the token endpoint) is the double's own code.
+against crcmod too; any difference is fatal. It also sets TCP_NODELAY on the
+double's connections (see no_nagle; EBSSH_BENCH_GCS_NAGLE=1 leaves Nagle on).
+Everything else (the JSON API, the hash checks, the token endpoint) is the
+double's own code.
 """
 
 import ctypes
 import os
+import socket
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,12 +79,28 @@ def self_check(fast):
     return other is not None
 
 
+def no_nagle(handler_class):
+    """TCP_NODELAY on every connection, as runtime_api.py and the AWS double
+    set it: the double writes an answer's headers and body in two sends, and
+    with Nagle the body waits for the client's delayed ACK (~40 ms) on a
+    reused connection, which would make a small copy's time the double's."""
+    base_setup = handler_class.setup
+
+    def setup(self):
+        base_setup(self)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    handler_class.setup = setup
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit("usage: gcs_double_fast.py LIBCRC32C.so [gcs_double.py arguments]")
     fast = load(sys.argv[1])
     self_check(fast)
     gcs_double.crc32c = fast
+    if os.environ.get("EBSSH_BENCH_GCS_NAGLE") != "1":
+        no_nagle(gcs_double.Handler)
     return gcs_double.main(sys.argv[2:])
 
 
