@@ -162,6 +162,9 @@ bench: $(PROGRAMS) package
 	@echo '  BENCH   bench/lookup_scale.py'
 	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/lookup_scale.py --json $(BUILD)/bench/lookup_scale.json \
 	  --plot $(BUILD)/bench/lookup_scale.png >$(BUILD)/bench/lookup_scale.md && cat $(BUILD)/bench/lookup_scale.md
+	@echo '  BENCH   bench/s3_gcs_copy.py'
+	@EBSSH_BUILD=$(abspath $(BUILD)) "$$(./scripts/tools-python.sh)" bench/s3_gcs_copy.py --json $(BUILD)/bench/s3_gcs_copy.json \
+	  >$(BUILD)/bench/s3_gcs_copy.md && cat $(BUILD)/bench/s3_gcs_copy.md
 
 # One build directory's tests; tests/run prints the tally of that run.
 check-one: tests

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs, from Debian's packages, what the build, the tests and the demo need,
 # then the npm tools pinned in tools/package-lock.json (the OpenAPI linter) and
-# tests/node/package-lock.json (Google's Node storage client, for the GCS double),
+# tests/node/package-lock.json (Google's Node storage client, for the GCS double)
+# and bench/node/package-lock.json (the Node clients of the S3 -> GCS bench),
 # then, only when no Python on the machine has them, the Python tools of
 # tests/requirements-tools.txt (moto, boto3, cfn-lint, openapi-spec-validator)
 # into a virtual environment under build/pyvenv.
@@ -68,6 +69,16 @@ if [ ! -d "$root/tests/node/node_modules/@google-cloud/storage" ] ||
 	[ "$root/tests/node/package-lock.json" -nt "$root/tests/node/node_modules/.package-lock.json" ]; then
 	echo "deps: installing tests/node (npm ci: @google-cloud/storage)"
 	npm ci --prefix "$root/tests/node" --silent --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+# The seed's S3 -> GCS copy with the official Node clients, pinned in
+# bench/node/package-lock.json (bench/s3_gcs_copy.py): npm ci only when
+# bench/node/node_modules is missing or older than the lock file.
+if [ ! -d "$root/bench/node/node_modules/@aws-sdk/client-s3" ] ||
+	[ ! -d "$root/bench/node/node_modules/@google-cloud/storage" ] ||
+	[ "$root/bench/node/package-lock.json" -nt "$root/bench/node/node_modules/.package-lock.json" ]; then
+	echo "deps: installing bench/node (npm ci: @aws-sdk/client-s3, @google-cloud/storage)"
+	npm ci --prefix "$root/bench/node" --silent --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 # The Python tools nobody here wrote (moto's server, boto3, cfn-lint with the

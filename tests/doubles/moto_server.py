@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import threading
 from urllib.parse import parse_qsl
@@ -380,6 +381,8 @@ def main(argv=None):
 
     app, _ = make_app()
     server = make_server(args.host, args.port, app, threaded=True)
+    # accepted sockets inherit TCP_NODELAY: no delayed-ACK wait between an answer's headers and body
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return serve_until_signal(server, args.port_file)
 
 
