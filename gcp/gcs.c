@@ -512,13 +512,16 @@ static int acknowledge(struct gcs_upload *u, long long committed, struct err *e)
 }
 
 /*
- * Sends the buffer (the last chunk when total >= 0), resuming after failures
- * from GCS's committed offset, until the buffer is acknowledged (the last
- * chunk: until GCS answers the object, parsed into obj when not NULL).
+ * Sends the buffer, resuming after failures from GCS's committed offset,
+ * until it is acknowledged. A middle chunk (last == 0) names the total when
+ * the spec gave one, else a star; the last one names the total, carries the
+ * hashes and is done only when GCS answers the object (parsed into obj when
+ * not NULL).
  */
-static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
-                       struct gcs_object *obj, struct err *e)
+static int send_buffer(struct gcs_upload *u, int last, const char *hash, struct gcs_object *obj,
+                       struct err *e)
 {
+	long long total = last ? u->start + (long long)u->buf_len : u->size;
 	struct http_header headers[3];
 	struct http_response resp;
 	char range[96];
@@ -541,7 +544,7 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 		} else {
 			gcs_content_range(range, sizeof(range), u->start, (long long)u->buf_len,
 			                  total);
-			if (hash && total >= 0) {
+			if (hash && last) {
 				headers[n].name = "X-Goog-Hash";
 				headers[n++].value = hash;
 			}
@@ -549,7 +552,7 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 			              u->timeout_ms, &resp, e);
 		}
 		if (!rc && (resp.status == 200 || resp.status == 201)) {
-			if (total < 0) {
+			if (!last) {
 				rc = err_set(e, ERR_SERVICE,
 				             "GCS finished the object before its last chunk");
 			} else {
@@ -565,8 +568,7 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 				err_set(e, rc, "GCS answered a Range header that does not parse");
 				break;
 			}
-			if (!query && total >= 0 && committed == u->start &&
-			    ++attempt > u->attempts) {
+			if (!query && last && committed == u->start && ++attempt > u->attempts) {
 				rc = err_set(e, ERR_SERVICE,
 				             "GCS acknowledged nothing of the last chunk");
 				break;
@@ -579,14 +581,13 @@ static int send_buffer(struct gcs_upload *u, long long total, const char *hash,
 			query = 0;
 			/* a middle chunk is done once less than a quantum is left;
 			 * the last one only when GCS answers the object */
-			if (total < 0 && u->buf_len < GCS_CHUNK_QUANTUM)
+			if (!last && u->buf_len < GCS_CHUNK_QUANTUM)
 				break;
 			continue;
 		}
 		if (rc ? !is_transient_code(rc) : !is_transient_status(resp.status)) {
 			if (!rc)
-				rc = gcs_refused(total >= 0 ? "the last chunk" : "a chunk", &resp,
-				                 e);
+				rc = gcs_refused(last ? "the last chunk" : "a chunk", &resp, e);
 			else
 				err_prefix(e, "uploading a chunk");
 			break;
@@ -613,14 +614,22 @@ int gcs_upload_write(struct gcs_upload *u, const void *data, size_t len, struct 
 
 	if (u->dead)
 		return err_set(e, ERR_INVALID, "GCS upload already failed");
+	if (u->size >= 0 && (long long)len > u->size - u->start - (long long)u->buf_len) {
+		u->dead = 1;
+		return err_set(e, ERR_INVALID, "GCS upload: more than the %lld bytes announced",
+		               u->size);
+	}
 	while (len) {
 		take = u->chunk - u->buf_len < len ? u->chunk - u->buf_len : len;
 		memcpy(u->buf + u->buf_len, p, take);
 		u->buf_len += take;
 		p += take;
 		len -= take;
-		if (u->buf_len == u->chunk) {
-			rc = send_buffer(u, -1, NULL, NULL, e);
+		/* a full chunk that ends an object of known size is the last
+		 * request: it waits for gcs_upload_finish and its hashes */
+		if (u->buf_len == u->chunk &&
+		    !(u->size >= 0 && u->start + (long long)u->buf_len == u->size)) {
+			rc = send_buffer(u, 0, NULL, NULL, e);
 			if (rc) {
 				u->dead = 1;
 				return rc;
@@ -654,7 +663,7 @@ int gcs_upload_finish(struct gcs_upload *u, const char *crc32c, const char *md5_
 	                                     crc32c ? crc32c : "", crc32c && md5_hash ? "," : "",
 	                                     md5_hash ? "md5=" : "", md5_hash ? md5_hash : "") < 0)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	rc = send_buffer(u, total, hash, &obj, e);
+	rc = send_buffer(u, 1, hash, &obj, e);
 	free(hash);
 	/* the object GCS kept must carry the hashes given (a lost answer
 	 * followed by a status query lands here too) */

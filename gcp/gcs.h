@@ -11,12 +11,17 @@
  * when already known) and keeps the session URI of the Location header.
  * gcs_upload_write takes bytes of any size and keeps at most one chunk
  * (chunk_size, a multiple of 256 KiB) buffered; a full chunk is PUT with
- * Content-Range "bytes a-b/" and a star, and is dropped only once GCS
- * acknowledged it (308 with Range: bytes=0-b). On a 5xx, 429 or a transport
+ * Content-Range "bytes a-b/" and the total (a star when the size is
+ * unknown), and is dropped only once GCS acknowledged it (308 with Range:
+ * bytes=0-b). When the size is known, the chunk that reaches it is the last
+ * request (GCS finishes the object on it): it stays buffered for
+ * gcs_upload_finish, whatever its length, and more bytes than the size are
+ * refused. On a 5xx, 429 or a transport
  * failure the upload asks GCS where it stands (an empty PUT whose
  * Content-Range is "bytes " a star "/" and the total or a star) and resends
  * from the offset GCS reports, not from the start; on a 401 it renews the
- * token once. gcs_upload_finish PUTs the rest with the total size and, in an
+ * token once. gcs_upload_finish PUTs the rest (possibly nothing: "bytes "
+ * a star "/total", as for an empty object) with the total size and, in an
  * X-Goog-Hash header, the crc32c (and md5) the caller computed over the
  * source, so that GCS itself rejects a corrupt upload (400: a failure, never
  * a success). Memory: one chunk plus the answers, whatever the object size.

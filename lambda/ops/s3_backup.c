@@ -157,11 +157,9 @@ static int begin(struct copy *c, struct err *e)
 	spec.content_encoding = info->content_encoding;
 	spec.metadata = meta;
 	spec.n_metadata = n;
-	/* Unknown to gcs.c on purpose: with the size known, a full chunk that
-	 * ends the object is finished by GCS before gcs_upload_finish can send
-	 * the hashes ("finished the object before its last chunk"). The size is
-	 * still checked here against Content-Length and the hashes by GCS. */
-	spec.size = -1;
+	/* S3's Content-Length (-1 when absent): GCS then refuses a short or a
+	 * long upload too, and the last chunk carries the hashes */
+	spec.size = info->content_length;
 	return gcs_upload_start(state.gcs, &spec, NULL, &c->upload, e);
 }
 

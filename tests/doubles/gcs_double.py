@@ -49,14 +49,22 @@ naming devstorage.* or cloud-platform (read_only only reads): 403 otherwise.
 Control (never needs a token, never logged in the call log):
   POST /__control/faults  {"faults": [{"chunk": N, "status": 503|429|500}]}: the
                           Nth data PUT to any session from now gets that status
-                          (nothing of its body persisted); {"corrupt": K}: the
-                          next K completed uploads get one byte flipped before
-                          hashing (so a given hash no longer matches: 400)
+                          (nothing of its body persisted, unless "persist": B
+                          is given: its first B bytes, a multiple of 256 KiB,
+                          are kept before the error, as when a connection
+                          breaks mid-chunk); {"chunk": N, "expire_tokens":
+                          true}: every issued token expires just before the
+                          Nth data PUT is served (that PUT, made with a bearer
+                          token, gets 401; its retry counts as the Nth);
+                          {"corrupt": K}: the next K completed uploads get one
+                          byte flipped before hashing (so a given hash no
+                          longer matches: 400)
   POST /__control/expire-tokens   every issued token expires now
   POST /__control/config  {"token_seconds": N}
   GET  /__control/requests   [{"method", "path", "status", "content_range",
                               "auth"}]   DELETE forgets them
-  GET  /__control/objects    [{"bucket", "name", "size", "crc32c", "md5Hash"}]
+  GET  /__control/objects    [{"bucket", "name", "size", "crc32c", "md5Hash",
+                              "resource"}] (resource: the object resource)
   GET  /__control/tokens     [{"iss", "aud", "scope", "expires_in"}] issued
   POST /__control/reset      objects, sessions, tokens, faults, requests
   GET  /__control/health
@@ -147,7 +155,8 @@ class State:
         self.tokens = {}  # token -> {"expires": t, "scope": [...], "iss", "aud"}
         self.sessions = {}  # upload id -> session dict
         self.objects = {}  # (bucket, name) -> {"resource", "data"}
-        self.chunk_faults = {}  # nth data PUT -> status
+        self.chunk_faults = {}  # nth data PUT -> (status, bytes persisted first)
+        self.expire_at = set()  # nth data PUT before which every token expires
         self.chunk_count = 0
         self.corrupt = 0
         self.requests = []
@@ -485,6 +494,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _session_put(self, upload_id):
         st = self.server.state
+        if not self.headers.get("Content-Range", "").startswith("bytes */"):
+            with st.lock:
+                if st.chunk_count + 1 in st.expire_at:
+                    st.expire_at.discard(st.chunk_count + 1)
+                    for t in st.tokens.values():
+                        t["expires"] = 0
         self._token(session=True)
         with st.lock:
             s = st.sessions.get(upload_id)
@@ -513,11 +528,13 @@ class Handler(BaseHTTPRequestHandler):
             return self._incomplete(have)
         with st.lock:
             st.chunk_count += 1
-            fault = st.chunk_faults.pop(st.chunk_count, None)
+            fault, persist = st.chunk_faults.pop(st.chunk_count, (None, 0))
+        start = int(m.group(2))
         if fault:
+            if persist and have >= start:
+                s["data"] += body[have - start:persist]
             raise ApiError(fault, "Backend Error" if fault >= 500 else "The rate of change requests is too high.",
                            "backendError" if fault >= 500 else "rateLimitExceeded")
-        start = int(m.group(2))
         if m.group(3) != "*":
             end = int(m.group(3))
             if end < start or end - start + 1 != len(body):
@@ -591,10 +608,16 @@ class Handler(BaseHTTPRequestHandler):
         if route == "faults" and method == "POST":
             with st.lock:
                 for f in data.get("faults", []):
-                    n, status = int(f["chunk"]), int(f["status"])
+                    n = int(f["chunk"])
+                    if f.get("expire_tokens"):
+                        st.expire_at.add(st.chunk_count + n)
+                        continue
+                    status, persist = int(f["status"]), int(f.get("persist", 0))
                     if status not in (429, 500, 503):
                         raise ValueError("a chunk fault's status is 429, 500 or 503")
-                    st.chunk_faults[st.chunk_count + n] = status
+                    if persist < 0 or persist % CHUNK_QUANTUM:
+                        raise ValueError("persist is a multiple of 256 KiB")
+                    st.chunk_faults[st.chunk_count + n] = (status, persist)
                 st.corrupt += int(data.get("corrupt", 0))
             return self._send(200, {"ok": True})
         if route == "expire-tokens" and method == "POST":
@@ -615,7 +638,8 @@ class Handler(BaseHTTPRequestHandler):
         if route == "objects" and method == "GET":
             with st.lock:
                 objs = [{"bucket": b, "name": n, "size": len(o["data"]), "crc32c": o["resource"]["crc32c"],
-                         "md5Hash": o["resource"]["md5Hash"]} for (b, n), o in st.objects.items()]
+                         "md5Hash": o["resource"]["md5Hash"], "resource": o["resource"]}
+                        for (b, n), o in st.objects.items()]
             return self._send(200, objs)
         if route == "tokens" and method == "GET":
             with st.lock:

@@ -3,8 +3,10 @@
  * $STORAGE_EMULATOR_HOST, the double) with a resumable upload, the CRC32C
  * and MD5 computed while reading, then reads the object's metadata back.
  *
- *   gcs_put KEY_FILE BUCKET NAME [CHUNK_BYTES] [--bad-crc]
+ *   gcs_put KEY_FILE BUCKET NAME [CHUNK_BYTES] [--bad-crc] [--size=N]
  *
+ * CHUNK_BYTES 0 is the default chunk; --size=N announces the total (else
+ * the size is unknown to the upload).
  * Prints "ok SIZE CRC32C MD5 GENERATION RESUMES FETCHES" and exits 0, or
  * "error CODE HTTP_STATUS MESSAGE" and exits 1; 2 on bad usage.
  */
@@ -40,13 +42,22 @@ int main(int argc, char **argv)
 	uint32_t crc = 0;
 	struct err e;
 	size_t n, key_len = 0;
-	int rc, bad_crc = argc > 5 && strcmp(argv[5], "--bad-crc") == 0;
+	int rc, bad_crc = 0, i;
+	long long size = -1;
 	FILE *f;
 
 	if (argc < 4 || !md)
 		return 2;
 	if (argc > 4)
 		opt.chunk_size = strtoul(argv[4], NULL, 10);
+	for (i = 5; i < argc; i++) {
+		if (strcmp(argv[i], "--bad-crc") == 0)
+			bad_crc = 1;
+		else if (strncmp(argv[i], "--size=", 7) == 0)
+			size = strtoll(argv[i] + 7, NULL, 10);
+		else
+			return 2;
+	}
 	err_clear(&e);
 	f = fopen(argv[1], "rb");
 	key = f ? malloc(1 << 16) : NULL;
@@ -63,7 +74,7 @@ int main(int argc, char **argv)
 	spec.bucket = argv[2];
 	spec.name = argv[3];
 	spec.content_type = "application/octet-stream";
-	spec.size = -1;
+	spec.size = size;
 	EVP_DigestInit_ex(md, EVP_md5(), NULL);
 	rc = gcs_upload_start(c, &spec, &opt, &u, &e);
 	while (!rc && (n = fread(data, 1, sizeof(data), stdin)) > 0) {

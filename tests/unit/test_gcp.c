@@ -277,8 +277,11 @@ struct fake_gcs {
 	int puts, queries, fail_put; /* fail_put: the PUT number answered 503 */
 	int partial_put;             /* this PUT commits only its first quantum */
 	int done;
-	size_t chunk;      /* the upload's chunk size; 0: 256 KiB */
-	int expire_at_put; /* from this PUT on, the first token ("tok-1") gets 401 */
+	int unknown_size;        /* run_upload: spec.size -1 */
+	long long session_total; /* X-Upload-Content-Length, else -1 */
+	char final_range[64];    /* the Content-Range of the request that finished */
+	size_t chunk;            /* the upload's chunk size; 0: 256 KiB */
+	int expire_at_put;       /* from this PUT on, the first token ("tok-1") gets 401 */
 	char start_body[2048];
 	char last_hash[256];
 	char expect_crc[16];
@@ -312,6 +315,10 @@ static int fake_gcs_send(void *ctx, const struct http_request *req, struct http_
 		return 0;
 	}
 	if (strcmp(req->method, "POST") == 0) {
+		g->session_total = -1;
+		for (i = 0; i < req->n_headers; i++)
+			if (strcmp(req->headers[i].name, "X-Upload-Content-Length") == 0)
+				g->session_total = strtoll(req->headers[i].value, NULL, 10);
 		snprintf(g->start_body, sizeof(g->start_body), "%.*s", (int)req->body_len,
 		         (const char *)req->body);
 		resp->status =
@@ -334,9 +341,10 @@ static int fake_gcs_send(void *ctx, const struct http_request *req, struct http_
 		                      "{\"error\":{\"code\":503,\"message\":\"later\"}}");
 	}
 	if (sscanf(range, "bytes */%31s", tot) == 1) {
-		g->queries += strcmp(tot, "*") == 0;
+		g->queries += !hash; /* the empty last PUT carries the hashes */
 	} else if (sscanf(range, "bytes %lld-%lld/%31s", &first, &last, tot) == 3) {
-		if (first != g->committed || (size_t)(last - first + 1) != req->body_len)
+		if (first != g->committed || (size_t)(last - first + 1) != req->body_len ||
+		    (g->session_total >= 0 && last >= g->session_total))
 			return resp->status = 400, 0;
 		if (g->puts == g->partial_put)
 			last = first + 262143;
@@ -347,10 +355,15 @@ static int fake_gcs_send(void *ctx, const struct http_request *req, struct http_
 	}
 	if (strcmp(tot, "*") != 0)
 		total = strtoll(tot, NULL, 10);
+	if (total >= 0 && g->session_total >= 0 && total != g->session_total)
+		return resp->status = 400, 0;
+	if (total < 0)
+		total = g->session_total; /* GCS finishes at the announced size */
 	if (total >= 0 && g->committed == total) {
 		char crc[CRC32C_BASE64_LEN + 1], body[256];
 
 		snprintf(g->last_hash, sizeof(g->last_hash), "%s", hash ? hash : "");
+		snprintf(g->final_range, sizeof(g->final_range), "%s", range);
 		crc32c_base64(crc32c_update(0, g->data, (size_t)total), crc);
 		if (!hash || strncmp(hash, "crc32c=", 7) != 0 || strncmp(hash + 7, crc, 8) != 0) {
 			resp->status = 400;
@@ -383,8 +396,9 @@ static int run_upload(struct fake_gcs *g, size_t n, size_t piece, int corrupt,
                       struct gcs_object *obj, struct err *e)
 {
 	struct gcs_metadata md[] = {{"s3-etag", "abc"}, {"s3-version-id", "v1"}};
-	struct gcs_object_spec spec = {"bkt", "dir/obj x",  "text/plain", "gzip", md,
-	                               2,     (long long)n, NULL,         NULL};
+	struct gcs_object_spec spec = {
+	    "bkt", "dir/obj x", "text/plain", "gzip", md, 2, g->unknown_size ? -1 : (long long)n,
+	    NULL,  NULL};
 	struct gcs_upload_options opt = {g->chunk ? g->chunk : 262144, 3, -1, 0};
 	struct gcp_credentials c;
 	struct gcs_client *gc;
@@ -397,6 +411,7 @@ static int run_upload(struct fake_gcs *g, size_t n, size_t piece, int corrupt,
 	for (i = 0; i < n; i++)
 		src[i] = (unsigned char)(i * 31 + (i >> 9));
 	g->data = calloc(1, n + 1);
+	g->session_total = -1;
 	gcp_credentials_parse(json, strlen(json), &c, e);
 	g->ts = gcp_token_source_new(&c, e);
 	gcp_credentials_free(&c);
@@ -499,6 +514,99 @@ TEST_CASE(upload_hash_mismatch_fails)
 	CHECK(!g.done);
 }
 
+/* Every size class with the default 8 MiB chunk, the size known and not:
+ * the request that finishes the object carries the hashes (a full chunk that
+ * ends an object of known size included: GCS finishes on it). */
+TEST_CASE(upload_sizes)
+{
+	static const size_t sizes[] = {
+	    0, 1, 262144, (size_t)8 << 20, (size_t)16 << 20, ((size_t)8 << 20) + 1};
+	/* PUTs with the size known, unknown (then an empty last PUT follows a
+	 * multiple of the chunk) */
+	static const int puts_known[] = {1, 1, 1, 1, 2, 2};
+	static const int puts_unknown[] = {1, 1, 1, 2, 3, 2};
+	static const char *final_known[] = {"bytes */0",
+	                                    "bytes 0-0/1",
+	                                    "bytes 0-262143/262144",
+	                                    "bytes 0-8388607/8388608",
+	                                    "bytes 8388608-16777215/16777216",
+	                                    "bytes 8388608-8388608/8388609"};
+	static const char *final_unknown[] = {
+	    "bytes */0",       "bytes 0-0/1",      "bytes 0-262143/262144",
+	    "bytes */8388608", "bytes */16777216", "bytes 8388608-8388608/8388609"};
+	struct fake_gcs g;
+	struct gcs_object obj;
+	struct err e;
+	size_t i;
+	int unknown;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (unknown = 0; unknown < 2; unknown++) {
+			memset(&g, 0, sizeof(g));
+			g.tok.now = 1700000000LL;
+			g.chunk = GCS_DEFAULT_CHUNK;
+			g.unknown_size = unknown;
+			CHECK_INT(run_upload(&g, sizes[i], 1 << 20, 0, &obj, &e), 0);
+			CHECK(g.done);
+			CHECK_INT(g.puts, unknown ? puts_unknown[i] : puts_known[i]);
+			CHECK_INT(g.queries, 0);
+			CHECK_STR(g.final_range, unknown ? final_unknown[i] : final_known[i]);
+			CHECK(strncmp(g.last_hash, "crc32c=", 7) == 0);
+			CHECK_INT(obj.size, (long long)sizes[i]);
+			gcs_object_free(&obj);
+		}
+	}
+}
+
+/* Known size: a byte more than announced is refused before it is sent, a
+ * byte fewer at finish. */
+static int upload_mismatch(long long announced, size_t written, struct err *e)
+{
+	struct gcs_object_spec spec = {"bkt", "dir/obj x", NULL, NULL, NULL,
+	                               0,     announced,   NULL, NULL};
+	struct gcs_upload_options opt = {262144, 3, -1, 0};
+	struct fake_gcs g;
+	struct gcp_credentials c;
+	struct gcs_client *gc;
+	struct gcs_upload *u = NULL;
+	unsigned char src[300000] = {0};
+	char *json = key_json("http://tok.test/token");
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	g.tok.now = 1700000000LL;
+	g.data = calloc(1, sizeof(src));
+	gcp_credentials_parse(json, strlen(json), &c, e);
+	g.ts = gcp_token_source_new(&c, e);
+	gcp_credentials_free(&c);
+	gcp_token_source_set_seams(g.ts, fake_token_send, fake_clock, &g.tok);
+	gc = gcs_client_new(g.ts, e);
+	gcs_client_set_endpoint(gc, "http://gcs.test/", e);
+	gcs_client_set_seams(gc, fake_gcs_send, &g);
+	rc = gcs_upload_start(gc, &spec, &opt, &u, e);
+	if (!rc)
+		rc = gcs_upload_write(u, src, written, e);
+	if (!rc)
+		rc = gcs_upload_finish(u, "AAAAAA==", NULL, NULL, e);
+	CHECK(!g.done);
+	gcs_upload_free(u);
+	gcs_client_free(gc);
+	gcp_token_source_free(g.ts);
+	free(g.data);
+	free(json);
+	return rc;
+}
+
+TEST_CASE(upload_size_mismatch)
+{
+	struct err e;
+
+	CHECK_INT(upload_mismatch(262144, 262145, &e), ERR_INVALID);
+	CHECK(strstr(e.message, "more than the 262144 bytes announced") != NULL);
+	CHECK_INT(upload_mismatch(262145, 262144, &e), ERR_INVALID);
+	CHECK(strstr(e.message, "262144 bytes written, 262145 announced") != NULL);
+}
+
 TEST_CASE(endpoint_from_environment)
 {
 	struct gcs_client *c;
@@ -529,6 +637,8 @@ int main(void)
 	RUN(upload_resumes_after_503);
 	RUN(upload_renews_an_expired_token);
 	RUN(upload_hash_mismatch_fails);
+	RUN(upload_sizes);
+	RUN(upload_size_mismatch);
 	RUN(endpoint_from_environment);
 	EVP_PKEY_free(test_key);
 	free(test_pem);
