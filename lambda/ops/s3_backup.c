@@ -12,11 +12,16 @@
 #include "../../gcp/gcs.h"
 #include "../../gcp/oauth.h"
 #include "../../util/crc32c.h"
+#include "../../util/handoff.h"
 #include "../config.h"
 #include "../log.h"
 
 #define MAX_GCS_METADATA 64
 #define NOOP_SIGNAL      ERR_INTERNAL /* the sink's "already there" stop */
+/* The bytes read ahead of the upload: S3 goes on downloading while a GCS
+ * chunk is on its way (one more chunk of memory, never the object). */
+#define READ_AHEAD   GCS_DEFAULT_CHUNK
+#define UPLOAD_PIECE GCS_CHUNK_QUANTUM
 
 /* The per-container state: built once, kept for the process's life. */
 static struct {
@@ -94,6 +99,7 @@ struct copy {
 	const struct event_s3_record *rec;
 	struct s3_object_info *info;
 	struct gcs_upload *upload;
+	struct handoff *ahead; /* to the thread that feeds upload */
 	EVP_MD_CTX *md5;
 	uint32_t crc;
 	long long bytes;
@@ -123,7 +129,16 @@ static int already_there(const struct gcs_object *o, const struct s3_object_info
 	return etag && o->crc32c && strcmp(etag, info->etag) == 0;
 }
 
-/* Checks GCS, then starts the upload: on the first piece (or after an empty object). */
+/* The upload thread's sink: the bytes, in order, into the resumable upload. */
+static int upload_piece(void *ctx, const void *data, size_t len, struct err *e)
+{
+	struct copy *c = ctx;
+
+	return gcs_upload_write(c->upload, data, len, e);
+}
+
+/* Checks GCS, then starts the upload and the thread feeding it: on the
+ * first piece (or after an empty object). */
 static int begin(struct copy *c, struct err *e)
 {
 	struct gcs_metadata meta[MAX_GCS_METADATA];
@@ -160,7 +175,10 @@ static int begin(struct copy *c, struct err *e)
 	/* S3's Content-Length (-1 when absent): GCS then refuses a short or a
 	 * long upload too, and the last chunk carries the hashes */
 	spec.size = info->content_length;
-	return gcs_upload_start(state.gcs, &spec, NULL, &c->upload, e);
+	rc = gcs_upload_start(state.gcs, &spec, NULL, &c->upload, e);
+	if (rc)
+		return rc;
+	return handoff_start(READ_AHEAD, UPLOAD_PIECE, upload_piece, c, &c->ahead, e);
 }
 
 static int on_piece(void *ctx, const struct s3_object_info *info, const void *data, size_t len,
@@ -179,7 +197,7 @@ static int on_piece(void *ctx, const struct s3_object_info *info, const void *da
 	if (EVP_DigestUpdate(c->md5, data, len) != 1)
 		return err_set(e, ERR_INTERNAL, "MD5 failed");
 	c->bytes += (long long)len;
-	return gcs_upload_write(c->upload, data, len, e);
+	return handoff_write(c->ahead, data, len, e);
 }
 
 /* The copy of one record: "copied", "unchanged", "gone", or a failure. */
@@ -242,12 +260,16 @@ static int copy_one(struct service_context *ctx, const char *gcs_bucket,
 		             info.content_length);
 		goto out;
 	}
+	rc = handoff_finish(c.ahead, e); /* every byte in the upload; the thread gone */
+	if (rc)
+		goto out;
 	crc32c_base64(c.crc, crc_b64);
 	to_base64(plain_md5 ? etag_md5 : md5, 16, md5_b64);
 	rc = gcs_upload_finish(c.upload, crc_b64, plain_md5 ? md5_b64 : NULL, NULL, e);
 	if (!rc)
 		*outcome = "copied";
 out:
+	handoff_free(c.ahead); /* first: its thread may still be writing to the upload */
 	gcs_upload_free(c.upload);
 	EVP_MD_CTX_free(c.md5);
 	s3_object_info_free(&info);
