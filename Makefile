@@ -75,12 +75,16 @@ MHD_LIBS  := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 # static_libs(extra .a names): curl, then what it and the code need, static.
 static_libs = $(CURL_LIB) -Wl,-Bstatic $(1) -ljansson -lexpat -lssl -lcrypto -lz -Wl,-Bdynamic \
               -lpthread -ldl
+# Debian's static archives themselves: the programs depend on them, so that
+# an upgraded -dev package (a security update) relinks them.
+SYS_STATIC := $(foreach l,jansson expat ssl crypto z ssh2,$(shell $(CC) -print-file-name=lib$(l).a))
 BOOTSTRAP_LIBS := $(call static_libs,)
 PROXY_LIBS := $(call static_libs,-lssh2)
 API_LIBS  := $(call static_libs,) $(MHD_LIBS)
 TEST_LIBS := $(call static_libs,-lssh2) $(MHD_LIBS)
 CURL_DEB_VERSION := $(shell dpkg-parsechangelog -l $(CURL_SRC)/debian/changelog -S Version 2>/dev/null)
 # FORCE when build/curl-$(ARCH) holds another Debian version of the source.
+CURL_LIB_DEP := $(CURL_TXT)
 CURL_STALE := $(if $(shell grep -sF '(Debian $(CURL_DEB_VERSION))' $(CURL_TXT)),,FORCE)
 else
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl $(PKGS) 2>/dev/null)
@@ -168,24 +172,24 @@ $(LIB_PROXY): $(call obj,$(PROXY_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS)
+$(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PROXY_LIBS)
-$(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(PROXY_LIBS)
+$(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(API_LIBS)
-$(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(API_LIBS)
+$(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(BOOTSTRAP_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(BOOTSTRAP_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
-$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(TEST_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(TEST_LIBS)
 
 tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(MAN_PAGE)
 
