@@ -2,7 +2,9 @@
 """The Lambda zip is reproducible and names its release (scripts/package.sh).
 
 Builds bootstrap twice from copies of the source at two different paths,
-with different build directories, then packages each: the first with TZ=UTC
+with different build directories (with the lean libcurl when the checkout
+has make deps' curl source: one copy builds libcurl.a at its own path, the
+other takes the checkout's), then packages each: the first with TZ=UTC
 and umask 022, the second after touching its files, with TZ=Pacific/Chatham,
 umask 077 and the other copy's package.sh and LICENSE. Same
 SOURCE_DATE_EPOCH: the same bytes, and the release file
@@ -13,6 +15,7 @@ comparison can fail); its default is the checkout's last commit time, and
 outside git 1980-01-01. Skipped for a sanitizer build (package.sh refuses
 one, and the normal build's run covers it). TAP on stdout."""
 
+import glob
 import hashlib
 import os
 import shutil
@@ -40,7 +43,12 @@ def version():
         return f.readline().strip()
 
 
-def copy_source(dest):
+def copy_source(dest, lean_build=False):
+    """A copy of what the build reads. When the checkout has Debian's curl
+    source (.deps/src, make deps), the copy sees it too (a link: read only),
+    so both copies make the lean build; with lean_build the copy also gets the
+    checkout's build/curl-*/ (its libcurl.a, headers and ebssh-curl.txt, times
+    kept: not built again), the other copy builds its own at its own path."""
     os.makedirs(dest)
     for name in SOURCE:
         src = os.path.join(ROOT, name)
@@ -48,6 +56,13 @@ def copy_source(dest):
             shutil.copytree(src, os.path.join(dest, name), ignore=shutil.ignore_patterns("build"))
         else:
             shutil.copy2(src, os.path.join(dest, name))
+    if glob.glob(os.path.join(ROOT, ".deps", "src", "curl-*", "configure")):
+        os.symlink(os.path.join(ROOT, ".deps"), os.path.join(dest, ".deps"))
+        if lean_build:
+            for txt in glob.glob(os.path.join(ROOT, "build", "curl-*", "ebssh-curl.txt")):
+                curl_dir = os.path.dirname(txt)
+                shutil.copytree(curl_dir, os.path.join(dest, "build", os.path.basename(curl_dir)),
+                                ignore=shutil.ignore_patterns("obj", "build.log"))
 
 
 def clean_env(**extra):
@@ -125,7 +140,7 @@ def main():
     arch = ARCHES.get(os.uname().machine, os.uname().machine)
     with tempfile.TemporaryDirectory() as tmp:
         a, b = os.path.join(tmp, "a", "ebssh"), os.path.join(tmp, "other", "place", "src")
-        copy_source(a)
+        copy_source(a, lean_build=True)
         copy_source(b)
         rc_a, out_a = build(a, "build")
         rc_b, out_b = build(b, os.path.join(b, "b", "uild"))
@@ -133,6 +148,11 @@ def main():
         t.ok(rc_a == 0 and rc_b == 0, "bootstrap builds in two checkouts, two build directories", out_a + out_b)
         if rc_a or rc_b:
             return t.done()
+        lean = bool(glob.glob(os.path.join(ROOT, ".deps", "src", "curl-*", "configure")))
+        libs = [sorted(line.split()[0] for line in subprocess.run(["ldd", boot], capture_output=True, text=True)
+                       .stdout.splitlines() if "libcurl" in line) for boot in (boot_a, boot_b)]
+        t.ok(libs == [[], []] if lean else libs[0] == libs[1] != [],
+             "both link " + ("the lean libcurl (.deps/src: make deps)" if lean else "the system's libcurl"), libs)
 
         z1 = os.path.join(tmp, "p1", "lambda.zip")
         rc1, log1 = package(ROOT, boot_a, z1, TZ="UTC", SOURCE_DATE_EPOCH=str(EPOCH))
