@@ -36,6 +36,7 @@ from runtime_api import Client as RuntimeApi  # noqa: E402
 from tap import Tap, diag  # noqa: E402
 
 QEMU = "/usr/bin/qemu-aarch64-static"
+EPOCH = 1765000000  # 2025-12-06T05:46:40Z, an even second (zip keeps those)
 LOADER = "ld-linux-aarch64.so.1"
 
 
@@ -61,7 +62,8 @@ def sanitizer_build():
 
 def build(t, out_dir):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "BUILD", "CC", "SOURCE_DATE_EPOCH")}
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "BUILD", "CC", "TZ")}
+    env["SOURCE_DATE_EPOCH"] = str(EPOCH)
     zip_path = os.path.join(out_dir, "lambda-arm64.zip")
     p = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "-j2", "package", "ARCH=arm64",
                         "BUILD=" + os.path.join(ROOT, "build", "arm64"), "LAMBDA_ZIP=" + zip_path],
@@ -84,6 +86,17 @@ def check_zip(t, zip_path):
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
     t.ok(modes.get("bootstrap") == 0o755 and "lib/" + LOADER in names and "lib/libc.so.6" in names,
          "bootstrap (0755) at the zip root, %s and libc in lib/" % LOADER, names)
+
+
+def check_repro(t, zip_path):
+    """package.sh again on the same bootstrap, another TZ and umask: the same bytes."""
+    again = os.path.join(os.path.dirname(zip_path), "again", "lambda.zip")
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH), TZ="Pacific/Chatham")
+    p = subprocess.run(["sh", "-c", 'umask 077 && exec "$0" "$@"', os.path.join(ROOT, "scripts", "package.sh"),
+                        os.path.join(ROOT, "build", "arm64", "bootstrap"), again],
+                       env=env, capture_output=True, text=True, check=False)
+    same = p.returncode == 0 and open(again, "rb").read() == open(zip_path, "rb").read()
+    t.ok(same, "reproducible: packaged again (TZ, umask), the same bytes", p.stdout + p.stderr)
 
 
 def check_elves(t, task):
@@ -151,6 +164,7 @@ def main():
         if not zip_path:
             return t.done()
         check_zip(t, zip_path)
+        check_repro(t, zip_path)
         root = os.path.join(tmp, "root")
         task = empty_root(zip_path, root)
         check_elves(t, task)
