@@ -63,7 +63,7 @@ aarch64 | arm64) foreign=$([ "$arch" = arm64 ] && echo no || echo yes) ;;
 *) foreign=yes ;;
 esac
 if [ -z "${STRIP:-}" ]; then
-	if [ "$foreign" = yes ]; then STRIP=$triplet-strip; else STRIP=strip; fi
+	if [ "$foreign" = yes ]; then STRIP="$triplet-strip"; else STRIP="strip"; fi
 fi
 for tool in ldd patchelf readelf "$STRIP" touch zip; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
