@@ -160,6 +160,9 @@ LIB_GCP    := $(BUILD)/libebssh-gcp.a
 LIB_LAMBDA := $(BUILD)/libebssh-lambda.a
 LIB_PROXY  := $(BUILD)/libebssh-proxy.a
 PROGRAMS   := $(BUILD)/ebssh-proxy $(BUILD)/ebssh-api $(BUILD)/bootstrap
+ifeq ($(ARCH),arm64)
+PROGRAMS   := $(BUILD)/bootstrap
+endif
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
