@@ -7,6 +7,9 @@
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make package    build/lambda.zip for AWS Lambda (provided.al2023), reproducible,
 #                   and its release name build/ebssh-lambda-<version>-<arch>.zip
+#   make package ARCH=arm64
+#                   the same for Graviton: build/lambda-arm64.zip (cross-built in
+#                   build/arm64) and build/ebssh-lambda-<version>-arm64.zip
 #   make man        build/ebssh-proxy.1, the man page with VERSION in its header
 #   make bench      every benchmark of bench/ (bench/README.md), results in build/bench/
 #   make valgrind   every C unit test under valgrind memcheck
@@ -18,7 +21,31 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 DESTDIR   ?=
+
+# The target architecture, in Lambda's names: x86_64 (this machine's) or arm64,
+# cross-built with Debian's aarch64-linux-gnu-gcc against the arm64 -dev
+# packages (multiarch; `make deps` installs both). For arm64 only bootstrap and
+# the package are made (`make package ARCH=arm64`), in build/arm64 by default;
+# tests/integration/package_arm64.py runs it under qemu-user.
+ARCH      ?= x86_64
+PKG_CONFIG ?= pkg-config
+ifeq ($(ARCH),arm64)
+CC        := aarch64-linux-gnu-gcc
+STRIP     := aarch64-linux-gnu-strip
+CURL_HOST := aarch64-linux-gnu
+BUILD     ?= build/arm64
+PKG_CONFIG_LIBDIR := /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+PKG_CONFIG := PKG_CONFIG_LIBDIR=$(PKG_CONFIG_LIBDIR) pkg-config
+# No ldd for a foreign ELF (package.sh drops unused libraries with it on
+# x86_64): the linker leaves out the libraries no symbol binds to.
+LDFLAGS   += -Wl,--as-needed
+LAMBDA_ZIP := build/lambda-arm64.zip
+else ifeq ($(ARCH),x86_64)
 BUILD     ?= build
+LAMBDA_ZIP := $(BUILD)/lambda.zip
+else
+$(error ARCH must be x86_64 or arm64, not '$(ARCH)')
+endif
 VECTORS   ?= $(CURDIR)/tests/vectors
 FUZZ_SECONDS ?= 60
 
@@ -34,9 +61,7 @@ endif
 CC        ?= cc
 V         ?= 0
 Q         := $(if $(filter 1,$(V)),,@)
-PKG_CONFIG ?= pkg-config
-# The machine the programs are for, in Lambda's names: x86_64 | arm64.
-ARCH      ?= x86_64
+# (PKG_CONFIG and ARCH: the ARCH block above.)
 # scripts/curl-lean.sh's HOST_TRIPLET: empty for a native build, the cross
 # compiler's triplet (aarch64-linux-gnu) otherwise.
 CURL_HOST ?=
@@ -69,6 +94,16 @@ CURL_LIB  := $(CURL_DIR)/lib/libcurl.a
 CURL_TXT  := $(CURL_DIR)/ebssh-curl.txt
 CURL_GEN_H := $(BUILD)/gen/ebssh_curl_build.h
 PKGS      := jansson openssl libssh2 expat libmicrohttpd
+ifeq ($(ARCH),arm64)
+# bootstrap's libraries alone (libssh2 and libmicrohttpd serve the proxy and
+# ebssh-api, which are not made for arm64).
+PKGS      := jansson openssl expat
+ifeq ($(CURL_MODE),system)
+ifneq ($(shell $(PKG_CONFIG) --exists libcurl && echo yes),yes)
+$(error ARCH=arm64 links the lean libcurl: run make deps (it fetches curl's source))
+endif
+endif
+endif
 ifeq ($(CURL_MODE),lean)
 PKG_CFLAGS := -I$(CURL_DIR)/include $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 MHD_LIBS  := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
@@ -129,6 +164,9 @@ LIB_GCP    := $(BUILD)/libebssh-gcp.a
 LIB_LAMBDA := $(BUILD)/libebssh-lambda.a
 LIB_PROXY  := $(BUILD)/libebssh-proxy.a
 PROGRAMS   := $(BUILD)/ebssh-proxy $(BUILD)/ebssh-api $(BUILD)/bootstrap
+ifeq ($(ARCH),arm64)
+PROGRAMS   := $(BUILD)/bootstrap
+endif
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
@@ -213,7 +251,7 @@ demo:
 # the same bytes from the same source (SOURCE_DATE_EPOCH: see the script), and
 # the same file as build/ebssh-lambda-<version>-<arch>.zip.
 package: $(BUILD)/bootstrap
-	@EBSSH_VERSION='$(EBSSH_VERSION)' ./scripts/package.sh $(BUILD)/bootstrap $(BUILD)/lambda.zip
+	@EBSSH_VERSION='$(EBSSH_VERSION)' STRIP='$(STRIP)' ./scripts/package.sh $(BUILD)/bootstrap $(LAMBDA_ZIP)
 
 # Every bench script, on the normal build (bench/README.md; docs/benchmarks.md
 # holds one run's results). Minutes; the package's chroot runs need root.

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs, from Debian's packages, what the build, the tests and the demo need,
+# Installs, from Debian's packages, what the build, the tests and the demo need
+# (and the arm64 cross build: dpkg multiarch, qemu-user-static),
 # then the npm tools pinned in tools/package-lock.json (the OpenAPI linter) and
 # tests/node/package-lock.json (Google's Node storage client, for the GCS double)
 # and bench/node/package-lock.json (the Node clients of the S3 -> GCS bench),
@@ -33,6 +34,34 @@ if [ -n "$missing" ]; then
 	if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# arm64 (make package ARCH=arm64, tests/integration/package_arm64.py): Debian's
+# cross compiler, bootstrap's libraries for arm64 (multiarch: the :arm64 -dev
+# packages sit beside the machine's own), and qemu-user-static to run the
+# package. The arm64 architecture is added to dpkg once.
+ARM64_PACKAGES="
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+  libssl-dev:arm64 libjansson-dev:arm64 libexpat1-dev:arm64 zlib1g-dev:arm64
+"
+# No libcurl: the Makefile cross-builds the lean static one (scripts/curl-lean.sh
+# with aarch64-linux-gnu) from the source below.
+missing=""
+for p in $ARM64_PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		$SUDO dpkg --add-architecture arm64
+	fi
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -24,6 +24,14 @@
 # before 1980 are taken as 1980 (zip cannot say them); zip rounds an odd
 # second up.
 #
+# Another architecture (arm64 bootstrap cross-built on x86_64: make package
+# ARCH=arm64): ldd cannot run a foreign ELF, so the library closure follows
+# readelf's NEEDED entries through that architecture's multiarch directories
+# (/usr/lib/<triplet>, /lib/<triplet>, then the cross toolchain's
+# /usr/<triplet>/lib), the loader is found there by its name, unused direct
+# dependencies are left to the linker (-Wl,--as-needed), and $STRIP (make
+# passes <triplet>-strip) strips.
+#
 # The release file: a copy named ebssh-lambda-<version>-<arch>.zip next to
 # OUT.zip (version: $EBSSH_VERSION, which make passes, else the VERSION
 # file's line; arch: Lambda's name for bootstrap's machine, x86_64 or arm64).
@@ -41,23 +49,35 @@ die() {
 	exit 1
 }
 
-for tool in ldd patchelf readelf strip touch zip; do
+[ -f "$bootstrap" ] || die "$bootstrap does not exist (run make first)"
+machine=$(readelf -h "$bootstrap" | sed -n 's/^ *Machine: *//p')
+case "$machine" in
+*X86-64*) arch=x86_64 triplet=x86_64-linux-gnu ;;
+AArch64) arch=arm64 triplet=aarch64-linux-gnu ;;
+*) die "$bootstrap: $machine is no Lambda architecture" ;;
+esac
+# Foreign: bootstrap is not for this machine's architecture.
+case "$(uname -m)" in
+x86_64) foreign=$([ "$arch" = x86_64 ] && echo no || echo yes) ;;
+aarch64 | arm64) foreign=$([ "$arch" = arm64 ] && echo no || echo yes) ;;
+*) foreign=yes ;;
+esac
+if [ -z "${STRIP:-}" ]; then
+	if [ "$foreign" = yes ]; then STRIP="$triplet-strip"; else STRIP="strip"; fi
+fi
+for tool in ldd patchelf readelf "$STRIP" touch zip; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
 done
-[ -f "$bootstrap" ] || die "$bootstrap does not exist (run make first)"
-if ldd "$bootstrap" | grep -q 'lib[atl]san\|libubsan'; then
+needed() { # the NEEDED entries of ELF file $1, one a line
+	readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+}
+if needed "$bootstrap" | grep -q 'lib[atl]san\|libubsan'; then
 	die "$bootstrap is a sanitizer build; package a normal build (BUILD=build)"
 fi
 
 version=${EBSSH_VERSION:-$(sed -n 1p "$root/VERSION" 2>/dev/null || true)}
 echo "$version" | grep -Eqx '[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?' ||
 	die "no version: '$version' (the VERSION file holds one like 0.2.0)"
-machine=$(readelf -h "$bootstrap" | sed -n 's/^ *Machine: *//p')
-case "$machine" in
-*X86-64*) arch=x86_64 ;;
-AArch64) arch=arm64 ;;
-*) die "$bootstrap: $machine is no Lambda architecture" ;;
-esac
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	SOURCE_DATE_EPOCH=$(git -C "$root" log -1 --format=%ct 2>/dev/null) || SOURCE_DATE_EPOCH=""
 	[ -n "$SOURCE_DATE_EPOCH" ] || SOURCE_DATE_EPOCH=315532800
@@ -73,31 +93,59 @@ mkdir "$stage/lib"
 
 cp "$bootstrap" "$stage/bootstrap"
 chmod 0755 "$stage/bootstrap"
-strip --strip-unneeded "$stage/bootstrap"
-
-# Direct dependencies no symbol binds to ("Unused direct dependencies").
-unused=$(ldd -u -r "$stage/bootstrap" 2>/dev/null | sed -n 's|^[[:space:]]*/.*/||p') || true
-for lib in $unused; do
-	patchelf --remove-needed "$lib" "$stage/bootstrap"
-done
+$STRIP --strip-unneeded "$stage/bootstrap"
 
 interp=$(patchelf --print-interpreter "$stage/bootstrap")
 loader=$(basename "$interp")
 
-# "libx.so.1 => /usr/lib/.../libx.so.1 (0x...)": copy each under its soname.
-ldd "$stage/bootstrap" | while read -r name arrow path _; do
-	case "$name" in linux-vdso* | linux-gate*) continue ;; esac
-	if [ "$arrow" = "=>" ]; then
-		[ -f "$path" ] || die "$name: not found ($path)"
-		cp -L "$path" "$stage/lib/$name"
-	fi
-done
-cp -L "$interp" "$stage/lib/$loader"
+if [ "$foreign" = no ]; then
+	# Direct dependencies no symbol binds to ("Unused direct dependencies").
+	unused=$(ldd -u -r "$stage/bootstrap" 2>/dev/null | sed -n 's|^[[:space:]]*/.*/||p') || true
+	for lib in $unused; do
+		patchelf --remove-needed "$lib" "$stage/bootstrap"
+	done
+
+	# "libx.so.1 => /usr/lib/.../libx.so.1 (0x...)": copy each under its soname.
+	ldd "$stage/bootstrap" | while read -r name arrow path _; do
+		case "$name" in linux-vdso* | linux-gate*) continue ;; esac
+		if [ "$arrow" = "=>" ]; then
+			[ -f "$path" ] || die "$name: not found ($path)"
+			cp -L "$path" "$stage/lib/$name"
+		fi
+	done
+	cp -L "$interp" "$stage/lib/$loader"
+else
+	# The closure of NEEDED, breadth first, each found in the multiarch dirs.
+	dirs="/usr/lib/$triplet /lib/$triplet /usr/$triplet/lib"
+	find_lib() { # the path of library $1 for $triplet, or nothing
+		for d in $dirs; do
+			if [ -f "$d/$1" ]; then
+				echo "$d/$1"
+				return 0
+			fi
+		done
+		return 1
+	}
+	path=$(find_lib "$loader") || die "$loader: not in $dirs"
+	cp -L "$path" "$stage/lib/$loader"
+	todo=$(needed "$stage/bootstrap")
+	while [ -n "$todo" ]; do
+		next=""
+		for name in $todo; do
+			[ "$name" = "$loader" ] && continue
+			[ -f "$stage/lib/$name" ] && continue
+			path=$(find_lib "$name") || die "$name: not in $dirs"
+			cp -L "$path" "$stage/lib/$name"
+			next="$next $(needed "$stage/lib/$name")"
+		done
+		todo=$next
+	done
+fi
 
 chmod 0644 "$stage"/lib/*
 chmod 0755 "$stage/lib/$loader"
 for lib in "$stage"/lib/*; do
-	strip --strip-unneeded "$lib"
+	$STRIP --strip-unneeded "$lib"
 done
 
 patchelf --set-interpreter "$task/lib/$loader" --force-rpath --set-rpath "$task/lib" \

@@ -152,7 +152,7 @@ def c_types(t):
 
 def c_function(t):
     p = props(t, "LookupFunction")
-    want = {"Runtime": "provided.al2023", "Architectures": ["x86_64"], "Handler": "bootstrap",
+    want = {"Runtime": "provided.al2023", "Architectures": [{"Ref": "Architecture"}], "Handler": "bootstrap",
             "MemorySize": {"Ref": "LookupMemorySize"}, "Timeout": 28}
     bad = ["%s is %r, not %r" % (k, p.get(k), v) for k, v in want.items() if p.get(k) != v]
     # docs/deploy.md's Sizing section chooses the default.
@@ -162,6 +162,22 @@ def c_function(t):
     cache = t.get("Parameters", {}).get("LookupCacheSeconds", {})
     if (cache.get("Default"), cache.get("MinValue"), cache.get("MaxValue")) != (5, 0, 300):
         bad.append("LookupCacheSeconds is %r, not 5 s by default within 0..300" % cache)
+    return "\n".join(bad) or None
+
+
+def c_architecture(t):
+    """Parameter Architecture (x86_64 by default, or arm64) is every function's."""
+    p = t.get("Parameters", {}).get("Architecture", {})
+    bad = []
+    if (p.get("Type"), p.get("Default"), sorted(p.get("AllowedValues", []))) != \
+            ("String", "x86_64", ["arm64", "x86_64"]):
+        bad.append("parameter Architecture is %r, not x86_64 by default, or arm64" % p)
+    functions = [k for k, v in t.get("Resources", {}).items()
+                 if v.get("Type") == "AWS::Serverless::Function"]
+    bad += ["%s: Architectures %r" % (k, props(t, k).get("Architectures")) for k in functions
+            if props(t, k).get("Architectures") != [{"Ref": "Architecture"}]]
+    if not functions:
+        bad.append("no function")
     return "\n".join(bad) or None
 
 
@@ -720,7 +736,8 @@ def c_stage_urls(t):
 CHECKS = [
     ("Transform is AWS::Serverless-2016-10-31", c_transform),
     ("every resource has its type", c_types),
-    ("function: provided.al2023, x86_64, bootstrap, LookupMemorySize (256 MB), 28 s", c_function),
+    ("function: provided.al2023, Architecture, bootstrap, LookupMemorySize (256 MB), 28 s", c_function),
+    ("parameter Architecture (x86_64 by default, or arm64) is every function's", c_architecture),
     ("function times out before API Gateway's 29 s", c_timeout),
     ("function code is build/lambda.zip", c_codeuri),
     ("function environment sets every variable build/bootstrap reads as configuration", c_env),
@@ -768,6 +785,14 @@ def m_star(t):
 
 def m_ref(t):
     props(t, "LookupUsagePlanKey")["KeyId"] = {"Ref": "LookupApiKee"}
+
+
+def m_arch_fixed(t):
+    props(t, "PreTrafficHookFunction")["Architectures"] = ["x86_64"]
+
+
+def m_arch_any(t):
+    del t["Parameters"]["Architecture"]["AllowedValues"]
 
 
 def m_timeout(t):
@@ -909,6 +934,8 @@ MUTATIONS = [
     ("an extra EC2 action", m_action, c_iam_actions),
     ("log writes on every resource", m_star, c_iam_resources),
     ("a misspelt Ref", m_ref, c_refs),
+    ("a function fixed to x86_64", m_arch_fixed, c_architecture),
+    ("an Architecture of any value", m_arch_any, c_architecture),
     ("a 30 s timeout", m_timeout, c_timeout),
     ("a missing configuration variable", m_env, c_env),
     ("an include of another file", m_include, c_api),
