@@ -34,9 +34,62 @@ endif
 CC        ?= cc
 V         ?= 0
 Q         := $(if $(filter 1,$(V)),,@)
-PKGS      := libcurl jansson openssl libssh2 expat libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CONFIG ?= pkg-config
+# The machine the programs are for, in Lambda's names: x86_64 | arm64.
+ARCH      ?= x86_64
+# scripts/curl-lean.sh's HOST_TRIPLET: empty for a native build, the cross
+# compiler's triplet (aarch64-linux-gnu) otherwise.
+CURL_HOST ?=
+
+# libcurl. The lean build: when `make deps` has fetched Debian's source
+# package of curl into .deps/src, scripts/curl-lean.sh builds it once per
+# architecture into build/curl-$(ARCH)/ (HTTP and HTTPS through OpenSSL, zlib,
+# nothing else; shared by build/ and build/asan; built again when the source's
+# Debian version changes), and every program links it statically, with
+# Debian's static jansson, expat, OpenSSL and zlib: bootstrap then needs only
+# the C library. ebssh-proxy links libssh2.a too (it needs only OpenSSL and
+# zlib); libmicrohttpd stays shared (ebssh-api, the tests): its .a needs
+# GnuTLS and its closure (nettle, gmp, p11-kit, libidn2, ...), which Debian
+# ships as shared libraries. Otherwise, or with CURL=system, everything links
+# the system's shared libraries as before (the bench's comparison build:
+# make BUILD=build/dyn CURL=system). --version says which libcurl it is.
+CURL_SRC  := $(patsubst %/configure,%,$(firstword $(wildcard .deps/src/curl-*/configure)))
+ifeq ($(CURL),system)
+CURL_MODE := system
+else ifeq ($(CURL_SRC),)
+CURL_MODE := system
+ifneq ($(filter-out clean deps format lint,$(or $(MAKECMDGOALS),all)),)
+$(info libcurl: system (run make deps for the lean build))
+endif
+else
+CURL_MODE := lean
+endif
+CURL_DIR  := build/curl-$(ARCH)
+CURL_LIB  := $(CURL_DIR)/lib/libcurl.a
+CURL_TXT  := $(CURL_DIR)/ebssh-curl.txt
+CURL_GEN_H := $(BUILD)/gen/ebssh_curl_build.h
+PKGS      := jansson openssl libssh2 expat libmicrohttpd
+ifeq ($(CURL_MODE),lean)
+PKG_CFLAGS := -I$(CURL_DIR)/include $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+MHD_LIBS  := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+# static_libs(extra .a names): curl, then what it and the code need, static.
+static_libs = $(CURL_LIB) -Wl,-Bstatic $(1) -ljansson -lexpat -lssl -lcrypto -lz -Wl,-Bdynamic \
+              -lpthread -ldl
+BOOTSTRAP_LIBS := $(call static_libs,)
+PROXY_LIBS := $(call static_libs,-lssh2)
+API_LIBS  := $(call static_libs,) $(MHD_LIBS)
+TEST_LIBS := $(call static_libs,-lssh2) $(MHD_LIBS)
+CURL_DEB_VERSION := $(shell dpkg-parsechangelog -l $(CURL_SRC)/debian/changelog -S Version 2>/dev/null)
+# FORCE when build/curl-$(ARCH) holds another Debian version of the source.
+CURL_STALE := $(if $(shell grep -sF '(Debian $(CURL_DEB_VERSION))' $(CURL_TXT)),,FORCE)
+else
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell $(PKG_CONFIG) --libs libcurl $(PKGS) 2>/dev/null) -lpthread -lz
+BOOTSTRAP_LIBS := $(PKG_LIBS)
+PROXY_LIBS := $(PKG_LIBS)
+API_LIBS  := $(PKG_LIBS)
+TEST_LIBS := $(PKG_LIBS)
+endif
 
 ifeq ($(SAN),1)
 SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -49,8 +102,7 @@ CFLAGS    ?= -O2 -g
 # builds the same bootstrap (and zip) in any directory.
 VERSION_CFLAGS := -DEBSSH_VERSION='"$(EBSSH_VERSION)"'
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) -I. \
-              $(VERSION_CFLAGS) -ffile-prefix-map=$(CURDIR)=.
-LDLIBS    := $(PKG_LIBS) -lpthread -lz
+              -I$(BUILD)/gen $(VERSION_CFLAGS) -ffile-prefix-map=$(CURDIR)=.
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_CFLAGS)
 
 
@@ -77,15 +129,31 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 .SECONDARY:
-.PHONY: all deps check check-one valgrind fuzz install clean format lint tests package demo bench man
+.PHONY: all FORCE deps check check-one valgrind fuzz install clean format lint tests package demo bench man
 MAN_PAGE   := $(BUILD)/ebssh-proxy.1
 all: $(PROGRAMS) $(MAN_PAGE)
 
 # Every object depends on VERSION (every compile gets -DEBSSH_VERSION).
-$(BUILD)/obj/%.o: %.c VERSION
+$(BUILD)/obj/%.o: %.c VERSION | $(CURL_GEN_H) $(if $(filter lean,$(CURL_MODE)),$(CURL_TXT))
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The lean libcurl (scripts/curl-lean.sh; about a minute on two cores).
+$(CURL_TXT): scripts/curl-lean.sh $(CURL_STALE)
+	@echo '  CURL    $(CURL_DIR) ($(notdir $(CURL_SRC)), Debian $(CURL_DEB_VERSION))'
+	$(Q)./scripts/curl-lean.sh $(CURL_SRC) $(CURL_DIR) $(CURL_HOST)
+$(CURL_LIB): $(CURL_TXT)
+
+# EBSSH_CURL_BUILD, the lean libcurl's version and configure line
+# (ebssh-curl.txt) as one string for --version (aws/http.c); no macro for
+# the system's libcurl. Rewritten only when its text changes.
+$(CURL_GEN_H): FORCE $(if $(filter lean,$(CURL_MODE)),$(CURL_TXT))
+	@mkdir -p $(dir $@)
+	$(Q){ echo '/* Generated by the Makefile: the libcurl this build links. */'; \
+	  $(if $(filter lean,$(CURL_MODE)),printf '#define EBSSH_CURL_BUILD "%s"\n' \
+	    "$$(sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/$$/\\n/' $(CURL_TXT) | tr -d '\n')";) } >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(LIB_AWS): $(call obj,$(UTIL_SRC) $(AWS_SRC))
 	@mkdir -p $(dir $@)
@@ -102,22 +170,22 @@ $(LIB_PROXY): $(call obj,$(PROXY_SRC))
 
 $(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PROXY_LIBS)
 $(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(API_LIBS)
 $(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(BOOTSTRAP_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
 tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(MAN_PAGE)
 

@@ -7,6 +7,15 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* EBSSH_CURL_BUILD: the lean libcurl's version and configure line, which the
+ * Makefile generates into the build directory; absent for the system's
+ * libcurl (and for builds that do not generate it: fuzz, lint). */
+#if defined(__has_include)
+#if __has_include("ebssh_curl_build.h")
+#include "ebssh_curl_build.h"
+#endif
+#endif
+
 struct http_client {
 	CURL *curl;
 	const char *ca_file; /* borrowed: a getenv string or a literal */
@@ -59,6 +68,17 @@ int http_global_init(struct err *e)
 void http_global_cleanup(void)
 {
 	curl_global_cleanup();
+}
+
+void http_version_print(FILE *out)
+{
+#ifdef EBSSH_CURL_BUILD
+	fputs(EBSSH_CURL_BUILD, out);
+#else
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	fprintf(out, "libcurl %s (system)\n", v && v->version ? v->version : "unknown");
+#endif
 }
 
 struct http_client *http_client_new(struct err *e)

@@ -12,6 +12,7 @@
 #define EBSSH_AWS_HTTP_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../util/buf.h"
 #include "../util/err.h"
@@ -65,6 +66,12 @@ void http_client_free(struct http_client *c);
 /* curl_global_init, once per process, before any thread starts. */
 int http_global_init(struct err *e);
 void http_global_cleanup(void);
+
+/* Writes which libcurl this build links, for --version: the lean static
+ * build's "libcurl <version> (Debian <package version>)" line and its
+ * configure line (the Makefile's ebssh_curl_build.h, from
+ * scripts/curl-lean.sh), else "libcurl <version> (system)". */
+void http_version_print(FILE *out);
 
 /* Prepares an empty response for http_send. */
 void http_response_init(struct http_response *r);

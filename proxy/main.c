@@ -293,6 +293,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return 1;
 		case 'V':
 			puts(PROG " " EBSSH_VERSION);
+			http_version_print(stdout);
 			return 1;
 		case ':':
 			cli_say("%s needs a value (see --help)", argv[optind - 1]);

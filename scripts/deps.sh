@@ -4,10 +4,13 @@
 # tests/node/package-lock.json (Google's Node storage client, for the GCS double),
 # then, only when no Python on the machine has them, the Python tools of
 # tests/requirements-tools.txt (moto, boto3, cfn-lint, openapi-spec-validator)
-# into a virtual environment under build/pyvenv.
+# into a virtual environment under build/pyvenv, and Debian's source package
+# of curl into .deps/src (a deb-src entry added when the machine has none) for
+# the lean libcurl (scripts/curl-lean.sh).
 # Idempotent: quiet and quick when everything is already there; one
 # `apt-get update` when something is missing; sudo when not root.
 set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 PACKAGES="
   build-essential pkg-config clang libclang-rt-14-dev
@@ -15,7 +18,7 @@ PACKAGES="
   libexpat1-dev libmicrohttpd-dev
   openssh-server openssh-client rsync socat curl
   python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
-  zip unzip patchelf valgrind wrk hyperfine tzdata
+  zip unzip patchelf valgrind wrk hyperfine tzdata dpkg-dev
 "
 
 missing=""
@@ -34,10 +37,49 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Debian's source package of curl, for the lean libcurl (scripts/curl-lean.sh,
+# the Makefile builds it into build/curl-<arch>/): a deb-src entry (a copy of
+# debian.sources' entries with "Types: deb-src", in its own file, only when
+# the machine has no deb-src at all), then `apt-get source curl` (dpkg-source
+# unpacks it with Debian's patches applied) into .deps/src/ at the checkout's
+# root (gitignored; make clean keeps it). Fetched again when apt knows a newer
+# source version than the one there (after an `apt-get update`: a Debian
+# security update), the old one removed: docs/deploy.md, "Security updates".
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+has_deb_src() {
+	grep -Eqs '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
+}
+if ! has_deb_src; then
+	[ -f /etc/apt/sources.list.d/debian.sources ] ||
+		{ echo "deps: no deb-src entry and no /etc/apt/sources.list.d/debian.sources to copy one from" >&2; exit 1; }
+	echo "deps: adding /etc/apt/sources.list.d/ebssh-src.sources (deb-src), apt-get update"
+	sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+		$SUDO tee /etc/apt/sources.list.d/ebssh-src.sources >/dev/null
+	$SUDO apt-get update -qq
+fi
+# The source version apt would fetch: its .dsc's name, curl_<version>.dsc.
+want_dsc=$(cd / && apt-get source --print-uris -qq curl 2>/dev/null |
+	sed -n "s/^'[^']*' \(curl_[^ ]*\.dsc\) .*/\1/p" | head -n 1)
+if [ -z "$want_dsc" ]; then
+	echo "deps: apt knows no source package of curl (apt-get update?)" >&2
+	exit 1
+fi
+src="$root/.deps/src"
+if [ ! -f "$src/$want_dsc" ] || ! ls -d "$src"/curl-*/ >/dev/null 2>&1; then
+	echo "deps: fetching Debian's curl source (${want_dsc%.dsc}) into .deps/src"
+	rm -rf "$src.new"
+	mkdir -p "$src.new"
+	# As root apt warns that it cannot drop to user _apt in this directory.
+	(cd "$src.new" && apt-get source -qq curl >"$src.new.log" 2>&1) ||
+		{ cat "$src.new.log" >&2; rm -rf "$src.new" "$src.new.log"; exit 1; }
+	rm -rf "$src" "$src.new.log"
+	mv "$src.new" "$src"
+fi
+
 # The OpenAPI linter (tests/integration/openapi_lint.sh): the exact version
 # tools/package-lock.json pins, into tools/node_modules. Needs npm: Debian's
 # nodejs and npm when the machine has no npm of its own.
-root=$(cd "$(dirname "$0")/.." && pwd)
 if ! command -v npm >/dev/null 2>&1; then
 	if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 	echo "deps: installing nodejs npm"

@@ -462,13 +462,19 @@ static void use_bundled_zoneinfo(void)
 		setenv("TZDIR", dir, 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct runtime rt;
 	struct err e;
 	struct fatal f = {0};
 	const char *host = getenv("AWS_LAMBDA_RUNTIME_API");
 
+	/* Lambda runs bootstrap with no argument; --version is for people. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("bootstrap " EBSSH_VERSION);
+		http_version_print(stdout);
+		return 0;
+	}
 	memset(&rt, 0, sizeof(rt));
 	rt.ctx.aws_get = door_aws_new;
 	use_bundled_zoneinfo();

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """One version, the VERSION file's (util/version.h): the --version of
-ebssh-proxy and ebssh-api, bootstrap's start line, the AWS User-Agent
+ebssh-proxy, ebssh-api and bootstrap (with the libcurl each links: the lean
+build's version and configure line, or "(system)"), bootstrap's start line, the AWS User-Agent
 ebssh/<version> as the AWS double's call log records it (the prefix the
 audit tests/audit/aws_actions.py counts as the code's), ebssh-proxy's lookup
 User-Agent, the generated man page's .TH header; a change of VERSION
@@ -9,6 +10,7 @@ source spells a version (the scanner is run on planted lines first, where
 it must fail). The zip's name and bytes: tests/integration/package_repro.py.
 TAP on stdout."""
 
+import glob
 import json
 import os
 import re
@@ -53,10 +55,57 @@ def case_version_file(t):
     t.ok(re.fullmatch(VERSION_RE + r"\n", text), "VERSION holds one line, a version like 0.2.0", repr(text))
 
 
+def curl_lines_wrong(lines, curl_shared, builds):
+    """Why the libcurl lines of a --version (after the program's own) do not
+    say the libcurl the program links, or None. curl_shared: ldd lists a
+    libcurl.so; builds: the texts of build/curl-*/ebssh-curl.txt."""
+    if curl_shared:
+        if len(lines) != 1 or not re.fullmatch(r"libcurl [0-9]+\.[0-9]+\.[0-9]+\S* \(system\)", lines[0]):
+            return "a system libcurl build should say 'libcurl X (system)' and no more"
+        return None
+    if len(lines) != 2 or not re.fullmatch(r"libcurl [0-9]+\.[0-9]+\.[0-9]+ \(Debian [^)]+\)", lines[0]):
+        return "a lean build should say 'libcurl X (Debian V)' then its configure line"
+    conf = lines[1].split()
+    if conf[:1] != ["configure"] or not {"--disable-shared", "--with-openssl", "--disable-ftp",
+                                         "--without-nghttp2", "--prefix=PREFIX"} <= set(conf):
+        return "the configure line is not the lean one"
+    if ROOT in lines[1]:
+        return "the configure line names the checkout's path"
+    if "\n".join(lines) + "\n" not in builds:
+        return "the lines are no build/curl-*/ebssh-curl.txt"
+    return None
+
+
 def case_flags(t):
-    for prog in ("ebssh-proxy", "ebssh-api"):
-        p = subprocess.run([os.path.join(BUILD, prog), "--version"], capture_output=True, text=True, timeout=30)
-        t.eq((p.returncode, p.stdout, p.stderr), (0, f"{prog} {VERSION}\n", ""), f"{prog} --version says VERSION")
+    builds = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "build", "curl-*", "ebssh-curl.txt"))):
+        with open(path, encoding="utf-8") as f:
+            builds.append(f.read())
+    # The check itself, on planted outputs first: each must be refused.
+    lean = ["libcurl 7.88.1 (Debian 7.88.1-10+deb12u15)",
+            "configure --prefix=PREFIX --disable-shared --with-openssl --disable-ftp --without-nghttp2"]
+    planted = {
+        "lean lines, shared libcurl": (lean, True, ["\n".join(lean) + "\n"]),
+        "system line, static libcurl": (["libcurl 7.88.1 (system)"], False, []),
+        "lean lines, no such build": (lean, False, []),
+        "no configure line": (lean[:1], False, [lean[0] + "\n"]),
+        "checkout path": ([lean[0], lean[1] + " CC=" + ROOT + "/cc"], False,
+                          [lean[0] + "\n" + lean[1] + " CC=" + ROOT + "/cc\n"]),
+    }
+    refused = {name: curl_lines_wrong(*args) is not None for name, args in planted.items()}
+    t.eq(refused, {name: True for name in planted}, "the --version libcurl check refuses planted wrong lines")
+    t.ok(curl_lines_wrong(lean, False, ["\n".join(lean) + "\n"]) is None
+         and curl_lines_wrong(["libcurl 7.88.1 (system)"], True, []) is None,
+         "the --version libcurl check accepts right ones")
+    for prog in ("ebssh-proxy", "ebssh-api", "bootstrap"):
+        exe = os.path.join(BUILD, prog)
+        p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+        lines = p.stdout.splitlines()
+        t.eq((p.returncode, lines[:1], p.stderr), (0, [f"{prog} {VERSION}"], ""), f"{prog} --version says VERSION")
+        ldd = subprocess.run(["ldd", exe], capture_output=True, text=True, timeout=30).stdout
+        wrong = curl_lines_wrong(lines[1:], "libcurl" in ldd, builds)
+        t.ok(wrong is None, f"{prog} --version says the libcurl it links ({'shared' if 'libcurl' in ldd else 'static'})",
+             (wrong, p.stdout, ldd))
 
 
 def case_proxy_agent(t):
