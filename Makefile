@@ -269,6 +269,9 @@ bench: $(PROGRAMS) package
 	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/proxy_relay.py >$(BUILD)/bench/proxy_relay.md && cat $(BUILD)/bench/proxy_relay.md
 	@echo '  BENCH   bench/proxy_connect.py'
 	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/proxy_connect.py >$(BUILD)/bench/proxy_connect.md && cat $(BUILD)/bench/proxy_connect.md
+	@echo '  BENCH   bench/lean.py'
+	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/lean.py --lean $(BUILD) --dyn $(BUILD)/dyn \
+	  --json $(BUILD)/bench/lean.json >$(BUILD)/bench/lean.md && cat $(BUILD)/bench/lean.md
 	@echo '  BENCH   bench/lookup_scale.py'
 	@EBSSH_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/lookup_scale.py --json $(BUILD)/bench/lookup_scale.json \
 	  --plot $(BUILD)/bench/lookup_scale.png >$(BUILD)/bench/lookup_scale.md && cat $(BUILD)/bench/lookup_scale.md

@@ -39,13 +39,19 @@ static const char *const ca_candidates[] = {
     "/etc/ssl/certs/ca-certificates.crt", /* Debian */
 };
 
+/* AWS_CA_BUNDLE first (the AWS CLI's and SDKs' own variable), then
+ * OpenSSL's SSL_CERT_FILE, then the distributions' bundles. */
 static const char *find_ca_file(void)
 {
-	const char *env = getenv("SSL_CERT_FILE");
+	static const char *const vars[] = {"AWS_CA_BUNDLE", "SSL_CERT_FILE"};
+	const char *env;
 	size_t i;
 
-	if (env && *env)
-		return env;
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		env = getenv(vars[i]);
+		if (env && *env)
+			return env;
+	}
 	for (i = 0; i < sizeof(ca_candidates) / sizeof(ca_candidates[0]); i++)
 		if (access(ca_candidates[i], R_OK) == 0)
 			return ca_candidates[i];

@@ -4,8 +4,9 @@
  * An http_client owns one CURL easy handle (connections and TLS sessions are
  * reused across calls) and is not thread-safe: one per thread. http_send
  * makes exactly one attempt; retrying is the caller's policy (aws/client.c).
- * CA roots: SSL_CERT_FILE, else the first existing of Amazon Linux's
- * /etc/pki/tls/certs/ca-bundle.crt and Debian's /etc/ssl/certs/ca-certificates.crt.
+ * CA roots: AWS_CA_BUNDLE, else SSL_CERT_FILE, else the first existing of
+ * Amazon Linux's /etc/pki/tls/certs/ca-bundle.crt and Debian's
+ * /etc/ssl/certs/ca-certificates.crt.
  */
 #ifndef EBSSH_AWS_HTTP_H
 #define EBSSH_AWS_HTTP_H

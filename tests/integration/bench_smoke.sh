@@ -22,6 +22,15 @@ ok() { # ok STATUS NAME DIAG-FILE
 	fi
 }
 
+# The lean-against-dynamic bench (issue 17), one build against itself.
+/usr/bin/python3 "$root_dir/bench/lean.py" --lean "$EBSSH_BUILD" --dyn "$EBSSH_BUILD" --runs 1 \
+	--proxy-runs 1 --plain --no-callgrind >"$tmp/lean.out" 2>&1
+rc=$?
+grep -q '^| start to first /next, median | [0-9.]* ms | ' "$tmp/lean.out" &&
+	grep -q '^| ebssh-proxy --print, warm cache, CPU (median) | [0-9.]* ms | ' "$tmp/lean.out" &&
+	[ "$rc" -eq 0 ]
+ok $? "bench/lean.py prints its table (status $rc)" "$tmp/lean.out"
+
 # The Lambda bench: build/bootstrap and the Python + boto3 handler (the
 # package's chroot runs and callgrind are left to `make bench`).
 /usr/bin/python3 "$root_dir/bench/lambda_cold_start.py" --runs 1 --warmup 0 --requests 2 \
