@@ -31,6 +31,7 @@ void service_config_read(struct service_config *c)
 	c->logsearch_functions = env("LOGSEARCH_FUNCTIONS");
 	c->notify_tz = env("NOTIFY_TZ");
 	c->tz_dir = env("TZDIR");
+	c->zone_rules = env("EBSSH_ZONE_RULES");
 	c->function_name = env("AWS_LAMBDA_FUNCTION_NAME");
 	c->own_log_group = env("AWS_LAMBDA_LOG_GROUP_NAME");
 	c->backup_tag_key = env("BACKUP_TAG_KEY");
@@ -190,6 +191,8 @@ int service_config_check(const struct service_config *c, struct err *e)
 		return ERR_INVALID;
 	if (c->notify_tz && (why = token_problem(c->notify_tz)) != NULL)
 		return err_set(e, ERR_INVALID, "NOTIFY_TZ %s", why);
+	if (c->zone_rules && c->zone_rules[0] != '/')
+		return err_set(e, ERR_INVALID, "EBSSH_ZONE_RULES is not an absolute path");
 	if (c->tz_dir && c->tz_dir[0] != '/')
 		return err_set(e, ERR_INVALID, "TZDIR is not an absolute path");
 	if (c->ops_api_key_id && (why = token_problem(c->ops_api_key_id)) != NULL)
@@ -254,6 +257,7 @@ int service_config_init(struct err *e)
 	    keep(&loaded.slack_channel_ids, c.slack_channel_ids) ||
 	    keep(&loaded.logsearch_functions, c.logsearch_functions) ||
 	    keep(&loaded.notify_tz, c.notify_tz) || keep(&loaded.tz_dir, c.tz_dir) ||
+	    keep(&loaded.zone_rules, c.zone_rules) ||
 	    keep(&loaded.function_name, c.function_name) ||
 	    keep(&loaded.own_log_group, c.own_log_group) ||
 	    keep(&loaded.backup_tag_key, c.backup_tag_key) ||

@@ -25,6 +25,11 @@
  *                                    (log search off)
  *   NOTIFY_TZ                        the zone of notify's times; unset: UTC
  *   TZDIR                            where zone files are; unset: /usr/share/zoneinfo
+ *   EBSSH_ZONE_RULES                 a table of zone name and POSIX TZ rule (tab
+ *                                    between), for zones with no zone file;
+ *                                    bootstrap sets it to the zip's
+ *                                    zone-rules.txt when the system has no zone
+ *                                    files (scripts/package.sh makes it)
  *   AWS_LAMBDA_FUNCTION_NAME         the function itself (Lambda sets it)
  *   AWS_LAMBDA_LOG_GROUP_NAME        the function's own log group (Lambda sets
  *                                    it): notify never posts its lines (a loop)
@@ -86,6 +91,7 @@ struct service_config {
 	const char *logsearch_functions;
 	const char *notify_tz;
 	const char *tz_dir;
+	const char *zone_rules;
 	const char *function_name;
 	const char *own_log_group;
 	const char *backup_tag_key;

@@ -8,8 +8,8 @@
 # interpreter is /var/task/lib/<loader> with DT_RPATH (not DT_RUNPATH, which
 # is not searched for the libraries' own dependencies) /var/task/lib.
 # Direct dependencies that bind no symbol are dropped first (the Makefile links
-# every program with every library), and every copy is stripped. zoneinfo/
-# holds the zone files, LICENSE the project's licence.
+# every program with every library), and every copy is stripped. zone-rules.txt
+# holds the zones' rules, LICENSE the project's licence.
 #
 # Reproducible: the same bootstrap (the same source, compiler and libraries:
 # the Makefile keeps checkout paths out of it) gives the same zip, byte for
@@ -154,15 +154,24 @@ patchelf --set-interpreter "$task/lib/$loader" --force-rpath --set-rpath "$task/
 mkdir -p "$(dirname "$out")"
 abs_out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 rm -f "$abs_out"
-# Zone files for NOTIFY_TZ (bootstrap sets TZDIR to them when the system has
-# none); right/ and posix/ are duplicates. About 450 KB zipped.
+# NOTIFY_TZ's zones where the system has no zone files: zone-rules.txt, one
+# "name<TAB>POSIX TZ rule" line per zone (links included, right/ and posix/
+# left out), the rule being the footer of the zone's TZif file (RFC 8536,
+# section 3.3: today's offsets and daylight-saving rule). About 20 KB in one
+# file, where the zone files themselves were 600 files and 330 KB zipped;
+# bootstrap points EBSSH_ZONE_RULES at it (lambda/ops/notify.c).
 zoneinfo=${TZDIR:-/usr/share/zoneinfo}
 [ -f "$zoneinfo/UTC" ] || die "no zone files in $zoneinfo (Debian package tzdata)"
-# Links become the files they name (tar h); localtime (a link to the
-# machine's /etc/localtime) stays out.
-mkdir "$stage/zoneinfo"
-(cd "$zoneinfo" && tar chf - --exclude=./right --exclude=./posix --exclude='*.tab' --exclude='*.zi' --exclude=./localtime .) |
-	(cd "$stage/zoneinfo" && tar xf - --no-same-owner --no-same-permissions)
+(cd "$zoneinfo" && find -L . -type f ! -path './right/*' ! -path './posix/*' ! -name localtime |
+	sed 's|^\./||' | sort | while IFS= read -r zone; do
+		[ "$(head -c 4 "$zone")" = TZif ] || continue
+		rule=$(tail -n 1 "$zone")
+		case "$rule" in
+		'' | *[![:print:]]*) continue ;; # no footer (a version 1 file)
+		esac
+		printf '%s\t%s\n' "$zone" "$rule"
+	done) >"$stage/zone-rules.txt"
+grep -q '^Europe/Paris	' "$stage/zone-rules.txt" || die "no zone rules could be read from $zoneinfo"
 cp "$root/LICENSE" "$stage/LICENSE"
 
 # What varies between runs goes: modes, mtimes (touch -h: the files

@@ -445,21 +445,23 @@ static int init_failed(struct runtime *rt, const char *message)
 
 /*
  * NOTIFY_TZ needs zone files. When the system has none (an empty root, or a
- * runtime image without tzdata), use the ones the zip carries beside
- * bootstrap ($LAMBDA_TASK_ROOT/zoneinfo, see scripts/package.sh). Before any
- * thread starts, so setenv is safe.
+ * runtime image without tzdata), use the table of POSIX rules the zip
+ * carries beside bootstrap ($LAMBDA_TASK_ROOT/zone-rules.txt, see
+ * scripts/package.sh): EBSSH_ZONE_RULES. Before any thread starts, so
+ * setenv is safe.
  */
-static void use_bundled_zoneinfo(void)
+static void use_bundled_zone_rules(void)
 {
 	const char *root = getenv("LAMBDA_TASK_ROOT");
-	char dir[512], probe[600];
+	const char *dir = getenv("TZDIR");
+	char path[512], probe[600];
 
-	if (getenv("TZDIR") || access("/usr/share/zoneinfo/UTC", R_OK) == 0 || !root || !*root)
+	snprintf(probe, sizeof(probe), "%s/UTC", dir && *dir ? dir : "/usr/share/zoneinfo");
+	if (getenv("EBSSH_ZONE_RULES") || access(probe, R_OK) == 0 || !root || !*root)
 		return;
-	snprintf(dir, sizeof(dir), "%s/zoneinfo", root);
-	snprintf(probe, sizeof(probe), "%s/UTC", dir);
-	if (access(probe, R_OK) == 0)
-		setenv("TZDIR", dir, 1);
+	snprintf(path, sizeof(path), "%s/zone-rules.txt", root);
+	if (access(path, R_OK) == 0)
+		setenv("EBSSH_ZONE_RULES", path, 1);
 }
 
 int main(int argc, char **argv)
@@ -477,7 +479,7 @@ int main(int argc, char **argv)
 	}
 	memset(&rt, 0, sizeof(rt));
 	rt.ctx.aws_get = door_aws_new;
-	use_bundled_zoneinfo();
+	use_bundled_zone_rules();
 	err_clear(&e);
 	if (!host || !*host) {
 		log_msg(LOG_ERROR,

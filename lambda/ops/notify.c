@@ -1,21 +1,26 @@
 /* notify: CodePipeline and CloudWatch Logs events to Slack; see notify.h. */
 #include "notify.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "../../aws/client.h"
 #include "../../aws/uri.h"
+#include "../../util/file.h"
 #include "../config.h"
 #include "logsearch.h"
 
-#define NEUTRAL_COLOR "#439FE0"
-#define MAX_TZ_NAME   64
+#define NEUTRAL_COLOR  "#439FE0"
+#define MAX_TZ_NAME    64
+#define ZONE_VALUE_MAX 128                 /* a zone name or its POSIX rule */
+#define ZONE_RULES_MAX ((size_t)256 << 10) /* EBSSH_ZONE_RULES: about 20 KB today */
 
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -208,25 +213,14 @@ int notify_logs_inflate(const char *data, size_t len, char **out, size_t *out_le
 	return 0;
 }
 
-/* A zone name as IANA writes them, with its file in the zone directory. */
-static int zone_known(const char *tz)
+/* 1 when tz has a zone file (a regular file starting "TZif") under dir. */
+static int zone_file(const char *dir, const char *tz)
 {
-	const char *dir = service_config_get().tz_dir;
 	char path[512], magic[4];
 	struct stat st;
-	size_t i, n = strlen(tz);
 	FILE *f;
 	int ok;
 
-	if (n == 0 || n > MAX_TZ_NAME || tz[0] == '/' || tz[n - 1] == '/' || strstr(tz, "..") ||
-	    strstr(tz, "//"))
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = tz[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '/' || c == '_' || c == '-' || c == '+'))
-			return 0;
-	}
 	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
@@ -236,6 +230,72 @@ static int zone_known(const char *tz)
 	ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
 	fclose(f);
 	return ok;
+}
+
+/* tz's POSIX rule from the table at path ("name<TAB>rule" lines) into out. */
+static int zone_rule(const char *path, const char *tz, char *out, size_t cap)
+{
+	struct err e;
+	char *text = NULL, *line, *next;
+	size_t len = 0, n = strlen(tz);
+	int found = 0, fd;
+
+	if (!path || !*path)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	err_clear(&e);
+	if (file_read_capped(fd, path, ZONE_RULES_MAX, &text, &len, &e) != 0) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	for (line = text; !found && line < text + len; line = next) {
+		size_t rule_len;
+
+		next = memchr(line, '\n', (size_t)(text + len - line));
+		next = next ? next + 1 : text + len;
+		if (strncmp(line, tz, n) != 0 || line[n] != '\t')
+			continue;
+		rule_len = (size_t)(next - line) - n - 1;
+		if (rule_len && line[n + 1 + rule_len - 1] == '\n')
+			rule_len--;
+		if (rule_len == 0 || rule_len >= cap)
+			break;
+		memcpy(out, line + n + 1, rule_len);
+		out[rule_len] = '\0';
+		found = 1;
+	}
+	free(text);
+	return found;
+}
+
+/*
+ * What TZ must be for zone tz (a name as IANA writes them): the name itself
+ * when its zone file is in the zone directory, else its POSIX rule from
+ * EBSSH_ZONE_RULES (today's offsets and daylight-saving rule: right for
+ * recent times, which is all notify formats). 0 when unknown.
+ */
+static int zone_value(const char *tz, char *out, size_t cap)
+{
+	struct service_config cfg = service_config_get();
+	size_t i, n = strlen(tz);
+
+	if (n == 0 || n > MAX_TZ_NAME || n >= cap || tz[0] == '/' || tz[n - 1] == '/' ||
+	    strstr(tz, "..") || strstr(tz, "//"))
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = tz[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '/' || c == '_' || c == '-' || c == '+'))
+			return 0;
+	}
+	if (zone_file(cfg.tz_dir, tz)) {
+		memcpy(out, tz, n + 1);
+		return 1;
+	}
+	return zone_rule(cfg.zone_rules, tz, out, cap);
 }
 
 static void format_one(int64_t ms, int utc, char *out)
@@ -263,11 +323,11 @@ static void format_one(int64_t ms, int utc, char *out)
 
 int notify_format_times(const char *tz, const int64_t *ms, size_t n, char (*out)[NOTIFY_TIME_LEN])
 {
-	char *saved = NULL;
+	char *saved = NULL, value[ZONE_VALUE_MAX];
 	const char *old;
 	size_t i;
 
-	if (!tz || !*tz || strcmp(tz, "UTC") == 0 || !zone_known(tz)) {
+	if (!tz || !*tz || strcmp(tz, "UTC") == 0 || !zone_value(tz, value, sizeof(value))) {
 		for (i = 0; i < n; i++)
 			format_one(ms[i], 1, out[i]);
 		return tz && *tz && strcmp(tz, "UTC") != 0 ? ERR_NOT_FOUND : 0;
@@ -276,7 +336,7 @@ int notify_format_times(const char *tz, const int64_t *ms, size_t n, char (*out)
 	old = getenv("TZ");
 	if (old)
 		saved = strdup(old);
-	if ((old && !saved) || setenv("TZ", tz, 1) != 0) {
+	if ((old && !saved) || setenv("TZ", value, 1) != 0) {
 		pthread_mutex_unlock(&tz_lock);
 		free(saved);
 		for (i = 0; i < n; i++)

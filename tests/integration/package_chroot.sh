@@ -65,10 +65,12 @@ echo "$listing" | grep -q '^-rwxr-xr-x .* bootstrap$' &&
 	echo "$listing" | grep -q ' lib/ld-linux[^ ]*\.so\.[0-9]*$' &&
 	echo "$listing" | grep -q ' lib/libc\.so\.6$'
 ok $? "bootstrap (0755) at the zip root, loader and libc in lib/" "$listing"
-echo "$listing" | grep -q ' zoneinfo/Europe/Paris$' &&
-	echo "$listing" | grep -q ' zoneinfo/UTC$' &&
-	! echo "$listing" | grep -q ' zoneinfo/right/'
-ok $? "zone files for NOTIFY_TZ in zoneinfo/ (without right/)" "$(echo "$listing" | grep -c zoneinfo/)"
+rules=$(unzip -p "$tmp/lambda.zip" zone-rules.txt 2>&1)
+echo "$rules" | grep -qx 'Europe/Paris	CET-1CEST,M3.5.0,M10.5.0/3' &&
+	echo "$rules" | grep -qx 'UTC	UTC0' &&
+	! echo "$rules" | grep -q '^right/\|^posix/\|^localtime' &&
+	! echo "$listing" | grep -q ' zoneinfo/'
+ok $? "NOTIFY_TZ's zones as POSIX rules in zone-rules.txt (no zone files)" "$(echo "$rules" | head -n 3)"
 test "$size" -lt $((30 * 1024 * 1024))
 ok $? "the zip is under 30 MB ($size bytes)"
 

@@ -11,6 +11,9 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "lambda/front/event.h"
@@ -221,6 +224,55 @@ TEST_CASE(logs_messages_in_zones)
 	CHECK(getenv("TZ") == NULL || strcmp(getenv("TZ"), "Europe/Paris") != 0);
 }
 
+/* With no zone files, EBSSH_ZONE_RULES's POSIX rules (the zip's zone-rules.txt). */
+TEST_CASE(zone_rules_table_without_zone_files)
+{
+	const int64_t ms[2] = {1719835200000LL,
+	                       1733011200000LL}; /* 2024-07-01 12:00Z, 2024-12-01 00:00Z */
+	char out[2][NOTIFY_TIME_LEN];
+	char dir[] = "/tmp/ebssh-zones-XXXXXX", table[600];
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(table, sizeof(table), "%s/zone-rules.txt", dir);
+	f = fopen(table, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("America/New_York\tEST5EDT,M3.2.0,M11.1.0\n"
+	      "Asia/Kolkata\tIST-5:30\n"
+	      "Europe/Paris\tCET-1CEST,M3.5.0,M10.5.0/3\n"
+	      "Europe/Paris2\tWRONG0\n"
+	      "Bad/Empty\t\n",
+	      f);
+	fclose(f);
+	setenv("TZDIR", dir, 1); /* a zone directory without zone files */
+	unsetenv("EBSSH_ZONE_RULES");
+	CHECK_INT(notify_format_times("Europe/Paris", ms, 1, out), ERR_NOT_FOUND);
+	setenv("EBSSH_ZONE_RULES", table, 1);
+	CHECK_INT(notify_format_times("Europe/Paris", ms, 2, out), 0);
+	CHECK_STR(out[0], "2024-07-01 14:00:00.000 CEST");
+	CHECK_STR(out[1], "2024-12-01 01:00:00.000 CET");
+	CHECK_INT(notify_format_times("America/New_York", ms, 2, out), 0);
+	CHECK_STR(out[0], "2024-07-01 08:00:00.000 EDT");
+	CHECK_STR(out[1], "2024-11-30 19:00:00.000 EST");
+	CHECK_INT(notify_format_times("Asia/Kolkata", ms, 1, out), 0);
+	CHECK_STR(out[0], "2024-07-01 17:30:00.000 IST");
+	/* a prefix of a name is not the name; an empty rule is no rule */
+	CHECK_INT(notify_format_times("Europe/Par", ms, 1, out), ERR_NOT_FOUND);
+	CHECK_INT(notify_format_times("Bad/Empty", ms, 1, out), ERR_NOT_FOUND);
+	CHECK_STR(out[0], "2024-07-01 12:00:00.000 UTC");
+	/* a zone file, where there is one, wins over the table */
+	unsetenv("TZDIR");
+	setenv("EBSSH_ZONE_RULES", table, 1);
+	CHECK_INT(notify_format_times("Europe/London", ms, 1, out), 0);
+	CHECK_STR(out[0], "2024-07-01 13:00:00.000 BST");
+	unsetenv("EBSSH_ZONE_RULES");
+	CHECK(getenv("TZ") == NULL);
+	unlink(table);
+	rmdir(dir);
+}
+
 TEST_CASE(format_times_keeps_tz)
 {
 	const int64_t ms[2] = {0, 1719835200000LL};
@@ -377,6 +429,7 @@ int main(void)
 	RUN(other_codepipeline_events_are_not_announced);
 	RUN(logs_sample_unpacks);
 	RUN(logs_messages_in_zones);
+	RUN(zone_rules_table_without_zone_files);
 	RUN(format_times_keeps_tz);
 	RUN(control_and_bad_messages);
 	RUN(inflate_is_bounded_and_strict);
