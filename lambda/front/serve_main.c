@@ -43,7 +43,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -57,71 +56,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../aws/client.h"
 #include "../../aws/http.h"
-#include "../../util/file.h"
 #include "../config.h"
 #include "../log.h"
 #include "async.h"
 #include "connwatch.h"
 #include "door.h"
 #include "opspool.h"
+#include "serve_options.h"
 #include "../router/lookup_cache.h"
 #include "../router/router.h"
 #include "../../util/monotime.h"
 
 #include "../../util/version.h"
 
-#define PROG                "ebssh-api"
-#define DEFAULT_LISTEN      "127.0.0.1:8080"
-#define DEFAULT_THREADS     4
-#define MAX_THREADS         256
-#define DEFAULT_TIMEOUT_S   30
-#define DEFAULT_CONNECTIONS 512
-#define DEFAULT_HEADER_S    10 /* the complete request headers, from the connection's start */
-#define DEFAULT_BODY_S      30 /* the complete body, from the headers */
-#define DEFAULT_OPS_THREADS 2
-#define MAX_OPS_THREADS     64
-#define DEFAULT_OPS_QUEUE   8 /* ops requests waiting for a worker; more get 503 */
-#define MAX_OPS_QUEUE       4096
-#define REQUEST_ID_BYTES    12
-#define REQUEST_ID_HEADER   "x-amzn-RequestId" /* API Gateway's, quoted by ebssh-proxy */
-#define MAX_BODY            ((size_t)1 << 20)  /* request bodies; larger ones get 413 */
-#define CONNECTION_MEMORY   ((size_t)64 << 10) /* request line and headers per connection */
+#define PROG              SERVE_PROG
+#define REQUEST_ID_BYTES  12
+#define REQUEST_ID_HEADER "x-amzn-RequestId" /* API Gateway's, quoted by ebssh-proxy */
+#define MAX_BODY          ((size_t)1 << 20)  /* request bodies; larger ones get 413 */
+#define CONNECTION_MEMORY ((size_t)64 << 10) /* request line and headers per connection */
 
 #define FORBIDDEN_BODY ROUTER_FORBIDDEN_BODY
 #define OPS_OFF_BODY                                                                               \
 	"{\"message\":\"The ops routes are off: ebssh-api was started without an ops key "         \
 	"(--ops-api-key-file or EBSSH_OPS_API_KEY)\",\"code\":\"OpsKeyNotConfigured\"}"
-#define MAX_KEY_FILE   4096
 #define TOO_LARGE_BODY "{\"message\":\"Request body too large\",\"code\":\"PayloadTooLarge\"}"
 #define INTERNAL_BODY  "{\"message\":\"Internal server error\",\"code\":\"InternalError\"}"
 #define OPS_BUSY_BODY                                                                              \
 	"{\"message\":\"Too many operations in progress, try again later\",\"code\":\"OpsBusy\"}"
 #define STOPPING_BODY "{\"message\":\"The server is stopping\",\"code\":\"Stopping\"}"
 #define JSON_TYPE     "application/json"
-
-struct options {
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
-	const char *listen;
-	unsigned threads;
-	unsigned timeout_s;
-	unsigned max_connections;
-	unsigned header_s, body_s;
-	unsigned ops_threads, ops_queue;
-	int api_key_set; /* the lookup key */
-	unsigned char api_key_sha[SHA256_DIGEST_LENGTH];
-	int ops_key_set; /* the ops key */
-	unsigned char ops_key_sha[SHA256_DIGEST_LENGTH];
-	int no_auth; /* --no-auth: no lookup key, beyond loopback too */
-};
 
 /* A pool thread's router context; all of them are in the server's registry. */
 struct thread_ctx {
@@ -130,7 +99,7 @@ struct thread_ctx {
 };
 
 struct server {
-	struct options opt;
+	struct serve_options opt;
 	pthread_mutex_t lock; /* guards contexts */
 	struct thread_ctx *contexts;
 	struct connwatch *watch;      /* the header and body deadlines */
@@ -520,7 +489,7 @@ static struct connwatch_conn *watched(struct MHD_Connection *conn)
 
 /* Which key x-api-key matches: SHA-256 of both sides, compared in constant
  * time, both keys compared whatever the first answered. */
-static enum router_key_match key_match(const struct options *opt, struct MHD_Connection *conn)
+static enum router_key_match key_match(const struct serve_options *opt, struct MHD_Connection *conn)
 {
 	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
 	unsigned char sha[SHA256_DIGEST_LENGTH];
@@ -544,7 +513,7 @@ static enum router_key_match key_match(const struct options *opt, struct MHD_Con
  * (or, with none configured, is off); any other keyed path needs a key
  * when a lookup key is configured.
  */
-static const char *refusal(const struct options *opt, const char *method, const char *url,
+static const char *refusal(const struct serve_options *opt, const char *method, const char *url,
                            enum router_key_match key)
 {
 	if (!router_needs_key(url))
@@ -668,347 +637,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	fprintf(stderr, PROG ": libmicrohttpd: %s\n", line);
 }
 
-/* "ADDR:PORT" or "[IPv6]:PORT" into opt->addr. */
-static int parse_listen(const char *s, struct options *opt)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *port_s;
-	size_t host_len;
-	char *end;
-	unsigned long port;
-
-	memset(&opt->addr, 0, sizeof(opt->addr));
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -1;
-		host_len = (size_t)(close - s - 1);
-		if (host_len >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, host_len);
-		port_s = close + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -1;
-		host_len = (size_t)(colon - s);
-		if (host_len >= sizeof(host))
-			return -1;
-		memcpy(host, s, host_len);
-		port_s = colon + 1;
-	}
-	host[host_len] = '\0';
-	errno = 0;
-	port = strtoul(port_s, &end, 10);
-	if (!*port_s || *end || errno || port > 65535 || *port_s == '-' || *port_s == '+')
-		return -1;
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&opt->addr;
-
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			return -1;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((unsigned short)port);
-		opt->addr_len = sizeof(*a6);
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&opt->addr;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-			return -1;
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((unsigned short)port);
-		opt->addr_len = sizeof(*a4);
-	}
-	return 0;
-}
-
-/* 1 for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: the addresses only this
- * host reaches; 0.0.0.0 and :: (every address) are not. */
-static int serve_is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)sa;
-		return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 =
-		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-		return IN6_IS_ADDR_LOOPBACK(a6) ||
-		       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
-	}
-	return 0;
-}
-
-/*
- * A key file's first line, without its line end (LF or CRLF), malloc'd;
- * dies naming the option and the path when the file cannot be read, is no
- * regular file, is readable or writable by others, or its first line is
- * empty. A group-readable file is read with a warning.
- */
-static char *read_key_file(const char *path, const char *option)
-{
-	struct err e = {0};
-	struct stat st;
-	size_t len = 0, line;
-	char *data = NULL, *key;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	if (fd < 0)
-		die("%s %s: %s", option, path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		die("%s %s: not a regular file", option, path);
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		close(fd);
-		die("%s %s: readable or writable by others (mode %03o): chmod 600 it", option, path,
-		    (unsigned)(st.st_mode & 0777));
-	}
-	if (st.st_mode & (S_IRGRP | S_IWGRP))
-		fprintf(stderr, PROG ": warning: %s %s is group-accessible (mode %03o)\n", option,
-		        path, (unsigned)(st.st_mode & 0777));
-	if (file_read_capped(fd, path, MAX_KEY_FILE, &data, &len, &e) != 0) {
-		close(fd);
-		die("%s %s", option, e.message);
-	}
-	close(fd);
-	line = strcspn(data, "\n");
-	if (line && data[line - 1] == '\r')
-		line--;
-	if (line == 0 || memchr(data, '\0', line)) {
-		explicit_bzero(data, len);
-		free(data);
-		die("%s %s: the first line is empty (or holds a NUL)", option, path);
-	}
-	key = strndup(data, line);
-	explicit_bzero(data, len);
-	free(data);
-	if (!key)
-		die("out of memory");
-	return key;
-}
-
-static unsigned parse_count(const char *s, const char *what, unsigned lo, unsigned hi)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || *s == '+' || v < lo || v > hi)
-		die("%s must be a number from %u to %u: '%s'", what, lo, hi, s);
-	return (unsigned)v;
-}
-
-/* The routes, from the router's table: "  GET  /eb/{env}/ip" a line, '*'
- * after the ones that need no API key. */
-static void usage_routes(FILE *f)
-{
-	size_t i;
-
-	for (i = 0; i < router_route_count(); i++) {
-		const struct router_route *r = router_route_at(i);
-		fprintf(f, "  %-5s %s%s%s\n", r->method, r->pattern,
-		        r->access == ROUTER_OPEN ? "  *" : "",
-		        r->route_class == ROUTER_OPS ? "  (ops)" : "");
-	}
-}
-
-static void usage(FILE *f)
-{
-	fputs("Usage: " PROG " [--listen ADDR:PORT] [--threads N] [--ops-threads N]\n"
-	      "                 [--ops-queue N] [--api-key-file PATH | --no-auth]\n"
-	      "                 [--ops-api-key-file PATH] [--timeout SECONDS]\n"
-	      "                 [--header-timeout SECONDS] [--body-timeout SECONDS]\n"
-	      "                 [--max-connections N]\n"
-	      "\n"
-	      "Serves the ebssh lookup routes over HTTP, with the AWS credentials and\n"
-	      "region of the environment, the same way the Lambda function does\n"
-	      "(* needs no key; (ops): needs the ops key, run by the ops workers):\n",
-	      f);
-	usage_routes(f);
-	fputs("\n"
-	      "  -l, --listen ADDR:PORT    address to listen on; IPv6 as [ADDR]:PORT\n"
-	      "                            (default " DEFAULT_LISTEN "; port 0 picks one)\n"
-	      "  -t, --threads N           threads reading requests and answering the\n"
-	      "                            lookups (default 4)\n"
-	      "      --ops-threads N       threads running the ops routes (default 2), so\n"
-	      "                            that a backup or a log search never holds up a\n"
-	      "                            lookup\n"
-	      "      --ops-queue N         ops requests that may wait for an ops thread\n"
-	      "                            (default 8); more get 503 OpsBusy with\n"
-	      "                            Retry-After\n"
-	      "      --api-key-file PATH   the lookup key: x-api-key must carry it (or the\n"
-	      "                            ops key) on every route but the ones marked *;\n"
-	      "                            the file's first line (default $EBSSH_API_KEY)\n"
-	      "  -k, --api-key KEY         the lookup key on the command line (scrubbed\n"
-	      "                            from the process's arguments at start; prefer\n"
-	      "                            the file or the environment)\n"
-	      "      --ops-api-key-file PATH\n"
-	      "                            the ops key: the routes marked (ops) answer only\n"
-	      "                            to it (403 otherwise), and it opens the lookups\n"
-	      "                            too (default $EBSSH_OPS_API_KEY); without one\n"
-	      "                            the ops routes are off (403)\n"
-	      "      --no-auth             serve the lookups without a key on an address\n"
-	      "                            beyond loopback (without it, no lookup key\n"
-	      "                            means loopback only)\n"
-	      "      --header-timeout SECONDS\n"
-	      "                            a request's headers must be complete this long\n"
-	      "                            after the connection opened or its previous\n"
-	      "                            request ended, however steadily they trickle in\n"
-	      "                            (default 10)\n"
-	      "      --body-timeout SECONDS\n"
-	      "                            and its body this long after its headers\n"
-	      "                            (default 30); a connection past either is\n"
-	      "                            closed\n"
-	      "      --timeout SECONDS     idle connection timeout (default 30)\n"
-	      "      --max-connections N   concurrent connections (default 512)\n"
-	      "  -h, --help                this help\n"
-	      "  -V, --version             the version\n"
-	      "\n"
-	      "Stops cleanly on SIGTERM or SIGINT, after the ops requests that run (waiting\n"
-	      "ones get 503). One JSON access-log line per request goes to stderr, with the\n"
-	      "request id every answer carries in x-amzn-RequestId; one JSON line too per\n"
-	      "connection closed for being slow. The log names the key class that\n"
-	      "matched (\"key\": \"ops\", \"lookup\" or \"none\"), never a key. A key on the\n"
-	      "command line shows in ps until the scrub at start: use a file (mode 600)\n"
-	      "or the environment.\n",
-	      f);
-}
-
-static void parse_args(int argc, char **argv, struct options *opt)
-{
-	static const struct option longopts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"threads", required_argument, NULL, 't'},
-	    {"api-key", required_argument, NULL, 'k'},
-	    {"api-key-file", required_argument, NULL, 'K'},
-	    {"ops-api-key-file", required_argument, NULL, 'P'},
-	    {"no-auth", no_argument, NULL, 'N'},
-	    {"timeout", required_argument, NULL, 'T'},
-	    {"max-connections", required_argument, NULL, 'C'},
-	    {"header-timeout", required_argument, NULL, 'H'},
-	    {"body-timeout", required_argument, NULL, 'B'},
-	    {"ops-threads", required_argument, NULL, 'O'},
-	    {"ops-queue", required_argument, NULL, 'Q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *api_key = getenv("EBSSH_API_KEY"), *ops_key = getenv("EBSSH_OPS_API_KEY");
-	const char *key_file = NULL, *ops_key_file = NULL;
-	char *key_arg = NULL; /* --api-key's value, a copy: argv's is scrubbed */
-	char *file_key = NULL, *file_ops_key = NULL;
-	int c;
-
-	opt->listen = DEFAULT_LISTEN;
-	opt->threads = DEFAULT_THREADS;
-	opt->timeout_s = DEFAULT_TIMEOUT_S;
-	opt->max_connections = DEFAULT_CONNECTIONS;
-	opt->header_s = DEFAULT_HEADER_S;
-	opt->body_s = DEFAULT_BODY_S;
-	opt->ops_threads = DEFAULT_OPS_THREADS;
-	opt->ops_queue = DEFAULT_OPS_QUEUE;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":l:t:k:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			opt->listen = optarg;
-			break;
-		case 't':
-			opt->threads = parse_count(optarg, "--threads", 1, MAX_THREADS);
-			break;
-		case 'k':
-			free(key_arg);
-			key_arg = strdup(optarg);
-			if (!key_arg)
-				die("out of memory");
-			/* Out of ps and /proc/PID/cmdline from now on. */
-			memset(optarg, 0, strlen(optarg));
-			break;
-		case 'K':
-			key_file = optarg;
-			break;
-		case 'P':
-			ops_key_file = optarg;
-			break;
-		case 'N':
-			opt->no_auth = 1;
-			break;
-		case 'T':
-			opt->timeout_s = parse_count(optarg, "--timeout", 1, 3600);
-			break;
-		case 'C':
-			opt->max_connections = parse_count(optarg, "--max-connections", 1, 65536);
-			break;
-		case 'H':
-			opt->header_s = parse_count(optarg, "--header-timeout", 1, 3600);
-			break;
-		case 'B':
-			opt->body_s = parse_count(optarg, "--body-timeout", 1, 3600);
-			break;
-		case 'O':
-			opt->ops_threads = parse_count(optarg, "--ops-threads", 1, MAX_OPS_THREADS);
-			break;
-		case 'Q':
-			opt->ops_queue = parse_count(optarg, "--ops-queue", 0, MAX_OPS_QUEUE);
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			puts(PROG " " EBSSH_VERSION);
-			http_version_print(stdout);
-			exit(0);
-		case ':':
-			die("%s needs a value (see --help)", argv[optind - 1]);
-		default:
-			die("unknown option '%s' (see --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		die("unexpected argument '%s' (see --help)", argv[optind]);
-	if (parse_listen(opt->listen, opt))
-		die("--listen wants ADDR:PORT or [IPv6]:PORT, not '%s'", opt->listen);
-	if (key_arg && key_file)
-		die("--api-key and --api-key-file: give the lookup key once");
-	if (key_file)
-		api_key = file_key = read_key_file(key_file, "--api-key-file");
-	else if (key_arg)
-		api_key = key_arg;
-	if (ops_key_file)
-		ops_key = file_ops_key = read_key_file(ops_key_file, "--ops-api-key-file");
-	if (api_key && *api_key) {
-		opt->api_key_set = 1;
-		SHA256((const unsigned char *)api_key, strlen(api_key), opt->api_key_sha);
-	}
-	if (ops_key && *ops_key) {
-		opt->ops_key_set = 1;
-		SHA256((const unsigned char *)ops_key, strlen(ops_key), opt->ops_key_sha);
-	}
-	if (opt->api_key_set && opt->ops_key_set &&
-	    CRYPTO_memcmp(opt->api_key_sha, opt->ops_key_sha, sizeof(opt->api_key_sha)) == 0)
-		die("the lookup key and the ops key are the same: give the ops routes their own");
-	if (opt->no_auth && opt->api_key_set)
-		die("--no-auth and a lookup key (--api-key-file, --api-key or EBSSH_API_KEY) "
-		    "contradict each other");
-	if (!opt->api_key_set && !opt->no_auth &&
-	    !serve_is_loopback((const struct sockaddr *)&opt->addr))
-		die("refusing to listen on %s without a lookup key: give --api-key-file PATH (or "
-		    "EBSSH_API_KEY), or --no-auth to serve the lookups to anyone who can reach it",
-		    opt->listen);
-	if (key_arg)
-		OPENSSL_cleanse(key_arg, strlen(key_arg));
-	if (file_key)
-		OPENSSL_cleanse(file_key, strlen(file_key));
-	if (file_ops_key)
-		OPENSSL_cleanse(file_ops_key, strlen(file_ops_key));
-	free(key_arg);
-	free(file_key);
-	free(file_ops_key);
-}
-
 int main(int argc, char **argv)
 {
 	struct server srv;
@@ -1018,11 +646,16 @@ int main(int argc, char **argv)
 	unsigned flags;
 	sigset_t stop;
 	struct err e;
-	int sig = 0;
+	int sig = 0, rc;
 	char host[INET6_ADDRSTRLEN] = "?";
 
 	memset(&srv, 0, sizeof(srv));
-	parse_args(argc, argv, &srv.opt);
+	err_clear(&e);
+	rc = serve_options_parse(argc, argv, &srv.opt, &e);
+	if (rc == SERVE_OPTIONS_DONE)
+		return 0;
+	if (rc)
+		die("%s", e.message);
 	pthread_mutex_init(&srv.lock, NULL);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -100,7 +100,7 @@ struct copy {
 	struct s3_object_info *info;
 	struct gcs_upload *upload;
 	struct handoff *ahead; /* to the thread that feeds upload */
-	EVP_MD_CTX *md5;
+	EVP_MD_CTX *md5;       /* only when the S3 ETag is an MD5 to check against */
 	uint32_t crc;
 	long long bytes;
 	int started;
@@ -149,6 +149,15 @@ static int begin(struct copy *c, struct err *e)
 	int rc;
 
 	c->started = 1;
+	{
+		unsigned char etag_md5[16];
+
+		/* A multipart ETag is no MD5 of the bytes: nothing to check one against. */
+		if (!s3_etag_md5(info, etag_md5)) {
+			EVP_MD_CTX_free(c->md5);
+			c->md5 = NULL;
+		}
+	}
 	memset(&found, 0, sizeof(found));
 	rc = gcs_object_get(state.gcs, c->gcs_bucket, c->rec->key, &found, e);
 	if (rc == 0 && already_there(&found, info)) {
@@ -194,7 +203,7 @@ static int on_piece(void *ctx, const struct s3_object_info *info, const void *da
 			return rc;
 	}
 	c->crc = crc32c_update(c->crc, data, len);
-	if (EVP_DigestUpdate(c->md5, data, len) != 1)
+	if (c->md5 && EVP_DigestUpdate(c->md5, data, len) != 1)
 		return err_set(e, ERR_INTERNAL, "MD5 failed");
 	c->bytes += (long long)len;
 	return handoff_write(c->ahead, data, len, e);
@@ -244,11 +253,11 @@ static int copy_one(struct service_context *ctx, const char *gcs_bucket,
 	}
 	if (rc)
 		goto out;
-	if (EVP_DigestFinal_ex(c.md5, md5, &md5_len) != 1) {
+	plain_md5 = s3_etag_md5(&info, etag_md5);
+	if (plain_md5 && (!c.md5 || EVP_DigestFinal_ex(c.md5, md5, &md5_len) != 1)) {
 		rc = err_set(e, ERR_INTERNAL, "MD5 failed");
 		goto out;
 	}
-	plain_md5 = s3_etag_md5(&info, etag_md5);
 	if (plain_md5 && memcmp(md5, etag_md5, 16) != 0) {
 		rc =
 		    err_set(e, ERR_INVALID,
@@ -264,7 +273,8 @@ static int copy_one(struct service_context *ctx, const char *gcs_bucket,
 	if (rc)
 		goto out;
 	crc32c_base64(c.crc, crc_b64);
-	to_base64(plain_md5 ? etag_md5 : md5, 16, md5_b64);
+	if (plain_md5)
+		to_base64(etag_md5, 16, md5_b64);
 	rc = gcs_upload_finish(c.upload, crc_b64, plain_md5 ? md5_b64 : NULL, NULL, e);
 	if (!rc)
 		*outcome = "copied";

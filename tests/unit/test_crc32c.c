@@ -3,6 +3,9 @@
 
 #include "test.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 TEST_CASE(rfc3720_vectors)
 {
 	unsigned char buf[48];
@@ -49,6 +52,24 @@ TEST_CASE(streaming_equals_one_shot)
 	}
 }
 
+/* The instruction and the table agree on every length and alignment. */
+TEST_CASE(hardware_equals_table)
+{
+	static unsigned char data[4096 + 16];
+	size_t i, off, len;
+	unsigned seed = 1;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)rand_r(&seed);
+	printf("# the CPU's instruction: %s\n", crc32c_hardware() ? "yes" : "no");
+	CHECK_INT(crc32c_update_table(0, "123456789", 9), 0xE3069283u);
+	for (off = 0; off < 9; off++)
+		for (len = 0; len < 70; len++)
+			CHECK_INT(crc32c_update(0x12345678u, data + off, len),
+			          crc32c_update_table(0x12345678u, data + off, len));
+	CHECK_INT(crc32c_update(0, data, 4096), crc32c_update_table(0, data, 4096));
+}
+
 TEST_CASE(base64_big_endian)
 {
 	char out[CRC32C_BASE64_LEN + 1];
@@ -66,6 +87,7 @@ int main(void)
 {
 	RUN(rfc3720_vectors);
 	RUN(streaming_equals_one_shot);
+	RUN(hardware_equals_table);
 	RUN(base64_big_endian);
 	return TEST_DONE();
 }
