@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
 from gcs_double import GcsDouble, crc32c_b64, make_service_account, md5_b64  # noqa: E402
 from moto_aws import MotoAws  # noqa: E402
 from runtime_api import Client as RuntimeApi  # noqa: E402
+from tap import Tap  # noqa: E402
 
 BUILD = os.environ["EBSSH_BUILD"]
 BOOTSTRAP = os.path.join(BUILD, "bootstrap")
@@ -44,20 +45,8 @@ RSS_LIMIT_KIB = (96 if ASAN else 48) * 1024
 SRC = "ebssh-src"
 DST = "ebssh-gcs-backup"
 
-n = 0
-failed = 0
-
-
-def ok(cond, what, detail=""):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + f" {n} - {what}")
-    if not cond and detail:
-        for line in str(detail).splitlines()[-30:]:
-            print("# " + line)
-    sys.stdout.flush()
+T = Tap()
+ok = T.ok
 
 
 def s3_record(key_encoded, etag=None, size=None, name="ObjectCreated:Put"):
@@ -335,5 +324,4 @@ def kms_refused():
 if __name__ == "__main__":
     main()
     kms_refused()
-    print(f"1..{n}")
-    sys.exit(1 if failed else 0)
+    sys.exit(T.done())

@@ -171,8 +171,7 @@ def main():
             suite(w)
         finally:
             w.close()
-    print(f"1..{base.n}")
-    return 1 if base.failed else 0
+    return base.T.done()
 
 
 if __name__ == "__main__":

@@ -22,25 +22,15 @@ import tempfile
 
 ROOT = os.environ.get("EBSSH_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 from gcs_double import GcsDouble, make_service_account, md5_b64  # noqa: E402
+from tap import Tap  # noqa: E402
 
 GCS_PUT = os.path.join(os.environ["EBSSH_BUILD"], "tests", "gcs_put")
 MIB = 1 << 20
 BUCKET = "ebssh-sizes"
-n = 0
-failed = 0
-
-
-def ok(cond, what, detail=""):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + f" {n} - {what}")
-    if not cond and detail:
-        for line in str(detail).splitlines()[-20:]:
-            print("# " + line)
-    sys.stdout.flush()
+T = Tap()
+ok = T.ok
 
 
 def put(gcs, sa_path, name, data, known, *extra):
@@ -102,8 +92,7 @@ def main():
                        out)
             names = {o["name"] for o in gcs.objects()}
             ok(not any(x.startswith("bad/") for x in names), "no refused upload left an object", names)
-    print(f"1..{n}")
-    return 1 if failed else 0
+    return T.done()
 
 
 if __name__ == "__main__":
