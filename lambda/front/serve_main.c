@@ -959,7 +959,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
 			exit(0);
 		case 'V':
 			puts(PROG " " EBSSH_VERSION);
-			http_version_print(stdout);
+			http_version_print(stdout, 1);
 			exit(0);
 		case ':':
 			die("%s needs a value (see --help)", argv[optind - 1]);
