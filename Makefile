@@ -71,8 +71,8 @@ CURL_HOST ?=
 # architecture into build/curl-$(ARCH)/ (HTTP and HTTPS through OpenSSL, zlib,
 # nothing else; shared by build/ and build/asan; built again when the source's
 # Debian version changes), and every program links it statically, with
-# Debian's static jansson, expat, OpenSSL and zlib: bootstrap then needs only
-# the C library. ebssh-proxy links libssh2.a too (it needs only OpenSSL and
+# Debian's static jansson, expat and zlib and an OpenSSL (below): bootstrap
+# then needs only the C library. ebssh-proxy links libssh2.a too (it needs only OpenSSL and
 # zlib); libmicrohttpd stays shared (ebssh-api, the tests): its .a needs
 # GnuTLS and its closure (nettle, gmp, p11-kit, libidn2, ...), which Debian
 # ships as shared libraries. Otherwise, or with CURL=system, everything links

@@ -96,7 +96,7 @@ def openssl_lines_wrong(lines, builds):
 
 # The compiler line OpenSSL_version() holds, in a program that links the
 # lean OpenSSL (scripts/openssl-lean.sh's CFLAGS), not in Debian's.
-LEAN_OPENSSL_MARK = b"-O2 -ffunction-sections -fdata-sections -DOPENSSL_USE_NODELETE"
+LEAN_OPENSSL_MARK = b"-Os -ffunction-sections -fdata-sections -DOPENSSL_USE_NODELETE"
 
 
 def case_openssl(t):
