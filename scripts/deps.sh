@@ -115,16 +115,22 @@ fetch_source() { # $1: a source package's name (curl, openssl)
 		# openssl's): the tarball then, unpacked without Debian's patches,
 		# its Debian version in EBSSH-DEBIAN-VERSION (the Makefile rebuilds
 		# by it, --version says "upstream tarball").
-		orig=$(ls "$new/$1"_*.orig.tar.* 2>/dev/null | head -n 1)
-		if [ -z "$orig" ] || ! tar -C "$new" -xf "$orig" 2>>"$new.log" ||
-			! ls -d "$new/$1"-*/ >/dev/null 2>&1; then
+		orig=""
+		for f in "$new/$1"_*.orig.tar.*; do
+			case "$f" in *.asc) ;; *) [ -f "$f" ] && orig=$f ;; esac
+		done
+		tree=""
+		if [ -n "$orig" ] && tar -C "$new" -xf "$orig" 2>>"$new.log"; then
+			for d in "$new/$1"-*/; do [ -d "$d" ] && tree=$d; done
+		fi
+		if [ -z "$tree" ]; then
 			cat "$new.log" >&2
 			rm -rf "$new" "$new.log"
 			exit 1
 		fi
 		echo "deps: apt could not fetch Debian's $1 .dsc and patches; using its upstream tarball $(basename "$orig") without them"
 		v=${want_dsc#"$1"_}
-		echo "${v%.dsc}" >"$(ls -d "$new/$1"-*/ | head -n 1)EBSSH-DEBIAN-VERSION"
+		echo "${v%.dsc}" >"${tree}EBSSH-DEBIAN-VERSION"
 		: >"$new/$want_dsc.orig-only"
 	fi
 	# The old version's files and tree (only this package's), then the new.

@@ -129,8 +129,9 @@ mkdir -p "$obj"
 (cd "$obj" && step make -j"$jobs" CPPFLAGS="$cppflags" $dirs build_libs)
 # shellcheck disable=SC2086
 (cd "$obj" && step make CPPFLAGS="$cppflags" $dirs install_dev)
-[ -f "$prefix/lib/libcrypto.a" ] && [ -f "$prefix/lib/libssl.a" ] ||
+if [ ! -f "$prefix/lib/libcrypto.a" ] || [ ! -f "$prefix/lib/libssl.a" ]; then
 	die "no $prefix/lib/libcrypto.a and libssl.a after the build (see $log)"
+fi
 
 {
 	echo "OpenSSL $ossl_version${deb_version:+ ($deb_version)}"
