@@ -71,8 +71,8 @@ CURL_HOST ?=
 # architecture into build/curl-$(ARCH)/ (HTTP and HTTPS through OpenSSL, zlib,
 # nothing else; shared by build/ and build/asan; built again when the source's
 # Debian version changes), and every program links it statically, with
-# Debian's static jansson, expat, OpenSSL and zlib: bootstrap then needs only
-# the C library. ebssh-proxy links libssh2.a too (it needs only OpenSSL and
+# Debian's static jansson, expat and zlib and an OpenSSL (below): bootstrap
+# then needs only the C library. ebssh-proxy links libssh2.a too (it needs only OpenSSL and
 # zlib); libmicrohttpd stays shared (ebssh-api, the tests): its .a needs
 # GnuTLS and its closure (nettle, gmp, p11-kit, libidn2, ...), which Debian
 # ships as shared libraries. Otherwise, or with CURL=system, everything links
@@ -89,6 +89,32 @@ endif
 else
 CURL_MODE := lean
 endif
+# OpenSSL. The lean build too: when `make deps` has fetched Debian's source
+# package of OpenSSL into .deps/src, scripts/openssl-lean.sh builds it once per
+# architecture into build/openssl-$(ARCH)/ (TLS 1.2/1.3 and the algorithms the
+# code uses; about 75 s on two cores; built again when the source's Debian
+# version changes), libcurl is built against it and bootstrap and ebssh-api
+# link it statically (with -Wl,--gc-sections: its objects are built with
+# -ffunction-sections). ebssh-proxy and the tests link libssh2, which Debian
+# builds against its whole OpenSSL (DSA, DES, Blowfish...): they link Debian's
+# static libssl.a and libcrypto.a, as every program does without the source
+# (or with OPENSSL=system). --version says which OpenSSL bootstrap links.
+OSSL_SRC  := $(patsubst %/Configure,%,$(firstword $(wildcard .deps/src/openssl-*/Configure)))
+ifeq ($(CURL_MODE)$(OPENSSL),lean)
+ifeq ($(OSSL_SRC),)
+OSSL_MODE := system
+ifneq ($(filter-out clean deps format lint,$(or $(MAKECMDGOALS),all)),)
+$(info OpenSSL: Debian's static archives (run make deps for the lean build))
+endif
+else
+OSSL_MODE := lean
+endif
+else
+OSSL_MODE := system
+endif
+OSSL_DIR  := build/openssl-$(ARCH)
+OSSL_TXT  := $(OSSL_DIR)/ebssh-openssl.txt
+OSSL_LIBS := $(OSSL_DIR)/lib/libssl.a $(OSSL_DIR)/lib/libcrypto.a
 CURL_DIR  := build/curl-$(ARCH)
 CURL_LIB  := $(CURL_DIR)/lib/libcurl.a
 CURL_TXT  := $(CURL_DIR)/ebssh-curl.txt
@@ -107,20 +133,36 @@ endif
 ifeq ($(CURL_MODE),lean)
 PKG_CFLAGS := -I$(CURL_DIR)/include $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 MHD_LIBS  := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
-# static_libs(extra .a names): curl, then what it and the code need, static.
-static_libs = $(CURL_LIB) -Wl,-Bstatic $(1) -ljansson -lexpat -lssl -lcrypto -lz -Wl,-Bdynamic \
+# static_libs(extra .a names, OpenSSL): curl, then what it and the code need,
+# static; OpenSSL: Debian's (-lssl -lcrypto) or the lean one's archives.
+static_libs = $(CURL_LIB) -Wl,-Bstatic $(1) -ljansson -lexpat $(2) -lz -Wl,-Bdynamic \
               -lpthread -ldl
 # Debian's static archives themselves: the programs depend on them, so that
 # an upgraded -dev package (a security update) relinks them.
 SYS_STATIC := $(foreach l,jansson expat ssl crypto z ssh2,$(shell $(CC) -print-file-name=lib$(l).a))
-BOOTSTRAP_LIBS := $(call static_libs,)
-PROXY_LIBS := $(call static_libs,-lssh2)
-API_LIBS  := $(call static_libs,) $(MHD_LIBS)
-TEST_LIBS := $(call static_libs,-lssh2) $(MHD_LIBS)
+ifeq ($(OSSL_MODE),lean)
+LEAN_SSL  := $(OSSL_LIBS) -Wl,--gc-sections
+else
+LEAN_SSL  := -lssl -lcrypto
+endif
+BOOTSTRAP_LIBS := $(call static_libs,,$(LEAN_SSL))
+PROXY_LIBS := $(call static_libs,-lssh2,-lssl -lcrypto)
+API_LIBS  := $(call static_libs,,$(LEAN_SSL)) $(MHD_LIBS)
+TEST_LIBS := $(call static_libs,-lssh2,-lssl -lcrypto) $(MHD_LIBS)
 CURL_DEB_VERSION := $(shell dpkg-parsechangelog -l $(CURL_SRC)/debian/changelog -S Version 2>/dev/null)
 # FORCE when build/curl-$(ARCH) holds another Debian version of the source.
 CURL_LIB_DEP := $(CURL_TXT)
 CURL_STALE := $(if $(shell grep -sF '(Debian $(CURL_DEB_VERSION))' $(CURL_TXT)),,FORCE)
+ifeq ($(OSSL_MODE),lean)
+# Its Debian version: debian/changelog's, or the upstream tarball's
+# EBSSH-DEBIAN-VERSION (scripts/deps.sh); the lean OpenSSL is built first,
+# curl against it (a new OpenSSL rebuilds curl too).
+OSSL_DEB_VERSION := $(or $(shell dpkg-parsechangelog -l $(OSSL_SRC)/debian/changelog -S Version 2>/dev/null),\
+                      $(shell cat $(OSSL_SRC)/EBSSH-DEBIAN-VERSION 2>/dev/null))
+OSSL_STALE := $(if $(shell grep -sF 'Debian $(OSSL_DEB_VERSION)' $(OSSL_TXT)),,FORCE)
+CURL_OSSL := OPENSSL_PREFIX=$(OSSL_DIR)
+LEAN_DEP  := $(OSSL_TXT)
+endif
 else
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell $(PKG_CONFIG) --libs libcurl $(PKGS) 2>/dev/null) -lpthread -lz
@@ -176,25 +218,35 @@ MAN_PAGE   := $(BUILD)/ebssh-proxy.1
 all: $(PROGRAMS) $(MAN_PAGE)
 
 # Every object depends on VERSION (every compile gets -DEBSSH_VERSION).
-$(BUILD)/obj/%.o: %.c VERSION | $(CURL_GEN_H) $(if $(filter lean,$(CURL_MODE)),$(CURL_TXT))
+$(BUILD)/obj/%.o: %.c VERSION | $(CURL_GEN_H) $(if $(filter lean,$(CURL_MODE)),$(CURL_TXT) $(LEAN_DEP))
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# The lean libcurl (scripts/curl-lean.sh; about a minute on two cores).
-$(CURL_TXT): scripts/curl-lean.sh $(CURL_STALE)
+# The lean libcurl (scripts/curl-lean.sh; about a minute on two cores),
+# against the lean OpenSSL when there is one.
+$(CURL_TXT): scripts/curl-lean.sh $(CURL_STALE) $(LEAN_DEP)
 	@echo '  CURL    $(CURL_DIR) ($(notdir $(CURL_SRC)), Debian $(CURL_DEB_VERSION))'
-	$(Q)./scripts/curl-lean.sh $(CURL_SRC) $(CURL_DIR) $(CURL_HOST)
+	$(Q)$(CURL_OSSL) ./scripts/curl-lean.sh $(CURL_SRC) $(CURL_DIR) $(CURL_HOST)
 $(CURL_LIB): $(CURL_TXT)
+
+# The lean OpenSSL (scripts/openssl-lean.sh; about 75 s on two cores).
+$(OSSL_TXT): scripts/openssl-lean.sh $(OSSL_STALE)
+	@echo '  OPENSSL $(OSSL_DIR) ($(notdir $(OSSL_SRC)), Debian $(OSSL_DEB_VERSION))'
+	$(Q)./scripts/openssl-lean.sh $(OSSL_SRC) $(OSSL_DIR) $(CURL_HOST)
+$(OSSL_LIBS): $(OSSL_TXT)
 
 # EBSSH_CURL_BUILD, the lean libcurl's version and configure line
 # (ebssh-curl.txt) as one string for --version (aws/http.c); no macro for
-# the system's libcurl. Rewritten only when its text changes.
-$(CURL_GEN_H): FORCE $(if $(filter lean,$(CURL_MODE)),$(CURL_TXT))
+# the system's libcurl. EBSSH_OPENSSL_BUILD the same for the lean OpenSSL
+# (ebssh-openssl.txt), which bootstrap and ebssh-api print (not ebssh-proxy:
+# it links Debian's). Rewritten only when its text changes.
+c_string = "$$(sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/$$/\\n/' $(1) | tr -d '\n')"
+$(CURL_GEN_H): FORCE $(if $(filter lean,$(CURL_MODE)),$(CURL_TXT) $(LEAN_DEP))
 	@mkdir -p $(dir $@)
-	$(Q){ echo '/* Generated by the Makefile: the libcurl this build links. */'; \
-	  $(if $(filter lean,$(CURL_MODE)),printf '#define EBSSH_CURL_BUILD "%s"\n' \
-	    "$$(sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/$$/\\n/' $(CURL_TXT) | tr -d '\n')";) } >$@.tmp
+	$(Q){ echo '/* Generated by the Makefile: the libcurl and OpenSSL this build links. */'; \
+	  $(if $(filter lean,$(CURL_MODE)),printf '#define EBSSH_CURL_BUILD "%s"\n' $(call c_string,$(CURL_TXT));) \
+	  $(if $(filter lean,$(OSSL_MODE)),printf '#define EBSSH_OPENSSL_BUILD "%s"\n' $(call c_string,$(OSSL_TXT));) } >$@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(LIB_AWS): $(call obj,$(UTIL_SRC) $(AWS_SRC))
@@ -213,12 +265,15 @@ $(LIB_PROXY): $(call obj,$(PROXY_SRC))
 $(BUILD)/ebssh-proxy: $(call obj,proxy/main.c) $(LIB_PROXY) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(PROXY_LIBS)
-$(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
+$(BUILD)/ebssh-api: $(call obj,lambda/front/serve_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP) $(LEAN_DEP)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(API_LIBS)
-$(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP) $(LEAN_DEP),$^) $(API_LIBS)
+# bootstrap: -z pack-relative-relocs (DT_RELR: the bundled glibc 2.36 reads
+# it), a smaller binary and zip.
+$(BUILD)/bootstrap: $(call obj,lambda/front/runtime_main.c) $(LIB_LAMBDA) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP) $(LEAN_DEP)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP),$^) $(BOOTSTRAP_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-z,pack-relative-relocs -o $@ \
+	  $(filter-out $(SYS_STATIC) $(CURL_LIB_DEP) $(LEAN_DEP),$^) $(BOOTSTRAP_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_LAMBDA) $(LIB_PROXY) $(LIB_GCP) $(LIB_AWS) $(SYS_STATIC) $(CURL_LIB_DEP)
 	@mkdir -p $(dir $@)

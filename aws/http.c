@@ -9,7 +9,9 @@
 
 /* EBSSH_CURL_BUILD: the lean libcurl's version and configure line, which the
  * Makefile generates into the build directory; absent for the system's
- * libcurl (and for builds that do not generate it: fuzz, lint). */
+ * libcurl (and for builds that do not generate it: fuzz, lint).
+ * EBSSH_OPENSSL_BUILD: the same for the lean OpenSSL, when bootstrap and
+ * ebssh-api link it (ebssh-proxy links Debian's whatever the build). */
 #if defined(__has_include)
 #if __has_include("ebssh_curl_build.h")
 #include "ebssh_curl_build.h"
@@ -70,7 +72,7 @@ void http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-void http_version_print(FILE *out)
+void http_version_print(FILE *out, int lean_openssl)
 {
 #ifdef EBSSH_CURL_BUILD
 	fputs(EBSSH_CURL_BUILD, out);
@@ -78,6 +80,12 @@ void http_version_print(FILE *out)
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
 
 	fprintf(out, "libcurl %s (system)\n", v && v->version ? v->version : "unknown");
+#endif
+#ifdef EBSSH_OPENSSL_BUILD
+	if (lean_openssl)
+		fputs(EBSSH_OPENSSL_BUILD, out);
+#else
+	(void)lean_openssl;
 #endif
 }
 

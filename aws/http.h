@@ -70,8 +70,12 @@ void http_global_cleanup(void);
 /* Writes which libcurl this build links, for --version: the lean static
  * build's "libcurl <version> (Debian <package version>)" line and its
  * configure line (the Makefile's ebssh_curl_build.h, from
- * scripts/curl-lean.sh), else "libcurl <version> (system)". */
-void http_version_print(FILE *out);
+ * scripts/curl-lean.sh), else "libcurl <version> (system)". Then, with
+ * lean_openssl (a program the Makefile links with the lean OpenSSL when it
+ * builds one: bootstrap, ebssh-api), the lean OpenSSL's "OpenSSL <version>
+ * (Debian <package version>...)" line and its Configure line
+ * (scripts/openssl-lean.sh); nothing for Debian's OpenSSL. */
+void http_version_print(FILE *out, int lean_openssl);
 
 /* Prepares an empty response for http_send. */
 void http_response_init(struct http_response *r);

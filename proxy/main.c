@@ -293,7 +293,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return 1;
 		case 'V':
 			puts(PROG " " EBSSH_VERSION);
-			http_version_print(stdout);
+			http_version_print(stdout, 0);
 			return 1;
 		case ':':
 			cli_say("%s needs a value (see --help)", argv[optind - 1]);

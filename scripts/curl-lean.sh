@@ -28,6 +28,10 @@
 # openssl.cnf (Debian's sets nothing ebssh uses; Lambda has none), a part of
 # OpenSSL 3's first-use cost.
 #
+# With OPENSSL_PREFIX in the environment (the lean OpenSSL's prefix,
+# scripts/openssl-lean.sh: build/openssl-<arch>), curl is built against it
+# (--with-openssl=OPENSSL_PREFIX); without, against Debian's libssl-dev.
+#
 # Writes PREFIX/ebssh-curl.txt: line 1 "libcurl <version> (Debian <package
 # version>)", line 2 the configure line. Quiet: the build's output goes to
 # PREFIX/build.log, whose tail is printed when a step fails.
@@ -49,6 +53,10 @@ host=${3:-}
 obj=$prefix/obj
 log=$prefix/build.log
 jobs=${CURL_JOBS:-$(nproc 2>/dev/null || echo 2)}
+if [ -n "${OPENSSL_PREFIX:-}" ]; then
+	[ -f "$OPENSSL_PREFIX/lib/libssl.a" ] || die "$OPENSSL_PREFIX: no lib/libssl.a (scripts/openssl-lean.sh)"
+	OPENSSL_PREFIX=$(cd "$OPENSSL_PREFIX" && pwd)
+fi
 
 # Debian's version of the source: debian/changelog's first line, "curl (V) ...".
 deb_version=$(sed -n '1s/^curl (\([^)]*\)).*/\1/p' "$src/debian/changelog" 2>/dev/null || true)
@@ -57,7 +65,7 @@ curl_version=$(sed -n 's/^#define LIBCURL_VERSION "\(.*\)"$/\1/p' "$src/include/
 
 set -- --prefix="$prefix" --disable-shared --enable-static --with-pic \
 	--disable-dependency-tracking --disable-silent-rules \
-	--with-openssl --with-zlib --without-ca-bundle --without-ca-path --with-ca-fallback \
+	--with-openssl${OPENSSL_PREFIX:+=$OPENSSL_PREFIX} --with-zlib --without-ca-bundle --without-ca-path --with-ca-fallback \
 	--disable-openssl-auto-load-config \
 	--enable-http --enable-proxy --enable-ipv6 --enable-threaded-resolver \
 	--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
@@ -76,11 +84,13 @@ if [ -n "$host" ]; then
 	set -- "$@" --host="$host"
 	cross="CC=$host-gcc AR=$host-ar RANLIB=$host-ranlib PKG_CONFIG_LIBDIR=/usr/lib/$host/pkgconfig:/usr/share/pkgconfig"
 fi
-# No checkout path in the objects (the Makefile's reason, for the zip).
-cflags="-O2 -g -ffile-prefix-map=$src=curl -ffile-prefix-map=$obj=curl"
+# No checkout path in the objects (the Makefile's reason, for the zip; the
+# lean OpenSSL's headers' path too: bootstrap's build id covers its debug
+# information).
+cflags="-O2 -g -ffile-prefix-map=$src=curl -ffile-prefix-map=$obj=curl${OPENSSL_PREFIX:+ -ffile-prefix-map=$OPENSSL_PREFIX=openssl}"
 # The line --version prints: PREFIX for the build's own path (the binaries
 # and the zip must not depend on the checkout's directory).
-configure_line=$(echo "configure $* CFLAGS='-O2 -g'${cross:+ $cross}" | sed "s|--prefix=$prefix|--prefix=PREFIX|")
+configure_line=$(echo "configure $* CFLAGS='-O2 -g'${cross:+ $cross}" | sed -e "s|--prefix=$prefix|--prefix=PREFIX|" -e "s|--with-openssl=[^ ]*|--with-openssl=OPENSSL_PREFIX|")
 
 step() { # runs "$@" with its output in the log; on failure, the log's tail
 	echo "+ $*" >>"$log"

@@ -7,8 +7,9 @@
 # then, only when no Python on the machine has them, the Python tools of
 # tests/requirements-tools.txt (moto, boto3, cfn-lint, openapi-spec-validator)
 # into a virtual environment under build/pyvenv, and Debian's source package
-# of curl into .deps/src (a deb-src entry added when the machine has none) for
-# the lean libcurl (scripts/curl-lean.sh).
+# of curl and OpenSSL into .deps/src (a deb-src entry added when the machine
+# has none) for the lean libcurl and OpenSSL (scripts/curl-lean.sh,
+# scripts/openssl-lean.sh).
 # Idempotent: quiet and quick when everything is already there; one
 # `apt-get update` when something is missing; sudo when not root.
 set -eu
@@ -67,14 +68,16 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# Debian's source package of curl, for the lean libcurl (scripts/curl-lean.sh,
-# the Makefile builds it into build/curl-<arch>/): a deb-src entry (a copy of
-# debian.sources' entries with "Types: deb-src", in its own file, only when
-# the machine has no deb-src at all), then `apt-get source curl` (dpkg-source
-# unpacks it with Debian's patches applied) into .deps/src/ at the checkout's
-# root (gitignored; make clean keeps it). Fetched again when apt knows a newer
-# source version than the one there (after an `apt-get update`: a Debian
-# security update), the old one removed: docs/deploy.md, "Security updates".
+# Debian's source packages of curl and OpenSSL, for the lean libcurl and the
+# lean OpenSSL (scripts/curl-lean.sh, scripts/openssl-lean.sh; the Makefile
+# builds them into build/curl-<arch>/ and build/openssl-<arch>/): a deb-src
+# entry (a copy of debian.sources' entries with "Types: deb-src", in its own
+# file, only when the machine has no deb-src at all), then `apt-get source
+# PACKAGE` (dpkg-source unpacks it with Debian's patches applied) into
+# .deps/src/ at the checkout's root (gitignored; make clean keeps it). Each is
+# fetched again when apt knows a newer source version than the one there
+# (after an `apt-get update`: a Debian security update), its old one removed:
+# docs/deploy.md, "Security updates".
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 has_deb_src() {
 	grep -Eqs '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
@@ -88,24 +91,56 @@ if ! has_deb_src; then
 		$SUDO tee /etc/apt/sources.list.d/ebssh-src.sources >/dev/null
 	$SUDO apt-get update -qq
 fi
-# The source version apt would fetch: its .dsc's name, curl_<version>.dsc.
-want_dsc=$(cd / && apt-get source --print-uris -qq curl 2>/dev/null |
-	sed -n "s/^'[^']*' \(curl_[^ ]*\.dsc\) .*/\1/p" | head -n 1)
-if [ -z "$want_dsc" ]; then
-	echo "deps: apt knows no source package of curl (apt-get update?)" >&2
-	exit 1
-fi
 src="$root/.deps/src"
-if [ ! -f "$src/$want_dsc" ] || ! ls -d "$src"/curl-*/ >/dev/null 2>&1; then
-	echo "deps: fetching Debian's curl source (${want_dsc%.dsc}) into .deps/src"
-	rm -rf "$src.new"
-	mkdir -p "$src.new"
+fetch_source() { # $1: a source package's name (curl, openssl)
+	# The source version apt would fetch: its .dsc's name, <name>_<version>.dsc.
+	want_dsc=$(cd / && apt-get source --print-uris -qq "$1" 2>/dev/null |
+		sed -n "s/^'[^']*' \($1_[^ ]*\.dsc\) .*/\1/p" | head -n 1)
+	if [ -z "$want_dsc" ]; then
+		echo "deps: apt knows no source package of $1 (apt-get update?)" >&2
+		exit 1
+	fi
+	if { [ -f "$src/$want_dsc" ] || [ -f "$src/$want_dsc.orig-only" ]; } &&
+		ls -d "$src/$1"-*/ >/dev/null 2>&1; then
+		return 0
+	fi
+	echo "deps: fetching Debian's $1 source (${want_dsc%.dsc}) into .deps/src"
+	new="$src.new-$1"
+	rm -rf "$new"
+	mkdir -p "$new"
 	# As root apt warns that it cannot drop to user _apt in this directory.
-	(cd "$src.new" && apt-get source -qq curl >"$src.new.log" 2>&1) ||
-		{ cat "$src.new.log" >&2; rm -rf "$src.new" "$src.new.log"; exit 1; }
-	rm -rf "$src" "$src.new.log"
-	mv "$src.new" "$src"
-fi
+	if ! (cd "$new" && apt-get source -qq "$1" >"$new.log" 2>&1); then
+		# A mirror may lack a security update's .dsc and .debian.tar.xz
+		# while it has its upstream tarball (this machine's lacks
+		# openssl's): the tarball then, unpacked without Debian's patches,
+		# its Debian version in EBSSH-DEBIAN-VERSION (the Makefile rebuilds
+		# by it, --version says "upstream tarball").
+		orig=""
+		for f in "$new/$1"_*.orig.tar.*; do
+			case "$f" in *.asc) ;; *) [ -f "$f" ] && orig=$f ;; esac
+		done
+		tree=""
+		if [ -n "$orig" ] && tar -C "$new" -xf "$orig" 2>>"$new.log"; then
+			for d in "$new/$1"-*/; do [ -d "$d" ] && tree=$d; done
+		fi
+		if [ -z "$tree" ]; then
+			cat "$new.log" >&2
+			rm -rf "$new" "$new.log"
+			exit 1
+		fi
+		echo "deps: apt could not fetch Debian's $1 .dsc and patches; using its upstream tarball $(basename "$orig") without them"
+		v=${want_dsc#"$1"_}
+		echo "${v%.dsc}" >"${tree}EBSSH-DEBIAN-VERSION"
+		: >"$new/$want_dsc.orig-only"
+	fi
+	# The old version's files and tree (only this package's), then the new.
+	mkdir -p "$src"
+	rm -rf "$new.log" "$src/$1"_* "$src/$1"-*/
+	mv "$new"/* "$src"/
+	rmdir "$new"
+}
+fetch_source curl
+fetch_source openssl
 
 # The OpenAPI linter (tests/integration/openapi_lint.sh): the exact version
 # tools/package-lock.json pins, into tools/node_modules. Needs npm: Debian's

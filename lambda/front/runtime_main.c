@@ -474,7 +474,7 @@ int main(int argc, char **argv)
 	/* Lambda runs bootstrap with no argument; --version is for people. */
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		puts("bootstrap " EBSSH_VERSION);
-		http_version_print(stdout);
+		http_version_print(stdout, 1);
 		return 0;
 	}
 	memset(&rt, 0, sizeof(rt));

@@ -375,7 +375,7 @@ int serve_options_parse(int argc, char **argv, struct serve_options *opt, struct
 			break;
 		case 'V':
 			puts(SERVE_PROG " " EBSSH_VERSION);
-			http_version_print(stdout);
+			http_version_print(stdout, 1);
 			rc = SERVE_OPTIONS_DONE;
 			break;
 		case ':':

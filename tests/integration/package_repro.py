@@ -2,9 +2,9 @@
 """The Lambda zip is reproducible and names its release (scripts/package.sh).
 
 Builds bootstrap twice from copies of the source at two different paths,
-with different build directories (with the lean libcurl when the checkout
-has make deps' curl source: one copy builds libcurl.a at its own path, the
-other takes the checkout's), then packages each: the first with TZ=UTC
+with different build directories (with the lean libcurl and OpenSSL when
+the checkout has make deps' curl and openssl sources: one copy builds
+libcurl.a and libcrypto.a at its own path, the other takes the checkout's), then packages each: the first with TZ=UTC
 and umask 022, the second after touching its files, with TZ=Pacific/Chatham,
 umask 077 and the other copy's package.sh and LICENSE. Same
 SOURCE_DATE_EPOCH: the same bytes, and the release file
@@ -47,8 +47,9 @@ def copy_source(dest, lean_build=False):
     """A copy of what the build reads. When the checkout has Debian's curl
     source (.deps/src, make deps), the copy sees it too (a link: read only),
     so both copies make the lean build; with lean_build the copy also gets the
-    checkout's build/curl-*/ (its libcurl.a, headers and ebssh-curl.txt, times
-    kept: not built again), the other copy builds its own at its own path."""
+    checkout's build/curl-*/ and build/openssl-*/ (libcurl.a, libssl.a,
+    libcrypto.a, headers, ebssh-curl.txt, ebssh-openssl.txt, times kept: not
+    built again), the other copy builds its own at its own path."""
     os.makedirs(dest)
     for name in SOURCE:
         src = os.path.join(ROOT, name)
@@ -59,7 +60,8 @@ def copy_source(dest, lean_build=False):
     if glob.glob(os.path.join(ROOT, ".deps", "src", "curl-*", "configure")):
         os.symlink(os.path.join(ROOT, ".deps"), os.path.join(dest, ".deps"))
         if lean_build:
-            for txt in glob.glob(os.path.join(ROOT, "build", "curl-*", "ebssh-curl.txt")):
+            for txt in (glob.glob(os.path.join(ROOT, "build", "curl-*", "ebssh-curl.txt"))
+                        + glob.glob(os.path.join(ROOT, "build", "openssl-*", "ebssh-openssl.txt"))):
                 curl_dir = os.path.dirname(txt)
                 shutil.copytree(curl_dir, os.path.join(dest, "build", os.path.basename(curl_dir)),
                                 ignore=shutil.ignore_patterns("obj", "build.log"))

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """One version, the VERSION file's (util/version.h): the --version of
 ebssh-proxy, ebssh-api and bootstrap (with the libcurl each links: the lean
-build's version and configure line, or "(system)"), bootstrap's start line, the AWS User-Agent
+build's version and configure line, or "(system)"; for bootstrap and
+ebssh-api the lean OpenSSL's, when they link it), bootstrap's start line, the AWS User-Agent
 ebssh/<version> as the AWS double's call log records it (the prefix the
 audit tests/audit/aws_actions.py counts as the code's), ebssh-proxy's lookup
 User-Agent, the generated man page's .TH header; a change of VERSION
@@ -65,7 +66,8 @@ def curl_lines_wrong(lines, curl_shared, builds):
         return None
     if len(lines) != 2 or not re.fullmatch(r"libcurl [0-9]+\.[0-9]+\.[0-9]+ \(Debian [^)]+\)", lines[0]):
         return "a lean build should say 'libcurl X (Debian V)' then its configure line"
-    conf = lines[1].split()
+    # --with-openssl=OPENSSL_PREFIX: built against the lean OpenSSL.
+    conf = [re.sub(r"^--with-openssl=OPENSSL_PREFIX$", "--with-openssl", c) for c in lines[1].split()]
     if conf[:1] != ["configure"] or not {"--disable-shared", "--with-openssl", "--disable-ftp",
                                          "--without-nghttp2", "--prefix=PREFIX"} <= set(conf):
         return "the configure line is not the lean one"
@@ -74,6 +76,65 @@ def curl_lines_wrong(lines, curl_shared, builds):
     if "\n".join(lines) + "\n" not in builds:
         return "the lines are no build/curl-*/ebssh-curl.txt"
     return None
+
+
+def openssl_lines_wrong(lines, builds):
+    """Why the lean OpenSSL lines of a --version (after libcurl's) do not say
+    a lean OpenSSL build, or None. builds: the texts of
+    build/openssl-*/ebssh-openssl.txt."""
+    if len(lines) != 2 or not re.fullmatch(r"OpenSSL [0-9]+\.[0-9]+\.[0-9]+ \(Debian [^)]+\)", lines[0]):
+        return "a lean OpenSSL should say 'OpenSSL X (Debian V...)' then its Configure line"
+    conf = lines[1].split()
+    if conf[:1] != ["Configure"] or not {"no-shared", "no-legacy", "no-des", "no-tls1", "--prefix=PREFIX"} <= set(conf):
+        return "the Configure line is not the lean one"
+    if ROOT in lines[1]:
+        return "the Configure line names the checkout's path"
+    if "\n".join(lines) + "\n" not in builds:
+        return "the lines are no build/openssl-*/ebssh-openssl.txt"
+    return None
+
+
+# The compiler line OpenSSL_version() holds, in a program that links the
+# lean OpenSSL (scripts/openssl-lean.sh's CFLAGS), not in Debian's.
+LEAN_OPENSSL_MARK = b"-Os -ffunction-sections -fdata-sections -DOPENSSL_USE_NODELETE"
+
+
+def case_openssl(t):
+    """bootstrap and ebssh-api link the lean OpenSSL when make deps fetched its
+    source (and libcurl is the lean one) and say so; ebssh-proxy links
+    Debian's (libssh2 needs it) and says nothing of OpenSSL."""
+    builds = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "build", "openssl-*", "ebssh-openssl.txt"))):
+        with open(path, encoding="utf-8") as f:
+            builds.append(f.read())
+    lean = ["OpenSSL 3.0.22 (Debian 3.0.22-1~deb12u2)",
+            "Configure linux-x86_64 --prefix=PREFIX no-shared no-legacy no-des no-tls1"]
+    planted = {
+        "no Configure line": (lean[:1], [lean[0] + "\n"]),
+        "no such build": (lean, []),
+        "a curl line": (["libcurl 7.88.1 (Debian 7.88.1-10+deb12u15)", lean[1]], []),
+        "checkout path": ([lean[0], lean[1] + " CC=" + ROOT + "/cc"], [lean[0] + "\n" + lean[1] + " CC=" + ROOT + "/cc\n"]),
+    }
+    refused = {name: openssl_lines_wrong(*args) is not None for name, args in planted.items()}
+    t.eq(refused, {name: True for name in planted}, "the --version OpenSSL check refuses planted wrong lines")
+    t.ok(openssl_lines_wrong(lean, ["\n".join(lean) + "\n"]) is None, "the --version OpenSSL check accepts right ones")
+    lean_src = bool(glob.glob(os.path.join(ROOT, ".deps", "src", "openssl-*", "Configure"))
+                    and glob.glob(os.path.join(ROOT, ".deps", "src", "curl-*", "configure")))
+    for prog in ("ebssh-proxy", "ebssh-api", "bootstrap"):
+        exe = os.path.join(BUILD, prog)
+        p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+        lines = p.stdout.splitlines()
+        with open(exe, "rb") as f:
+            linked = LEAN_OPENSSL_MARK in f.read()
+        curl_lines = 1 if re.fullmatch(r"libcurl \S+ \(system\)", (lines[1:2] or [""])[0]) else 2
+        rest = lines[1 + curl_lines:]
+        if prog == "ebssh-proxy" or not lean_src:
+            t.ok(p.returncode == 0 and not rest and not linked,
+                 f"{prog} links Debian's OpenSSL and names none", (p.stdout, linked))
+        else:
+            wrong = openssl_lines_wrong(rest, builds)
+            t.ok(p.returncode == 0 and wrong is None and linked,
+                 f"{prog} links the lean OpenSSL and says which", (wrong, p.stdout, linked))
 
 
 def case_flags(t):
@@ -103,7 +164,8 @@ def case_flags(t):
         lines = p.stdout.splitlines()
         t.eq((p.returncode, lines[:1], p.stderr), (0, [f"{prog} {VERSION}"], ""), f"{prog} --version says VERSION")
         ldd = subprocess.run(["ldd", exe], capture_output=True, text=True, timeout=30).stdout
-        wrong = curl_lines_wrong(lines[1:], "libcurl" in ldd, builds)
+        curl_lines = lines[1:2] if "libcurl" in ldd else lines[1:3]
+        wrong = curl_lines_wrong(curl_lines, "libcurl" in ldd, builds)
         t.ok(wrong is None, f"{prog} --version says the libcurl it links ({'shared' if 'libcurl' in ldd else 'static'})",
              (wrong, p.stdout, ldd))
 
@@ -268,6 +330,7 @@ def main():
     t = Tap()
     t.run(case_version_file)
     t.run(case_flags)
+    t.run(case_openssl)
     t.run(case_proxy_agent)
     with tempfile.TemporaryDirectory() as log_dir:
         saved = {k: os.environ.get(k) for k in ("EBSSH_CALL_LOG", "EBSSH_SUITE")}
