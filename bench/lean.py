@@ -71,7 +71,8 @@ def ensure_dyn(d):
     log("building %s (make BUILD=%s CURL=system)" % (d, d))
     rel = os.path.relpath(d, bl.ROOT)
     subprocess.run(["make", "-j2", "--no-print-directory", "BUILD=" + rel, "CURL=system",
-                    rel + "/bootstrap", rel + "/ebssh-proxy"], cwd=bl.ROOT, check=True)
+                    rel + "/bootstrap", rel + "/ebssh-proxy"], cwd=bl.ROOT, check=True,
+                   stdout=sys.stderr)  # make's lines are progress, not the table
 
 
 def libraries(prog):
