@@ -6,6 +6,8 @@ import socket
 import threading
 import urllib.parse
 
+from relay import relay
+
 
 class ForwardProxy:
     def __init__(self):
@@ -44,22 +46,6 @@ class ForwardProxy:
         head, rest = data.split(b"\r\n\r\n", 1)
         return head.decode("latin-1").split("\r\n"), rest
 
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
     def _serve(self, conn):
         conn.settimeout(10)
         try:
@@ -85,11 +71,7 @@ class ForwardProxy:
                 headers = [h for h in lines[1:] if not h.lower().startswith(("proxy-", "connection:"))]
                 head = "\r\n".join(["%s %s HTTP/1.1" % (method, path)] + headers + ["Connection: close", "", ""])
                 back.sendall(head.encode("latin-1") + rest)
-            t = threading.Thread(target=self._pump, args=(back, conn), daemon=True)
-            t.start()
-            self._pump(conn, back)
-            t.join(10)
-            back.close()
+            relay(conn, back)
         except (OSError, ValueError):
             pass
         finally:

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from relay import relay
 
 
 def _name(cn):
@@ -134,23 +135,7 @@ class TlsFront:
             tls.close()
             return
 
-        def pump(src, dst):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-        threading.Thread(target=pump, args=(back, tls), daemon=True).start()
-        pump(tls, back)
+        relay(tls, back)
 
     def close(self):
         self.sock.close()
