@@ -336,14 +336,66 @@ static int make_dirs(const char *dir)
 	return rc;
 }
 
+/* write(2) until len bytes are out: 0, or the errno (EIO for a write of 0). */
+static int write_all(int fd, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno;
+		if (w == 0)
+			return EIO;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+int credentials_write_private(const char *dir, const char *path, const char *data, size_t len,
+                              struct err *e)
+{
+	size_t n = strlen(dir) + sizeof("/tmpXXXXXX.tmp");
+	char *tmp = malloc(n);
+	int fd, why = 0; /* the first errno */
+
+	if (!tmp)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	snprintf(tmp, n, "%s/tmpXXXXXX.tmp", dir);
+	fd = mkstemps(tmp, 4);
+	if (fd < 0) {
+		why = errno;
+		free(tmp);
+		return err_set(e, ERR_IO, "cannot write in %s: %s", dir, strerror(why));
+	}
+	if (fchmod(fd, 0600) != 0)
+		why = errno;
+	if (!why)
+		why = write_all(fd, data, len);
+	if (!why && fsync(fd) != 0)
+		why = errno;
+	if (close(fd) != 0 && !why)
+		why = errno;
+	if (!why && rename(tmp, path) != 0)
+		why = errno;
+	if (why)
+		unlink(tmp);
+	free(tmp);
+	if (why)
+		return err_set(e, ERR_IO, "cannot write %s: %s", path, strerror(why));
+	return 0;
+}
+
 void credentials_cache_store(const char *key, const struct aws_credentials *c,
                              const char *provider_type)
 {
-	char *dir = NULL, *path = NULL, *tmp = NULL, when[24];
+	char *dir = NULL, *path = NULL, when[24];
 	struct err e;
 	struct buf b;
-	int first = 1, fd, rc;
-	size_t n, off = 0;
+	int first = 1, rc;
 
 	buf_init(&b, CACHE_MAX_FILE);
 	credentials_format_time(c->expiration, when);
@@ -373,40 +425,12 @@ void credentials_cache_store(const char *key, const struct aws_credentials *c,
 		                 strerror(errno));
 		goto out;
 	}
-	n = strlen(dir) + 32;
-	tmp = malloc(n);
-	if (!tmp)
-		goto out;
-	snprintf(tmp, n, "%s/tmpXXXXXX.tmp", dir);
-	fd = mkstemps(tmp, 4);
-	if (fd < 0) {
-		credentials_warn("cannot write in %s: %s; credentials not cached", dir,
-		                 strerror(errno));
-		goto out;
-	}
-	(void)fchmod(fd, 0600);
-	while (off < b.len) {
-		ssize_t w = write(fd, b.data + off, b.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	rc = off == b.len && fsync(fd) == 0;
-	if (close(fd) != 0)
-		rc = 0;
-	if (!rc || rename(tmp, path) != 0) {
-		credentials_warn("cannot write %s: %s; credentials not cached", path,
-		                 strerror(errno));
-		unlink(tmp);
-	}
+	if (credentials_write_private(dir, path, b.data, b.len, &e) != 0)
+		credentials_warn("%s; credentials not cached", e.message);
 out:
 	if (b.data)
 		OPENSSL_cleanse(b.data, b.cap);
 	buf_free(&b);
 	free(dir);
 	free(path);
-	free(tmp);
 }

@@ -14,7 +14,11 @@
 #include "endpoint.h"
 #include "errors.h"
 #include "profile.h"
+#include "sso_oidc.h"
 #include "uri.h"
+
+/* botocore's SSOTokenProvider._REFRESH_WINDOW: refresh a token with less left. */
+#define SSO_REFRESH_WINDOW ((time_t)15 * 60)
 
 int credentials_sso_token_parse(const char *body, size_t len, char **token, time_t *expires,
                                 struct err *e)
@@ -70,15 +74,108 @@ static int login_needed(const struct sso_config *c, const char *why, struct err 
 	               c->profile, why, c->profile);
 }
 
-/* The token of the cache file, or the error asking for a login. */
-static int load_token(const struct sso_config *c, time_t now, char **token, struct err *e)
+/* The new cache file, in botocore's SSOTokenProvider's order and form:
+ * json.dumps of {"startUrl", "region", "accessToken", "expiresAt" (now +
+ * expiresIn, "...Z"), "clientId", "clientSecret", "registrationExpiresAt",
+ * "refreshToken" when the answer had one}. */
+static char *token_file_text(const struct sso_config *c, const struct sso_oidc_token *t, time_t now,
+                             const char *client_id, const char *client_secret,
+                             const char *registration_expires)
+{
+	char when[24], *text;
+	json_t *root;
+
+	credentials_format_time(now + t->expires_in, when);
+	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "startUrl", c->start_url, "region",
+	                 c->region, "accessToken", t->access_token, "expiresAt", when, "clientId",
+	                 client_id, "clientSecret", client_secret, "registrationExpiresAt",
+	                 registration_expires);
+	if (root && t->refresh_token &&
+	    json_object_set_new(root, "refreshToken", json_string(t->refresh_token)) != 0) {
+		credentials_json_wipe(root);
+		json_decref(root);
+		return NULL;
+	}
+	text = root ? json_dumps(root, JSON_ENSURE_ASCII) : NULL;
+	credentials_json_wipe(root);
+	json_decref(root);
+	return text;
+}
+
+/*
+ * botocore's SSOTokenProvider._refresh_access_token: with the cache file's
+ * refreshToken, clientId, clientSecret and a registrationExpiresAt still in
+ * the future, CreateToken; then the new token is written over path (a
+ * failed write is a warning: the token is good). 0 with *token and
+ * *expires replaced, else an error saying why (ERR_NOT_FOUND: nothing to
+ * refresh with).
+ */
+static int refresh(struct http_client *http, const struct sso_config *c, const char *path,
+                   const char *text, size_t len, time_t now, char **token, time_t *expires,
+                   struct err *e)
+{
+	json_t *root = json_loadb(text, len, 0, NULL);
+	const char *refresh_token = credentials_json_str(root, "refreshToken");
+	const char *client_id = credentials_json_str(root, "clientId");
+	const char *client_secret = credentials_json_str(root, "clientSecret");
+	const char *registration = credentials_json_str(root, "registrationExpiresAt");
+	struct sso_oidc_token fresh = {0};
+	char *file = NULL, *dir = NULL, *slash;
+	time_t registration_expires = 0;
+	struct err local;
+	int rc;
+
+	if (!refresh_token || !client_id || !client_secret || !registration)
+		rc = err_set(e, ERR_NOT_FOUND, "the token file has no refresh token");
+	else if (credentials_parse_time(registration, &registration_expires))
+		rc = err_set(e, ERR_PARSE, "the token file's registrationExpiresAt is not a time");
+	else if (registration_expires <= now)
+		rc = err_set(e, ERR_NOT_FOUND, "the client registration expired at %s",
+		             registration);
+	else if (!http)
+		rc = err_set(e, ERR_INTERNAL, "no HTTP client to refresh the token with");
+	else
+		rc = sso_oidc_refresh(http, c->region, client_id, client_secret, refresh_token,
+		                      &fresh, e);
+	if (rc)
+		goto out;
+	file = token_file_text(c, &fresh, now, client_id, client_secret, registration);
+	dir = strdup(path);
+	if (!file || !dir) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (credentials_write_private(dir, path, file, strlen(file), &local) != 0)
+		credentials_warn("profile %s: %s; the refreshed SSO token is used but not saved",
+		                 c->profile, local.message);
+	credentials_wipe_free(*token);
+	*token = fresh.access_token;
+	fresh.access_token = NULL;
+	*expires = now + fresh.expires_in;
+out:
+	credentials_wipe_free(file);
+	free(dir);
+	sso_oidc_token_free(&fresh);
+	credentials_json_wipe(root);
+	json_decref(root);
+	return rc;
+}
+
+/* The token of the cache file, refreshed when it has less than
+ * SSO_REFRESH_WINDOW left (sso_session only, as botocore), or the error
+ * asking for a login. */
+static int load_token(struct http_client *http, const struct sso_config *c, time_t now,
+                      char **token, struct err *e)
 {
 	const char *name = c->session_name ? c->session_name : c->start_url;
 	char hex[41], rel[80], why[1400], *path = NULL, *text = NULL;
-	struct err local;
+	struct err local, refresh_err;
 	time_t expires = 0;
 	size_t len = 0;
-	int rc;
+	int rc, refresh_rc = 0;
 
 	*token = NULL;
 	rc = credentials_sha1_hex(name, strlen(name), hex, e);
@@ -104,10 +201,24 @@ static int load_token(const struct sso_config *c, time_t now, char **token, stru
 			snprintf(why, sizeof(why), "the SSO token in %s is unreadable (%s)", path,
 			         local.message);
 			rc = login_needed(c, why, e);
-		} else if (expires <= now) {
-			credentials_wipe_free(*token);
-			*token = NULL;
-			rc = login_needed(c, "the SSO session has expired", e);
+		} else {
+			if (c->session_name && expires - now < SSO_REFRESH_WINDOW)
+				refresh_rc = refresh(http, c, path, text, len, now, token, &expires,
+				                     &refresh_err);
+			if (refresh_rc == ERR_NOMEM) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+			} else if (expires <= now && refresh_rc) {
+				snprintf(why, sizeof(why),
+				         "the SSO session has expired (not refreshed: %s)",
+				         refresh_err.message);
+				rc = login_needed(c, why, e);
+			} else if (expires <= now) {
+				rc = login_needed(c, "the SSO session has expired", e);
+			}
+			if (rc) {
+				credentials_wipe_free(*token);
+				*token = NULL;
+			}
 		}
 	}
 	if (text) {
@@ -134,7 +245,7 @@ int credentials_sso_get(struct http_client *http, const struct sso_config *c, ti
 	memset(out, 0, sizeof(*out));
 	buf_init(&url, (size_t)16 << 10);
 	http_response_init(&resp);
-	rc = load_token(c, now, &token, e);
+	rc = load_token(http, c, now, &token, e);
 	if (rc)
 		goto out;
 	if (!http) {

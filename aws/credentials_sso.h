@@ -6,10 +6,16 @@
  * portal's GetRoleCredentials (GET <portal>/federation/credentials?
  * role_name=&account_id= with the header x-amz-sso_bearer_token, unsigned;
  * the portal is https://portal.sso.<sso_region>.amazonaws.com, or
- * AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL). An expired token, a missing
- * one, or the portal's 401 ask the user to run `aws sso login --profile X`.
- * ebssh never refreshes the token itself (the OIDC refresh token is left to
- * the CLI). Internal to aws/credentials*.c.
+ * AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL).
+ *
+ * For an sso_session, a token with less than 15 minutes left is refreshed
+ * first, as botocore's SSOTokenProvider does: CreateToken (sso_oidc.h) with
+ * the file's refreshToken, clientId and clientSecret while its
+ * registrationExpiresAt is ahead, and the new token written back over the
+ * file in botocore's form (credentials_write_private). A failed refresh
+ * keeps a token that is still valid. An expired token that is not
+ * refreshed, a missing one, or the portal's 401 ask the user to run `aws
+ * sso login --profile X`. Internal to aws/credentials*.c.
  */
 #ifndef EBSSH_AWS_CREDENTIALS_SSO_H
 #define EBSSH_AWS_CREDENTIALS_SSO_H

@@ -154,6 +154,8 @@ static int parse_json(const char *body, size_t len, struct found *f)
 	v = json_object_get(root, "message");
 	if (!json_is_string(v))
 		v = json_object_get(root, "Message");
+	if (!json_is_string(v)) /* SSO OIDC's OAuth-style {"error", "error_description"} */
+		v = json_object_get(root, "error_description");
 	s = json_string_value(v);
 	if (s)
 		copy_field(f->message, sizeof(f->message), s);

@@ -7,7 +7,8 @@
  * <Type/><Code/><Message/></Error><RequestId/></ErrorResponse> (also with
  * <Errors> around the <Error>, and S3's bare <Error>), and the JSON
  * protocols' {"__type" or "code": "ns#Name", "message" or "Message": ...}
- * with the x-amzn-ErrorType header. The body is read with expat (no DOCTYPE,
+ * with the x-amzn-ErrorType header (SSO OIDC's message is
+ * "error_description", as OAuth 2.0 names it). The body is read with expat (no DOCTYPE,
  * no entities) or jansson; nothing of it reaches the message but AWS's own
  * message, made one line of valid UTF-8.
  */

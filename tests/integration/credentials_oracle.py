@@ -9,14 +9,22 @@ gives each pair of keys (the role, and the session when it is configured);
 for SSO the secret the portal double derives from the role and account;
 for a broken setup, that both refuse (and that ours names the profile and
 what is missing). STS is moto's (tests/doubles/moto_server.py), the SSO
-portal tests/doubles/sso_double.py.
+portal and OIDC tests/doubles/sso_double.py.
 
 Then the AWS CLI's disk cache: a role profile resolved twice makes one STS
 AssumeRole (moto's call log); the file is ~/.aws/cli/cache/<botocore's key>.json,
 mode 0600 in a 0700 directory; botocore's JSONFileCache loads it and
 botocore with the CLI's cache resolves the same keys without calling STS;
 SSO role credentials are cached likewise (one portal call for two runs); a
-corrupt or group-writable cache file is ignored with a warning. TAP.
+corrupt or group-writable cache file is ignored with a warning.
+
+Then the SSO token's refresh (SSO OIDC CreateToken, the double's /token)
+against botocore's SSOTokenProvider: a token with less than 15 minutes left
+or expired is refreshed by both with the same call and written back in the
+same form; a refused refresh falls back to a token still valid, else both
+refuse; an expired registration, no refresh token, time enough or the
+legacy form make no call; the file we wrote serves our next run and
+botocore's. TAP.
 """
 
 import glob
@@ -109,6 +117,7 @@ class World:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ENDPOINT_URL_STS": self.moto.url,
             "AWS_ENDPOINT_URL_SSO": self.sso_url,
+            "AWS_ENDPOINT_URL_SSO_OIDC": self.sso_url,
             "AWS_EC2_METADATA_DISABLED": "true",
             "NO_PROXY": "127.0.0.1,localhost",
         }
@@ -378,11 +387,148 @@ def cache_checks(t, w, sso_url):
          "cache: SSO credentials under the CLI v2's key")
 
 
-def portal_calls(url):
+def double_calls(url):
     import urllib.request
 
     with urllib.request.urlopen(url + "/_calls", timeout=10) as r:
-        return len(json.load(r))
+        return json.load(r)
+
+
+def portal_calls(url):
+    return sum(1 for c in double_calls(url) if c.get("action") is None)
+
+
+def token_calls(url):
+    return [c for c in double_calls(url) if c.get("action") == "CreateToken"]
+
+
+OIDC_CLIENT = ("oidc-client-id", "oidc-client-secret")
+SSO_SESSION_CONFIG = ("[default]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\n"
+                      "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n")
+SSO_LEGACY_CONFIG = ("[default]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n"
+                     "sso_account_id = 111122223333\nsso_role_name = Dev\n")
+# name, config, cache file (accessToken, expiresAt in seconds from now or a time,
+# refresh token, registrationExpiresAt; None: key absent), expected outcome
+REFRESH_CASES = [
+    ("5 minutes left: refreshed", SSO_SESSION_CONFIG, (SSO_TOKEN, 300, "valid", FUTURE), "refreshed"),
+    ("expired: refreshed", SSO_SESSION_CONFIG, ("old", PAST, "valid", FUTURE), "refreshed"),
+    ("5 minutes left, refresh token refused: the old token", SSO_SESSION_CONFIG,
+     (SSO_TOKEN, 300, "spent-refresh-token", FUTURE), "old"),
+    ("expired, refresh token refused", SSO_SESSION_CONFIG, ("old", PAST, "spent-refresh-token", FUTURE),
+     "error:not refreshed: SSO OIDC CreateToken"),
+    ("expired, the client registration expired too", SSO_SESSION_CONFIG, ("old", PAST, "valid", PAST),
+     "error-no-call:the client registration expired"),
+    ("expired, no refresh token", SSO_SESSION_CONFIG, ("old", PAST, None, None),
+     "error-no-call:run aws sso login"),
+    ("2 hours left: not refreshed", SSO_SESSION_CONFIG, (SSO_TOKEN, 7200, "valid", FUTURE), "old-no-call"),
+    ("legacy form, 5 minutes left: never refreshed", SSO_LEGACY_CONFIG, (SSO_TOKEN, 300, "valid", FUTURE), "old-no-call"),
+]
+REFRESH_TOKENS = ["rt-%s-%d" % (who, i) for who in ("botocore", "ours") for i in range(len(REFRESH_CASES))]
+
+
+def token_file(when, access, expires, refresh, registration, legacy):
+    doc = {"startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1", "accessToken": access,
+           "expiresAt": expires if isinstance(expires, str) else
+           time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when + expires))}
+    if refresh is not None:
+        doc.update({"clientId": OIDC_CLIENT[0], "clientSecret": OIDC_CLIENT[1],
+                    "registrationExpiresAt": registration, "refreshToken": refresh})
+    name = "https://corp.awsapps.com/start" if legacy else "corp"
+    return ".aws/sso/cache/%s.json" % sha1(name), json.dumps(doc)
+
+
+def refresh_checks(t, w, sso_url):
+    """botocore's SSOTokenProvider is the oracle: each case runs in two
+    HOMEs holding the same token file, one per client, each with its own
+    refresh token the double accepts once."""
+    import dateutil.parser
+
+    files = {}
+    for i, (name, config, (access, expires, refresh, registration), want) in enumerate(REFRESH_CASES):
+        legacy = "sso_session" not in config
+        now = time.time()
+        runs = {}
+        for who in ("botocore", "ours"):
+            rt = "rt-%s-%d" % (who, i) if refresh == "valid" else refresh
+            rel, text = token_file(now, access, expires, rt, registration, legacy)
+            home = w.home(config, "", {rel: text})
+            env = w.env(home)
+            before = len(token_calls(sso_url))
+            t0 = time.time()
+            got = w.botocore(env) if who == "botocore" else w.ours(env)
+            t1 = time.time()
+            calls = token_calls(sso_url)[before:]
+            with open(os.path.join(home, rel)) as f:
+                after = f.read()
+            runs[who] = {"got": got, "calls": calls, "text": text, "after": after, "t0": t0, "t1": t1,
+                         "path": os.path.join(home, rel), "env": env, "rt": rt}
+        b, o = runs["botocore"], runs["ours"]
+        detail = "botocore: %s\nours: %s" % (b["got"], o["got"])
+        if want.startswith("error"):
+            msg = want.split(":", 1)[1]
+            t.ok("error" in b["got"], f"refresh, {name}: botocore refuses", detail)
+            t.ok(o["got"]["exit"] == 1 and msg in o["got"].get("error", "") and "run aws sso login" in o["got"].get("error", ""),
+                 f"refresh, {name}: ours refuses, saying why and to run aws sso login", detail)
+            t.eq(o["after"], o["text"], f"refresh, {name}: our token file is unchanged")
+            if want.startswith("error-no-call"):
+                t.eq((len(b["calls"]), len(o["calls"])), (0, 0), f"refresh, {name}: neither calls CreateToken")
+            else:
+                t.eq((len(b["calls"]), len(o["calls"])), (1, 1), f"refresh, {name}: each tried CreateToken once")
+            continue
+        if not t.ok("error" not in b["got"] and o["got"]["exit"] == 0, f"refresh, {name}: both resolve", detail):
+            continue
+        t.eq(o["got"]["secret"], b["got"]["secret"], f"refresh, {name}: the same role and account at the portal")
+        if want.startswith("old"):
+            t.eq(o["after"], o["text"], f"refresh, {name}: our token file is unchanged")
+            t.eq(b["after"], b["text"], f"refresh, {name}: botocore's is unchanged too")
+            if want == "old-no-call":
+                t.eq((len(b["calls"]), len(o["calls"])), (0, 0), f"refresh, {name}: neither calls CreateToken")
+            continue
+        # refreshed: the same call, the same file
+        ok = len(b["calls"]) == 1 and len(o["calls"]) == 1
+        t.ok(ok and all(c["status"] == 200 for c in b["calls"] + o["calls"]),
+             f"refresh, {name}: each made one CreateToken", json.dumps(b["calls"] + o["calls"]))
+        if not ok:
+            continue
+        bb, ob = json.loads(b["calls"][0]["body"]), json.loads(o["calls"][0]["body"])
+        t.eq(dict(ob, refreshToken="x"), dict(bb, refreshToken="x"), f"refresh, {name}: the same CreateToken fields")
+        t.eq((ob["refreshToken"], o["calls"][0]["content_type"]), (o["rt"], b["calls"][0]["content_type"]),
+             f"refresh, {name}: our call sends our refresh token, as JSON")
+        bf, of = json.loads(b["after"]), json.loads(o["after"])
+        t.eq(list(of), list(bf), f"refresh, {name}: the new file has botocore's keys in its order ({', '.join(bf)})")
+        same = ("startUrl", "region", "clientId", "clientSecret", "registrationExpiresAt")
+        t.eq({k: of.get(k) for k in same}, {k: bf.get(k) for k in same}, f"refresh, {name}: the same registration fields")
+        t.ok(of["accessToken"].startswith("sso-access-token-refreshed-") and of["refreshToken"].startswith("sso-refresh-token-")
+             and of["accessToken"] != bf["accessToken"],
+             f"refresh, {name}: the new access and refresh tokens are in our file", o["after"])
+        exp = dateutil.parser.parse(of["expiresAt"]).timestamp()
+        t.ok(of["expiresAt"].endswith("Z") and int(o["t0"]) + 3600 <= exp <= int(o["t1"]) + 3601,
+             f"refresh, {name}: expiresAt is the run's time plus expiresIn (3600)", of["expiresAt"])
+        t.eq(json.dumps(of), o["after"], f"refresh, {name}: the file is written as json.dumps writes it")
+        t.eq(oct(stat.S_IMODE(os.stat(o["path"]).st_mode)), oct(stat.S_IMODE(os.stat(b["path"]).st_mode)),
+             f"refresh, {name}: the file's mode is botocore's (0600)")
+        t.eq([p for p in os.listdir(os.path.dirname(o["path"])) if p.endswith(".tmp")], [],
+             f"refresh, {name}: no temporary file is left")
+        files[name] = o
+    # what a refresh wrote serves the next run, ours and botocore's, with no refresh
+    o = files.get("5 minutes left: refreshed")
+    if o:
+        shutil_rmtree(os.path.join(o["env"]["HOME"], ".aws", "cli"))
+        before, pbefore = len(token_calls(sso_url)), portal_calls(sso_url)
+        again, bc = w.ours(o["env"]), w.botocore(o["env"])
+        token = json.loads(o["after"])["accessToken"]
+        used = [c for c in double_calls(sso_url) if c.get("action") is None][-2:]
+        t.ok(again["exit"] == 0 and "error" not in bc and len(token_calls(sso_url)) == before
+             and portal_calls(sso_url) - pbefore == 2 and all(c["token"] == token for c in used),
+             "refresh: the next runs (ours, then botocore) use the token we wrote, with no CreateToken",
+             f"{again}\n{bc}\n{used}")
+        t.ok(sanitizer_clean(again["stderr"]), "refresh: no sanitizer report", again["stderr"][-2000:])
+
+
+def shutil_rmtree(path):
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def main():
@@ -395,7 +541,8 @@ def main():
         own_log = tempfile.mkdtemp(prefix="ebssh-calllog-")
         os.environ["EBSSH_CALL_LOG"] = own_log
     sso, port = start_double([sys.executable, os.path.join(ROOT, "tests", "doubles", "sso_double.py"),
-                              "--token", SSO_TOKEN], 30, "the SSO portal double")
+                              "--token", SSO_TOKEN, "--client", ":".join(OIDC_CLIENT),
+                              "--refresh-token", ",".join(REFRESH_TOKENS)], 30, "the SSO portal double")
     sso_url = f"http://127.0.0.1:{port}"
     try:
         with MotoAws() as moto:
@@ -403,6 +550,7 @@ def main():
             for case in CASES:
                 t.run(run_case, w, case)
             t.run(cache_checks, w, sso_url)
+            t.run(refresh_checks, w, sso_url)
     finally:
         stop_process(sso)
     return t.done()

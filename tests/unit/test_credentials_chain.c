@@ -2,18 +2,23 @@
  * Unit tests of the credential chain's pure parts: the CLI cache's keys
  * (each want computed by botocore 1.43: sha1(json.dumps(args, sort_keys=True))
  * and the SSO form with separators=(',', ':')), the cache file, the SSO
- * token and GetRoleCredentials answers, STS's XML answers, the
+ * token and GetRoleCredentials answers, SSO OIDC's CreateToken answer, the
+ * private file write behind the caches, STS's XML answers, the
  * credential_process JSON and shlex.split. The chain itself runs against
  * botocore in tests/integration/credentials_oracle.py.
  */
 #include "test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aws/credentials.h"
 #include "aws/credentials_cache.h"
 #include "aws/credentials_process.h"
 #include "aws/credentials_sso.h"
+#include "aws/sso_oidc.h"
 #include "aws/credentials_sts.h"
 
 TEST_CASE(cache_keys_are_botocores)
@@ -87,6 +92,71 @@ TEST_CASE(sso_token_and_role_answers)
 	CHECK_INT((long)c.expiration, 1714557600L);
 	aws_credentials_clear(&c);
 	CHECK_INT(credentials_sso_role_parse("{}", 2, &c, &e), ERR_PARSE);
+}
+
+TEST_CASE(oidc_create_token_answers)
+{
+	const char *full =
+	    "{\"accessToken\": \"new-access\", \"tokenType\": \"Bearer\", "
+	    "\"expiresIn\": 3600, \"refreshToken\": \"new-refresh\", \"idToken\": \"i\"}";
+	const char *no_refresh = "{\"accessToken\": \"a\", \"expiresIn\": 28800}";
+	const char *no_access = "{\"expiresIn\": 60}";
+	const char *text_expiry = "{\"accessToken\": \"a\", \"expiresIn\": \"60\"}";
+	const char *zero_expiry = "{\"accessToken\": \"a\", \"expiresIn\": 0}";
+	struct sso_oidc_token t;
+	struct err e;
+
+	CHECK_INT(sso_oidc_token_parse(full, strlen(full), &t, &e), 0);
+	CHECK_STR(t.access_token, "new-access");
+	CHECK_STR(t.refresh_token, "new-refresh");
+	CHECK_INT(t.expires_in, 3600);
+	sso_oidc_token_free(&t);
+	CHECK(t.access_token == NULL && t.refresh_token == NULL);
+	CHECK_INT(sso_oidc_token_parse(no_refresh, strlen(no_refresh), &t, &e), 0);
+	CHECK(t.refresh_token == NULL);
+	CHECK_INT(t.expires_in, 28800);
+	sso_oidc_token_free(&t);
+	CHECK_INT(sso_oidc_token_parse(no_access, strlen(no_access), &t, &e), ERR_PARSE);
+	CHECK_STR(e.message, "CreateToken's answer has no accessToken");
+	CHECK_INT(sso_oidc_token_parse(text_expiry, strlen(text_expiry), &t, &e), ERR_PARSE);
+	CHECK_STR(e.message, "CreateToken's answer has no valid expiresIn");
+	CHECK_INT(sso_oidc_token_parse(zero_expiry, strlen(zero_expiry), &t, &e), ERR_PARSE);
+	CHECK_INT(sso_oidc_token_parse("[1]", 3, &t, &e), ERR_PARSE);
+	CHECK_STR(e.message, "CreateToken's answer is not a JSON object");
+	CHECK(t.access_token == NULL);
+	sso_oidc_token_free(&t);
+}
+
+TEST_CASE(private_write_replaces_whole)
+{
+	char dir[] = "/tmp/ebssh-test-write-XXXXXX", path[64], *text = NULL;
+	struct stat st;
+	size_t len = 0;
+	struct err e;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/token.json", dir);
+	CHECK_INT(credentials_write_private(dir, path, "first", 5, &e), 0);
+	CHECK_INT(credentials_write_private(dir, path, "second", 6, &e), 0);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT((long)(st.st_mode & 0777), 0600);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (f) {
+		text = calloc(1, 16);
+		len = fread(text, 1, 15, f);
+		fclose(f);
+	}
+	CHECK_INT((long)len, 6);
+	CHECK_STR(text, "second");
+	free(text);
+	CHECK_INT(
+	    credentials_write_private("/nonexistent-ebssh", "/nonexistent-ebssh/x", "a", 1, &e),
+	    ERR_IO);
+	CHECK(strstr(e.message, "cannot write in /nonexistent-ebssh: ") != NULL);
+	unlink(path);
+	CHECK_INT(rmdir(dir), 0); /* no temporary file left behind */
 }
 
 TEST_CASE(sts_answers)
@@ -177,6 +247,8 @@ int main(void)
 	RUN(cache_keys_are_botocores);
 	RUN(cache_file_parse);
 	RUN(sso_token_and_role_answers);
+	RUN(oidc_create_token_answers);
+	RUN(private_write_replaces_whole);
 	RUN(sts_answers);
 	RUN(process_json);
 	RUN(shell_split_is_shlex);

@@ -214,6 +214,13 @@ TEST_CASE(json_errors)
 	        NULL, &e);
 	CHECK_STR(e.aws_code, "ValidationException");
 	CHECK_STR(e.message, "HTTP 400 ValidationException");
+	/* SSO OIDC (CreateToken): OAuth 2.0's error_description is the message */
+	parse_s(1, 400,
+	        "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh token "
+	        "provided\"}",
+	        "InvalidGrantException", NULL, &e);
+	CHECK_STR(e.aws_code, "InvalidGrantException");
+	CHECK_STR(e.message, "Invalid refresh token provided");
 	/* non-string members are ignored */
 	parse_s(1, 500, "{\"__type\":7,\"message\":null}", NULL, NULL, &e);
 	CHECK_STR(e.aws_code, "");
