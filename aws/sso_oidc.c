@@ -70,7 +70,7 @@ int sso_oidc_refresh(struct http_client *http, const char *region, const char *c
 {
 	char *base = NULL, *body = NULL, *url = NULL;
 	struct http_header hh[3];
-	struct http_request req = {0};
+	struct http_request req;
 	struct http_response resp;
 	size_t body_len = 0, n;
 	int rc;
@@ -93,15 +93,15 @@ int sso_oidc_refresh(struct http_client *http, const char *region, const char *c
 	hh[0] = (struct http_header){"Content-Type", "application/json"};
 	hh[1] = (struct http_header){"Accept", "application/json"};
 	hh[2] = (struct http_header){"User-Agent", "ebssh/" EBSSH_VERSION};
-	req.method = "POST";
-	req.url = url;
-	req.headers = hh;
-	req.n_headers = 3;
-	req.body = body;
-	req.body_len = body_len;
-	req.connect_timeout_ms = 2000;
-	req.timeout_ms = 8000;
-	req.max_response = SSO_OIDC_MAX_ANSWER;
+	req = (struct http_request){.method = "POST",
+	                            .url = url,
+	                            .headers = hh,
+	                            .n_headers = 3,
+	                            .body = body,
+	                            .body_len = body_len,
+	                            .connect_timeout_ms = 2000,
+	                            .timeout_ms = 8000,
+	                            .max_response = SSO_OIDC_MAX_ANSWER};
 	rc = http_send(http, &req, &resp, e);
 	if (rc == 0 && resp.status == 200)
 		rc = sso_oidc_token_parse(resp.body.data, resp.body.len, out, e);
