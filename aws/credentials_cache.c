@@ -355,21 +355,22 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int credentials_write_private(const char *dir, const char *path, const char *data, size_t len,
-                              struct err *e)
+int credentials_write_private(const char *path, const char *data, size_t len, struct err *e)
 {
-	size_t n = strlen(dir) + sizeof("/tmpXXXXXX.tmp");
+	size_t n = strlen(path) + sizeof(".XXXXXX.tmp");
 	char *tmp = malloc(n);
+	const char *slash = strrchr(path, '/');
 	int fd, why = 0; /* the first errno */
 
 	if (!tmp)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	snprintf(tmp, n, "%s/tmpXXXXXX.tmp", dir);
+	snprintf(tmp, n, "%s.XXXXXX.tmp", path);
 	fd = mkstemps(tmp, 4);
 	if (fd < 0) {
 		why = errno;
 		free(tmp);
-		return err_set(e, ERR_IO, "cannot write in %s: %s", dir, strerror(why));
+		return err_set(e, ERR_IO, "cannot write in %.*s: %s",
+		               slash ? (int)(slash - path) : 1, slash ? path : ".", strerror(why));
 	}
 	if (fchmod(fd, 0600) != 0)
 		why = errno;
@@ -418,14 +419,14 @@ void credentials_cache_store(const char *key, const struct aws_credentials *c,
 		rc = buf_append_str(&b, "}}");
 	if (rc)
 		return; /* buf freed itself */
-	if (entry_path(key, &dir, &path, &e) != 0)
+	if (entry_path(key, &dir, &path, &e) != 0 || !path)
 		goto out;
 	if (make_dirs(dir) != 0) {
 		credentials_warn("cannot create %s: %s; credentials not cached", dir,
 		                 strerror(errno));
 		goto out;
 	}
-	if (credentials_write_private(dir, path, b.data, b.len, &e) != 0)
+	if (credentials_write_private(path, b.data, b.len, &e) != 0)
 		credentials_warn("%s; credentials not cached", e.message);
 out:
 	if (b.data)

@@ -66,11 +66,11 @@ int credentials_cache_load(const char *key, time_t now, struct aws_credentials *
 void credentials_cache_store(const char *key, const struct aws_credentials *c,
                              const char *provider_type);
 
-/* Writes len bytes of data as path (in dir) with mode 0600, through a
- * temporary file in dir, fsync(2) and rename(2): a reader sees the old file
- * or the new one, never a part. 0, ERR_IO ("cannot write PATH: why"), ERR_NOMEM. */
-int credentials_write_private(const char *dir, const char *path, const char *data, size_t len,
-                              struct err *e);
+/* Writes len bytes of data as path with mode 0600, through a temporary file
+ * beside it (path.XXXXXX.tmp), fsync(2) and rename(2): a reader sees the old
+ * file or the new one, never a part. 0, ERR_IO ("cannot write in DIR: why",
+ * "cannot write PATH: why"), ERR_NOMEM. */
+int credentials_write_private(const char *path, const char *data, size_t len, struct err *e);
 
 /* "ebssh: warning: ..." on stderr. */
 void credentials_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

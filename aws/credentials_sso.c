@@ -120,7 +120,7 @@ static int refresh(struct http_client *http, const struct sso_config *c, const c
 	const char *client_secret = credentials_json_str(root, "clientSecret");
 	const char *registration = credentials_json_str(root, "registrationExpiresAt");
 	struct sso_oidc_token fresh = {0};
-	char *file = NULL, *dir = NULL, *slash;
+	char *file = NULL;
 	time_t registration_expires = 0;
 	struct err local;
 	int rc;
@@ -140,15 +140,11 @@ static int refresh(struct http_client *http, const struct sso_config *c, const c
 	if (rc)
 		goto out;
 	file = token_file_text(c, &fresh, now, client_id, client_secret, registration);
-	dir = strdup(path);
-	if (!file || !dir) {
+	if (!file) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (credentials_write_private(dir, path, file, strlen(file), &local) != 0)
+	if (credentials_write_private(path, file, strlen(file), &local) != 0)
 		credentials_warn("profile %s: %s; the refreshed SSO token is used but not saved",
 		                 c->profile, local.message);
 	credentials_wipe_free(*token);
@@ -157,7 +153,6 @@ static int refresh(struct http_client *http, const struct sso_config *c, const c
 	*expires = now + fresh.expires_in;
 out:
 	credentials_wipe_free(file);
-	free(dir);
 	sso_oidc_token_free(&fresh);
 	credentials_json_wipe(root);
 	json_decref(root);

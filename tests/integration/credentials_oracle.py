@@ -30,6 +30,7 @@ botocore's. TAP.
 import glob
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -513,7 +514,7 @@ def refresh_checks(t, w, sso_url):
     # what a refresh wrote serves the next run, ours and botocore's, with no refresh
     o = files.get("5 minutes left: refreshed")
     if o:
-        shutil_rmtree(os.path.join(o["env"]["HOME"], ".aws", "cli"))
+        shutil.rmtree(os.path.join(o["env"]["HOME"], ".aws", "cli"), ignore_errors=True)
         before, pbefore = len(token_calls(sso_url)), portal_calls(sso_url)
         again, bc = w.ours(o["env"]), w.botocore(o["env"])
         token = json.loads(o["after"])["accessToken"]
@@ -523,12 +524,6 @@ def refresh_checks(t, w, sso_url):
              "refresh: the next runs (ours, then botocore) use the token we wrote, with no CreateToken",
              f"{again}\n{bc}\n{used}")
         t.ok(sanitizer_clean(again["stderr"]), "refresh: no sanitizer report", again["stderr"][-2000:])
-
-
-def shutil_rmtree(path):
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def main():

@@ -137,8 +137,8 @@ TEST_CASE(private_write_replaces_whole)
 
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/token.json", dir);
-	CHECK_INT(credentials_write_private(dir, path, "first", 5, &e), 0);
-	CHECK_INT(credentials_write_private(dir, path, "second", 6, &e), 0);
+	CHECK_INT(credentials_write_private(path, "first", 5, &e), 0);
+	CHECK_INT(credentials_write_private(path, "second", 6, &e), 0);
 	CHECK_INT(stat(path, &st), 0);
 	CHECK_INT((long)(st.st_mode & 0777), 0600);
 	f = fopen(path, "r");
@@ -151,9 +151,7 @@ TEST_CASE(private_write_replaces_whole)
 	CHECK_INT((long)len, 6);
 	CHECK_STR(text, "second");
 	free(text);
-	CHECK_INT(
-	    credentials_write_private("/nonexistent-ebssh", "/nonexistent-ebssh/x", "a", 1, &e),
-	    ERR_IO);
+	CHECK_INT(credentials_write_private("/nonexistent-ebssh/x", "a", 1, &e), ERR_IO);
 	CHECK(strstr(e.message, "cannot write in /nonexistent-ebssh: ") != NULL);
 	unlink(path);
 	CHECK_INT(rmdir(dir), 0); /* no temporary file left behind */
